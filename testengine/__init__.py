@@ -1,0 +1,118 @@
+"""testengine: online knowledge tests for UK apprenticeship end-point assessment."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import access, security
+from .clock import Clock
+from .config import flask_config, load_settings
+from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("testengine")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory: settings, extensions, areas (one blueprint per role), CLI, error pages."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("TESTENGINE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    settings = load_settings(Path(app.instance_path), os.environ, config)
+    app.config.update(flask_config(settings))
+    app.config["TESTENGINE"] = settings
+    app.config["TESTING"] = bool((config or {}).get("TESTING", False))
+    app.extensions["testengine.clock"] = Clock()
+
+    _init_extensions(app, settings)
+    _register_areas(app)
+    _register_errors(app)
+    access.install(app)
+    security.install(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
+    db.init_app(app)
+    migrations = str(Path(__file__).resolve().parent / "migrations")
+    migrate.init_app(app, db, directory=migrations, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+
+    from .services.accounts import configure_hasher, load_user_from_cookie
+
+    configure_hasher(int(settings["ARGON2_TIME_COST"]), int(settings["ARGON2_MEMORY_KIB"]))
+
+    login_manager.user_loader(load_user_from_cookie)
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        with app.app_context():
+            configure_sqlite(db.engine, int(settings["SQLITE_BUSY_TIMEOUT_MS"]))
+
+
+def _register_areas(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .api import bp as api_bp
+    from .apprentice.views import bp as apprentice_bp
+    from .auth.views import bp as auth_bp
+    from .invigilator.views import bp as invigilator_bp
+    from .marker.views import bp as marker_bp
+    from .reviewer.views import bp as reviewer_bp
+
+    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_errors(app: Flask) -> None:
+    """No stack trace or internal detail ever reaches a browser; the detail goes to the log."""
+
+    def render_error(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return jsonify(error=title.lower().replace(" ", "_"), message=message), status
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(
+            400,
+            "CSRF failed",
+            "This form was sent without a valid security token. Reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        titles = {
+            400: ("Bad request", "The request could not be understood. Please go back and try again."),
+            401: ("Sign in required", "Please sign in to continue."),
+            403: ("Forbidden", "Your account does not have access to this page."),
+            404: ("Not found", "There is nothing here."),
+            405: ("Method not allowed", "That action is not available here."),
+            409: ("Conflict", "That could not be done in the current state."),
+            413: ("Too large", "What was sent is too large."),
+            429: ("Too many requests", "Too many attempts. Please wait a moment and try again."),
+        }
+        title, message = titles.get(error.code or 500, (error.name, error.description or ""))
+        return render_error(error.code or 500, title, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_error(500, "Server error", "Something went wrong on our side. Nothing you saved is lost.")

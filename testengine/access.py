@@ -1,0 +1,69 @@
+"""Who may do what: one rule per area (blueprint), checked once, failing closed.
+
+Every endpoint must belong to an area with a rule or be listed as public; a request to an
+endpoint without a rule is refused (403) and a test fails when such a route is added.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Blueprint, Flask, abort, jsonify, redirect, request, url_for
+from flask_login import current_user
+
+# blueprint name -> roles allowed (empty set: any signed-in user)
+AREA_RULES: dict[str, frozenset[str]] = {}
+PUBLIC_ENDPOINTS: set[str] = {"static"}
+
+
+def public(endpoint: str) -> None:
+    """Mark one endpoint as open to anonymous visitors (login page, health check)."""
+    PUBLIC_ENDPOINTS.add(endpoint)
+
+
+def restrict(blueprint: Blueprint, roles: Iterable[str]) -> None:
+    """Give an area its rule; for a nested blueprint the rule is looked up by its full dotted name."""
+    AREA_RULES[blueprint.name] = frozenset(roles)
+
+
+def _rule_for(blueprint_name: str | None) -> frozenset[str] | None:
+    # Nested blueprints: "api.attempts" has its own rule; fall back to the parent's.
+    name = blueprint_name
+    while name:
+        if name in AREA_RULES:
+            return AREA_RULES[name]
+        name = name.rpartition(".")[0]
+    return None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _refuse(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
+    if _wants_json():
+        response = jsonify(error=code, message=message)
+        response.status_code = status
+        return response
+    abort(status)
+
+
+def check_access():  # type: ignore[no-untyped-def]
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return None  # unknown URLs fall through to 404
+    full_name = endpoint.rpartition(".")[0] or None
+    rule = _rule_for(full_name)
+    if rule is None:
+        return _refuse(403, "no_access_rule", "This page has no access rule.")
+    if not current_user.is_authenticated:
+        if _wants_json():
+            return _refuse(401, "login_required", "Sign in first.")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if rule and not current_user.has_role(*rule):
+        return _refuse(403, "forbidden", "Your role cannot use this.")
+    return None
+
+
+def install(app: Flask) -> None:
+    app.before_request(check_access)

@@ -1,0 +1,17 @@
+"""The JSON API: one parent area that needs a signed-in user, and child areas per role."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from .. import access
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+access.restrict(bp, roles=())
+
+
+@bp.route("/me")
+def me():  # type: ignore[no-untyped-def]
+    from flask_login import current_user
+
+    return {"id": current_user.id, "roles": sorted(current_user.roles)}

@@ -1,0 +1,95 @@
+"""Signing in and out, and the home page that sends each person to their area."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from .. import access
+from ..extensions import db, limiter
+from ..services import accounts
+from .forms import EmptyForm, LoginForm
+
+bp = Blueprint("auth", __name__)
+access.restrict(bp, roles=())  # any signed-in user; login and health are public below
+
+AREA_ORDER = [
+    ("apprentice", "apprentice.home", "Sit a test"),
+    ("invigilator", "invigilator.home", "Invigilate"),
+    ("marker", "marker.home", "Mark"),
+    ("reviewer", "reviewer.home", "Review banks"),
+    ("admin", "admin.home", "Administer"),
+]
+
+
+def _address_limit() -> str:
+    return str(current_app.config["TESTENGINE"]["RATELIMIT_PER_ADDRESS"])
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        settings = current_app.config["TESTENGINE"]
+        try:
+            user = accounts.authenticate(
+                form.identifier.data or "",
+                form.password.data or "",
+                allowed_failures=int(settings["LOGIN_FAILURES_ALLOWED"]),
+                lock_seconds=int(settings["LOGIN_LOCK_SECONDS"]),
+            )
+        except accounts.AccountError as refused:
+            db.session.commit()  # keep the failure count
+            error = str(refused)
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session: nothing from before sign-in carries over
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+    status = 200 if error is None else 401
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+access.public("auth.login")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        accounts.end_all_sessions(current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("You have signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/")
+def home():  # type: ignore[no-untyped-def]
+    areas = [(endpoint, label) for role, endpoint, label in AREA_ORDER if current_user.has_role(role)]
+    if len(areas) == 1:
+        return redirect(url_for(areas[0][0]))
+    return render_template("auth/home.html", areas=areas)
+
+
+@bp.route("/healthz")
+def health():  # type: ignore[no-untyped-def]
+    return {"status": "ok"}
+
+
+access.public("auth.health")

@@ -1,0 +1,130 @@
+"""Settings: defaults, then TESTENGINE_* environment variables, then an explicit mapping.
+
+Read when the app is created, never at import time. A bad setting stops the app at start-up
+with a message that names it, rather than failing later in the middle of a sitting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+PREFIX = "TESTENGINE_"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid."""
+
+
+# name -> (default, parser, description). Defaults that depend on the instance folder are None here.
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+SETTINGS: dict[str, tuple[Any, Any, str]] = {
+    "DATABASE_URL": (None, str, "SQLAlchemy URL; default a SQLite file in the instance folder"),
+    "SECRET_KEY": (None, str, "signs sessions and CSRF tokens; generated once into the instance folder"),
+    "BANKS_DIR": (None, str, "folder of standards' bank files; default ./question_banks"),
+    "SECURE_COOKIES": (False, _bool, "send cookies only over HTTPS (set true behind TLS)"),
+    "CSRF_TIME_LIMIT": (12 * 3600, _int, "seconds a form token stays valid; must outlast the longest sitting"),
+    "SAVE_GRACE_SECONDS": (60, _int, "network grace after the deadline for answers already in flight"),
+    "LOGIN_FAILURES_ALLOWED": (5, _int, "wrong passwords for one account before it is throttled"),
+    "LOGIN_LOCK_SECONDS": (300, _int, "how long a throttled account waits"),
+    "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage (use redis:// or memcached:// for many hosts)"),
+    "RATELIMIT_PER_ADDRESS": ("600 per minute", str, "requests to the login form per address"),
+    "RETENTION_DAYS": (2190, _int, "days after a result is released before personal data is pseudonymised"),
+    "CLAIM_MINUTES": (20, _int, "minutes a marker's claim on a response lasts if abandoned"),
+    "SQLITE_BUSY_TIMEOUT_MS": (30000, _int, "how long a SQLite writer waits for the lock"),
+    "ARGON2_TIME_COST": (3, _int, "argon2id passes"),
+    "ARGON2_MEMORY_KIB": (65536, _int, "argon2id memory per hash, in KiB"),
+}
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A secret kept in the instance folder: stable across restarts and workers, never in the repo."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create exclusively so two workers starting together agree on one key.
+    try:
+        with open(key_file, "x") as handle:
+            handle.write(key)
+        os.chmod(key_file, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    return key
+
+
+def load_settings(
+    instance_path: Path, environ: Mapping[str, str], overrides: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Resolve every setting; raise ConfigError naming the first bad one."""
+    values: dict[str, Any] = {}
+    for name, (default, parse, _description) in SETTINGS.items():
+        raw = environ.get(PREFIX + name)
+        if raw is None:
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{PREFIX}{name}={raw!r} is not valid: {error}") from None
+    for key, value in (overrides or {}).items():
+        name = key[len(PREFIX):] if key.startswith(PREFIX) else key
+        values[name] = value
+
+    if not values["DATABASE_URL"]:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        values["DATABASE_URL"] = f"sqlite:///{instance_path / 'testengine.sqlite3'}"
+    url = str(values["DATABASE_URL"])
+    if url.startswith("postgres://") or url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; say so instead of failing on a missing psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
+        raise ConfigError(
+            f"{PREFIX}DATABASE_URL={url!r}: use sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB"
+        )
+    values["DATABASE_URL"] = url
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = _instance_secret(instance_path)
+    if len(str(values["SECRET_KEY"])) < 16:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too short: use at least 16 random characters")
+    if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
+        raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
+    if not values["BANKS_DIR"]:
+        values["BANKS_DIR"] = str(Path.cwd() / "question_banks")
+    return values
+
+
+def flask_config(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate our settings into the names Flask and its extensions read."""
+    secure = bool(settings["SECURE_COOKIES"])
+    return {
+        "SECRET_KEY": settings["SECRET_KEY"],
+        "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": int(settings["CSRF_TIME_LIMIT"]),
+        "WTF_CSRF_SSL_STRICT": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URI"],
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SEND_FILE_MAX_AGE_DEFAULT": 3600,
+    }

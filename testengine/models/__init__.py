@@ -1,0 +1,18 @@
+"""SQLAlchemy models, one module per aggregate."""
+
+from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
+from .audit import AuditEntry, AuditLogIsAppendOnly
+from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
+from .marking import Mark, MarkerClearance, MarkingClaim, StandardisationItem, StandardisationMark
+from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
+from .results import MethodResult, OverallResult
+from .sittings import Booking, BookingStatus, Incident, RoomEvent, Sitting, SittingInvigilator, SittingState
+
+__all__ = [
+    "Adjustment", "AdjustmentKind", "Answer", "Apprentice", "Attempt", "AttemptEvent",
+    "AttemptQuestion", "AuditEntry", "AuditLogIsAppendOnly", "BankImport", "Booking",
+    "BookingStatus", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
+    "OverallResult", "Question", "QuestionReview", "QuestionStatus", "QuestionVersion", "Role",
+    "RoomEvent", "Sitting", "SittingInvigilator", "SittingState", "StandardisationItem",
+    "StandardisationMark", "Standard", "Stoppage", "User", "UserRole",
+]

@@ -1,0 +1,40 @@
+"""Writing the audit log, in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import AuditEntry, User
+
+
+def record(
+    actor: User | None,
+    action: str,
+    obj: Any | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEntry:
+    """Append one entry; `actor` None means the system (a sweep, the CLI)."""
+    if obj is not None:
+        object_type = object_type or type(obj).__tablename__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_label=actor.email if actor is not None else "system",
+        action=action,
+        object_type=object_type or "-",
+        object_id=str(object_id) if object_id is not None else "-",
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry

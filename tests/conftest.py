@@ -1,0 +1,196 @@
+"""Fixtures: a migrated database per test (SQLite file or PostgreSQL), the app, clients, people.
+
+Choose the database with TESTENGINE_TEST_DATABASE_URL (a postgresql+psycopg:// URL); SQLite otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from testengine import create_app
+from testengine.extensions import db
+
+PG_URL = os.environ.get("TESTENGINE_TEST_DATABASE_URL", "")
+UTC = dt.timezone.utc
+PASSWORD = "correct horse battery"
+REPO = Path(__file__).resolve().parent.parent
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-0123456789abcdef",
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_KIB": 64,
+    "BANKS_DIR": str(REPO / "question_banks"),
+}
+
+
+def _worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_url_for_worker() -> str:
+    """Each xdist worker gets its own PostgreSQL database, created on first use."""
+    base = sa.make_url(PG_URL)
+    name = f"{base.database}_{_worker_suffix()}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url})
+    app.instance_path = str(instance)
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Run the migrations once per session; tests get a copy (SQLite) or a truncated database (PostgreSQL)."""
+    instance = tmp_path_factory.mktemp("instance")
+    if PG_URL:
+        url = _pg_url_for_worker()
+        _migrate(url, instance)
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    url = f"sqlite:///{path}"
+    _migrate(url, instance)
+    return url
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        if tables:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> str:
+    if PG_URL:
+        _truncate_all(template_database)
+        return template_database
+    source = Path(sa.make_url(template_database).database or "")
+    target = tmp_path / "test.sqlite3"
+    shutil.copyfile(source, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_config(database_url: str) -> dict[str, Any]:
+    return {**BASE_CONFIG, "DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
+    application = create_app(app_config)
+    application.instance_path = str(tmp_path / "instance")
+
+    def fresh_g() -> None:
+        # The test holds an app context open, and Flask reuses it for each request, so `g`
+        # (CSRF token, signed-in user) would leak between requests. In production it never does.
+        from flask import g
+
+        g.__dict__.clear()
+
+    application.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def clock(app: Any) -> Any:
+    """The app's clock; tests move it with clock.advance(...) instead of sleeping."""
+    return app.extensions["testengine.clock"]
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf_app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return app_config
+
+
+@pytest.fixture
+def make_user(app: Any) -> Callable[..., Any]:
+    """Create a user with roles; apprentices get a ULN and candidate number."""
+    from testengine.services import accounts
+
+    counter = {"n": 0}
+
+    def factory(*roles: str, email: str | None = None, name: str | None = None, uln: str | None = None, moderator: bool = False) -> Any:
+        counter["n"] += 1
+        n = counter["n"]
+        user = accounts.create_user(
+            email=email or f"{'-'.join(roles) or 'user'}{n}@example.org",
+            display_name=name or f"Test {' '.join(roles).title()} {n}",
+            password=PASSWORD,
+            roles=list(roles),
+            uln=uln or (f"{9000000000 + n}" if "apprentice" in roles else None),
+            moderator=moderator,
+        )
+        db.session.commit()
+        return user
+
+    return factory
+
+
+def csrf_token_from(html: str) -> str:
+    import re
+
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client: Any) -> Callable[..., Any]:
+    """Sign a user in through the real login form (CSRF included)."""
+
+    def do_login(user: Any, password: str = PASSWORD, test_client: Any = None) -> Any:
+        c = test_client or client
+        page = c.get("/login")
+        token = csrf_token_from(page.get_data(as_text=True))
+        return c.post("/login", data={"identifier": user.email, "password": password, "csrf_token": token})
+
+    return do_login
+
+
+@pytest.fixture
+def login_as(make_user: Callable[..., Any], login: Callable[..., Any]) -> Callable[..., Any]:
+    def do(*roles: str) -> Any:
+        user = make_user(*roles)
+        response = login(user)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return do
