@@ -32,6 +32,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(flask_config(settings))
     app.config["TESTENGINE"] = settings
     app.config["TESTING"] = bool((config or {}).get("TESTING", False))
+    # Tests see the real exception instead of the friendly page (a test of that page turns it off).
+    app.config["PROPAGATE_UNEXPECTED"] = bool((config or {}).get("PROPAGATE_UNEXPECTED", False))
     app.extensions["testengine.clock"] = Clock()
 
     _init_extensions(app, settings)
@@ -113,6 +115,8 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if app.config["PROPAGATE_UNEXPECTED"]:
+            raise error
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500, "Server error", "Something went wrong on our side. Nothing you saved is lost.")

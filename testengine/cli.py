@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from .extensions import db
+from .extensions import db, write_lock
 
 
 def _create_app() -> Flask:
@@ -48,6 +48,7 @@ def init_db() -> None:
 @click.option("--moderator", is_flag=True, help="Senior marker who moderates and clears markers")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting")
 @with_appcontext
+@write_lock
 def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str | None, moderator: bool, password_stdin: bool) -> None:
     """Create a user with one or more roles."""
     from .services import accounts
@@ -107,3 +108,8 @@ def users_list() -> None:
 def register_cli(app: Flask) -> None:
     for command in (init_db, create_user, serve, bank_group, paper_group, users_group):
         app.cli.add_command(command)
+    from . import cli_banks, cli_demo, cli_grade, cli_papers  # noqa: F401  (they attach to the groups)
+
+    app.cli.add_command(cli_grade.grade)
+    app.cli.add_command(cli_demo.demo)
+    app.cli.add_command(cli_demo.sweep)

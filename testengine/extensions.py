@@ -37,13 +37,16 @@ _force_immediate: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
 
 
 def _wants_write_lock() -> bool:
-    """Reads (GET) begin deferred so they never queue behind writers; everything else takes the lock up front."""
+    """Reads (GET) begin deferred so they never queue behind writers; a request that writes takes the lock up front.
+
+    Outside a request (CLI commands, tests) writers say so with `write_transaction()`.
+    """
     forced = _force_immediate.get()
     if forced is not None:
         return forced
     if has_request_context():
         return request.method not in {"GET", "HEAD", "OPTIONS"}
-    return True
+    return False
 
 
 @contextlib.contextmanager
@@ -76,3 +79,15 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+def write_lock(command):  # type: ignore[no-untyped-def]
+    """For CLI commands that write: every transaction they begin takes the SQLite write lock first."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with write_transaction():
+            return command(*args, **kwargs)
+
+    return wrapper

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 BASE_CONFIG = {
     "TESTING": True,
+    "PROPAGATE_UNEXPECTED": True,
     "SECRET_KEY": "test-secret-key-0123456789abcdef",
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_KIB": 64,
@@ -116,6 +117,11 @@ def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
         g.__dict__.clear()
 
     application.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
+
+    @application.teardown_request
+    def end_transaction(_error: Any) -> None:
+        # Likewise the session outlives each request here; end its transaction as production does.
+        db.session.rollback()
     with application.app_context():
         yield application
         db.session.remove()
@@ -124,8 +130,10 @@ def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def clock(app: Any) -> Any:
-    """The app's clock; tests move it with clock.advance(...) instead of sleeping."""
-    return app.extensions["testengine.clock"]
+    """The app's clock, frozen; tests move it with clock.advance(...) instead of sleeping."""
+    clock = app.extensions["testengine.clock"]
+    clock.freeze(dt.datetime.now(UTC).replace(microsecond=0))
+    return clock
 
 
 @pytest.fixture
@@ -194,3 +202,44 @@ def login_as(make_user: Callable[..., Any], login: Callable[..., Any]) -> Callab
         return user
 
     return do
+
+
+@pytest.fixture
+def st0663(app: Any, clock: Any) -> Any:
+    from tests.factories import import_standard
+
+    return import_standard("ST0663", clock.now())
+
+
+@pytest.fixture
+def room(st0663: Any, make_user: Callable[..., Any], clock: Any) -> Any:
+    """An open ST0663 sitting with one invigilator signed in and the venue confirmed."""
+    from tests.factories import open_sitting
+
+    invigilator = make_user("invigilator")
+    sitting = open_sitting(st0663, [invigilator], clock.now())
+    sitting.test_invigilator = invigilator
+    return sitting
+
+
+@pytest.fixture
+def start_sitter(app: Any, room: Any, make_user: Callable[..., Any], login: Callable[..., Any], clock: Any) -> Callable[..., Any]:
+    """Create an apprentice, check them in, sign in through the form, start, and open the test page."""
+    from tests.factories import Sitter, book_and_check_in, csrf_of
+
+    def start(user: Any = None, sitting: Any = None) -> Any:
+        sitting = sitting or room
+        user = user or make_user("apprentice")
+        book_and_check_in(sitting, user, sitting.invigilators[0].user_id and room.test_invigilator, clock.now())
+        browser = app.test_client()
+        assert login(user, test_client=browser).status_code == 302
+        home = browser.get("/apprentice/")
+        booking_id = int(__import__("re").search(r"/apprentice/bookings/(\d+)/start", home.get_data(as_text=True)).group(1))
+        response = browser.post(f"/apprentice/bookings/{booking_id}/start", data={"csrf_token": csrf_of(home.get_data(as_text=True))})
+        assert response.status_code == 302 and "/apprentice/attempts/" in response.headers["Location"], response.headers.get("Location")
+        attempt_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+        sitter = Sitter(browser, attempt_id)
+        sitter.user = user
+        return sitter
+
+    return start

@@ -39,3 +39,45 @@ class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)]
     )
+
+
+from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, TextAreaField  # noqa: E402
+from wtforms.validators import NumberRange  # noqa: E402
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SittingForm(FlaskForm):
+    standard = SelectField("Standard", coerce=int, validators=[DataRequired()])
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    venue = StringField("Venue", validators=[DataRequired(), Length(max=200)])
+    remote = BooleanField("Remote, with online proctoring")
+    window_start = DateTimeLocalField("Start window opens (UTC)", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter a date and time.")])
+    window_minutes = IntegerField("Start window length (minutes)", default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)])
+
+
+class BookForm(FlaskForm):
+    apprentices = MultiCheckbox("Book apprentices", coerce=int, validators=[Optional()])
+    invigilators = MultiCheckbox("Assign invigilators", coerce=int, validators=[Optional()])
+
+
+ADJUSTMENT_KINDS = [
+    ("extra_time", "Extra time"),
+    ("rest_breaks", "Supervised rest breaks"),
+    ("large_text", "Larger text"),
+    ("high_contrast", "High-contrast display"),
+    ("screen_reader", "Screen reader"),
+]
+
+
+class AdjustmentForm(FlaskForm):
+    kind = SelectField("Adjustment", choices=ADJUSTMENT_KINDS, validators=[DataRequired()])
+    extra_percent = IntegerField("Extra time (%)", default=0, validators=[Optional(), NumberRange(min=0, max=100)])
+    extra_minutes = IntegerField("Extra time (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=240)])
+    reason = TextAreaField("Reason (evidence seen)", validators=[DataRequired(), Length(max=500)])
+    approval_reference = StringField("Approval reference", validators=[DataRequired(), Length(max=100)])
+    approved_by = StringField("Approved by", validators=[DataRequired(), Length(max=120)])
+    expires_on = DateField("Expires on", validators=[Optional()])

@@ -90,3 +90,6 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.users"))
     flash("; ".join(form.password.errors) or "Enter a new password.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+from . import sittings as _sittings  # noqa: E402,F401  (registers the sitting pages on this blueprint)

@@ -10,6 +10,13 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 access.restrict(bp, roles=())
 
 
+from .attempts import bp as attempts_bp  # noqa: E402
+from .sittings import bp as sittings_bp  # noqa: E402
+
+bp.register_blueprint(attempts_bp)
+bp.register_blueprint(sittings_bp)
+
+
 @bp.route("/me")
 def me():  # type: ignore[no-untyped-def]
     from flask_login import current_user

@@ -2,6 +2,7 @@
 
 from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
 from .audit import AuditEntry, AuditLogIsAppendOnly
+from .draws import DrawPool, ItemExposure
 from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
 from .marking import Mark, MarkerClearance, MarkingClaim, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
@@ -11,7 +12,7 @@ from .sittings import Booking, BookingStatus, Incident, RoomEvent, Sitting, Sitt
 __all__ = [
     "Adjustment", "AdjustmentKind", "Answer", "Apprentice", "Attempt", "AttemptEvent",
     "AttemptQuestion", "AuditEntry", "AuditLogIsAppendOnly", "BankImport", "Booking",
-    "BookingStatus", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
+    "BookingStatus", "DrawPool", "ItemExposure", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
     "OverallResult", "Question", "QuestionReview", "QuestionStatus", "QuestionVersion", "Role",
     "RoomEvent", "Sitting", "SittingInvigilator", "SittingState", "StandardisationItem",
     "StandardisationMark", "Standard", "Stoppage", "User", "UserRole",

@@ -48,6 +48,7 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finish_reason: Mapped[str | None] = mapped_column(String(20))
     client_token: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(64))
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     marking_state: Mapped[str] = mapped_column(String(16), default="unmarked", index=True)
     total_marks: Mapped[int | None]

@@ -1,0 +1,42 @@
+// The room board: refreshes every 5 seconds from the server without reloading the page.
+(function () {
+  "use strict";
+  var board = document.getElementById("board");
+  if (!board) { return; }
+  var url = board.dataset.url;
+
+  function minutes(seconds) { return seconds === null ? "" : Math.floor(seconds / 60) + " min"; }
+
+  function render(data) {
+    var ratio = document.getElementById("ratio");
+    var r = data.ratio;
+    var text = r.in_progress + " in progress, " + r.invigilators_present + " invigilator(s) present, room for " + r.capacity + " (at most " + r.ratio + " each)";
+    if (r.over) { text += ". OVER RATIO: new starts are stopped."; }
+    if (data.sitting.room_paused) { text += " ROOM PAUSED."; }
+    if (ratio.textContent.trim() !== text) { ratio.textContent = text; }
+    ratio.className = "ratio" + (r.over ? " over" : "");
+    var statusChanged = false;
+    data.rows.forEach(function (row) {
+      var tr = board.querySelector('tr[data-booking="' + row.booking_id + '"]');
+      if (!tr) { statusChanged = true; return; }
+      var status = tr.querySelector(".status");
+      if (status.textContent.trim() !== row.status) { status.textContent = row.status; statusChanged = true; }
+      tr.querySelector(".answered").textContent = row.answered + (row.questions ? " / " + row.questions : "");
+      tr.querySelector(".remaining").textContent = minutes(row.remaining_seconds);
+      tr.querySelector(".warnings").textContent = row.warnings.join("; ");
+    });
+    document.getElementById("board-updated").textContent = data.server_time.substring(11, 19);
+    // New actions depend on status: reload when nothing is being typed or pressed.
+    if (statusChanged && (document.activeElement === document.body || document.activeElement === null)) {
+      window.location.reload();
+    }
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) { render(data); } })
+      .catch(function () { /* try again next time */ });
+  }
+  window.setInterval(poll, 5000);
+})();

@@ -1,0 +1,353 @@
+// The sitting page: one question at a time, answers saved as they are given, the server's clock.
+// Nothing here decides time or marks: the server does. This page only shows and sends.
+(function () {
+  "use strict";
+  var root = document.getElementById("sitting");
+  if (!root) { return; }
+  var api = root.dataset.api;
+  var token = root.dataset.token;
+  var finishedUrl = root.dataset.finished;
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var pendingKey = "te-pending-" + root.dataset.attempt;
+
+  var state = {
+    position: 1, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
+    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null
+  };
+
+  var el = function (id) { return document.getElementById(id); };
+  var timer = el("timer"), saveStatus = el("save-status"), alerts = el("alerts");
+
+  // ---- pending answers survive a reload (localStorage), and are re-sent ----
+  function loadPending() {
+    try { return JSON.parse(localStorage.getItem(pendingKey) || "{}"); } catch (e) { return {}; }
+  }
+  function storePending(p) { try { localStorage.setItem(pendingKey, JSON.stringify(p)); } catch (e) { /* private mode */ } }
+  function setPending(position, response, revision) {
+    var p = loadPending(); p[position] = { response: response, revision: revision }; storePending(p);
+  }
+  function clearPending(position, revision) {
+    var p = loadPending();
+    if (p[position] && p[position].revision <= revision) { delete p[position]; storePending(p); }
+  }
+
+  function request(method, url, body) {
+    return fetch(url, {
+      method: method, credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    });
+  }
+
+  function say(message) { alerts.textContent = ""; window.setTimeout(function () { alerts.textContent = message; }, 50); }
+  function setSaveStatus(text, bad) { saveStatus.textContent = text; saveStatus.className = "save-status" + (bad ? " save-bad" : ""); }
+
+  // ---- the clock: remaining time from the server, counted down locally, re-synced often ----
+  function applyClock(clock) {
+    if (!clock) { return; }
+    state.stopped = clock.stopped;
+    state.deadlineAt = performance.now() + clock.remaining_seconds * 1000;
+    if (clock.state === "submitted" || clock.state === "abandoned") { finish(); return; }
+    setInputsEnabled(!clock.stopped && !state.over && !state.superseded);
+    if (clock.stopped) { timer.textContent = format(clock.remaining_seconds) + " (clock stopped)"; }
+  }
+  function format(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+  }
+  function tick() {
+    if (state.deadlineAt === null || state.stopped || state.over) { return; }
+    var left = (state.deadlineAt - performance.now()) / 1000;
+    timer.textContent = format(left);
+    [30, 10, 5].forEach(function (minutes) {
+      if (left <= minutes * 60 && left > minutes * 60 - 60 && !state.warned[minutes]) {
+        state.warned[minutes] = true;
+        say(minutes + " minutes left.");
+      } else if (left <= minutes * 60) { state.warned[minutes] = true; }
+    });
+    if (left <= 0) { timeUp(); }
+  }
+  function resync() {
+    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token)).then(function (r) {
+      if (r.ok) {
+        if (r.data.superseded) { superseded(); return; }
+        applyClock(r.data.clock);
+        if (!state.stopped) { flushPending(); }
+      }
+    }).catch(function () { /* offline: keep counting, retry later */ });
+  }
+
+  function timeUp() {
+    if (state.over) { return; }
+    state.over = true;
+    timer.textContent = "0:00";
+    setInputsEnabled(false);
+    say("Time is up. Your answers are being submitted.");
+    // Anything still unsent goes now: the server accepts it within its short network grace.
+    flushPending().then(function () {
+      window.setTimeout(function () { window.location.assign(finishedUrl); }, 2500);
+    });
+  }
+  function finish() { state.over = true; setInputsEnabled(false); window.location.assign(finishedUrl); }
+  function superseded() {
+    state.superseded = true;
+    setInputsEnabled(false);
+    say("This test was opened in another window, so this window has stopped. Continue in the newer window, or reload this page to continue here.");
+  }
+
+  // ---- saving ----
+  function nextRevision(position) {
+    var p = loadPending();
+    var current = Math.max(state.revisions[position] || 0, p[position] ? p[position].revision : 0);
+    return current + 1;
+  }
+  function queueSave(position, response) {
+    var revision = nextRevision(position);
+    setPending(position, response, revision);
+    markAnswered(position, response !== null && response.trim() !== "");
+    setSaveStatus("Saving…");
+    return send(position);
+  }
+  function send(position) {
+    var entry = loadPending()[position];
+    if (!entry || state.superseded) { return Promise.resolve(); }
+    if (state.saving[position]) { return state.saving[position]; }
+    var promise = request("PUT", api + "/answers/" + position, { response: entry.response, revision: entry.revision, client_token: token })
+      .then(function (r) {
+        state.saving[position] = null;
+        if (r.ok) {
+          state.revisions[position] = Math.max(state.revisions[position] || 0, r.data.revision || 0);
+          clearPending(position, entry.revision);
+          if (r.data.clock) { applyClock(r.data.clock); }
+          if (Object.keys(loadPending()).length) { return send(Number(Object.keys(loadPending())[0])); }
+          setSaveStatus("Saved");
+          return;
+        }
+        var code = r.data && r.data.error;
+        if (code === "superseded") { superseded(); return; }
+        if (code === "time_up" || code === "already_submitted") {
+          state.over = true; setInputsEnabled(false); setSaveStatus(r.data.message, true);
+          window.setTimeout(function () { window.location.assign(finishedUrl); }, 2500);
+          return;
+        }
+        if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); return; }
+        if (r.status >= 400 && r.status < 500 && code !== "login_required") {
+          clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return;
+        }
+        throw new Error("retry");
+      })
+      .catch(function () {
+        state.saving[position] = null;
+        setSaveStatus("Not saved - retrying", true);
+        scheduleRetry();
+      });
+    state.saving[position] = promise;
+    return promise;
+  }
+  function flushPending() {
+    var positions = Object.keys(loadPending());
+    return Promise.all(positions.map(function (p) { return send(Number(p)); }));
+  }
+  function scheduleRetry() {
+    if (state.retryTimer) { return; }
+    state.retryTimer = window.setTimeout(function () { state.retryTimer = null; flushPending(); }, 3000);
+  }
+
+  // ---- the question ----
+  function setInputsEnabled(enabled) {
+    document.querySelectorAll("#question-body input, #question-body textarea, #flag, #submit, #confirm-yes").forEach(function (input) {
+      input.disabled = !enabled;
+    });
+  }
+  function renderNavigator() {
+    var list = el("navigator");
+    list.textContent = "";
+    state.questions.forEach(function (q) {
+      var item = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "nav-button" + (q.answered ? " answered" : "") + (q.flagged ? " flagged" : "");
+      button.textContent = String(q.position);
+      var label = "Question " + q.position + ", " + (q.answered ? "answered" : "not answered") + (q.flagged ? ", flagged" : "");
+      button.setAttribute("aria-label", label);
+      if (q.position === state.position) { button.setAttribute("aria-current", "step"); }
+      button.addEventListener("click", function () { go(q.position); });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+  }
+  function markAnswered(position, answered) {
+    var q = state.questions[position - 1];
+    if (q && q.answered !== answered) { q.answered = answered; renderNavigator(); }
+  }
+  function go(position) {
+    if (position < 1 || position > state.questions.length) { return; }
+    state.position = position;
+    el("review").hidden = true;
+    el("question-area").hidden = false;
+    load(position, true);
+  }
+  function load(position, moveFocus) {
+    return request("GET", api + "/questions/" + position).then(function (r) {
+      if (!r.ok) {
+        if (r.data.error === "paused") { applyClock({ stopped: true, remaining_seconds: (state.deadlineAt - performance.now()) / 1000, state: "paused" }); say(r.data.message); return; }
+        if (r.data.error === "already_submitted") { finish(); return; }
+        say(r.data.message || "The question could not be loaded. Retrying."); window.setTimeout(function () { load(position, moveFocus); }, 3000); return;
+      }
+      renderQuestion(r.data);
+      renderNavigator();
+      if (moveFocus) { el("question-heading").focus(); }
+    }).catch(function () { say("Connection lost. Retrying…"); window.setTimeout(function () { load(position, moveFocus); }, 3000); });
+  }
+  function renderQuestion(q) {
+    var pending = loadPending()[q.position];
+    var response = pending ? pending.response : q.response;
+    state.revisions[q.position] = Math.max(state.revisions[q.position] || 0, q.revision || 0);
+    el("question-heading").textContent = "Question " + q.position + " of " + q.count;
+    el("question-marks").textContent = q.marks + (q.marks === 1 ? " mark" : " marks") + (q.type === "mcq" ? ". Choose one answer." : ". Write a short answer.");
+    var body = el("question-body");
+    body.textContent = "";
+    if (q.type === "mcq") {
+      var fieldset = document.createElement("fieldset");
+      var legend = document.createElement("legend");
+      legend.className = "stem";
+      legend.textContent = q.stem;
+      fieldset.appendChild(legend);
+      q.options.forEach(function (option, i) {
+        var id = "option-" + q.position + "-" + i;
+        var wrap = document.createElement("div");
+        wrap.className = "option";
+        var input = document.createElement("input");
+        input.type = "radio"; input.name = "answer"; input.id = id; input.value = option.value;
+        input.checked = response === option.value;
+        input.addEventListener("change", function () { queueSave(q.position, option.value); });
+        var label = document.createElement("label");
+        label.htmlFor = id;
+        label.textContent = String.fromCharCode(65 + i) + ". " + option.text;
+        wrap.appendChild(input); wrap.appendChild(label);
+        fieldset.appendChild(wrap);
+      });
+      body.appendChild(fieldset);
+    } else {
+      var stem = document.createElement("p");
+      stem.className = "stem"; stem.id = "stem-" + q.position; stem.textContent = q.stem;
+      var label = document.createElement("label");
+      label.htmlFor = "answer-" + q.position; label.textContent = "Your answer";
+      var area = document.createElement("textarea");
+      area.id = "answer-" + q.position; area.rows = 8; area.maxLength = q.max_length;
+      area.setAttribute("aria-describedby", "stem-" + q.position + " counter-" + q.position);
+      area.value = response || "";
+      var counter = document.createElement("p");
+      counter.id = "counter-" + q.position; counter.className = "hint counter";
+      var count = function () { counter.textContent = area.value.length + " of " + q.max_length + " characters"; };
+      count();
+      area.addEventListener("input", function () {
+        count();
+        var value = area.value;
+        markAnswered(q.position, value.trim() !== "");
+        setPending(q.position, value, nextRevision(q.position));
+        setSaveStatus("Saving…");
+        window.clearTimeout(state.typingTimer);
+        state.typingTimer = window.setTimeout(function () { send(q.position); }, 800);
+      });
+      area.addEventListener("blur", function () { send(q.position); });
+      area.addEventListener("paste", function () { report("paste"); });
+      body.appendChild(stem); body.appendChild(label); body.appendChild(area); body.appendChild(counter);
+    }
+    var flag = el("flag");
+    flag.setAttribute("aria-pressed", q.flagged ? "true" : "false");
+    flag.textContent = q.flagged ? "Remove flag" : "Flag for review";
+    state.questions[q.position - 1].flagged = q.flagged;
+    el("prev").disabled = q.position === 1;
+    el("next").disabled = q.position === q.count;
+    setInputsEnabled(!state.stopped && !state.over && !state.superseded);
+  }
+
+  function toggleFlag() {
+    var q = state.questions[state.position - 1];
+    var flagged = !q.flagged;
+    request("PUT", api + "/flags/" + q.position, { flagged: flagged, client_token: token }).then(function (r) {
+      if (!r.ok) { if (r.data.error === "superseded") { superseded(); } else { say(r.data.message || "Could not flag."); } return; }
+      q.flagged = flagged;
+      var button = el("flag");
+      button.setAttribute("aria-pressed", flagged ? "true" : "false");
+      button.textContent = flagged ? "Remove flag" : "Flag for review";
+      renderNavigator();
+    });
+  }
+
+  function showReview() {
+    flushPending();
+    el("question-area").hidden = true;
+    el("review").hidden = false;
+    var unanswered = state.questions.filter(function (q) { return !q.answered; });
+    var flagged = state.questions.filter(function (q) { return q.flagged; });
+    el("review-summary").textContent = "You have answered " + (state.questions.length - unanswered.length) + " of " + state.questions.length + " questions.";
+    fill(el("review-unanswered"), unanswered, "None: every question has an answer.");
+    fill(el("review-flagged"), flagged, "None.");
+    el("review-heading").focus();
+  }
+  function fill(list, items, empty) {
+    list.textContent = "";
+    if (!items.length) { var li = document.createElement("li"); li.textContent = empty; list.appendChild(li); return; }
+    items.forEach(function (q) {
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button"; button.className = "button-link";
+      button.textContent = "Question " + q.position;
+      button.addEventListener("click", function () { go(q.position); });
+      li.appendChild(button); list.appendChild(li);
+    });
+  }
+  function submit() {
+    var dialog = el("confirm-submit");
+    if (typeof dialog.showModal === "function") { dialog.showModal(); el("confirm-no").focus(); } else { reallySubmit(); }
+  }
+  function reallySubmit() {
+    el("confirm-yes").disabled = true;
+    flushPending().then(function () {
+      return request("POST", api + "/submit", { confirm: true, client_token: token });
+    }).then(function (r) {
+      if (r.ok || (r.data && r.data.error === "already_submitted")) { storePending({}); window.location.assign(finishedUrl); return; }
+      el("confirm-yes").disabled = false;
+      el("confirm-submit").close();
+      say(r.data.message || "The test could not be submitted. Try again.");
+    }).catch(function () { el("confirm-yes").disabled = false; say("Connection lost. Your answers are kept; try again."); });
+  }
+
+  function report(kind) {
+    if (state.over || state.superseded) { return; }
+    request("POST", api + "/events", { kind: kind, client_token: token }).catch(function () {});
+  }
+
+  // ---- wiring ----
+  el("prev").addEventListener("click", function () { go(state.position - 1); });
+  el("next").addEventListener("click", function () { go(state.position + 1); });
+  el("flag").addEventListener("click", toggleFlag);
+  el("to-review").addEventListener("click", showReview);
+  el("back-to-questions").addEventListener("click", function () { go(state.position); });
+  el("submit").addEventListener("click", submit);
+  el("confirm-yes").addEventListener("click", reallySubmit);
+  el("confirm-no").addEventListener("click", function () { el("confirm-submit").close(); el("submit").focus(); });
+  window.addEventListener("blur", function () { report("blur"); });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
+  window.addEventListener("online", function () { flushPending(); });
+
+  request("GET", api).then(function (r) {
+    if (!r.ok) { say(r.data.message || "The test could not be loaded."); if (r.data.error === "already_submitted") { finish(); } return; }
+    state.questions = r.data.questions;
+    state.questions.forEach(function (q) { state.revisions[q.position] = q.revision || 0; });
+    var pending = loadPending();
+    Object.keys(pending).forEach(function (p) { markAnswered(Number(p), (pending[p].response || "").trim() !== ""); });
+    applyClock(r.data.clock);
+    flushPending();
+    go(1);
+    window.setInterval(tick, 1000);
+    window.setInterval(resync, 15000);
+  });
+})();

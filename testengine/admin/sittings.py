@@ -1,0 +1,106 @@
+"""Admin pages for sittings (create, book, assign) and reasonable adjustments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Adjustment, Apprentice, Role, Sitting, Standard, User, UserRole
+from ..services import adjustments as adjustment_service
+from ..services import sittings as sitting_service
+from .forms import AdjustmentForm, BookForm, SittingForm
+from .views import bp
+
+UTC = dt.timezone.utc
+
+
+@bp.route("/sittings")
+def sittings():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(select(Sitting).order_by(Sitting.window_start.desc())).all()
+    return render_template("admin/sittings.html", sittings=rows)
+
+
+@bp.route("/sittings/new", methods=["GET", "POST"])
+def create_sitting():  # type: ignore[no-untyped-def]
+    form = SittingForm()
+    form.standard.choices = [(s.id, f"{s.code} {s.title}") for s in db.session.scalars(select(Standard).order_by(Standard.code))]
+    if form.validate_on_submit():
+        standard = db.session.get(Standard, form.standard.data) or abort(400)
+        start = form.window_start.data.replace(tzinfo=UTC)
+        end = start + dt.timedelta(minutes=form.window_minutes.data or 60)
+        try:
+            sitting = sitting_service.create_sitting(
+                standard=standard, title=form.title.data or "", venue=form.venue.data or "", remote=bool(form.remote.data),
+                window_start=start, window_end=end, now=utcnow(), actor=current_user,
+            )
+        except sitting_service.SittingError as refused:
+            db.session.rollback()
+            form.window_start.errors = [*form.window_start.errors, str(refused)]
+        else:
+            db.session.commit()
+            flash("Sitting created. Now book apprentices and assign invigilators.")
+            return redirect(url_for("admin.sitting", sitting_id=sitting.id))
+    return render_template("admin/sitting_new.html", form=form)
+
+
+def _book_form(sitting: Sitting) -> BookForm:
+    form = BookForm()
+    booked = {b.apprentice_id for b in sitting.bookings}
+    form.apprentices.choices = [
+        (a.id, f"{a.candidate_number} {a.full_name}")
+        for a in db.session.scalars(select(Apprentice).order_by(Apprentice.candidate_number)) if a.id not in booked
+    ]
+    assigned = {link.user_id for link in sitting.invigilators}
+    form.invigilators.choices = [
+        (u.id, u.display_name)
+        for u in db.session.scalars(select(User).join(UserRole).where(UserRole.role == Role.INVIGILATOR.value).order_by(User.display_name))
+        if u.id not in assigned
+    ]
+    return form
+
+
+@bp.route("/sittings/<int:sitting_id>", methods=["GET", "POST"])
+def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
+    room = db.session.get(Sitting, sitting_id) or abort(404)
+    form = _book_form(room)
+    if form.validate_on_submit():
+        for apprentice_id in form.apprentices.data or []:
+            apprentice = db.session.get(Apprentice, apprentice_id)
+            if apprentice is not None:
+                sitting_service.book(room, apprentice, actor=current_user)
+        for user_id in form.invigilators.data or []:
+            user = db.session.get(User, user_id)
+            if user is not None:
+                sitting_service.assign_invigilator(room, user, actor=current_user)
+        db.session.commit()
+        flash("Sitting updated.")
+        return redirect(url_for("admin.sitting", sitting_id=sitting_id))
+    invigilators = [db.session.get(User, link.user_id) for link in room.invigilators]
+    return render_template("admin/sitting.html", sitting=room, form=form, invigilators=invigilators)
+
+
+@bp.route("/apprentices/<int:apprentice_id>/adjustments", methods=["GET", "POST"])
+def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
+    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    form = AdjustmentForm()
+    if form.validate_on_submit():
+        try:
+            adjustment_service.add_adjustment(
+                apprentice, kind=form.kind.data or "", extra_percent=form.extra_percent.data or 0, extra_minutes=form.extra_minutes.data or 0,
+                reason=form.reason.data or "", approval_reference=form.approval_reference.data or "", approved_by=form.approved_by.data or "",
+                expires_on=form.expires_on.data, now=utcnow(), actor=current_user,
+            )
+        except adjustment_service.AdjustmentError as refused:
+            db.session.rollback()
+            form.kind.errors = [*form.kind.errors, str(refused)]
+        else:
+            db.session.commit()
+            flash("Adjustment recorded; it applies to every sitting this apprentice books.")
+            return redirect(url_for("admin.adjustments", apprentice_id=apprentice_id))
+    rows = db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all()
+    return render_template("admin/adjustments.html", apprentice=apprentice, form=form, adjustments=rows, today=utcnow().date())

@@ -1,0 +1,195 @@
+"""The attempt API an apprentice's browser uses: one question at a time, saves, flags, events, submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from flask_login import current_user
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from .. import access
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Answer, AttemptQuestion, QuestionVersion
+from ..services import attempts as attempt_service
+from .errors import BodyError, json_error, parse_body
+
+bp = Blueprint("attempts", __name__, url_prefix="/attempts")
+access.restrict(bp, roles=("apprentice",))
+
+
+class SaveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    response: str | None = Field(default=None, max_length=attempt_service.MAX_ANSWER_CHARS)
+    revision: int = Field(ge=1, le=2**31 - 1)
+    client_token: str = Field(min_length=1, max_length=64)
+
+
+class FlagBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flagged: bool
+    client_token: str = Field(min_length=1, max_length=64)
+
+
+class EventBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(min_length=1, max_length=20)
+    detail: str | None = Field(default=None, max_length=200)
+    client_token: str = Field(min_length=1, max_length=64)
+
+
+class SubmitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirm: bool
+    client_token: str = Field(min_length=1, max_length=64)
+
+
+def _clock(attempt: Any) -> dict[str, Any]:
+    status = attempt_service.clock_status(attempt, utcnow())
+    return {
+        "state": status.state,
+        "remaining_seconds": status.remaining_seconds,
+        "deadline": status.deadline.isoformat() if status.deadline else None,
+        "stopped": status.stopped,
+        "allowed_minutes": status.allowed_minutes,
+        "warnings": list(status.warnings),
+    }
+
+
+def _submit_if_time_is_up(attempt, now) -> None:  # type: ignore[no-untyped-def]
+    """Past the deadline and its grace: submit it now (kept, even though the request is then refused)."""
+    if attempt_service.finalise_if_expired(attempt, now):
+        db.session.commit()
+        raise attempt_service.AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
+
+
+def _load(attempt_id: int):  # type: ignore[no-untyped-def]
+    attempt = attempt_service.own_attempt(attempt_id, current_user)
+    attempt_service.finalise_if_expired(attempt, utcnow())
+    return attempt
+
+
+@bp.errorhandler(attempt_service.AttemptError)
+def attempt_error(error: attempt_service.AttemptError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return json_error(error.status, error.code, str(error))
+
+
+@bp.errorhandler(BodyError)
+def body_error(error: BodyError):  # type: ignore[no-untyped-def]
+    return json_error(400, "invalid_body", str(error), field=error.field)
+
+
+def _body(model):  # type: ignore[no-untyped-def]
+    return parse_body(model, request.get_json(silent=True))
+
+
+@bp.get("/<int:attempt_id>")
+def status(attempt_id: int):  # type: ignore[no-untyped-def]
+    attempt = _load(attempt_id)
+    answers = attempt_service.answers_of(attempt)
+    navigator = []
+    for aq in attempt.questions:
+        answer = answers.get(aq.position)
+        navigator.append({
+            "position": aq.position,
+            "type": aq.version.type,
+            "marks": aq.marks,
+            "answered": bool(answer and answer.response and answer.response.strip()),
+            "flagged": bool(answer and answer.flagged),
+        })
+    db.session.commit()
+    return {"attempt": attempt.id, "clock": _clock(attempt), "questions": navigator}
+
+
+@bp.get("/<int:attempt_id>/clock")
+def clock(attempt_id: int):  # type: ignore[no-untyped-def]
+    attempt = _load(attempt_id)
+    db.session.commit()
+    return {"clock": _clock(attempt), "superseded": request.args.get("client_token") not in (None, attempt.client_token)}
+
+
+@bp.get("/<int:attempt_id>/questions/<int:position>")
+def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
+    """Only this question, only what a candidate may see: never the key, rationales or marking guide."""
+    attempt = _load(attempt_id)
+    if attempt.state in ("submitted", "abandoned"):
+        raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
+    if attempt.state == "paused" or attempt.state == "on_break":
+        raise attempt_service.AttemptError("The clock is stopped.", code="paused", status=423)
+    row = db.session.execute(
+        select(AttemptQuestion, QuestionVersion, Answer)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .outerjoin(Answer, Answer.attempt_question_id == AttemptQuestion.id)
+        .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
+    ).first()
+    if row is None:
+        raise attempt_service.AttemptError(f"There is no question {position} on this paper.", code="no_such_question", status=404)
+    aq, version, answer = row
+    body: dict[str, Any] = {
+        "position": aq.position,
+        "count": len(attempt.questions),
+        "type": version.type,
+        "marks": aq.marks,
+        "stem": version.stem,
+        "response": answer.response if answer else None,
+        "revision": answer.revision if answer else 0,
+        "flagged": bool(answer and answer.flagged),
+        "max_length": attempt_service.MAX_ANSWER_CHARS,
+    }
+    if version.type == "mcq":
+        options = version.content["options"]
+        order = aq.option_order or list(range(len(options)))
+        # The browser gets option text in this paper's order, labelled by the ORIGINAL index it saves back.
+        body["options"] = [{"value": str(original), "text": options[original]["text"]} for original in order]
+    db.session.commit()
+    return body
+
+
+@bp.put("/<int:attempt_id>/answers/<int:position>")
+def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
+    data = _body(SaveBody)
+    now = utcnow()
+    attempt = attempt_service.own_attempt(attempt_id, current_user)
+    _submit_if_time_is_up(attempt, now)
+    if data.response is not None and "\x00" in data.response:
+        raise BodyError("response: contains a NUL character", field="response")
+    result = attempt_service.save_answer(attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now)
+    db.session.commit()
+    return {**result, "clock": _clock(attempt)}
+
+
+@bp.put("/<int:attempt_id>/flags/<int:position>")
+def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
+    data = _body(FlagBody)
+    attempt = attempt_service.own_attempt(attempt_id, current_user)
+    _submit_if_time_is_up(attempt, utcnow())
+    attempt_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=utcnow())
+    db.session.commit()
+    return {"position": position, "flagged": data.flagged}
+
+
+@bp.post("/<int:attempt_id>/events")
+def event(attempt_id: int):  # type: ignore[no-untyped-def]
+    data = _body(EventBody)
+    attempt = attempt_service.own_attempt(attempt_id, current_user)
+    if attempt.state in ("submitted", "abandoned"):
+        raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
+    attempt_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
+    db.session.commit()
+    return {"recorded": True}, 201
+
+
+@bp.post("/<int:attempt_id>/submit")
+def submit(attempt_id: int):  # type: ignore[no-untyped-def]
+    data = _body(SubmitBody)
+    if not data.confirm:
+        raise BodyError("confirm: must be true to submit", field="confirm")
+    attempt = attempt_service.own_attempt(attempt_id, current_user)
+    if attempt.client_token is not None and data.client_token != attempt.client_token:
+        raise attempt_service.AttemptError("This test was opened in another window; submit it there.", code="superseded")
+    attempt_service.submit(attempt, now=utcnow(), actor=current_user)
+    db.session.commit()
+    return {"state": attempt.state, "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None}

@@ -1,0 +1,35 @@
+"""The room board's data for invigilators, polled every few seconds."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+
+from .. import access
+from ..clock import utcnow
+from ..extensions import db, write_transaction
+from ..services import sittings as sitting_service
+from .errors import json_error
+
+bp = Blueprint("sittings", __name__, url_prefix="/sittings")
+access.restrict(bp, roles=("invigilator",))
+
+
+@bp.errorhandler(sitting_service.SittingError)
+def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return json_error(error.status, error.code, str(error))
+
+
+@bp.get("/<int:sitting_id>/board")
+def board(sitting_id: int):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    sitting = sitting_service.invigilator_sitting(sitting_id, current_user)
+    if sitting_service.has_expired_attempts(sitting, now):
+        db.session.commit()  # end the read; the sweep takes the write lock
+        with write_transaction():
+            sitting_service.sweep(sitting, now)
+            db.session.commit()
+    data = sitting_service.board(sitting, now)
+    db.session.commit()
+    return data

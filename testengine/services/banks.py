@@ -1,0 +1,275 @@
+"""Bank use cases: import (all or nothing, versioned), export, report, and what may be drawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..banks import BankQuestion, LoadedStandard, load_standard, parse_spec, write_standard
+from ..domain.errors import DomainError
+from ..domain.papers import Item, papers_without_repeat
+from ..domain.standards import StandardSpec
+from ..extensions import db
+from ..models import BankImport, Question, QuestionStatus, QuestionVersion, Standard, User
+from . import audit
+
+
+class UnknownStandard(DomainError):
+    code = "unknown_standard"
+
+
+@dataclass
+class ImportSummary:
+    standard: str
+    added: list[str] = field(default_factory=list)
+    new_versions: list[str] = field(default_factory=list)
+    metadata_updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    spec_changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.new_versions or self.metadata_updated or self.retired or self.spec_changed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "standard": self.standard,
+            "added": len(self.added),
+            "new_versions": len(self.new_versions),
+            "metadata_updated": len(self.metadata_updated),
+            "retired": len(self.retired),
+            "unchanged": self.unchanged,
+            "spec_changed": self.spec_changed,
+        }
+
+
+def get_standard(code: str) -> Standard:
+    standard = db.session.scalar(select(Standard).where(Standard.code == code))
+    if standard is None:
+        raise UnknownStandard(f"No standard {code!r} has been imported. Run: testengine bank import question_banks/{code}")
+    return standard
+
+
+_spec_cache: dict[str, StandardSpec] = {}
+
+
+def spec_of(standard: Standard) -> StandardSpec:
+    """The typed spec; parsed once per distinct spec content (content-addressed, so safe to keep)."""
+    key = hashlib.sha256(json.dumps(standard.spec, sort_keys=True, default=str).encode()).hexdigest()
+    if key not in _spec_cache:
+        _spec_cache[key] = parse_spec(standard.spec, f"{standard.code}/spec.yaml")
+    return _spec_cache[key]
+
+
+def _metadata(question: BankQuestion) -> dict[str, Any]:
+    return {
+        "status": question.status,
+        "author": question.author,
+        "last_reviewed": question.last_reviewed,
+        "reviewer": question.reviewer,
+        "next_due": question.next_due,
+    }
+
+
+def _new_version(row: Question, source: BankQuestion, number: int, now: dt.datetime) -> QuestionVersion:
+    version = QuestionVersion(
+        question=row,
+        version=number,
+        type=source.type,
+        ksb=list(source.ksb),
+        marks=source.marks,
+        stem=source.stem,
+        content=source.content,
+        enemies=list(source.enemies),
+        fingerprint=source.fingerprint(),
+        approved=True,
+        created_at=now,
+    )
+    db.session.add(version)
+    return version
+
+
+def import_bank(folder: Path, *, now: dt.datetime, actor: User | None = None, loaded: LoadedStandard | None = None) -> ImportSummary:
+    """Import a standard's folder. Raises BankValidationError (nothing written) if any file is bad.
+
+    Unchanged files change nothing; a changed question becomes a new version (earlier attempts keep
+    theirs); a question missing from the files is retired, never deleted. The caller commits.
+    """
+    loaded = loaded or load_standard(folder, today=now.date())
+    code = loaded.spec.code
+    summary = ImportSummary(standard=code)
+    standard = db.session.scalar(select(Standard).where(Standard.code == code))
+    if standard is None:
+        standard = Standard(code=code, title=loaded.spec.title, spec=loaded.spec_raw, imported_at=now)
+        db.session.add(standard)
+        summary.spec_changed = True
+    elif standard.spec != loaded.spec_raw:
+        standard.spec = loaded.spec_raw
+        standard.title = loaded.spec.title
+        summary.spec_changed = True
+    db.session.flush()
+
+    existing = {
+        row.external_id: row
+        for row in db.session.scalars(select(Question).where(Question.standard_id == standard.id))
+    }
+    current_versions = {
+        version.question_id: version
+        for version in db.session.scalars(
+            select(QuestionVersion)
+            .join(Question)
+            .where(Question.standard_id == standard.id, QuestionVersion.version == Question.current_version)
+        )
+    }
+    seen: set[str] = set()
+    for source in loaded.questions:
+        seen.add(source.id)
+        row = existing.get(source.id)
+        if row is None:
+            row = Question(standard=standard, external_id=source.id, created_at=now, current_version=1, **_metadata(source))
+            db.session.add(row)
+            _new_version(row, source, 1, now)
+            summary.added.append(source.id)
+            continue
+        changed = False
+        current = current_versions.get(row.id)
+        if current is None or current.fingerprint != source.fingerprint():
+            row.current_version = (current.version if current else 0) + 1
+            _new_version(row, source, row.current_version, now)
+            summary.new_versions.append(source.id)
+            changed = True
+        for key, value in _metadata(source).items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                if not changed and source.id not in summary.metadata_updated:
+                    summary.metadata_updated.append(source.id)
+        if not changed and source.id not in summary.metadata_updated:
+            summary.unchanged += 1
+    for external_id, row in existing.items():
+        if external_id not in seen and row.status != QuestionStatus.RETIRED.value:
+            row.status = QuestionStatus.RETIRED.value
+            summary.retired.append(external_id)
+
+    if summary.changed:
+        standard.imported_at = now
+        db.session.add(BankImport(standard_id=standard.id, at=now, source=str(folder), summary=summary.as_dict()))
+        db.session.flush()
+        audit.record(actor, "bank.import", standard, after=summary.as_dict())
+    return summary
+
+
+def current_bank_questions(standard: Standard) -> list[BankQuestion]:
+    """The bank as it stands now, in file form (for export)."""
+    rows = db.session.execute(
+        select(Question, QuestionVersion)
+        .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
+        .where(Question.standard_id == standard.id)
+        .order_by(Question.external_id)
+    ).all()
+    return [
+        BankQuestion(
+            id=question.external_id,
+            type=version.type,
+            ksb=tuple(version.ksb),
+            marks=version.marks,
+            status=question.status,
+            author=question.author,
+            last_reviewed=question.last_reviewed,
+            reviewer=question.reviewer,
+            next_due=question.next_due,
+            enemies=tuple(version.enemies or ()),
+            stem=version.stem,
+            content=version.content,
+            source="database",
+        )
+        for question, version in rows
+    ]
+
+
+def export_bank(code: str, folder: Path) -> int:
+    standard = get_standard(code)
+    questions = current_bank_questions(standard)
+    write_standard(folder, standard.spec, questions)
+    return len(questions)
+
+
+def eligible_rows(standard: Standard, today: dt.date) -> list[tuple[Question, QuestionVersion]]:
+    """Approved questions, in review date, at their current approved version: the only ones a paper may use."""
+    return list(
+        db.session.execute(
+            select(Question, QuestionVersion)
+            .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
+            .where(
+                Question.standard_id == standard.id,
+                Question.status == QuestionStatus.APPROVED.value,
+                Question.next_due >= today,
+                QuestionVersion.approved.is_(True),
+            )
+            .order_by(Question.external_id)
+        ).tuples()
+    )
+
+
+def to_item(question: Question, version: QuestionVersion) -> Item:
+    options = version.content.get("options") or []
+    return Item(
+        id=question.external_id,
+        version=version.version,
+        type=version.type,
+        ksb=tuple(version.ksb),
+        marks=version.marks,
+        option_count=len(options),
+        enemies=frozenset(version.enemies or ()),
+    )
+
+
+def bank_report(code: str, today: dt.date) -> dict[str, Any]:
+    standard = get_standard(code)
+    spec = spec_of(standard)
+    questions = db.session.scalars(select(Question).where(Question.standard_id == standard.id)).all()
+    by_status: dict[str, int] = {}
+    for row in questions:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    eligible = eligible_rows(standard, today)
+    approved_by_type: dict[str, int] = {}
+    ksb_counts: dict[str, int] = {code_: 0 for code_ in (spec.knowledge_test.blueprint.required_ksbs if spec.knowledge_test else ())}
+    for _question, version in eligible:
+        approved_by_type[version.type] = approved_by_type.get(version.type, 0) + 1
+        for ksb in version.ksb:
+            ksb_counts[ksb] = ksb_counts.get(ksb, 0) + 1
+    approved_rows = [row for row in questions if row.status == QuestionStatus.APPROVED.value]
+    overdue = sum(1 for row in approved_rows if row.next_due < today)
+    due = {
+        "overdue": overdue,
+        "next_30_days": sum(1 for row in approved_rows if today <= row.next_due <= today + dt.timedelta(days=30)),
+        "next_90_days": sum(1 for row in approved_rows if today <= row.next_due <= today + dt.timedelta(days=90)),
+    }
+    capacity = (
+        papers_without_repeat([to_item(q, v) for q, v in eligible], spec.knowledge_test.blueprint)
+        if spec.knowledge_test
+        else 0
+    )
+    return {
+        "standard": code,
+        "title": standard.title,
+        "questions": len(questions),
+        "by_status": by_status,
+        "approved": {key: approved_by_type.get(key, 0) for key in (spec.knowledge_test.blueprint.quotas if spec.knowledge_test else approved_by_type)},
+        "ksb": ksb_counts,
+        "papers_without_repeat": capacity,
+        "due_for_review": due,
+        "not_drawable_overdue": overdue,
+    }
+
+
+def issued_count(standard: Standard) -> int:
+    from ..models import Attempt
+
+    return db.session.scalar(select(func.count(Attempt.id)).where(Attempt.standard_id == standard.id)) or 0

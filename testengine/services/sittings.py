@@ -1,0 +1,470 @@
+"""Sittings and invigilation: venue check, check-in, the ratio, pauses, incidents, the board, the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..domain import invigilation as rules
+from ..domain.errors import DomainError
+from ..extensions import db
+from ..models import (
+    Adjustment,
+    Apprentice,
+    Attempt,
+    AttemptEvent,
+    Booking,
+    BookingStatus,
+    Incident,
+    RoomEvent,
+    Sitting,
+    SittingInvigilator,
+    SittingState,
+    Standard,
+    User,
+)
+from ..models.attempts import OPEN_STATES
+from ..policy import load_policy
+from . import attempts as attempt_service
+from . import audit
+from .banks import spec_of
+from .papers import issue_paper
+
+ACTIVE_STATES = ("in_progress", "paused", "on_break")
+
+
+class SittingError(DomainError):
+    def __init__(self, message: str, *, code: str = "sitting_error", status: int = 409) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+def ratio_for(sitting: Sitting) -> int:
+    standard = db.session.get(Standard, sitting.standard_id)
+    assert standard is not None
+    return min(spec_of(standard).invigilation_ratio, load_policy().ratio.apprentices_per_invigilator)
+
+
+def create_sitting(*, standard: Standard, title: str, venue: str, remote: bool, window_start: dt.datetime, window_end: dt.datetime, now: dt.datetime, actor: User | None) -> Sitting:
+    if window_end <= window_start:
+        raise SittingError("The start window must end after it begins.", code="invalid_window", status=400)
+    if spec_of(standard).knowledge_test is None:
+        raise SittingError(f"{standard.code} has no knowledge test to sit.", code="no_knowledge_test", status=400)
+    sitting = Sitting(standard_id=standard.id, title=title, venue=venue, remote=remote, window_start=window_start, window_end=window_end, created_at=now)
+    db.session.add(sitting)
+    db.session.flush()
+    audit.record(actor, "sitting.create", sitting, after={"title": title, "standard": standard.code, "venue": venue})
+    return sitting
+
+
+def book(sitting: Sitting, apprentice: Apprentice, *, actor: User | None) -> Booking:
+    existing = db.session.scalar(select(Booking).where(Booking.sitting_id == sitting.id, Booking.apprentice_id == apprentice.id))
+    if existing is not None:
+        return existing
+    booking = Booking(sitting_id=sitting.id, apprentice_id=apprentice.id)
+    db.session.add(booking)
+    db.session.flush()
+    audit.record(actor, "sitting.book", booking, after={"sitting": sitting.id, "candidate": apprentice.candidate_number})
+    return booking
+
+
+def assign_invigilator(sitting: Sitting, user: User, *, actor: User | None) -> None:
+    if not user.has_role("invigilator"):
+        raise SittingError(f"{user.email} is not an invigilator.", code="not_invigilator", status=400)
+    if db.session.get(SittingInvigilator, (sitting.id, user.id)) is None:
+        db.session.add(SittingInvigilator(sitting_id=sitting.id, user_id=user.id))
+        db.session.flush()
+        audit.record(actor, "sitting.assign_invigilator", sitting, after={"invigilator": user.email})
+
+
+def invigilator_sitting(sitting_id: int, user: User) -> Sitting:
+    """A sitting this invigilator is assigned to, or 404: others' sittings do not exist for them."""
+    sitting = db.session.get(Sitting, sitting_id)
+    if sitting is None or db.session.get(SittingInvigilator, (sitting_id, user.id)) is None:
+        raise SittingError("No such sitting.", code="not_found", status=404)
+    return sitting
+
+
+def lock_sitting(sitting_id: int) -> Sitting:
+    """Take the row lock (PostgreSQL) so starts and sign-outs in one room are decided one at a time."""
+    sitting = db.session.get(Sitting, sitting_id, with_for_update=True, populate_existing=True)
+    if sitting is None:
+        raise SittingError("No such sitting.", code="not_found", status=404)
+    return sitting
+
+
+def sittings_for_invigilator(user: User) -> list[Sitting]:
+    return list(
+        db.session.scalars(
+            select(Sitting).join(SittingInvigilator).where(SittingInvigilator.user_id == user.id).order_by(Sitting.window_start.desc())
+        )
+    )
+
+
+def counts(sitting: Sitting) -> rules.RatioState:
+    in_progress = db.session.scalar(
+        select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))
+    ) or 0
+    present = db.session.scalar(
+        select(func.count()).select_from(SittingInvigilator).where(SittingInvigilator.sitting_id == sitting.id, SittingInvigilator.present.is_(True))
+    ) or 0
+    return rules.RatioState(in_progress=in_progress, invigilators_present=present, ratio=ratio_for(sitting))
+
+
+def _room_event(sitting: Sitting, kind: str, now: dt.datetime, detail: dict[str, Any] | None = None) -> rules.RatioState:
+    state = counts(sitting)
+    db.session.add(RoomEvent(sitting_id=sitting.id, at=now, kind=kind, in_progress=state.in_progress, invigilators_present=state.invigilators_present, detail=detail))
+    db.session.flush()
+    return state
+
+
+def sign_in(sitting: Sitting, user: User, *, now: dt.datetime) -> None:
+    link = db.session.get(SittingInvigilator, (sitting.id, user.id))
+    if link is None:
+        raise SittingError("You are not assigned to this sitting.", code="not_assigned", status=403)
+    if not link.present:
+        link.present, link.signed_in_at = True, now
+        db.session.flush()
+        _room_event(sitting, "invigilator_in", now, {"invigilator": user.display_name})
+        audit.record(user, "sitting.sign_in", sitting)
+
+
+def sign_out(sitting: Sitting, user: User, *, now: dt.datetime) -> rules.RatioState:
+    """An invigilator leaves the room. If that puts the room over the ratio, new starts stop and an incident is logged."""
+    link = db.session.get(SittingInvigilator, (sitting.id, user.id))
+    if link is None or not link.present:
+        raise SittingError("You are not signed in to this room.", code="not_present")
+    link.present, link.signed_out_at = False, now
+    db.session.flush()
+    state = _room_event(sitting, "invigilator_out", now, {"invigilator": user.display_name})
+    audit.record(user, "sitting.sign_out", sitting)
+    if state.over:
+        log_incident(
+            sitting, kind="ratio_breach", apprentice_ids=[], now=now, actor=user,
+            notes=f"Over ratio: {state.in_progress} in progress with {state.invigilators_present} invigilator(s) present (at most {state.ratio} each).",
+        )
+    return state
+
+
+def confirm_venue(sitting: Sitting, checks: dict[str, bool], *, now: dt.datetime, actor: User) -> None:
+    """The venue checklist: every point confirmed before anybody can start."""
+    required = [item.key for item in load_policy().checklist_for(sitting.remote)]
+    missing = [key for key in required if not checks.get(key)]
+    if missing:
+        raise SittingError("Every point of the checklist must be confirmed: " + ", ".join(missing) + ".", code="checklist_incomplete", status=400)
+    if sitting.state == SittingState.CLOSED.value:
+        raise SittingError("This sitting is closed.", code="closed")
+    sitting.venue_checklist = {key: True for key in required}
+    sitting.venue_confirmed_at, sitting.venue_confirmed_by_id = now, actor.id
+    sitting.state = SittingState.OPEN.value
+    db.session.flush()
+    _room_event(sitting, "venue_confirmed", now)
+    audit.record(actor, "sitting.venue_confirmed", sitting, after=sitting.venue_checklist)
+
+
+def check_in(booking: Booking, *, document_type: str, last_digits: str, photo_matched: bool, uln_confirmed: bool, seat: str, now: dt.datetime, actor: User) -> None:
+    policy = load_policy()
+    if document_type not in {d.key for d in policy.identity.documents}:
+        raise SittingError("Choose an accepted identity document.", code="invalid_document", status=400)
+    digits = last_digits.strip()
+    if len(digits) != policy.identity.last_digits or not digits.isalnum():
+        raise SittingError(f"Enter the last {policy.identity.last_digits} characters of the document number.", code="invalid_digits", status=400)
+    if not photo_matched or not uln_confirmed:
+        raise SittingError("Identity is not confirmed: the photo must match and the ULN must match the booking.", code="identity_unconfirmed", status=400)
+    sitting = booking.sitting
+    booking.status = BookingStatus.CHECKED_IN.value
+    booking.id_document_type, booking.id_last_digits = document_type, digits.upper()
+    booking.photo_matched, booking.uln_confirmed = True, True
+    booking.seat = seat.strip()[:20] or None
+    booking.checked_in_at, booking.checked_in_by_id = now, actor.id
+    booking.late = now > sitting.window_start
+    db.session.flush()
+    audit.record(actor, "booking.check_in", booking, after={"seat": booking.seat, "late": booking.late, "document": document_type})
+    if booking.late:
+        log_incident(sitting, kind="late_arrival", apprentice_ids=[booking.apprentice_id], now=now, actor=actor, notes=f"Arrived {now:%H:%M} UTC.")
+
+
+def mark_absent(booking: Booking, *, now: dt.datetime, actor: User) -> None:
+    if booking.status == BookingStatus.CHECKED_IN.value:
+        raise SittingError("This apprentice is already checked in.", code="checked_in")
+    booking.status = BookingStatus.ABSENT.value
+    db.session.flush()
+    audit.record(actor, "booking.absent", booking)
+
+
+def in_force_adjustments(apprentice: Apprentice, today: dt.date) -> list[Adjustment]:
+    return [a for a in apprentice.adjustments if a.in_force(today)]
+
+
+def extra_time_for(apprentice: Apprentice, today: dt.date) -> tuple[int, int]:
+    percent = minutes = 0
+    for adjustment in in_force_adjustments(apprentice, today):
+        if adjustment.kind == "extra_time":
+            percent = max(percent, adjustment.extra_percent)
+            minutes = max(minutes, adjustment.extra_minutes)
+    return percent, minutes
+
+
+def open_attempt(booking: Booking) -> Attempt | None:
+    return db.session.scalar(
+        select(Attempt).where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES))
+    )
+
+
+def latest_attempt(booking: Booking) -> Attempt | None:
+    return db.session.scalar(
+        select(Attempt).where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id).order_by(Attempt.id.desc()).limit(1)
+    )
+
+
+def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kind: str = "first") -> Attempt:
+    """Draw the paper ahead of the start (at check-in), which flattens the start spike."""
+    attempt = open_attempt(booking)
+    if attempt is not None:
+        return attempt
+    sitting = booking.sitting
+    standard = db.session.get(Standard, sitting.standard_id)
+    assert standard is not None
+    percent, minutes = extra_time_for(booking.apprentice, now.date())
+    return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, kind=kind, extra_percent=percent, extra_minutes=minutes)
+
+
+def start(booking: Booking, *, now: dt.datetime, actor: User) -> Attempt:
+    """Start an apprentice's test, if every rule allows it, deciding one start at a time per room."""
+    sitting = lock_sitting(booking.sitting_id)
+    if sitting.state != SittingState.OPEN.value or sitting.venue_confirmed_at is None:
+        raise SittingError("The test cannot start until the invigilator has confirmed the venue checklist.", code="venue_not_confirmed")
+    if booking.status != BookingStatus.CHECKED_IN.value:
+        raise SittingError("You must be checked in by the invigilator before you can start.", code="not_checked_in", status=403)
+    if sitting.room_paused_at is not None:
+        raise SittingError("The room is paused. Wait for the invigilator to resume.", code="room_paused")
+    existing = open_attempt(booking)
+    if existing is not None and existing.state != "not_started":
+        return existing
+    if now > sitting.window_end:
+        raise SittingError("The start window for this sitting has closed. Speak to the invigilator.", code="window_closed")
+    if now < sitting.window_start:
+        raise SittingError("The start window has not opened yet.", code="window_not_open")
+    state = counts(sitting)
+    try:
+        rules.check_can_start(state.in_progress, state.invigilators_present, state.ratio)
+    except rules.RatioBreach as breach:
+        raise SittingError(str(breach), code="ratio") from None
+    attempt = existing or prepare_paper(booking, now=now, actor=actor)
+    attempt_service.start(attempt, now=now, actor=actor)
+    _room_event(sitting, "start", now, {"candidate": booking.apprentice.candidate_number})
+    return attempt
+
+
+def log_incident(sitting: Sitting, *, kind: str, apprentice_ids: list[int], now: dt.datetime, actor: User | None, notes: str = "") -> Incident:
+    if kind not in {c.key for c in load_policy().incident_types}:
+        raise SittingError("Choose an incident type from the policy.", code="invalid_incident", status=400)
+    incident = Incident(sitting_id=sitting.id, kind=kind, occurred_at=now, reported_by_id=actor.id if actor else None, apprentice_ids=sorted(apprentice_ids), notes=notes[:2000])
+    db.session.add(incident)
+    db.session.flush()
+    audit.record(actor, "incident.log", incident, after={"kind": kind, "apprentices": sorted(apprentice_ids), "notes": notes[:200]})
+    return incident
+
+
+def active_attempts(sitting: Sitting) -> list[Attempt]:
+    return list(db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))))
+
+
+def pause_room(sitting: Sitting, *, now: dt.datetime, actor: User, reason: str = "") -> Incident:
+    """Stop every clock in the room (a fire alarm): one action, and an incident opens by itself."""
+    if sitting.room_paused_at is not None:
+        raise SittingError("The room is already paused.", code="already_paused")
+    incident = log_incident(sitting, kind="room_pause", apprentice_ids=[a.apprentice_id for a in active_attempts(sitting)], now=now, actor=actor, notes=reason or "Whole room paused.")
+    sitting.room_paused_at = now
+    for attempt in active_attempts(sitting):
+        if attempt.state == "in_progress":
+            attempt_service.begin_stoppage(attempt, "room_pause", now=now, actor=actor, incident_id=incident.id)
+    _room_event(sitting, "room_paused", now)
+    return incident
+
+
+def resume_room(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
+    if sitting.room_paused_at is None:
+        raise SittingError("The room is not paused.", code="not_paused")
+    for attempt in active_attempts(sitting):
+        if attempt.state == "paused" and any(s.end is None and s.kind == "room_pause" for s in attempt.stoppages):
+            attempt_service.end_stoppage(attempt, now=now, actor=actor)
+    incident = db.session.scalar(
+        select(Incident).where(Incident.sitting_id == sitting.id, Incident.kind == "room_pause", Incident.ended_at.is_(None)).order_by(Incident.id.desc())
+    )
+    if incident is not None:
+        incident.ended_at = now
+        minutes = (now - incident.occurred_at).total_seconds() / 60
+        incident.notes = f"{incident.notes} Resumed after {minutes:.1f} minutes.".strip()
+    sitting.room_paused_at = None
+    db.session.flush()
+    _room_event(sitting, "room_resumed", now)
+    audit.record(actor, "sitting.resume_room", sitting)
+
+
+def attempt_in_sitting(sitting: Sitting, attempt_id: int) -> Attempt:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.sitting_id != sitting.id:
+        raise SittingError("No such attempt in this sitting.", code="not_found", status=404)
+    return attempt
+
+
+def booking_in_sitting(sitting: Sitting, booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.sitting_id != sitting.id:
+        raise SittingError("No such booking in this sitting.", code="not_found", status=404)
+    return booking
+
+
+def allow_device_change(booking: Booking, *, actor: User) -> None:
+    booking.device_change_allowed = True
+    db.session.flush()
+    audit.record(actor, "booking.allow_device_change", booking)
+
+
+def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
+    for attempt in active_attempts(sitting):
+        attempt_service.finalise_if_expired(attempt, now)
+    still = [a for a in active_attempts(sitting)]
+    if still:
+        raise SittingError(f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.", code="still_sitting")
+    sitting.state, sitting.closed_at = SittingState.CLOSED.value, now
+    db.session.flush()
+    _room_event(sitting, "closed", now)
+    audit.record(actor, "sitting.close", sitting)
+
+
+def has_expired_attempts(sitting: Sitting, now: dt.datetime) -> bool:
+    cutoff = now - attempt_service.timing.GRACE
+    return db.session.scalar(
+        select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at < cutoff)
+    ) > 0
+
+
+def sweep(sitting: Sitting, now: dt.datetime) -> int:
+    """Submit every attempt in the room whose time ran out (idempotent)."""
+    done = 0
+    for attempt in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))):
+        done += attempt_service.finalise_if_expired(attempt, now)
+    return done
+
+
+# --- the board and the report -------------------------------------------------------------
+
+WARNING_KINDS = {"blur": "Left the test window", "focus_lost": "Left the test window", "paste": "Pasted text", "second_browser": "Second browser opened", "copy": "Copied text"}
+
+
+@dataclass
+class BoardRow:
+    booking_id: int
+    attempt_id: int | None
+    candidate_number: str
+    name: str
+    seat: str | None
+    status: str
+    answered: int
+    questions: int
+    remaining_seconds: int | None
+    adjustments: list[str]
+    warnings: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def board(sitting: Sitting, now: dt.datetime) -> dict[str, Any]:
+    bookings = list(db.session.scalars(select(Booking).where(Booking.sitting_id == sitting.id).order_by(Booking.id)))
+    apprentice_ids = [b.apprentice_id for b in bookings]
+    attempts_by_apprentice: dict[int, Attempt] = {}
+    for attempt in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.id)):
+        attempts_by_apprentice[attempt.apprentice_id] = attempt  # the latest wins
+    attempt_ids = [a.id for a in attempts_by_apprentice.values()]
+    answered = attempt_service.answered_count(attempt_ids)
+    question_counts = dict(
+        db.session.execute(
+            select(Attempt.id, func.count()).select_from(Attempt).join(Attempt.questions).where(Attempt.id.in_(attempt_ids)).group_by(Attempt.id)
+        ).all()
+    ) if attempt_ids else {}
+    events: dict[int, list[str]] = {}
+    if attempt_ids:
+        for attempt_id, kind, count in db.session.execute(
+            select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count()).where(AttemptEvent.attempt_id.in_(attempt_ids)).group_by(AttemptEvent.attempt_id, AttemptEvent.kind)
+        ):
+            if kind in WARNING_KINDS:
+                label = WARNING_KINDS[kind]
+                events.setdefault(attempt_id, [])
+                if label not in events[attempt_id]:
+                    events[attempt_id].append(f"{label}" + (f" ({count})" if count > 1 else ""))
+    idle = dt.timedelta(minutes=load_policy().warnings.idle_minutes)
+    rows = []
+    today = now.date()
+    for booking in bookings:
+        apprentice = booking.apprentice
+        attempt = attempts_by_apprentice.get(booking.apprentice_id)
+        status = booking.status
+        remaining = None
+        warnings: list[str] = []
+        if attempt is not None and attempt.state != "not_started":
+            status = {"on_break": "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
+            remaining = attempt_service.clock_status(attempt, now).remaining_seconds
+            warnings = list(events.get(attempt.id, []))
+            if attempt.state == "in_progress" and attempt.last_seen_at and now - attempt.last_seen_at > idle:
+                warnings.append(f"Idle for over {idle.seconds // 60} minutes")
+        adjustments = []
+        for adjustment in in_force_adjustments(apprentice, today):
+            if adjustment.kind == "extra_time":
+                adjustments.append(f"Extra time {adjustment.extra_percent}%" if adjustment.extra_percent else f"Extra time {adjustment.extra_minutes} min")
+            else:
+                adjustments.append(adjustment.kind.replace("_", " ").capitalize())
+        rows.append(BoardRow(
+            booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
+            name=apprentice.full_name, seat=booking.seat, status=status.replace("_", " "),
+            answered=answered.get(attempt.id, 0) if attempt else 0, questions=question_counts.get(attempt.id, 0) if attempt else 0,
+            remaining_seconds=remaining, adjustments=adjustments, warnings=warnings,
+        ))
+    ratio = counts(sitting)
+    return {
+        "sitting": {"id": sitting.id, "title": sitting.title, "state": sitting.state, "room_paused": sitting.room_paused_at is not None, "venue_confirmed": sitting.venue_confirmed_at is not None},
+        "ratio": {"in_progress": ratio.in_progress, "invigilators_present": ratio.invigilators_present, "ratio": ratio.ratio, "capacity": ratio.capacity, "over": ratio.over},
+        "rows": [row.as_dict() for row in rows],
+        "server_time": now.isoformat(),
+    }
+
+
+def report(sitting: Sitting) -> dict[str, Any]:
+    bookings = list(db.session.scalars(select(Booking).where(Booking.sitting_id == sitting.id).order_by(Booking.id)))
+    events = list(db.session.scalars(select(RoomEvent).where(RoomEvent.sitting_id == sitting.id).order_by(RoomEvent.at, RoomEvent.id)))
+    incidents = list(db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at, Incident.id)))
+    ratio = ratio_for(sitting)
+    breaches = [e for e in events if e.in_progress > e.invigilators_present * ratio]
+    attempts = {a.apprentice_id: a for a in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.id))}
+    register = []
+    for booking in bookings:
+        attempt = attempts.get(booking.apprentice_id)
+        register.append({
+            "candidate_number": booking.apprentice.candidate_number,
+            "name": booking.apprentice.full_name,
+            "seat": booking.seat or "",
+            "attendance": "absent" if booking.status == "absent" else ("late" if booking.late else ("present" if booking.status == "checked_in" else "not recorded")),
+            "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else "",
+            "identity": booking.id_document_type or "",
+            "started_at": attempt.started_at.isoformat() if attempt and attempt.started_at else "",
+            "finished_at": attempt.submitted_at.isoformat() if attempt and attempt.submitted_at else "",
+            "finish": (attempt.finish_reason or attempt.state) if attempt else "",
+            "stopped_minutes": round(sum(((s.end or s.start) - s.start).total_seconds() for s in attempt.stoppages) / 60, 1) if attempt else 0,
+        })
+    return {
+        "sitting": sitting,
+        "ratio": ratio,
+        "register": register,
+        "timeline": events,
+        "ratio_held": not breaches,
+        "breaches": breaches,
+        "incidents": incidents,
+        "incident_names": {c.key: c.name for c in load_policy().incident_types},
+        "starts": [a.started_at for a in attempts.values() if a.started_at],
+        "ends": [a.submitted_at for a in attempts.values() if a.submitted_at],
+    }
