@@ -115,7 +115,8 @@ def flask_config(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "SECRET_KEY": settings["SECRET_KEY"],
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Enough connections for a worker's threads; each request holds one only while it runs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 40, "pool_timeout": 60},
         "WTF_CSRF_TIME_LIMIT": int(settings["CSRF_TIME_LIMIT"]),
         "WTF_CSRF_SSL_STRICT": secure,
         "SESSION_COOKIE_HTTPONLY": True,

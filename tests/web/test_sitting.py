@@ -136,7 +136,7 @@ def test_no_response_to_an_apprentice_contains_a_key_or_marking_guide(start_sitt
         bodies.append(sitter.question(position).get_data(as_text=True))
     bodies.append(sitter.client.get(f"/apprentice/attempts/{sitter.attempt_id}").get_data(as_text=True))
     text = "\n".join(bodies)
-    for secret in ('"correct"', "rationale", "indicative_content", "two_marks", "one_mark", "zero_marks", "acceptable_alternatives", "guide"):
+    for secret in ('"correct"', '"rationale"', '"indicative_content"', '"two_marks"', '"one_mark"', '"zero_marks"', '"acceptable_alternatives"', '"guide"'):
         assert secret not in text, secret
     # Options carry their original index as the value, never a correctness flag.
     mcq = next(json.loads(b) for b in bodies[1:41] if json.loads(b)["type"] == "mcq")
