@@ -81,3 +81,9 @@ class AdjustmentForm(FlaskForm):
     approval_reference = StringField("Approval reference", validators=[DataRequired(), Length(max=100)])
     approved_by = StringField("Approved by", validators=[DataRequired(), Length(max=120)])
     expires_on = DateField("Expires on", validators=[Optional()])
+
+
+class ExtraTimeForm(FlaskForm):
+    extra_percent = IntegerField("Extra time (%)", default=0, validators=[Optional(), NumberRange(min=0, max=100)])
+    extra_minutes = IntegerField("Extra time (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=240)])
+    reason = StringField("Reason for the change", validators=[DataRequired(), Length(max=500)])

@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Adjustment, Apprentice, Role, Sitting, Standard, User, UserRole
+from ..models import Adjustment, Apprentice, Attempt, Role, Sitting, Standard, User, UserRole
+from ..models.attempts import OPEN_STATES
+from ..services import attempts as attempt_service
 from ..services import adjustments as adjustment_service
 from ..services import sittings as sitting_service
-from .forms import AdjustmentForm, BookForm, SittingForm
+from .forms import AdjustmentForm, BookForm, ExtraTimeForm, SittingForm
 from .views import bp
 
 UTC = dt.timezone.utc
@@ -103,4 +105,33 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
             flash("Adjustment recorded; it applies to every sitting this apprentice books.")
             return redirect(url_for("admin.adjustments", apprentice_id=apprentice_id))
     rows = db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all()
-    return render_template("admin/adjustments.html", apprentice=apprentice, form=form, adjustments=rows, today=utcnow().date())
+    open_attempts = db.session.scalars(
+        select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.state.in_(OPEN_STATES))
+    ).all()
+    extra_forms = {a.id: ExtraTimeForm(prefix=f"a{a.id}", extra_percent=a.extra_percent, extra_minutes=a.extra_minutes) for a in open_attempts}
+    return render_template(
+        "admin/adjustments.html", apprentice=apprentice, form=form, adjustments=rows, today=utcnow().date(),
+        open_attempts=open_attempts, extra_forms=extra_forms,
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>/extra-time", methods=["POST"])
+def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
+    """Change the extra time of a test already issued or in progress: audited; never into the past."""
+    attempt = db.session.get(Attempt, attempt_id) or abort(404)
+    form = ExtraTimeForm(prefix=f"a{attempt.id}")
+    if not form.validate_on_submit():
+        flash("Give the new extra time and a reason. " + " ".join(e for errs in form.errors.values() for e in errs), "error")
+    else:
+        try:
+            attempt_service.change_extra_time(
+                attempt, percent=form.extra_percent.data or 0, minutes=form.extra_minutes.data or 0,
+                now=utcnow(), actor=current_user, reason=form.reason.data or "",
+            )
+        except attempt_service.DomainError as refused:
+            db.session.rollback()
+            flash(str(refused), "error")
+        else:
+            db.session.commit()
+            flash("Extra time changed; the apprentice's clock shows the new time left.")
+    return redirect(url_for("admin.adjustments", apprentice_id=attempt.apprentice_id))

@@ -223,7 +223,7 @@ def check_extra_time_change(
     new_deadline = deadline(started_at, base_minutes, new, stoppages, now)
     if new_deadline < now:
         raise DomainError(
-            f"the new extra time would move the deadline from {old_deadline.isoformat()} to "
-            f"{new_deadline.isoformat()}, before now ({now.isoformat()})",
+            f"Refused: the new extra time would move the deadline from {old_deadline:%H:%M:%S} to "
+            f"{new_deadline:%H:%M:%S} UTC, which is already in the past (now {now:%H:%M:%S}).",
             code="deadline_in_past",
         )
