@@ -1,0 +1,54 @@
+"""Settings fail fast with a clear message; SQLite is set up for exam data."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from testengine import create_app
+from testengine.config import ConfigError, load_settings
+from testengine.extensions import db
+from tests.conftest import PG_URL
+
+
+def test_bad_settings_stop_start_up_naming_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match="TESTENGINE_DATABASE_URL"):
+        load_settings(tmp_path, {"TESTENGINE_DATABASE_URL": "mysql://x"}, None)
+    with pytest.raises(ConfigError, match="TESTENGINE_SECURE_COOKIES"):
+        load_settings(tmp_path, {"TESTENGINE_SECURE_COOKIES": "perhaps"}, None)
+    with pytest.raises(ConfigError, match="TESTENGINE_CSRF_TIME_LIMIT"):
+        load_settings(tmp_path, {"TESTENGINE_CSRF_TIME_LIMIT": "3600"}, None)
+    with pytest.raises(ConfigError, match="TESTENGINE_SECRET_KEY"):
+        load_settings(tmp_path, {"TESTENGINE_SECRET_KEY": "short"}, None)
+    with pytest.raises(ConfigError, match="TESTENGINE_LOGIN_LOCK_SECONDS"):
+        load_settings(tmp_path, {"TESTENGINE_LOGIN_LOCK_SECONDS": "ten"}, None)
+
+
+def test_defaults_sqlite_in_the_instance_folder_and_a_secret_generated_once(tmp_path):
+    first = load_settings(tmp_path, {}, None)
+    assert first["DATABASE_URL"] == f"sqlite:///{tmp_path / 'testengine.sqlite3'}"
+    assert (tmp_path / "secret_key").exists()
+    assert load_settings(tmp_path, {}, None)["SECRET_KEY"] == first["SECRET_KEY"]
+    assert load_settings(tmp_path, {"TESTENGINE_DATABASE_URL": "postgresql://u:p@h/d"}, None)["DATABASE_URL"] == "postgresql+psycopg://u:p@h/d"
+
+
+def test_database_connections_are_set_up_for_exam_data(app):
+    if PG_URL:
+        assert db.engine.dialect.name == "postgresql" and db.engine.dialect.driver == "psycopg"
+        with db.engine.connect() as conn:
+            assert int(conn.exec_driver_sql("SHOW server_version_num").scalar()) >= 150000
+        return
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_foreign_keys_are_enforced(app):
+    from testengine.models import UserRole
+
+    db.session.add(UserRole(user_id=999999, role="admin"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
