@@ -36,10 +36,23 @@ def _worker_suffix() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def _pg_database_name() -> str:
+    # Per worker and per process, so two test runs on one server never share a database.
+    return f"{sa.make_url(PG_URL).database}_{_worker_suffix()}_{os.getpid()}"
+
+
+def _drop_pg_database() -> None:
+    base = sa.make_url(PG_URL)
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{_pg_database_name()}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def _pg_url_for_worker() -> str:
     """Each xdist worker gets its own PostgreSQL database, created on first use."""
     base = sa.make_url(PG_URL)
-    name = f"{base.database}_{_worker_suffix()}"
+    name = _pg_database_name()
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
@@ -61,17 +74,19 @@ def _migrate(url: str, instance: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run the migrations once per session; tests get a copy (SQLite) or a truncated database (PostgreSQL)."""
     instance = tmp_path_factory.mktemp("instance")
     if PG_URL:
         url = _pg_url_for_worker()
         _migrate(url, instance)
-        return url
+        yield url
+        _drop_pg_database()
+        return
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     url = f"sqlite:///{path}"
     _migrate(url, instance)
-    return url
+    yield url
 
 
 def _truncate_all(url: str) -> None:
