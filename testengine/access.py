@@ -21,19 +21,16 @@ def public(endpoint: str) -> None:
     PUBLIC_ENDPOINTS.add(endpoint)
 
 
-def restrict(blueprint: Blueprint, roles: Iterable[str]) -> None:
-    """Give an area its rule; for a nested blueprint the rule is looked up by its full dotted name."""
-    AREA_RULES[blueprint.name] = frozenset(roles)
+def restrict(blueprint: Blueprint, roles: Iterable[str], *, within: str | None = None) -> None:
+    """Give an area its rule. A blueprint nested in another (the API's) names its parent with `within`,
+    because requests carry the full dotted name ("api.attempts")."""
+    name = f"{within}.{blueprint.name}" if within else blueprint.name
+    AREA_RULES[name] = frozenset(roles)
 
 
 def _rule_for(blueprint_name: str | None) -> frozenset[str] | None:
-    # Nested blueprints: "api.attempts" has its own rule; fall back to the parent's.
-    name = blueprint_name
-    while name:
-        if name in AREA_RULES:
-            return AREA_RULES[name]
-        name = name.rpartition(".")[0]
-    return None
+    # Exact names only: a nested area never inherits its parent's (looser) rule by accident.
+    return AREA_RULES.get(blueprint_name) if blueprint_name else None
 
 
 def _wants_json() -> bool:

@@ -83,6 +83,18 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
 
 
+def write_now(work):  # type: ignore[no-untyped-def]
+    """From a GET (which reads without the lock), do a write in its own locked transaction and commit it.
+
+    Ends the read transaction first: on SQLite a read transaction cannot safely become a writer.
+    """
+    db.session.commit()
+    with write_transaction():
+        result = work()
+        db.session.commit()
+    return result
+
+
 def write_lock(command):  # type: ignore[no-untyped-def]
     """For CLI commands that write: every transaction they begin takes the SQLite write lock first."""
     import functools

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from .. import access
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import db, write_now
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..services import attempts as attempt_service
 from .errors import BodyError, json_error, parse_body
 
 bp = Blueprint("attempts", __name__, url_prefix="/attempts")
-access.restrict(bp, roles=("apprentice",))
+access.restrict(bp, roles=("apprentice",), within="api")
 
 
 class SaveBody(BaseModel):
@@ -66,8 +66,11 @@ def _submit_if_time_is_up(attempt, now) -> None:  # type: ignore[no-untyped-def]
 
 
 def _load(attempt_id: int):  # type: ignore[no-untyped-def]
+    """The apprentice's attempt for a read; if its time ran out, submit it first in its own write."""
     attempt = attempt_service.own_attempt(attempt_id, current_user)
-    attempt_service.finalise_if_expired(attempt, utcnow())
+    now = utcnow()
+    if attempt_service.is_overdue(attempt, now):
+        write_now(lambda: attempt_service.finalise_if_expired(attempt, now))
     return attempt
 
 

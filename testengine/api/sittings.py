@@ -12,7 +12,7 @@ from ..services import sittings as sitting_service
 from .errors import json_error
 
 bp = Blueprint("sittings", __name__, url_prefix="/sittings")
-access.restrict(bp, roles=("invigilator",))
+access.restrict(bp, roles=("invigilator",), within="api")
 
 
 @bp.errorhandler(sitting_service.SittingError)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import db, write_now, write_transaction
 from ..models import Attempt, Booking, Sitting
 from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service
@@ -36,10 +36,9 @@ def home():  # type: ignore[no-untyped-def]
     rows = []
     for booking in db.session.scalars(select(Booking).where(Booking.apprentice_id == apprentice.id).order_by(Booking.id.desc())):
         attempt = sitting_service.latest_attempt(booking)
-        if attempt is not None:
-            attempt_service.finalise_if_expired(attempt, now)
+        if attempt is not None and attempt_service.is_overdue(attempt, now):
+            write_now(lambda attempt=attempt: attempt_service.finalise_if_expired(attempt, now))
         rows.append({"booking": booking, "sitting": booking.sitting, "attempt": attempt})
-    db.session.commit()
     return render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm())
 
 
@@ -63,7 +62,16 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/attempts/<int:attempt_id>")
 def sit(attempt_id: int):  # type: ignore[no-untyped-def]
-    """The test page: one question at a time through the API; this page holds no question content."""
+    """The test page: one question at a time through the API; this page holds no question content.
+
+    Opening it claims the attempt for this browser (a write), so it runs in a locked transaction.
+    """
+    db.session.commit()
+    with write_transaction():
+        return _open_sitting_page(attempt_id)
+
+
+def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
     try:
         attempt = attempt_service.own_attempt(attempt_id, current_user)
     except attempt_service.AttemptError:

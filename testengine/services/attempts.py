@@ -124,6 +124,15 @@ def open_in_browser(attempt: Attempt, *, now: dt.datetime) -> str:
     return token
 
 
+def is_overdue(attempt: Attempt, now: dt.datetime) -> bool:
+    """Still open although its time and grace have run out: the next request submits it."""
+    return (
+        attempt.state == AttemptState.IN_PROGRESS.value
+        and attempt.deadline_at is not None
+        and timing.is_expired(attempt.deadline_at, now)
+    )
+
+
 def finalise_if_expired(attempt: Attempt, now: dt.datetime) -> bool:
     """Submit an attempt whose time ran out, recording the deadline (not now) as its finish. Idempotent."""
     if attempt.state != AttemptState.IN_PROGRESS.value or attempt.deadline_at is None:

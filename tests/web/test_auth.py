@@ -102,3 +102,23 @@ def test_security_headers(client):
     assert response.headers["Cache-Control"] == "no-store"
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_nested_api_areas_have_their_own_rules(app):
+    from testengine.access import AREA_RULES
+
+    assert AREA_RULES["api.attempts"] == frozenset({"apprentice"})
+    assert AREA_RULES["api.sittings"] == frozenset({"invigilator"})
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert any(e.startswith("api.attempts.") for e in endpoints) and any(e.startswith("api.sittings.") for e in endpoints)
+
+
+def test_wrong_role_on_the_api_gets_a_403_json(client, login_as):
+    login_as("marker")
+    response = client.get("/api/sittings/1/board")
+    assert response.status_code == 403 and response.get_json()["error"] == "forbidden"
+    response = client.get("/api/attempts/1")
+    assert response.status_code == 403 and response.get_json()["error"] == "forbidden"
+    anonymous = client.application.test_client()
+    response = anonymous.get("/api/attempts/1")
+    assert response.status_code == 401 and response.get_json()["error"] == "login_required"
