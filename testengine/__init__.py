@@ -8,16 +8,38 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import access, security
 from .clock import Clock
 from .config import flask_config, load_settings
+from .domain.errors import DomainError
 from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("testengine")
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in a URL is a row id or a position: beyond the database's integer range it matches
+    nothing (404), instead of reaching a query that fails (a 500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply to parse is malformed (a 400), not a crash."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -37,6 +59,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["testengine.clock"] = Clock()
 
     _init_extensions(app, settings)
+    app.url_map.converters["int"] = RowIdConverter
+    app.json = JSONProvider(app)
     _register_areas(app)
     _register_errors(app)
     access.install(app)
@@ -112,6 +136,19 @@ def _register_errors(app: Flask) -> None:
         }
         title, message = titles.get(error.code or 500, (error.name, error.description or ""))
         return render_error(error.code or 500, title, message)
+
+    @app.errorhandler(DomainError)
+    def refused(error: DomainError):  # type: ignore[no-untyped-def]
+        """A refusal that declares its HTTP status (e.g. another room's booking: 404) but that no view turned
+        into a message: that status and the refusal's message for people, never a server error."""
+        status = getattr(error, "status", None)
+        if not isinstance(status, int) or not 400 <= status < 500:
+            return unexpected(error)
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return jsonify(error=error.code, message=str(error)), status
+        title = {400: "Bad request", 403: "Forbidden", 404: "Not found", 413: "Too large"}.get(status, "Not possible now")
+        return render_template("error.html", status=status, title=title, message=str(error)), status
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]

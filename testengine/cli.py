@@ -109,7 +109,11 @@ def register_cli(app: Flask) -> None:
     for command in (init_db, create_user, serve, bank_group, paper_group, users_group):
         app.cli.add_command(command)
     from . import cli_banks, cli_demo, cli_grade, cli_papers  # noqa: F401  (they attach to the groups)
+    from . import cli_stats  # noqa: F401  (bank stats)
 
     app.cli.add_command(cli_grade.grade)
     app.cli.add_command(cli_demo.demo)
     app.cli.add_command(cli_demo.sweep)
+    from .cli_data import data_group
+
+    app.cli.add_command(data_group)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from pathlib import Path
 
 import click
@@ -13,15 +13,20 @@ from .cli import fail
 
 
 def _spec(code: str):  # type: ignore[no-untyped-def]
-    from .banks import BankValidationError, load_standard
+    """Only the spec file: grading needs no questions (and must not fail on a question's review date)."""
+    from .banks import BankValidationError, parse_spec
+    from .banks.yaml_lines import YamlError, load_yaml
 
-    folder = Path(current_app.config["TESTENGINE"]["BANKS_DIR"]) / code
-    if not (folder / "spec.yaml").exists():
-        fail(f"No standard {code!r}: {folder / 'spec.yaml'} does not exist.")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", code):
+        fail(f"{code!r} is not a standard code (for example ST0663).")
+    path = Path(current_app.config["TESTENGINE"]["BANKS_DIR"]) / code / "spec.yaml"
+    if not path.is_file():
+        fail(f"No standard {code!r}: {path} does not exist.")
     try:
-        return load_standard(folder, today=dt.datetime.now(dt.timezone.utc).date()).spec
-    except BankValidationError as error:
-        fail(f"The {code} bank does not validate:\n{error}")
+        document = load_yaml(path.read_text(encoding="utf-8-sig"))
+        return parse_spec(document.data, str(path), document.lines)
+    except (YamlError, BankValidationError) as error:
+        fail(f"The {code} spec does not validate:\n{error}")
 
 
 @click.command("grade")
@@ -37,6 +42,11 @@ def grade(standard: str, method: str | None, marks: int | None, overall: bool, l
     from .domain.errors import DomainError
     from .domain.grading import grade_for_marks, overall_grade
 
+    modes = sum([list_methods, overall, method is not None or marks is not None])
+    if modes != 1:
+        fail("Give exactly one of: --method M --marks N, --overall METHOD=GRADE ..., or --list-methods.")
+    if method_grades and not overall:
+        fail(f"Unexpected argument(s) {' '.join(method_grades)}: METHOD=GRADE pairs go with --overall.")
     spec = _spec(standard)
     if list_methods:
         for item in spec.methods:

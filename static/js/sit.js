@@ -12,7 +12,7 @@
 
   var state = {
     position: 1, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
-    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null
+    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false
   };
 
   var el = function (id) { return document.getElementById(id); };
@@ -49,11 +49,21 @@
   // ---- the clock: remaining time from the server, counted down locally, re-synced often ----
   function applyClock(clock) {
     if (!clock) { return; }
+    var wasStopped = state.stopped;
     state.stopped = clock.stopped;
     state.deadlineAt = performance.now() + clock.remaining_seconds * 1000;
     if (clock.state === "submitted" || clock.state === "abandoned") { finish(); return; }
     setInputsEnabled(!clock.stopped && !state.over && !state.superseded);
     if (clock.stopped) { timer.textContent = format(clock.remaining_seconds) + " (clock stopped)"; }
+    if (clock.stopped && !wasStopped) {
+      say(clock.state === "on_break"
+        ? "Rest break: your clock is stopped and your answers are kept. The invigilator will restart your test."
+        : "The invigilator has stopped the clock. Your answers are kept. Wait for the invigilator to restart the test.");
+    } else if (!clock.stopped && wasStopped) {
+      say("The clock has restarted. You have the time you had left: " + format(clock.remaining_seconds) + ".");
+      if (!state.loaded) { load(state.position, false); }
+    }
+    tick();
   }
   function format(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
@@ -81,20 +91,35 @@
       }
     }).catch(function () { /* offline: keep counting, retry later */ });
   }
+  // Re-sync every 10 seconds, and every 5 while the clock is stopped so the restart shows at once.
+  function scheduleResync() {
+    window.setTimeout(function () { resync().then(scheduleResync); }, state.stopped ? 5000 : 10000);
+  }
 
   function timeUp() {
     if (state.over) { return; }
     state.over = true;
     timer.textContent = "0:00";
     setInputsEnabled(false);
-    say("Time is up. Your answers are being submitted.");
+    say("Time is up. Your answers are saved and your test is being submitted.");
     // Anything still unsent goes now: the server accepts it within its short network grace.
-    flushPending().then(function () {
-      window.setTimeout(function () { window.location.assign(finishedUrl); }, 2500);
-    });
+    flushPending().then(awaitSubmission);
+  }
+  // The server submits the test when its grace for answers in flight is over; until then stay here
+  // (the finished page would only send us back). If the server's clock says otherwise, carry on.
+  function awaitSubmission() {
+    request("GET", api + "/clock?client_token=" + encodeURIComponent(token)).then(function (r) {
+      var clock = r.ok ? r.data.clock : null;
+      if (clock && (clock.state === "submitted" || clock.state === "abandoned")) { finish(); return; }
+      if (clock && !r.data.superseded && (clock.stopped || clock.remaining_seconds > 0)) {
+        state.over = false; alerts.textContent = ""; applyClock(clock); return;
+      }
+      window.setTimeout(awaitSubmission, 3000);
+    }).catch(function () { window.setTimeout(awaitSubmission, 3000); });
   }
   function finish() { state.over = true; setInputsEnabled(false); window.location.assign(finishedUrl); }
   function superseded() {
+    if (state.superseded) { return; }
     state.superseded = true;
     setInputsEnabled(false);
     say("This test was opened in another window, so this window has stopped. Continue in the newer window, or reload this page to continue here.");
@@ -135,7 +160,7 @@
           window.setTimeout(function () { window.location.assign(finishedUrl); }, 2500);
           return;
         }
-        if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); return; }
+        if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); resync(); return; }
         if (r.status >= 400 && r.status < 500 && code !== "login_required") {
           clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return;
         }
@@ -195,7 +220,12 @@
   function load(position, moveFocus) {
     return request("GET", api + "/questions/" + position).then(function (r) {
       if (!r.ok) {
-        if (r.data.error === "paused") { applyClock({ stopped: true, remaining_seconds: (state.deadlineAt - performance.now()) / 1000, state: "paused" }); say(r.data.message); return; }
+        if (r.data.error === "paused") {
+          // Shown again when the clock restarts (applyClock); if it already has, load it now.
+          state.loaded = false;
+          resync().then(function () { if (!state.stopped) { window.setTimeout(function () { load(position, moveFocus); }, 2000); } });
+          return;
+        }
         if (r.data.error === "already_submitted") { finish(); return; }
         say(r.data.message || "The question could not be loaded. Retrying."); window.setTimeout(function () { load(position, moveFocus); }, 3000); return;
       }
@@ -205,6 +235,7 @@
     }).catch(function () { say("Connection lost. Retrying…"); window.setTimeout(function () { load(position, moveFocus); }, 3000); });
   }
   function renderQuestion(q) {
+    state.loaded = true;
     var pending = loadPending()[q.position];
     var response = pending ? pending.response : q.response;
     state.revisions[q.position] = Math.max(state.revisions[q.position] || 0, q.revision || 0);
@@ -348,6 +379,6 @@
     flushPending();
     go(1);
     window.setInterval(tick, 1000);
-    window.setInterval(resync, 15000);
+    scheduleResync();
   });
 })();

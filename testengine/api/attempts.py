@@ -177,6 +177,8 @@ def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
 @bp.post("/<int:attempt_id>/events")
 def event(attempt_id: int):  # type: ignore[no-untyped-def]
     data = _body(EventBody)
+    if data.detail is not None and "\x00" in data.detail:
+        raise BodyError("detail: contains a NUL character", field="detail")
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     if attempt.state in ("submitted", "abandoned"):
         raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")

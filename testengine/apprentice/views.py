@@ -115,3 +115,6 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
     answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
     return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions))
+
+
+from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)

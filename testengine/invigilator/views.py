@@ -239,7 +239,7 @@ def report(sitting_id: int):  # type: ignore[no-untyped-def]
         writer.writerow([])
         writer.writerow(["incident", "occurred_at", "ended_at", "apprentices", "notes"])
         for item in data["incidents"]:
-            writer.writerow(safe_csv_row([data["incident_names"].get(item.kind, item.kind), item.occurred_at.isoformat(), item.ended_at.isoformat() if item.ended_at else "", " ".join(map(str, item.apprentice_ids)), item.notes]))
+            writer.writerow(safe_csv_row([data["incident_names"].get(item.kind, item.kind), item.occurred_at.isoformat(), item.ended_at.isoformat() if item.ended_at else "", " ".join(data["candidates"].get(a, str(a)) for a in item.apprentice_ids), item.notes]))
         return Response(buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.csv"})
     if fmt == "pdf":
         return Response(invigilation_pdf(data), mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"})

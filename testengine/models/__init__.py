@@ -4,7 +4,7 @@ from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
 from .audit import AuditEntry, AuditLogIsAppendOnly
 from .draws import DrawPool, ItemExposure
 from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
-from .marking import Mark, MarkerClearance, MarkingClaim, StandardisationItem, StandardisationMark
+from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
 from .results import MethodResult, OverallResult
 from .sittings import Booking, BookingStatus, Incident, RoomEvent, Sitting, SittingInvigilator, SittingState
@@ -14,6 +14,6 @@ __all__ = [
     "AttemptQuestion", "AuditEntry", "AuditLogIsAppendOnly", "BankImport", "Booking",
     "BookingStatus", "DrawPool", "ItemExposure", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
     "OverallResult", "Question", "QuestionReview", "QuestionStatus", "QuestionVersion", "Role",
-    "RoomEvent", "Sitting", "SittingInvigilator", "SittingState", "StandardisationItem",
+    "RoomEvent", "SecondMarkingDecision", "Sitting", "SittingInvigilator", "SittingState", "StandardisationItem",
     "StandardisationMark", "Standard", "Stoppage", "User", "UserRole",
 ]

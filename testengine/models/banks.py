@@ -75,9 +75,19 @@ class QuestionVersion(db.Model):  # type: ignore[name-defined,misc]
     approved: Mapped[bool] = mapped_column(default=True)
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A proposed revision is decided once: approved (it becomes current) or rejected (it never does).
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     question: Mapped[Question] = relationship(back_populates="versions")
+
+    @property
+    def revision_state(self) -> str:
+        """pending | approved | rejected: what a second reviewer has (or has not yet) decided."""
+        if self.approved:
+            return "approved"
+        return "rejected" if self.rejected_by_id is not None else "pending"
 
 
 class BankImport(db.Model):  # type: ignore[name-defined,misc]

@@ -25,6 +25,8 @@ class Mark(db.Model):  # type: ignore[name-defined,misc]
     comment: Mapped[str | None] = mapped_column(Text)
     seconds_spent: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Why a marker changed their own mark: set on the new row, the old row stays as it was.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class MarkingClaim(db.Model):  # type: ignore[name-defined,misc]
@@ -51,6 +53,9 @@ class StandardisationItem(db.Model):  # type: ignore[name-defined,misc]
     response: Mapped[str] = mapped_column(Text)
     reference_mark: Mapped[int]
     moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why the moderator gave that mark: shown to markers after they standardise.
+    rationale: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StandardisationMark(db.Model):  # type: ignore[name-defined,misc]
@@ -77,3 +82,22 @@ class MarkerClearance(db.Model):  # type: ignore[name-defined,misc]
     agreement: Mapped[float | None]
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SecondMarkingDecision(db.Model):  # type: ignore[name-defined,misc]
+    """Whether a script goes to a second marker, decided when its first marking is complete.
+
+    Near a grade boundary: selected at once. Otherwise it waits for the rest of its sitting, and a
+    seeded sample of the batch (domain.marking.second_marking_sample) decides; the seed is kept so
+    the draw can be reproduced for an audit.
+    """
+
+    __tablename__ = "second_marking_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), unique=True)
+    first_total: Mapped[int]  # automatic marks plus first marks, when first marking finished
+    status: Mapped[str] = mapped_column(String(12), index=True)  # waiting | selected | not_selected
+    reason: Mapped[str | None] = mapped_column(String(12))  # boundary | sample
+    seed: Mapped[int | None] = mapped_column(db.BigInteger)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

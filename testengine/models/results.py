@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -31,6 +32,14 @@ class MethodResult(db.Model):  # type: ignore[name-defined,misc]
     current: Mapped[bool] = mapped_column(default=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="provisional")  # provisional | signed_off | released
+    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A change after release (appeal | remark) names its route and reason, and the row it replaced.
+    change_route: Mapped[str | None] = mapped_column(String(10))
+    change_reason: Mapped[str | None] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("method_results.id"))
 
 
 class OverallResult(db.Model):  # type: ignore[name-defined,misc]
@@ -47,3 +56,5 @@ class OverallResult(db.Model):  # type: ignore[name-defined,misc]
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     change_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The method results it was graded from: {method_key: {"result_id", "grade", "kind"}}.
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,15 +1,116 @@
-"""The bank reviewer's area: the review queue, item statistics, versioned edits."""
+"""The bank reviewer's area: the review queue, item statistics, versioned edits.
+
+Reviewers see questions and numbers, never people being assessed: no page here shows an
+apprentice's name, ULN or candidate number, and statistics are only ever aggregates.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
 
 from .. import access
+from ..auth.forms import EmptyForm
+from ..clock import utcnow
+from ..domain.errors import DomainError
+from ..extensions import db
+from ..models import Question, QuestionReview, Standard, User
+from ..services import review
+from ..services.statistics import BankStatistics, bank_statistics
+from . import charts
+from .forms import DecisionForm
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
 access.restrict(bp, roles=("reviewer",))
 
 
+def all_statistics() -> dict[int, BankStatistics]:
+    return {
+        standard.id: bank_statistics(standard) for standard in db.session.scalars(select(Standard))
+    }
+
+
 @bp.route("/")
 def home():  # type: ignore[no-untyped-def]
-    return render_template("reviewer/home.html", due=[])
+    today = utcnow().date()
+    due = review.queue(today, all_statistics())
+    standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
+    return render_template("reviewer/home.html", due=due, standards=standards, today=today)
+
+
+def _names(user_ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {
+        user.id: user.display_name
+        for user in db.session.scalars(select(User).where(User.id.in_(ids)))
+    }
+
+
+def question_page(question: Question, decision_form: DecisionForm | None = None):  # type: ignore[no-untyped-def]
+    versions = question.versions
+    current = next(v for v in versions if v.version == question.current_version)
+    pending = next((v for v in versions if v.revision_state == "pending"), None)
+    stats = bank_statistics(question.standard).by_version()
+    item = stats.get(current.id)
+    history = db.session.scalars(
+        select(QuestionReview)
+        .where(QuestionReview.question_id == question.id)
+        .order_by(QuestionReview.at.desc(), QuestionReview.id.desc())
+    ).all()
+    names = _names(
+        {r.reviewer_id for r in history}
+        | {v.proposed_by_id for v in versions}
+        | {v.approved_by_id for v in versions}
+        | {v.rejected_by_id for v in versions}
+    )
+    return render_template(
+        "reviewer/question.html",
+        question=question,
+        standard=question.standard,
+        current=current,
+        pending=pending,
+        item=item,
+        option_chart=charts.option_bars(item) if item is not None and item.option_shares else None,
+        version_stats=[(v, stats.get(v.id)) for v in reversed(versions)],
+        history=history,
+        names=names,
+        due_on=review.review_date(question),
+        today=utcnow().date(),
+        decision_form=decision_form or DecisionForm(),
+        button=EmptyForm(),
+    )
+
+
+@bp.route("/questions/<int:question_id>")
+def question(question_id: int):  # type: ignore[no-untyped-def]
+    return question_page(db.session.get(Question, question_id) or abort(404))
+
+
+@bp.route("/questions/<int:question_id>/decision", methods=["POST"])
+def decide(question_id: int):  # type: ignore[no-untyped-def]
+    row = db.session.get(Question, question_id) or abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        action = review.keep if form.decision.data == "keep" else review.retire
+        try:
+            action(row, form.comments.data or "", actor=current_user, now=utcnow())
+        except DomainError as refused:
+            db.session.rollback()
+            if refused.code.startswith("comment"):
+                form.comments.errors = [*form.comments.errors, str(refused)]
+            else:  # e.g. already retired: the form is no longer on the page, so say it above
+                flash(str(refused), "error")
+        else:
+            db.session.commit()
+            if form.decision.data == "keep":
+                flash(f"{row.external_id}: kept; next review due {row.next_due:%d %b %Y}.")
+            else:
+                flash(f"{row.external_id}: retired; it will not be drawn again.")
+            return redirect(url_for("reviewer.home"))
+    return question_page(row, form), 400
+
+
+from . import banks, revisions  # noqa: F401  (routes on bp)

@@ -29,7 +29,7 @@ from ..models import (
     Stoppage,
     User,
 )
-from . import audit
+from . import audit, results
 
 MAX_ANSWER_CHARS = 5000
 BROWSER_EVENTS = {"blur", "focus_lost", "paste", "resize", "offline", "online", "copy", "fullscreen_exit", "device_change"}
@@ -201,6 +201,8 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> None:
     attempt.marking_state = "marking" if pending else "complete"
     attempt.total_marks = None if pending else total
     db.session.flush()
+    if not pending:  # nothing for a marker: the provisional knowledge-test result now
+        results.record_knowledge_test(attempt, now=now, actor=None)
 
 
 def _require_writable(attempt: Attempt, client_token: str | None, now: dt.datetime) -> None:

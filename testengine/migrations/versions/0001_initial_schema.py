@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:26:29.912459
+Create Date: 2026-11-23 09:43:54.952386
 
 """
 from alembic import op
@@ -270,6 +270,7 @@ def upgrade():
     sa.Column('released_at', testengine.models.types.UTCDateTime(), nullable=True),
     sa.Column('change_reason', sa.Text(), nullable=True),
     sa.Column('created_at', testengine.models.types.UTCDateTime(), nullable=False),
+    sa.Column('inputs', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['apprentice_id'], ['apprentices.id'], name=op.f('fk_overall_results_apprentice_id_apprentices')),
     sa.ForeignKeyConstraint(['signed_off_by_id'], ['users.id'], name=op.f('fk_overall_results_signed_off_by_id_users')),
     sa.ForeignKeyConstraint(['standard_id'], ['standards.id'], name=op.f('fk_overall_results_standard_id_standards')),
@@ -308,10 +309,13 @@ def upgrade():
     sa.Column('approved', sa.Boolean(), nullable=False),
     sa.Column('proposed_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('rejected_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', testengine.models.types.UTCDateTime(), nullable=True),
     sa.Column('created_at', testengine.models.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['approved_by_id'], ['users.id'], name=op.f('fk_question_versions_approved_by_id_users')),
     sa.ForeignKeyConstraint(['proposed_by_id'], ['users.id'], name=op.f('fk_question_versions_proposed_by_id_users')),
     sa.ForeignKeyConstraint(['question_id'], ['questions.id'], name=op.f('fk_question_versions_question_id_questions')),
+    sa.ForeignKeyConstraint(['rejected_by_id'], ['users.id'], name=op.f('fk_question_versions_rejected_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question_versions')),
     sa.UniqueConstraint('question_id', 'version', name=op.f('uq_question_versions_question_id'))
     )
@@ -348,6 +352,8 @@ def upgrade():
     sa.Column('response', sa.Text(), nullable=False),
     sa.Column('reference_mark', sa.Integer(), nullable=False),
     sa.Column('moderator_id', sa.Integer(), nullable=True),
+    sa.Column('rationale', sa.Text(), nullable=True),
+    sa.Column('created_at', testengine.models.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['moderator_id'], ['users.id'], name=op.f('fk_standardisation_items_moderator_id_users')),
     sa.ForeignKeyConstraint(['question_id'], ['questions.id'], name=op.f('fk_standardisation_items_question_id_questions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_standardisation_items'))
@@ -399,14 +405,38 @@ def upgrade():
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('recorded_at', testengine.models.types.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('signed_off_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_off_at', testengine.models.types.UTCDateTime(), nullable=True),
+    sa.Column('released_at', testengine.models.types.UTCDateTime(), nullable=True),
+    sa.Column('change_route', sa.String(length=10), nullable=True),
+    sa.Column('change_reason', sa.Text(), nullable=True),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['apprentice_id'], ['apprentices.id'], name=op.f('fk_method_results_apprentice_id_apprentices')),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempts.id'], name=op.f('fk_method_results_attempt_id_attempts')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_method_results_recorded_by_id_users')),
+    sa.ForeignKeyConstraint(['replaces_id'], ['method_results.id'], name=op.f('fk_method_results_replaces_id_method_results')),
+    sa.ForeignKeyConstraint(['signed_off_by_id'], ['users.id'], name=op.f('fk_method_results_signed_off_by_id_users')),
     sa.ForeignKeyConstraint(['standard_id'], ['standards.id'], name=op.f('fk_method_results_standard_id_standards')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_method_results'))
     )
     with op.batch_alter_table('method_results', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_method_results_apprentice_id'), ['apprentice_id'], unique=False)
+
+    op.create_table('second_marking_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('first_total', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reason', sa.String(length=12), nullable=True),
+    sa.Column('seed', sa.BigInteger(), nullable=True),
+    sa.Column('decided_at', testengine.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['attempt_id'], ['attempts.id'], name=op.f('fk_second_marking_decisions_attempt_id_attempts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_second_marking_decisions')),
+    sa.UniqueConstraint('attempt_id', name=op.f('uq_second_marking_decisions_attempt_id'))
+    )
+    with op.batch_alter_table('second_marking_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_second_marking_decisions_status'), ['status'], unique=False)
 
     op.create_table('standardisation_marks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -479,6 +509,7 @@ def upgrade():
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('seconds_spent', sa.Integer(), nullable=True),
     sa.Column('created_at', testengine.models.types.UTCDateTime(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempts.id'], name=op.f('fk_marks_attempt_id_attempts')),
     sa.ForeignKeyConstraint(['attempt_question_id'], ['attempt_questions.id'], name=op.f('fk_marks_attempt_question_id_attempt_questions')),
     sa.ForeignKeyConstraint(['marker_id'], ['users.id'], name=op.f('fk_marks_marker_id_users')),
@@ -516,6 +547,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_standardisation_marks_marker_id'))
 
     op.drop_table('standardisation_marks')
+    with op.batch_alter_table('second_marking_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_second_marking_decisions_status'))
+
+    op.drop_table('second_marking_decisions')
     with op.batch_alter_table('method_results', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_method_results_apprentice_id'))
 

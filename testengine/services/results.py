@@ -1,0 +1,533 @@
+"""Results: grades recorded per method, the overall grade, and the way to release and appeal.
+
+A result is never edited. A new grade for a method (a correction before release, a re-sit, an
+appeal or a re-mark) is a new MethodResult row; the one it replaces stays with `current` False.
+The overall grade follows the method grades: whenever a method's current result changes and every
+method has one, a new OverallResult row is graded from them by the standard's rules.
+
+Workflow, for method and overall results alike: provisional -> signed_off (an admin) -> released
+(the apprentice sees it). Once released, a method's grade changes only through change_after_release
+(an appeal or a re-mark, with a reason), which re-grades and keeps the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from ..domain.errors import DomainError
+from ..domain.grading import (
+    grade_for_marks,
+    ksb_feedback,
+    resit_allowed,
+    resit_method_grade,
+    resit_overall_grade,
+)
+from ..domain.standards import StandardSpec
+from ..extensions import db
+from ..models import (
+    Apprentice,
+    Attempt,
+    AttemptQuestion,
+    Mark,
+    MethodResult,
+    OverallResult,
+    QuestionVersion,
+    Standard,
+    User,
+)
+from . import audit
+from .banks import spec_of
+
+KINDS = ("first", "resit", "retake")
+CHANGE_ROUTES = ("appeal", "remark")
+MAX_REASON = 450  # the audit log keeps 500, with the route before it
+
+
+class ResultError(DomainError):
+    code = "result_refused"
+
+
+class Status(str, enum.Enum):
+    PROVISIONAL = "provisional"
+    SIGNED_OFF = "signed_off"
+    RELEASED = "released"
+
+
+_NEXT = {("sign_off", Status.PROVISIONAL): Status.SIGNED_OFF, ("release", Status.SIGNED_OFF): Status.RELEASED}
+
+
+def next_status(current: str, action: str) -> Status:
+    """The status after `action` (sign_off | release); anything else is an illegal move."""
+    target = _NEXT.get((action, Status(current)))
+    if target is None:
+        done = {"sign_off": "signed off", "release": "released"}.get(action, action)
+        raise ResultError(f"A {current.replace('_', ' ')} result cannot be {done}.", code="illegal_transition")
+    return target
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def current_method_results(apprentice_id: int, standard_id: int) -> dict[str, MethodResult]:
+    rows = db.session.scalars(
+        select(MethodResult).where(
+            MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id, MethodResult.current.is_(True)
+        )
+    )
+    return {row.method_key: row for row in rows}
+
+
+def current_overall(apprentice_id: int, standard_id: int) -> OverallResult | None:
+    return db.session.scalar(
+        select(OverallResult).where(
+            OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id, OverallResult.current.is_(True)
+        )
+    )
+
+
+def history(apprentice_id: int, standard_id: int) -> tuple[list[MethodResult], list[OverallResult]]:
+    """Every row ever recorded, newest first: the full history an appeal or audit needs."""
+    methods = db.session.scalars(
+        select(MethodResult).where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
+        .order_by(MethodResult.id.desc())
+    ).all()
+    overall = db.session.scalars(
+        select(OverallResult).where(OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id)
+        .order_by(OverallResult.id.desc())
+    ).all()
+    return list(methods), list(overall)
+
+
+def outcome_date(result: MethodResult) -> dt.date:
+    """When the apprentice learnt the outcome: its release, or the assessment if not yet released."""
+    return result.released_at.date() if result.released_at is not None else result.assessed_on
+
+
+# --- recording method grades ----------------------------------------------------------------
+
+def _snapshot(result: MethodResult) -> dict[str, object]:
+    return {"method": result.method_key, "grade": result.grade, "achieved": result.achieved_grade, "marks": result.marks,
+            "kind": result.kind, "status": result.status, "assessed_on": result.assessed_on.isoformat()}
+
+
+def check_resit(spec: StandardSpec, apprentice: Apprentice, previous: MethodResult | None, *, on: dt.date) -> None:
+    """Refuse a re-sit or re-take the standard does not allow: only of a failed method, inside the window."""
+    if previous is None:
+        raise ResultError("There is no earlier result of this method to re-sit or re-take.", code="resit_not_allowed")
+    resit_allowed(spec, previous.grade, outcome_on=outcome_date(previous), today=on, epa_period_ends=apprentice.epa_period_ends)
+
+
+def _store(result: MethodResult, previous: MethodResult | None, apprentice: Apprentice, standard: Standard,
+           *, now: dt.datetime, actor: User | None) -> MethodResult:
+    """Add the new current row, retire (never delete) the one it replaces, audit, re-grade the overall."""
+    if previous is not None:
+        previous.current = False
+        result.replaces_id = previous.id
+    db.session.add(result)
+    db.session.flush()
+    audit.record(actor, "result.method.record", result, before=_snapshot(previous) if previous else None, after=_snapshot(result))
+    recompute_overall(apprentice, standard, now=now, actor=actor)
+    return result
+
+
+def record_knowledge_test(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> MethodResult:
+    """The provisional knowledge-test result from the attempt's total marks, by the spec's boundaries.
+
+    A re-sit or re-take attempt is capped where the standard caps re-sits. Whether a re-sit was
+    allowed is decided when its paper is issued; here the test has been sat and is graded.
+    """
+    standard = db.session.get(Standard, attempt.standard_id)
+    apprentice = db.session.get(Apprentice, attempt.apprentice_id)
+    assert standard is not None and apprentice is not None
+    spec = spec_of(standard)
+    test = spec.knowledge_test
+    if test is None:
+        raise ResultError(f"{standard.code} has no knowledge test.", code="no_knowledge_test")
+    if attempt.total_marks is None or attempt.marking_state != "complete":
+        raise ResultError("This attempt has not been fully marked.", code="not_marked")
+    achieved = grade_for_marks(test.boundaries, attempt.total_marks, test.total_marks)
+    previous = current_method_results(apprentice.id, standard.id).get(test.method)
+    if previous is not None and previous.attempt_id == attempt.id and previous.status == Status.RELEASED.value:
+        raise ResultError("This attempt's result has been released: use an appeal or a re-mark.", code="released")
+    kind = attempt.kind if attempt.kind in KINDS else "first"
+    grade = resit_method_grade(spec, achieved, test.method) if kind != "first" else achieved
+    result = MethodResult(
+        apprentice_id=apprentice.id, standard_id=standard.id, method_key=test.method, grade=grade, achieved_grade=achieved,
+        marks=attempt.total_marks, attempt_id=attempt.id,
+        assessed_on=(attempt.submitted_at or now).date(), assessor="Independent markers (knowledge test)", kind=kind,
+        employer_agreed=False, current=True, recorded_by_id=actor.id if actor else None, recorded_at=now,
+        status=Status.PROVISIONAL.value,
+    )
+    return _store(result, previous, apprentice, standard, now=now, actor=actor)
+
+
+def record_method_grade(
+    apprentice: Apprentice,
+    standard: Standard,
+    *,
+    method_key: str,
+    grade: str,
+    assessed_on: dt.date,
+    assessor: str,
+    kind: str = "first",
+    employer_agreed: bool = False,
+    now: dt.datetime,
+    actor: User | None,
+) -> MethodResult:
+    """An assessor's grade for a method graded by judgement (not by marks), with date and assessor.
+
+    A re-sit or re-take needs the employer's agreement, a failed current result of the method and
+    a date inside the standard's window; its grade is capped where the standard caps re-sits.
+    """
+    spec = spec_of(standard)
+    try:
+        method = spec.method(method_key)
+    except KeyError:
+        raise ResultError(f"{standard.code} has no method {method_key!r}.", code="invalid_method") from None
+    if spec.knowledge_test is not None and spec.knowledge_test.method == method_key:
+        raise ResultError("The knowledge test is graded from its marks, not entered by hand.", code="graded_by_marks")
+    if grade not in method.grades:
+        raise ResultError(f"{grade!r} is not a grade of {method.name} ({', '.join(method.grades)}).", code="invalid_grade")
+    if assessed_on > now.date():
+        raise ResultError("The assessment date cannot be in the future.", code="future_date")
+    if not assessor.strip():
+        raise ResultError("Name the assessor.", code="assessor_required")
+    if kind not in KINDS:
+        raise ResultError(f"Unknown kind {kind!r}: first, resit or retake.", code="invalid_kind")
+    previous = current_method_results(apprentice.id, standard.id).get(method_key)
+    if kind == "first" and previous is not None and previous.status == Status.RELEASED.value:
+        raise ResultError("This method's result has been released: it changes only through an appeal or a re-mark.",
+                          code="released")
+    if kind != "first":
+        if not employer_agreed:
+            raise ResultError("A re-sit or re-take needs the employer's agreement.", code="employer_agreement_required")
+        check_resit(spec, apprentice, previous, on=assessed_on)
+    result = MethodResult(
+        apprentice_id=apprentice.id, standard_id=standard.id, method_key=method_key, achieved_grade=grade,
+        grade=resit_method_grade(spec, grade, method_key) if kind != "first" else grade, marks=None, attempt_id=None,
+        assessed_on=assessed_on, assessor=assessor.strip(), kind=kind, employer_agreed=employer_agreed, current=True,
+        recorded_by_id=actor.id if actor else None, recorded_at=now, status=Status.PROVISIONAL.value,
+    )
+    return _store(result, previous, apprentice, standard, now=now, actor=actor)
+
+
+# --- the overall grade ----------------------------------------------------------------------
+
+def recompute_overall(
+    apprentice: Apprentice, standard: Standard, *, now: dt.datetime, actor: User | None,
+    released: bool = False, reason: str | None = None,
+) -> OverallResult | None:
+    """Grade the overall result when every method has a current grade; a new row if anything changed."""
+    spec = spec_of(standard)
+    methods = current_method_results(apprentice.id, standard.id)
+    if any(m.key not in methods for m in spec.methods):
+        return None
+    inputs = {key: {"result_id": row.id, "grade": row.grade, "kind": row.kind} for key, row in methods.items()}
+    previous = current_overall(apprentice.id, standard.id)
+    if previous is not None and previous.inputs == inputs:
+        return previous
+    resat = [key for key, row in methods.items() if row.kind != "first"]
+    grade = resit_overall_grade(spec, {key: row.grade for key, row in methods.items()}, resat)
+    overall = OverallResult(
+        apprentice_id=apprentice.id, standard_id=standard.id, grade=grade, status=Status.PROVISIONAL.value, current=True,
+        created_at=now, inputs=inputs, change_reason=reason,
+    )
+    if released:
+        overall.status = Status.RELEASED.value
+        overall.signed_off_by_id = actor.id if actor else None
+        overall.signed_off_at = overall.released_at = now
+    if previous is not None:
+        previous.current = False
+    db.session.add(overall)
+    db.session.flush()
+    audit.record(actor, "result.overall.grade", overall, before={"grade": previous.grade, "status": previous.status} if previous else None,
+                 after={"grade": grade, "status": overall.status, "methods": {k: v["grade"] for k, v in inputs.items()}}, reason=reason)
+    return overall
+
+
+# --- sign-off and release -------------------------------------------------------------------
+
+def _label(result: MethodResult | OverallResult) -> str:
+    return "method" if isinstance(result, MethodResult) else "overall"
+
+
+def sign_off(result: MethodResult | OverallResult, *, now: dt.datetime, actor: User) -> None:
+    """An admin confirms the grade. An overall result waits until each of its methods is signed off."""
+    if not result.current:
+        raise ResultError("Only the current result can be signed off.", code="not_current")
+    if isinstance(result, OverallResult):
+        _require_methods(result, {Status.SIGNED_OFF.value, Status.RELEASED.value}, "signed off")
+    result.status = next_status(result.status, "sign_off").value
+    result.signed_off_by_id, result.signed_off_at = actor.id, now
+    db.session.flush()
+    audit.record(actor, f"result.{_label(result)}.sign_off", result, after={"grade": result.grade, "status": result.status})
+
+
+def release(result: MethodResult | OverallResult, *, now: dt.datetime, actor: User) -> None:
+    """Show a signed-off result to the apprentice. An overall result waits until its methods are released."""
+    if not result.current:
+        raise ResultError("Only the current result can be released.", code="not_current")
+    if isinstance(result, OverallResult):
+        _require_methods(result, {Status.RELEASED.value}, "released")
+    result.status = next_status(result.status, "release").value
+    result.released_at = now
+    db.session.flush()
+    audit.record(actor, f"result.{_label(result)}.release", result, after={"grade": result.grade, "status": result.status})
+
+
+def _require_methods(overall: OverallResult, allowed: set[str], verb: str) -> None:
+    ids = [value["result_id"] for value in (overall.inputs or {}).values()]
+    rows = db.session.scalars(select(MethodResult).where(MethodResult.id.in_(ids))).all()
+    waiting = sorted(row.method_key for row in rows if row.status not in allowed)
+    if waiting:
+        raise ResultError(f"First, each method's result must be {verb}: {', '.join(waiting)}.", code="methods_not_ready")
+
+
+def change_after_release(
+    result: MethodResult,
+    *,
+    route: str,
+    reason: str,
+    now: dt.datetime,
+    actor: User,
+    grade: str | None = None,
+    marks: int | None = None,
+) -> MethodResult:
+    """An appeal or re-mark outcome for a released result: re-graded, recorded with its reason, released.
+
+    A knowledge test is re-graded from its new marks by the boundaries; other methods take the new
+    grade. The old row is kept (current False); the overall grade is re-graded and, if the one it
+    replaces had been released, released with the same reason.
+    """
+    if route not in CHANGE_ROUTES:
+        raise ResultError("A released result changes only through an appeal or a re-mark.", code="invalid_route")
+    if not reason or not reason.strip():
+        raise ResultError("Give the reason for the change.", code="reason_required")
+    if len(reason.strip()) > MAX_REASON:
+        raise ResultError(f"Keep the reason to {MAX_REASON} characters.", code="reason_too_long")
+    if not result.current or result.status != Status.RELEASED.value:
+        raise ResultError("Only the current, released result is changed by an appeal or re-mark.", code="not_released")
+    standard = db.session.get(Standard, result.standard_id)
+    apprentice = db.session.get(Apprentice, result.apprentice_id)
+    assert standard is not None and apprentice is not None
+    spec = spec_of(standard)
+    test = spec.knowledge_test
+    if test is not None and test.method == result.method_key:
+        if marks is None:
+            raise ResultError("Give the knowledge test's marks after the re-mark or appeal.", code="marks_required")
+        achieved = grade_for_marks(test.boundaries, marks, test.total_marks)
+    else:
+        method = spec.method(result.method_key)
+        if grade not in method.grades:
+            raise ResultError(f"Choose a grade of {method.name} ({', '.join(method.grades)}).", code="invalid_grade")
+        achieved, marks = grade, None
+    new_grade = resit_method_grade(spec, achieved, result.method_key) if result.kind != "first" else achieved
+    changed = MethodResult(
+        apprentice_id=result.apprentice_id, standard_id=result.standard_id, method_key=result.method_key, grade=new_grade,
+        achieved_grade=achieved, marks=marks, attempt_id=result.attempt_id, assessed_on=result.assessed_on,
+        assessor=result.assessor, kind=result.kind, employer_agreed=result.employer_agreed, current=True,
+        recorded_by_id=actor.id, recorded_at=now, status=Status.RELEASED.value, signed_off_by_id=actor.id,
+        signed_off_at=now, released_at=now, change_route=route, change_reason=reason.strip(), replaces_id=result.id,
+    )
+    result.current = False
+    db.session.add(changed)
+    db.session.flush()
+    audit.record(actor, f"result.method.{route}", changed, before=_snapshot(result), after=_snapshot(changed), reason=reason.strip())
+    previous_overall = current_overall(apprentice.id, standard.id)
+    was_released = previous_overall is not None and previous_overall.status == Status.RELEASED.value
+    recompute_overall(apprentice, standard, now=now, actor=actor, released=was_released, reason=f"{route}: {reason.strip()}")
+    return changed
+
+
+def set_epa_period_end(apprentice: Apprentice, ends_on: dt.date | None, *, actor: User) -> None:
+    """The end of the apprentice's EPA period: ST0663 re-sits must fall inside it."""
+    before = apprentice.epa_period_ends
+    apprentice.epa_period_ends = ends_on
+    db.session.flush()
+    audit.record(actor, "apprentice.epa_period_ends", apprentice,
+                 before={"epa_period_ends": before.isoformat() if before else None},
+                 after={"epa_period_ends": ends_on.isoformat() if ends_on else None})
+
+
+# --- final marks and feedback ---------------------------------------------------------------
+
+def final_marks(attempt_id: int) -> dict[int, int | None]:
+    """Each attempt question's mark that stands (None while undecided), by the marking service's one rule."""
+    from .marking import marks_of
+
+    return {aq_id: response.final for aq_id, response in marks_of([attempt_id]).items()}
+
+
+def standing_total(attempt_id: int) -> int | None:
+    """The total of the marks that stand now (after any re-mark), or None while one is undecided."""
+    marks = final_marks(attempt_id).values()
+    return None if any(m is None for m in marks) else sum(m for m in marks if m is not None)
+
+
+def ksb_areas(attempt: Attempt) -> dict[str, tuple[int, int]]:
+    """(scored, available) per KSB over the attempt's questions, from the final marks."""
+    marks = final_marks(attempt.id)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    rows = db.session.execute(
+        select(AttemptQuestion.id, AttemptQuestion.marks, QuestionVersion.ksb)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .where(AttemptQuestion.attempt_id == attempt.id)
+    ).all()
+    for aq_id, available, ksbs in rows:
+        for ksb in ksbs:
+            totals[ksb][0] += marks.get(aq_id) or 0
+            totals[ksb][1] += available
+    return {ksb: (scored, available) for ksb, (scored, available) in totals.items()}
+
+
+def weak_areas(result: MethodResult) -> list[tuple[str, str]]:
+    """For a failed knowledge test: the KSB areas to work on, as (code, description); no question is named."""
+    standard = db.session.get(Standard, result.standard_id)
+    assert standard is not None
+    spec = spec_of(standard)
+    if result.attempt_id is None or result.grade != spec.method(result.method_key).grades[0]:
+        return []
+    attempt = db.session.get(Attempt, result.attempt_id)
+    assert attempt is not None
+    return [(code, spec.ksbs.get(code, code)) for code in ksb_feedback(ksb_areas(attempt))]
+
+
+def method_names(spec: StandardSpec) -> dict[str, str]:
+    return {m.key: m.name for m in spec.methods}
+
+
+def released_for(apprentice: Apprentice) -> list[dict[str, object]]:
+    """What the apprentice may see: per standard, each method's latest released result and the latest
+    released overall result. A re-sit or correction waiting for sign-off leaves what was released in view.
+    """
+    methods: dict[tuple[int, str], MethodResult] = {}
+    for row in db.session.scalars(select(MethodResult).where(
+            MethodResult.apprentice_id == apprentice.id, MethodResult.status == Status.RELEASED.value).order_by(MethodResult.id)):
+        methods[(row.standard_id, row.method_key)] = row
+    overall: dict[int, OverallResult] = {}
+    for o in db.session.scalars(select(OverallResult).where(
+            OverallResult.apprentice_id == apprentice.id, OverallResult.status == Status.RELEASED.value).order_by(OverallResult.id)):
+        overall[o.standard_id] = o
+    entries = []
+    for standard_id in sorted({key[0] for key in methods} | set(overall)):
+        standard = db.session.get(Standard, standard_id)
+        assert standard is not None
+        spec = spec_of(standard)
+        rows = [methods[(standard_id, m.key)] for m in spec.methods if (standard_id, m.key) in methods]
+        entries.append({"standard": standard, "names": method_names(spec), "overall": overall.get(standard_id),
+                        "methods": [{"result": r, "weak": weak_areas(r)} for r in rows]})
+    return entries
+
+
+def letter(apprentice: Apprentice, entry: dict[str, object], *, today: dt.date) -> dict[str, object]:
+    """The result letter's content (services.reports.result_letter_pdf draws it); released results only."""
+    standard: Standard = entry["standard"]  # type: ignore[assignment]
+    names: dict[str, str] = entry["names"]  # type: ignore[assignment]
+    lines: list[tuple[str, str]] = [
+        ("Apprentice", apprentice.full_name),
+        ("ULN", apprentice.uln or "-"),
+        ("Candidate number", apprentice.candidate_number),
+        ("Standard", f"{standard.code} {standard.title}"),
+        ("Date of letter", today.isoformat()),
+    ]
+    paragraphs: list[str] = []
+    for item in entry["methods"]:  # type: ignore[attr-defined]
+        row: MethodResult = item["result"]
+        marks = f" ({row.marks} marks)" if row.marks is not None else ""
+        lines.append((names.get(row.method_key, row.method_key), f"{row.grade.capitalize()}{marks}, assessed {row.assessed_on.isoformat()}"))
+        if item["weak"]:
+            areas = "; ".join(f"{code} {text}" for code, text in item["weak"])
+            paragraphs.append(f"{names.get(row.method_key, row.method_key)}: areas to work on before a re-sit: {areas}.")
+    overall: OverallResult | None = entry["overall"]  # type: ignore[assignment]
+    if overall is not None:
+        lines.append(("Overall EPA grade", overall.grade.capitalize()))
+    else:
+        paragraphs.append("The overall grade will follow once every assessment method has been graded and released.")
+    return {"lines": lines, "paragraphs": paragraphs}
+
+
+def export_rows(
+    methods: Iterable[tuple[MethodResult, Apprentice, Standard]], overall: Iterable[tuple[OverallResult, Apprentice, Standard]]
+) -> Iterable[list[object]]:
+    """Rows for the admins' CSV export, history included (pass each through services.exports.safe_csv_row)."""
+    yield ["standard", "candidate_number", "uln", "given_name", "family_name", "method", "kind", "marks", "achieved_grade",
+           "grade", "assessed_on", "assessor", "status", "current", "change_route", "change_reason", "recorded_at"]
+    for row, apprentice, standard in methods:
+        yield [standard.code, apprentice.candidate_number, apprentice.uln, apprentice.given_name, apprentice.family_name,
+               row.method_key, row.kind, row.marks, row.achieved_grade, row.grade, row.assessed_on.isoformat(), row.assessor,
+               row.status, "yes" if row.current else "no", row.change_route, row.change_reason, row.recorded_at.isoformat()]
+    for result, apprentice, standard in overall:
+        yield [standard.code, apprentice.candidate_number, apprentice.uln, apprentice.given_name, apprentice.family_name,
+               "overall", "", "", "", result.grade, "", "", result.status, "yes" if result.current else "no", "",
+               result.change_reason, result.created_at.isoformat()]
+
+
+# --- the appeal pack ------------------------------------------------------------------------
+
+def appeal_pack(attempt: Attempt) -> dict[str, object]:
+    """Everything an appeal about one attempt needs, gathered once for an admin.
+
+    The paper is redrawn from its seed and inputs and compared with what was issued; then each
+    question as issued (version, options in the order shown), the answer, and every mark with
+    its marker and time; the timings, stoppages and browser events; adjustments; the incidents of
+    the sitting that name the apprentice; and the results recorded from this attempt.
+    """
+    from ..models import Adjustment, Answer, AttemptEvent, Incident, Question, Sitting
+    from .papers import reproduce_paper
+
+    apprentice = db.session.get(Apprentice, attempt.apprentice_id)
+    standard = db.session.get(Standard, attempt.standard_id)
+    assert apprentice is not None and standard is not None
+    try:
+        reproduced: bool | None = reproduce_paper(attempt)[1]
+        reproduce_error = None
+    except DomainError as refused:
+        reproduced, reproduce_error = None, str(refused)
+    except KeyError as missing:  # an attempt recorded without its draw inputs cannot be redrawn, but is still shown
+        reproduced, reproduce_error = None, f"the recorded draw inputs lack {missing}"
+    marks: dict[int, list[Mark]] = defaultdict(list)
+    for mark in db.session.scalars(select(Mark).where(Mark.attempt_id == attempt.id).order_by(Mark.created_at, Mark.id)):
+        marks[mark.attempt_question_id].append(mark)
+    marker_ids = {m.marker_id for rows in marks.values() for m in rows if m.marker_id is not None}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(marker_ids)))} if marker_ids else {}
+    answers = {a.attempt_question_id: a for a in db.session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))}
+    final = final_marks(attempt.id)
+    questions = []
+    for aq, version, question in db.session.execute(
+        select(AttemptQuestion, QuestionVersion, Question)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(AttemptQuestion.attempt_id == attempt.id).order_by(AttemptQuestion.position)
+    ):
+        answer = answers.get(aq.id)
+        options = version.content.get("options") or []
+        order = aq.option_order or list(range(len(options)))
+        shown = [{"index": i, "text": options[i]["text"], "correct": bool(options[i].get("correct"))} for i in order]
+        chosen = None
+        if options and answer is not None and answer.response not in (None, ""):
+            chosen = next((o["text"] for o in shown if str(o["index"]) == answer.response), answer.response)
+        questions.append({
+            "position": aq.position, "external_id": question.external_id, "version": version.version, "type": version.type,
+            "ksb": version.ksb, "available": aq.marks, "stem": version.stem, "options": shown, "answer": answer,
+            "chosen": chosen, "final": final.get(aq.id),
+            "marks": [{"mark": m, "marker": users[m.marker_id].display_name if m.marker_id in users else "automatic"}
+                      for m in marks.get(aq.id, [])],
+        })
+    sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
+    incidents = []
+    if sitting is not None:
+        incidents = [i for i in db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at))
+                     if apprentice.id in (i.apprentice_ids or [])]
+    results = db.session.scalars(select(MethodResult).where(MethodResult.attempt_id == attempt.id).order_by(MethodResult.id)).all()
+    return {
+        "attempt": attempt, "apprentice": apprentice, "standard": standard, "sitting": sitting,
+        "reproduced": reproduced, "reproduce_error": reproduce_error, "questions": questions,
+        "stoppages": list(attempt.stoppages), "incidents": incidents,
+        "adjustments": db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all(),
+        "events": db.session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id).order_by(AttemptEvent.at)).all(),
+        "results": results, "total": attempt.total_marks,
+    }

@@ -1,0 +1,121 @@
+"""Bank health and the annual review record (who reviewed what, when, the decision, what changed).
+
+The record is exportable as CSV for the EPAO's external quality assurance; cells go through
+services.exports.safe_csv_row so a comment can never run as a spreadsheet formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Question, QuestionReview, QuestionStatus, QuestionVersion, Standard, User
+from .banks import bank_report, eligible_rows, spec_of
+from .exports import safe_csv_row
+from .review import review_date
+
+
+def bank_health(standard: Standard, today: dt.date) -> dict[str, Any]:
+    """services.banks.bank_report, plus coverage by KSB and type and the questions due soon."""
+    report = bank_report(standard.code, today)
+    spec = spec_of(standard)
+    types = list(spec.knowledge_test.blueprint.quotas) if spec.knowledge_test else []
+    coverage: dict[str, dict[str, int]] = {ksb: dict.fromkeys(types, 0) for ksb in report["ksb"]}
+    for _question, version in eligible_rows(standard, today):
+        for ksb in version.ksb:
+            row = coverage.setdefault(ksb, dict.fromkeys(types, 0))
+            row[version.type] = row.get(version.type, 0) + 1
+    questions = db.session.scalars(
+        select(Question)
+        .where(Question.standard_id == standard.id, Question.status != QuestionStatus.RETIRED.value)
+        .order_by(Question.next_due, Question.external_id)
+    ).all()
+    upcoming = [
+        (question, review_date(question))
+        for question in questions
+        if review_date(question) <= today + dt.timedelta(days=90)
+    ]
+    return {**report, "types": types, "coverage": coverage, "upcoming": upcoming}
+
+
+HEADER = [
+    "date", "standard", "question", "decision", "reviewer", "comments", "version_before",
+    "version_after", "changed", "revision_state", "decided_by", "decided_on",
+]  # fmt: skip
+
+
+def _changed(before: QuestionVersion | None, after: QuestionVersion | None) -> str:
+    """What a revision changed, by the names a bank file uses (stem, options, guide, ...)."""
+    if before is None or after is None:
+        return ""
+    fields = [
+        name
+        for name in ("stem", "ksb", "marks", "enemies")
+        if getattr(before, name) != getattr(after, name)
+    ]
+    keys = sorted(set(before.content) | set(after.content))
+    return ", ".join(
+        fields + [key for key in keys if before.content.get(key) != after.content.get(key)]
+    )
+
+
+def review_record(standard: Standard) -> list[dict[str, Any]]:
+    """The annual review record: who reviewed what, when, the decision and what changed."""
+    rows = db.session.execute(
+        select(QuestionReview, Question.external_id, User.display_name)
+        .join(Question, Question.id == QuestionReview.question_id)
+        .join(User, User.id == QuestionReview.reviewer_id)
+        .where(Question.standard_id == standard.id)
+        .order_by(QuestionReview.at, QuestionReview.id)
+    ).all()
+    revised_ids = {review.question_id for review, _q, _r in rows if review.version_after}
+    versions = {
+        (version.question_id, version.version): version
+        for version in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.question_id.in_(revised_ids))
+        )
+    }
+    decider_ids = {v.approved_by_id or v.rejected_by_id for v in versions.values()} - {None}
+    names = dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(decider_ids))).all()
+    )
+    out: list[dict[str, Any]] = []
+    for review, external_id, reviewer in rows:
+        after = versions.get((review.question_id, review.version_after or 0))
+        before = versions.get((review.question_id, review.version_before))
+        decided_by = (after.approved_by_id or after.rejected_by_id) if after else None
+        decided_at = after.decided_at if after else None
+        out.append(
+            {
+                "date": review.at.date().isoformat(),
+                "standard": standard.code,
+                "question": external_id,
+                "decision": review.decision,
+                "reviewer": reviewer,
+                "comments": review.comments,
+                "version_before": review.version_before,
+                "version_after": review.version_after,
+                "changed": _changed(before, after) or _DECISION_CHANGE.get(review.decision, ""),
+                "revision_state": after.revision_state if after else "",
+                "decided_by": names.get(decided_by, ""),
+                "decided_on": decided_at.date().isoformat() if decided_at else "",
+            }
+        )
+    return out
+
+
+_DECISION_CHANGE = {"keep": "review dates renewed", "retire": "retired: never drawn again"}
+
+
+def review_record_csv(standard: Standard) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    for row in review_record(standard):
+        writer.writerow(safe_csv_row(row[key] for key in HEADER))
+    return buffer.getvalue()
