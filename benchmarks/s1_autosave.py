@@ -151,7 +151,7 @@ def run(ctx: Context, backend: str) -> Outcome:
                 time.sleep(0.5)
                 closed(port, ledger.next_job, label="profile", connections=CONNECTIONS, seconds=CLOSED_SECONDS, max_requests=40_000)()
                 profiles.append(finish_profile(spy, out, idle=idle).markdown(
-                    "Where saves wait (closed loop)" if idle else "Where saves use the CPU (closed loop)"))
+                    "Where saves wait (closed loop)" if idle else "Where saves are busy (closed loop)"))
             outcome.profile = "\n\n".join(profiles)
             outcome.fix = FIX
     outcome.seconds = time.perf_counter() - started

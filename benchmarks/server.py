@@ -162,7 +162,8 @@ class Server:
             if request:
                 where = re.sub(r"/\d+", "/<n>", request.group(1))
             elif re.search(r"\[(ERROR|CRITICAL)\]", line):
-                out.append(line.split("] ", 3)[-1])
+                if "was sent SIGKILL" not in line:  # our own restart ending a swamped worker (see stop())
+                    out.append(line.split("] ", 3)[-1])
             elif where and re.match(r"^[\w.]+(Error|Exception)\b.*:", line) and not line.startswith("sqlalchemy.exc"):
                 out.append(f"{where}: {line.strip()[:160]}")
                 where = None
@@ -185,7 +186,10 @@ class Profile:
     def markdown(self, title: str) -> str:
         if not self.samples:
             return f"{title}: no samples (py-spy not available or not permitted)."
-        mode = "py-spy --idle: wall clock, waiting included" if self.idle else "py-spy: CPU only"
+        mode = (
+            "py-spy --idle: wall clock, waiting included" if self.idle
+            else "py-spy without --idle: threads it judges busy, which includes waits inside C calls"
+        )
         rows = [f"{title} ({self.samples:,} samples of request threads, {mode}):", ""]
         rows += ["| where (inclusive) | share |", "|---|---|"]
         rows += [f"| `{name}` | {share:.0%} |" for name, share in self.top_inclusive]
