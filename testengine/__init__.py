@@ -17,7 +17,7 @@ from . import access, security
 from .clock import Clock
 from .config import flask_config, load_settings
 from .domain.errors import DomainError
-from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+from .extensions import WriterQueueConnection, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("testengine")
@@ -73,6 +73,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        options["connect_args"] = {**options.get("connect_args", {}), "factory": WriterQueueConnection}
     db.init_app(app)
     migrations = str(Path(__file__).resolve().parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)

@@ -102,6 +102,8 @@ def load_settings(
         values["SECRET_KEY"] = _instance_secret(instance_path)
     if len(str(values["SECRET_KEY"])) < 16:
         raise ConfigError(f"{PREFIX}SECRET_KEY is too short: use at least 16 random characters")
+    if not 0 <= int(values["SAVE_GRACE_SECONDS"]) <= 300:
+        raise ConfigError(f"{PREFIX}SAVE_GRACE_SECONDS must be between 0 and 300: it lets answers in flight count, not extend the test")
     if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
         raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
     if not values["BANKS_DIR"]:
@@ -116,7 +118,13 @@ def flask_config(settings: Mapping[str, Any]) -> dict[str, Any]:
         "SECRET_KEY": settings["SECRET_KEY"],
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
         # Enough connections for a worker's threads; each request holds one only while it runs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 40, "pool_timeout": 60},
+        # The ping (one statement per request) guards against a restarted database server; a file has none.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": not str(settings["DATABASE_URL"]).startswith("sqlite"),
+            "pool_size": 20,
+            "max_overflow": 40,
+            "pool_timeout": 60,
+        },
         "WTF_CSRF_TIME_LIMIT": int(settings["CSRF_TIME_LIMIT"]),
         "WTF_CSRF_SSL_STRICT": secure,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from .. import access
 from ..clock import utcnow
-from ..extensions import db, write_now
+from ..extensions import db, reads_then_writes, write_now
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..services import attempts as attempt_service
 from .errors import BodyError, json_error, parse_body
@@ -46,8 +46,8 @@ class SubmitBody(BaseModel):
     client_token: str = Field(min_length=1, max_length=64)
 
 
-def _clock(attempt: Any) -> dict[str, Any]:
-    status = attempt_service.clock_status(attempt, utcnow())
+def _clock(attempt: Any, now: Any = None) -> dict[str, Any]:
+    status = attempt_service.clock_status(attempt, now or utcnow())
     return {
         "state": status.state,
         "remaining_seconds": status.remaining_seconds,
@@ -60,8 +60,7 @@ def _clock(attempt: Any) -> dict[str, Any]:
 
 def _submit_if_time_is_up(attempt, now) -> None:  # type: ignore[no-untyped-def]
     """Past the deadline and its grace: submit it now (kept, even though the request is then refused)."""
-    if attempt_service.finalise_if_expired(attempt, now):
-        db.session.commit()
+    if attempt_service.is_overdue(attempt, now) and write_now(lambda: attempt_service.finalise_if_expired(attempt, now)):
         raise attempt_service.AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
 
 
@@ -152,25 +151,30 @@ def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
 
 
 @bp.put("/<int:attempt_id>/answers/<int:position>")
+@reads_then_writes
 def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
+    """The busiest request of a sitting: reads without the write lock, then one conditional upsert."""
     data = _body(SaveBody)
+    if data.response is not None and "\x00" in data.response:
+        raise BodyError("response: contains a NUL character", field="response")
     now = utcnow()
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
-    if data.response is not None and "\x00" in data.response:
-        raise BodyError("response: contains a NUL character", field="response")
-    result = attempt_service.save_answer(attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now)
-    db.session.commit()
-    return {**result, "clock": _clock(attempt)}
+    clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
+    result = write_now(lambda: attempt_service.save_answer(
+        attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
+    ))
+    return {**result, "clock": clock}
 
 
 @bp.put("/<int:attempt_id>/flags/<int:position>")
+@reads_then_writes
 def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     data = _body(FlagBody)
+    now = utcnow()
     attempt = attempt_service.own_attempt(attempt_id, current_user)
-    _submit_if_time_is_up(attempt, utcnow())
-    attempt_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=utcnow())
-    db.session.commit()
+    _submit_if_time_is_up(attempt, now)
+    write_now(lambda: attempt_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=now))
     return {"position": position, "flagged": data.flagged}
 
 

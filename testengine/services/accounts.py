@@ -8,6 +8,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..clock import utcnow
 from ..domain.errors import DomainError
@@ -17,16 +18,26 @@ from ..models.people import ULN_PATTERN
 from . import audit
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the account does not exist, so timing does not reveal which emails are real.
-_DUMMY_HASH = _hasher.hash("not a real password")
+_dummy: str | None = None
+
+
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so timing does not reveal which emails are real.
+
+    Made on first use, not at import: a hash costs about half a second, and every worker imports this.
+    """
+    global _dummy
+    if _dummy is None:
+        _dummy = _hasher.hash("not a real password")
+    return _dummy
 
 
 def configure_hasher(time_cost: int, memory_kib: int) -> None:
     """Set the argon2id cost from settings (production keeps the library's defaults)."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy
     if (_hasher.time_cost, _hasher.memory_cost) != (time_cost, memory_kib):
         _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
-        _DUMMY_HASH = _hasher.hash("not a real password")
+        _dummy = None
 
 ROLES = tuple(role.value for role in Role)
 MIN_PASSWORD = 10
@@ -155,7 +166,7 @@ def authenticate(
     user = find_user(identifier)
     if user is None:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         raise AccountError("Email or password not recognised.", code="bad_credentials")
@@ -199,7 +210,8 @@ def load_user_from_cookie(value: str) -> User | None:
     user_id, _, version = value.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # Every request loads its user: the roles come in the same statement.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
     if user is None or user.session_version != int(version) or not user.active:
         return None
     return user

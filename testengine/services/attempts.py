@@ -10,13 +10,18 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from flask import current_app, has_app_context
+
+from sqlalchemy import Boolean, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import timing
 from ..domain.attempt_states import AttemptEvent, AttemptState, next_state
 from ..domain.errors import DomainError, IllegalTransition
 from ..domain.question_types import get_type
+from ..models.types import UTCDateTime
+from .. import group_commit
 from ..extensions import db
 from ..models import (
     Answer,
@@ -53,6 +58,14 @@ class ClockStatus:
     warnings: tuple[int, ...]
 
 
+def save_grace() -> dt.timedelta:
+    """How long after the deadline an answer already in flight still counts (TESTENGINE_SAVE_GRACE_SECONDS)."""
+    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
+    if not settings:
+        return timing.GRACE
+    return dt.timedelta(seconds=int(settings["SAVE_GRACE_SECONDS"]))
+
+
 def extra_for(attempt: Attempt) -> timing.ExtraTime:
     return timing.ExtraTime(percent=attempt.extra_percent, minutes=attempt.extra_minutes)
 
@@ -75,6 +88,11 @@ def clock_status(attempt: Attempt, now: dt.datetime) -> ClockStatus:
     elif attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
         remaining = dt.timedelta(0)
         deadline_at = attempt.deadline_at
+    elif attempt.state == AttemptState.IN_PROGRESS.value and attempt.deadline_at is not None:
+        # Running: every stoppage is closed and its time already added to the stored deadline
+        # (begin/end_stoppage and change_extra_time keep it), so the stoppages need not be loaded.
+        deadline_at = attempt.deadline_at
+        remaining = deadline_at - now
     else:
         deadline_at = compute_deadline(attempt, now)
         remaining = timing.remaining(attempt.started_at, attempt.base_minutes, extra_for(attempt), stoppages_of(attempt), now)
@@ -90,9 +108,12 @@ def clock_status(attempt: Attempt, now: dt.datetime) -> ClockStatus:
 
 def own_attempt(attempt_id: int, user: User) -> Attempt:
     """The apprentice's own attempt, or 404: another person's attempt does not exist for them."""
-    attempt = db.session.get(Attempt, attempt_id)
-    apprentice = user.apprentice
-    if attempt is None or apprentice is None or attempt.apprentice_id != apprentice.id:
+    attempt = db.session.scalar(
+        select(Attempt)
+        .join(Apprentice, Apprentice.id == Attempt.apprentice_id)
+        .where(Attempt.id == attempt_id, Apprentice.user_id == user.id)
+    )
+    if attempt is None:
         raise AttemptError("No such attempt.", code="not_found", status=404)
     return attempt
 
@@ -129,7 +150,7 @@ def is_overdue(attempt: Attempt, now: dt.datetime) -> bool:
     return (
         attempt.state == AttemptState.IN_PROGRESS.value
         and attempt.deadline_at is not None
-        and timing.is_expired(attempt.deadline_at, now)
+        and timing.is_expired(attempt.deadline_at, now, save_grace())
     )
 
 
@@ -137,7 +158,7 @@ def finalise_if_expired(attempt: Attempt, now: dt.datetime) -> bool:
     """Submit an attempt whose time ran out, recording the deadline (not now) as its finish. Idempotent."""
     if attempt.state != AttemptState.IN_PROGRESS.value or attempt.deadline_at is None:
         return False
-    if not timing.is_expired(attempt.deadline_at, now):
+    if not timing.is_expired(attempt.deadline_at, now, save_grace()):
         return False
     return _finish(attempt, finished_at=attempt.deadline_at, reason="time_up", actor=None, event=AttemptEvent.EXPIRE)
 
@@ -217,7 +238,7 @@ def _require_writable(attempt: Attempt, client_token: str | None, now: dt.dateti
             "This test was opened in another browser window, so this one has stopped. Continue in the newer window.",
             code="superseded",
         )
-    if attempt.deadline_at is not None and not timing.save_accepted(attempt.deadline_at, now):
+    if attempt.deadline_at is not None and not timing.save_accepted(attempt.deadline_at, now, save_grace()):
         raise AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
 
 
@@ -234,39 +255,131 @@ def _insert():  # type: ignore[no-untyped-def]
     return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 
+# How stale `last_seen_at` may get before a save refreshes it: the board's idle warning counts in
+# minutes, and writing it on every save would double the statements of the busiest request.
+LAST_SEEN_EVERY = dt.timedelta(seconds=30)
+
+
+_UPSERTS: dict[tuple[str, bool, bool], Any] = {}
+
+
+def _answer_upsert_statement(dialect: str, *, flag_only: bool, with_token: bool):  # type: ignore[no-untyped-def]
+    """Built once per kind and reused: constructing the statement cost more than running it."""
+    key = (dialect, flag_only, with_token)
+    statement = _UPSERTS.get(key)
+    if statement is not None:
+        return statement
+    conditions = [
+        AttemptQuestion.attempt_id == bindparam("attempt_id", type_=Integer()),
+        AttemptQuestion.position == bindparam("position", type_=Integer()),
+        Attempt.state == AttemptState.IN_PROGRESS.value,
+        or_(Attempt.deadline_at.is_(None), Attempt.deadline_at >= bindparam("cutoff", type_=UTCDateTime())),
+    ]
+    if with_token:
+        conditions.append(or_(Attempt.client_token.is_(None), Attempt.client_token == bindparam("client_token", type_=String())))
+    source = (
+        select(
+            AttemptQuestion.id,
+            AttemptQuestion.attempt_id,
+            bindparam("response", type_=String()),
+            bindparam("revision", type_=Integer()),
+            bindparam("saved_at", type_=UTCDateTime()),
+            bindparam("flagged", type_=Boolean()),
+        )
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(*conditions)
+    )
+    answers = Answer.__table__  # Core, not the ORM's bulk insert: parameters are bound at each run
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(answers).from_select(["attempt_question_id", "attempt_id", "response", "revision", "saved_at", "flagged"], source)
+    if flag_only:
+        statement = statement.on_conflict_do_update(index_elements=[answers.c.attempt_question_id], set_={"flagged": statement.excluded.flagged})
+    else:
+        statement = statement.on_conflict_do_update(
+            index_elements=[answers.c.attempt_question_id],
+            set_={"response": statement.excluded.response, "revision": statement.excluded.revision, "saved_at": statement.excluded.saved_at},
+            where=answers.c.revision < statement.excluded.revision,
+        )
+    statement = statement.returning(answers.c.revision)
+    _UPSERTS[key] = statement
+    return statement
+
+
+def _answer_upsert(attempt: Attempt, position: int, client_token: str | None, now: dt.datetime, *, response: str | None, revision: int, flagged: bool, flag_only: bool) -> int | None:
+    """INSERT ... SELECT that finds its row only while the attempt is open to this browser and in time.
+
+    The state, browser token, deadline (with its grace) and position are checked in the statement
+    that writes, so a pause, a submit or a newer window committed a moment earlier cannot be
+    slipped past, even though the request read the attempt before it took the write lock.
+    """
+    statement = _answer_upsert_statement(db.engine.dialect.name, flag_only=flag_only, with_token=client_token is not None)
+    params = {
+        "attempt_id": attempt.id, "position": position, "cutoff": now - save_grace(),
+        "response": response, "revision": revision, "saved_at": now, "flagged": flagged,
+    }
+    if client_token is not None:
+        params["client_token"] = client_token
+    steps: list[tuple[Any, dict[str, Any]]] = [(statement, params)]
+    seen = attempt.last_seen_at is None or now - attempt.last_seen_at >= LAST_SEEN_EVERY
+    if seen:
+        steps.append((_SEEN, {"seen_attempt": attempt.id, "seen_at": now}))
+    committer = group_commit.committer_for(db.engine)
+    if committer is not None:  # SQLite: share a transaction and its fsync with the saves arriving alongside
+        stored = committer.run(steps, timeout=_write_timeout())
+    else:
+        stored = db.session.execute(statement, params).scalar()
+        for extra, extra_params in steps[1:]:
+            db.session.execute(extra, extra_params)
+    if seen:
+        set_committed_value(attempt, "last_seen_at", now)
+    return stored
+
+
+_SEEN = (
+    update(Attempt.__table__)
+    .where(Attempt.__table__.c.id == bindparam("seen_attempt", type_=Integer()))
+    .values(last_seen_at=bindparam("seen_at", type_=UTCDateTime()))
+)
+
+
+def _write_timeout() -> float:
+    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
+    return (int(settings["SQLITE_BUSY_TIMEOUT_MS"]) / 1000 if settings else 30.0) + 5.0
+
+
+def _explain_refusal(attempt: Attempt, position: int, client_token: str | None, now: dt.datetime) -> None:
+    """The conditional write found no row: say why, from the attempt as it is now (raises if refused)."""
+    db.session.refresh(attempt)
+    _require_writable(attempt, client_token, now)
+    _question_at(attempt, position)
+
+
 def save_answer(attempt: Attempt, position: int, *, response: str | None, revision: int, client_token: str | None, now: dt.datetime) -> dict[str, Any]:
     """Store an answer if its revision is newer than what is stored; a replay or an older revision changes nothing.
 
-    One statement (an upsert with a condition), so two racing saves cannot lose the newer one.
+    One statement (a conditional upsert), so two racing saves cannot lose the newer one and a save
+    cannot land after a pause, a submit or the deadline. Statements in all: the upsert, and at most
+    every LAST_SEEN_EVERY an update of `last_seen_at`.
     """
     _require_writable(attempt, client_token, now)
     if response is not None and len(response) > MAX_ANSWER_CHARS:
         raise AttemptError(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", code="too_long", status=413)
-    aq_id = _question_at(attempt, position)
-    insert = _insert()
-    statement = insert(Answer).values(
-        attempt_question_id=aq_id, attempt_id=attempt.id, response=response, revision=revision, saved_at=now, flagged=False
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[Answer.attempt_question_id],
-        set_={"response": statement.excluded.response, "revision": statement.excluded.revision, "saved_at": statement.excluded.saved_at},
-        where=Answer.revision < statement.excluded.revision,
-    ).returning(Answer.revision)
-    stored = db.session.execute(statement).scalar()
+    stored = _answer_upsert(attempt, position, client_token, now, response=response, revision=revision, flagged=False, flag_only=False)
     if stored is None:
-        current = db.session.scalar(select(Answer.revision).where(Answer.attempt_question_id == aq_id))
+        _explain_refusal(attempt, position, client_token, now)
+        current = db.session.scalar(
+            select(Answer.revision).join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
+            .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
+        )
         return {"position": position, "revision": current, "stored": False, "status": "stale" if (current or 0) > revision else "duplicate"}
-    attempt.last_seen_at = now
     return {"position": position, "revision": stored, "stored": True, "status": "saved"}
 
 
 def set_flag(attempt: Attempt, position: int, *, flagged: bool, client_token: str | None, now: dt.datetime) -> None:
     _require_writable(attempt, client_token, now)
-    aq_id = _question_at(attempt, position)
-    insert = _insert()
-    statement = insert(Answer).values(attempt_question_id=aq_id, attempt_id=attempt.id, response=None, revision=0, saved_at=now, flagged=flagged)
-    statement = statement.on_conflict_do_update(index_elements=[Answer.attempt_question_id], set_={"flagged": statement.excluded.flagged})
-    db.session.execute(statement)
+    stored = _answer_upsert(attempt, position, client_token, now, response=None, revision=0, flagged=flagged, flag_only=True)
+    if stored is None:
+        _explain_refusal(attempt, position, client_token, now)
 
 
 def record_browser_event(attempt: Attempt, kind: str, detail: str | None, now: dt.datetime) -> None:

@@ -22,6 +22,8 @@ def test_bad_settings_stop_start_up_naming_the_setting(tmp_path):
         load_settings(tmp_path, {"TESTENGINE_SECRET_KEY": "short"}, None)
     with pytest.raises(ConfigError, match="TESTENGINE_LOGIN_LOCK_SECONDS"):
         load_settings(tmp_path, {"TESTENGINE_LOGIN_LOCK_SECONDS": "ten"}, None)
+    with pytest.raises(ConfigError, match="TESTENGINE_SAVE_GRACE_SECONDS"):
+        load_settings(tmp_path, {"TESTENGINE_SAVE_GRACE_SECONDS": "3600"}, None)
 
 
 def test_defaults_sqlite_in_the_instance_folder_and_a_secret_generated_once(tmp_path):
