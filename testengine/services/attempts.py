@@ -324,7 +324,9 @@ def _answer_upsert(attempt: Attempt, position: int, client_token: str | None, no
     if seen:
         steps.append((_SEEN, {"seen_attempt": attempt.id, "seen_at": now}))
     committer = group_commit.committer_for(db.engine)
-    if committer is not None:  # SQLite: share a transaction and its fsync with the saves arriving alongside
+    # SQLite: share a transaction and its fsync with the saves arriving alongside. Only from a caller
+    # with no transaction open (the API's write_now): one holding the write lock would wait on itself.
+    if committer is not None and not db.session().in_transaction():
         stored = committer.run(steps, timeout=_write_timeout())
     else:
         stored = db.session.execute(statement, params).scalar()
