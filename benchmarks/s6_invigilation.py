@@ -35,27 +35,22 @@ POOL = 256
 BOARD_P99_MS = 250.0
 SAVE_SLOWDOWN = 1.25
 
-BOARD_FIX = (
-    "The board (`testengine/api/sittings.py:board` -> `services/sittings.py:board`) runs dozens of statements per "
-    "refresh (counted above): the bookings, the attempts, answered counts, question counts, events, the ratio "
-    "(`counts`, `ratio_for` with `spec_of` hashing the spec again), and per row lazy loads of the apprentice, their "
-    "adjustments (`in_force_adjustments`) and the attempt's stoppages (`clock_status`). Load the rows in one "
-    "query with the apprentice joined and adjustments and stoppages eager-loaded (selectinload), take the question "
-    "count from the blueprint (always 40) instead of counting attempt_questions, and skip the expired-attempt "
-    "count (`has_expired_attempts`) when no deadline in the room has passed (the attempts are already loaded)."
-)
 FIX = {
     "sqlite": (
-        "the boards wait for a thread more than they work: every gunicorn thread is taken by a save waiting for "
-        "SQLite's write lock (`testengine/extensions.py:configure_sqlite._on_begin`: BEGIN IMMEDIATE at the first "
-        "statement of every PUT, then SQLite's busy handler sleeping and retrying), so a board's GET queues behind "
-        "them; S1's fix (the save as one short write, the lock taken only for it, `_clock` before the commit) "
-        "frees the threads. " + BOARD_FIX
+        "Done since the first run: the board reads a room in a fixed handful of statements (74 before, counted "
+        "above) and takes the write lock only when an attempt's time and grace are really over; the saves are "
+        "S1's one conditional upsert, grouped into shared commits. What remains is the saves' side: the boards "
+        "add CPU on two cores shared with the saves and the load generator, and on SQLite the group-commit writer "
+        "of each worker then waits longer for the interpreter between its statements. The fix is S1's next step "
+        "(a save with no user load and one statement), which leaves more CPU per save, and for large venues the "
+        "board served from a summary the saves already maintain rather than recounted per refresh."
     ),
     "postgresql": (
-        "on PostgreSQL the boards' own work is the larger part of the request threads' time (the profile), and it "
-        "holds the threads and database round trips the saves need (compare the saves' p99 with and without "
-        "boards at the lighter load above). " + BOARD_FIX + " S1's fix (fewer statements per save) is the other half."
+        "Done since the first run: the board reads a room in a fixed handful of statements (73 before, counted "
+        "above) and no longer holds the threads the saves need. What remains is the saves' side: every board "
+        "refresh is CPU on the same two cores as the saves, the database and the load generator, so the saves' "
+        "p99 rises with it. S1's next step (a save with no user load, one statement) is the fix; beyond that, "
+        "more app hosts over the one database."
     ),
 }
 
