@@ -221,6 +221,26 @@ def resolve_marks(first: int, second: int | None, moderator: int | None) -> Reso
     return Resolution(final=None, needs_moderation=True)
 
 
+def resolve_marks_array(
+    first: npt.ArrayLike, second: npt.ArrayLike, moderator: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """`resolve_marks` for many answers at once (item statistics resolve a year of responses).
+
+    One entry per answer; NaN in `second` or `moderator` stands for None (that mark was not given),
+    NaN in the result for an answer waiting for a moderator. Element by element the same as
+    `resolve_marks(...).final`, including the refusal of negative marks.
+    """
+    f, s, m = (np.asarray(a, dtype=np.float64) for a in (first, second, moderator))
+    if f.ndim != 1 or s.shape != f.shape or m.shape != f.shape:
+        raise DomainError("first, second and moderator must have one entry per answer")
+    if np.isnan(f).any():
+        raise DomainError("every answer resolved needs a first mark")
+    if (f < 0).any() or (s < 0).any() or (m < 0).any():  # NaN (not given) compares False
+        raise OutOfRange("marks cannot be negative")
+    agreed = np.isnan(s) | (s == f)
+    return np.where(~np.isnan(m), m, np.where(agreed, f, np.nan))
+
+
 @dataclass(frozen=True)
 class MarkerSummary:
     """One marker's workload and consistency, for the lead assessor's marking review."""
