@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from .. import access
 from ..clock import utcnow
-from ..extensions import db, write_transaction
+from ..extensions import db, write_now
 from ..services import sittings as sitting_service
 from .errors import json_error
 
@@ -25,11 +25,11 @@ def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyp
 def board(sitting_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     sitting = sitting_service.invigilator_sitting(sitting_id, current_user)
-    if sitting_service.has_expired_attempts(sitting, now):
-        db.session.commit()  # end the read; the sweep takes the write lock
-        with write_transaction():
-            sitting_service.sweep(sitting, now)
-            db.session.commit()
-    data = sitting_service.board(sitting, now)
+    room = sitting_service.load_room(sitting)
+    if room.has_expired_attempts(now):
+        # Only then the write lock: submit what ran out (each submit re-checks its row), then read again.
+        write_now(lambda: sitting_service.sweep(sitting, now))
+        room = sitting_service.load_room(sitting)
+    data = sitting_service.board(sitting, now, room)
     db.session.commit()
     return data

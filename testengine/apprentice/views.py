@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
-from ..extensions import db, write_now, write_transaction
+from ..extensions import db, reads_then_writes, write_now, write_transaction
 from ..models import Attempt, Booking, Sitting
 from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service
@@ -20,6 +20,7 @@ bp = Blueprint("apprentice", __name__, url_prefix="/apprentice")
 access.restrict(bp, roles=("apprentice",))
 
 DEVICE_COOKIE = "te_device"
+CLAIM = "claimed_attempt"  # in the signed session: the attempt this browser's start claimed, used once
 
 
 def _apprentice():  # type: ignore[no-untyped-def]
@@ -43,35 +44,90 @@ def home():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/bookings/<int:booking_id>/start", methods=["POST"])
+@reads_then_writes
 def start(booking_id: int):  # type: ignore[no-untyped-def]
+    """Reads (and, with no paper prepared at check-in, the draw) without the write lock; then one short write.
+
+    That write also claims the attempt for this browser, as opening the test page would, so the
+    page this browser opens next has nothing to write (see `_claimed_at_start`).
+    """
     apprentice = _apprentice()
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.apprentice_id != apprentice.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     try:
-        attempt = sitting_service.start(booking, now=utcnow(), actor=current_user)
+        ahead = sitting_service.read_ahead(booking, now=utcnow())
+        attempt, token = write_now(lambda: _start_and_claim(booking, device, ahead))
     except sitting_service.SittingError as refused:
         db.session.rollback()
         flash(str(refused), "error")
         return redirect(url_for("apprentice.home"))
-    db.session.commit()
-    return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
+    if token is not None:
+        session[CLAIM] = {"attempt": attempt.id, "token": token}
+    return _with_device(redirect(url_for("apprentice.sit", attempt_id=attempt.id)), device)
+
+
+def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None):  # type: ignore[no-untyped-def]
+    now = utcnow()  # the clock starts when the write is made (it may have waited for the lock)
+    attempt = sitting_service.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
+    claimed = attempt.started_at == now and attempt.device_id == device  # this request started it and opened it here
+    return attempt, attempt.client_token if claimed else None
 
 
 @bp.route("/attempts/<int:attempt_id>")
 def sit(attempt_id: int):  # type: ignore[no-untyped-def]
     """The test page: one question at a time through the API; this page holds no question content.
 
-    Opening it claims the attempt for this browser (a write), so it runs in a locked transaction.
+    Opening it claims the attempt for this browser (a write, in a locked transaction), unless the
+    start this browser just made claimed it already.
     """
+    opened = _claimed_at_start(attempt_id)
+    if opened is None:
+        db.session.commit()
+        with write_transaction():
+            opened = _open_sitting_page(attempt_id)
+        if not isinstance(opened, tuple):
+            return opened
+    attempt, token, device = opened
+    sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
+    display = {a.kind for a in sitting_service.in_force_adjustments(attempt_service.apprentice_for(current_user), utcnow().date())}
     db.session.commit()
-    with write_transaction():
-        return _open_sitting_page(attempt_id)
+    page = make_response(render_template("apprentice/sit.html", attempt=attempt, client_token=token, sitting=sitting, display=display))
+    return _with_device(page, device)
+
+
+def _claimed_at_start(attempt_id: int):  # type: ignore[no-untyped-def]
+    """The attempt, its browser token and device if this browser's start claimed it and nothing has happened since.
+
+    The claim is in this browser's signed session and is used once; any doubt (another window
+    opened it, another device, time up) and the page claims the attempt the usual way.
+    """
+    claim = session.get(CLAIM)
+    if not isinstance(claim, dict) or claim.get("attempt") != attempt_id:
+        return None
+    session.pop(CLAIM)
+    try:
+        attempt = attempt_service.own_attempt(attempt_id, current_user)
+    except attempt_service.AttemptError:
+        return None
+    device = request.cookies.get(DEVICE_COOKIE)
+    if (
+        attempt.state != "in_progress"
+        or attempt_service.is_overdue(attempt, utcnow())
+        or attempt.client_token is None
+        or attempt.client_token != claim.get("token")
+        or device is None
+        or attempt.device_id != device
+    ):
+        return None
+    return attempt, attempt.client_token, device
 
 
 def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
+    """Claim the attempt for this browser: (attempt, token, device), or the response that refuses it."""
     try:
         attempt = attempt_service.own_attempt(attempt_id, current_user)
     except attempt_service.AttemptError:
@@ -91,16 +147,17 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
         )
         if booking is None or not booking.device_change_allowed:
             db.session.rollback()
-            return render_template("apprentice/ask_invigilator.html", attempt=attempt), 403
+            return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
         attempt_service.record_browser_event(attempt, "device_change", None, now)
     device = device or secrets.token_urlsafe(24)
     attempt.device_id = device
     token = attempt_service.open_in_browser(attempt, now=now)
-    sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
-    display = {a.kind for a in sitting_service.in_force_adjustments(attempt_service.apprentice_for(current_user), now.date())}
     db.session.commit()
-    response = make_response(render_template("apprentice/sit.html", attempt=attempt, client_token=token, sitting=sitting, display=display))
+    return attempt, token, device
+
+
+def _with_device(response, device: str):  # type: ignore[no-untyped-def]
     response.set_cookie(DEVICE_COOKIE, device, max_age=365 * 24 * 3600, httponly=True, samesite="Strict", secure=request.is_secure, path="/apprentice/")
     return response
 

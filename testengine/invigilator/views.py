@@ -13,6 +13,7 @@ from wtforms import BooleanField
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
+from ..domain.errors import DomainError
 from ..extensions import db
 from ..policy import load_policy
 from ..services import attempts as attempt_service
@@ -127,22 +128,21 @@ def check_in(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
                 photo_matched=bool(form.photo_matched.data), uln_confirmed=bool(form.uln_confirmed.data),
                 seat=form.seat.data or "", now=now, actor=current_user,
             )
-            sitting_service.prepare_paper(booking, now=now, actor=current_user)
         except sitting_service.SittingError as refused:
             db.session.rollback()
             form.last_digits.errors = [*form.last_digits.errors, str(refused)]
-        except Exception as refused:  # a bank shortfall: say so, change nothing
-            from ..domain.errors import DomainError
-
-            if not isinstance(refused, DomainError):
-                raise
-            db.session.rollback()
-            flash(f"Checked in, but no paper could be drawn: {refused}", "error")
-            return _back(sitting_id)
-        else:
+            return render_template("invigilator/check_in.html", sitting=room, booking=booking, form=form)
+        try:
+            with db.session.begin_nested():  # a failed draw undoes only itself: the check-in stands
+                sitting_service.prepare_paper(booking, now=now, actor=current_user)
+        except DomainError as shortfall:  # e.g. a bank shortfall: say so; the start will try again
             db.session.commit()
-            flash(f"{booking.apprentice.candidate_number} checked in.")
+            flash(f"{booking.apprentice.candidate_number} checked in, but no paper could be drawn yet: {shortfall} "
+                  "Starting will try again; tell the assessment organisation's bank administrator.", "error")
             return _back(sitting_id)
+        db.session.commit()
+        flash(f"{booking.apprentice.candidate_number} checked in.")
+        return _back(sitting_id)
     return render_template("invigilator/check_in.html", sitting=room, booking=booking, form=form)
 
 

@@ -6,11 +6,13 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.errors import DomainError
 from ..domain.papers import Item, ItemPool, Paper, draw_paper, new_seed
@@ -40,9 +42,16 @@ class PoolSnapshot:
     items: list[Item]
     version_ids: dict[str, int]  # external id -> question_versions.id
     question_ids: dict[str, int]  # external id -> questions.id
+    pool: ItemPool  # built once per snapshot: what draw_paper draws from
 
 
-_pool_cache: dict[str, ItemPool] = {}
+# Built pools, per process, by the key of their eligible versions (`_eligible_key`). A version's row
+# never changes once written and its fingerprint hashes its content, so an entry can never go stale:
+# a review, an import or a new day that changes what is eligible gives a new key and a new entry.
+# Only the last few are kept (a bank changes a few times a day at most).
+_snapshots: dict[str, PoolSnapshot] = {}
+_SNAPSHOTS_KEPT = 4
+_building = threading.Lock()
 
 
 def _pool_key(items: list[Item]) -> str:
@@ -61,28 +70,77 @@ def _items_from_rows(rows: list[Any]) -> list[Item]:
     ]
 
 
-def current_pool(standard: Standard, today: dt.date, now: dt.datetime) -> PoolSnapshot:
-    """The eligible items now, stored as a content-addressed pool (one row per distinct bank state)."""
+def _key_of(versions: list[str]) -> str:
+    return ",".join(sorted(versions))
+
+
+def _eligible_key(standard: Standard, today: dt.date) -> str:
+    """Which versions are eligible now: "version id:fingerprint" of each, sorted, as one string.
+
+    The database joins the strings in one aggregate, so a draw learns whether its cached pool still
+    holds without a Python row per question (10,000 of those cost more than the draw itself).
+    """
+    label = cast(QuestionVersion.id, String) + ":" + QuestionVersion.fingerprint
+    joined = eligible_rows(standard, today, _joined(label))[0][0]
+    return _key_of(joined.split(",")) if joined else ""
+
+
+def _joined(label: Any) -> Any:
+    """Every row's label joined with commas, in one value (string_agg / group_concat)."""
+    return func.string_agg(label, ",") if db.engine.dialect.name == "postgresql" else func.group_concat(label, ",")
+
+
+def _build_snapshot(standard: Standard, today: dt.date) -> tuple[str, PoolSnapshot]:
     rows = eligible_rows(standard, today)
     items = [to_item(q, v) for q, v in rows]
-    key = _pool_key(items)
-    if db.session.get(DrawPool, key) is None:
-        db.session.add(DrawPool(key=key, items=[_item_row(to_item(q, v), v.id) for q, v in rows], created_at=now))
-        db.session.flush()
-    return PoolSnapshot(
-        key=key,
+    snapshot = PoolSnapshot(
+        key=_pool_key(items),
         items=items,
         version_ids={q.external_id: v.id for q, v in rows},
         question_ids={q.external_id: q.id for q, _v in rows},
+        pool=ItemPool(items),
     )
+    # Keyed by what these rows say (not by the earlier read), so an entry always matches its content.
+    return _key_of([f"{v.id}:{v.fingerprint}" for _q, v in rows]), snapshot
 
 
-def _item_pool(key: str, items: list[Item]) -> ItemPool:
-    # Immutable content addressed by its hash, so a per-process cache cannot go stale.
-    pool = _pool_cache.get(key)
-    if pool is None:
-        pool = _pool_cache[key] = ItemPool(items)
-    return pool
+def _store_pool(snapshot: PoolSnapshot, now: dt.datetime) -> None:
+    """The pool's row, written by the first draw from it (content-addressed: many attempts share it)."""
+    if db.session.scalar(select(DrawPool.key).where(DrawPool.key == snapshot.key)) is not None:
+        return
+    rows = [_item_row(item, snapshot.version_ids[item.id]) for item in snapshot.items]
+    # Two first draws at once (two rooms checking in) write the same row: the second one is a no-op.
+    db.session.execute(_insert()(DrawPool).values(key=snapshot.key, items=rows, created_at=now).on_conflict_do_nothing())
+
+
+def _eligible_pool(standard: Standard, today: dt.date) -> PoolSnapshot:
+    """The eligible items now, as a built pool (reads only): built once per process per bank state."""
+    key = _eligible_key(standard, today)
+    snapshot = _snapshots.get(key)
+    if snapshot is None:
+        with _building:  # the threads of a worker build a new pool once, not once each
+            snapshot = _snapshots.get(key)
+            if snapshot is None:
+                key, snapshot = _build_snapshot(standard, today)
+                while len(_snapshots) >= _SNAPSHOTS_KEPT:
+                    _snapshots.pop(next(iter(_snapshots)))
+                _snapshots[key] = snapshot
+    return snapshot
+
+
+def current_pool(standard: Standard, today: dt.date, now: dt.datetime) -> PoolSnapshot:
+    """The eligible items now, stored as a content-addressed pool (one row per distinct bank state).
+
+    The bank's content is loaded and the pool built once per process for each distinct set of
+    eligible versions; later draws read only the ids that say which set is eligible now.
+    """
+    snapshot = _eligible_pool(standard, today)
+    _store_pool(snapshot, now)
+    return snapshot
+
+
+def _insert():  # type: ignore[no-untyped-def]
+    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def seen_questions(apprentice: Apprentice, standard: Standard) -> set[str]:
@@ -98,14 +156,21 @@ def seen_questions(apprentice: Apprentice, standard: Standard) -> set[str]:
     )
 
 
-def _exposure(snapshot: PoolSnapshot) -> dict[str, int]:
-    counts = dict(
-        db.session.execute(
-            select(ItemExposure.question_id, ItemExposure.issued).where(
-                ItemExposure.question_id.in_(list(snapshot.question_ids.values()))
-            )
-        ).all()
+def _exposure(standard: Standard, snapshot: PoolSnapshot) -> dict[str, int]:
+    """How often each pool item has been issued, read now (it changes with every paper issued).
+
+    The standard's counts come as one "question id:count,..." string, for the reason in _eligible_key.
+    """
+    label = cast(ItemExposure.question_id, String) + ":" + cast(ItemExposure.issued, String)
+    joined = db.session.scalar(
+        select(_joined(label))
+        .join(Question, Question.id == ItemExposure.question_id)
+        .where(Question.standard_id == standard.id)
     )
+    counts: dict[int, int] = {}
+    if joined:
+        pairs = np.array(joined.replace(":", ",").split(","), dtype=np.int64).reshape(-1, 2)
+        counts = dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist()))
     return {ext: counts.get(qid, 0) for ext, qid in snapshot.question_ids.items()}
 
 
@@ -119,6 +184,35 @@ def _unpack_exposure(items: list[Item], packed: str) -> dict[str, int]:
     return {item.id: int(count) for item, count in zip(items, array)}
 
 
+@dataclass(frozen=True)
+class DrawnPaper:
+    """A paper drawn for one apprentice and not yet issued, with what the draw saw (to record it)."""
+
+    apprentice_id: int
+    standard_id: int
+    snapshot: PoolSnapshot
+    seen: set[str]
+    exposure: dict[str, int]
+    seed: int
+    paper: Paper
+
+
+def draw_for(apprentice: Apprentice, standard: Standard, *, now: dt.datetime, seed: int | None = None) -> DrawnPaper:
+    """Draw a paper (reads only): done before a write lock is taken, then issued by issue_paper.
+
+    Raises PaperShortfall (naming what ran out) rather than relax any rule.
+    """
+    spec = spec_of(standard)
+    if spec.knowledge_test is None:
+        raise NoKnowledgeTest(f"{standard.code} has no knowledge test to draw a paper for.")
+    snapshot = _eligible_pool(standard, now.date())
+    seen = seen_questions(apprentice, standard)
+    exposure = _exposure(standard, snapshot)
+    seed = new_seed() if seed is None else int(seed)
+    paper = draw_paper(snapshot.pool, spec.knowledge_test.blueprint, seed=seed, seen=seen, exposure=exposure)
+    return DrawnPaper(apprentice.id, standard.id, snapshot, seen, exposure, seed, paper)
+
+
 def issue_paper(
     apprentice: Apprentice,
     standard: Standard,
@@ -130,32 +224,30 @@ def issue_paper(
     seed: int | None = None,
     extra_percent: int = 0,
     extra_minutes: int = 0,
+    drawn: DrawnPaper | None = None,
 ) -> Attempt:
-    """Draw a paper for this apprentice and record it as a not-yet-started attempt.
+    """Draw a paper for this apprentice (or take the one `draw_for` drew) and record it as a not-yet-started attempt.
 
     Raises PaperShortfall (naming what ran out) rather than relax any rule. The caller commits.
     """
     spec = spec_of(standard)
     if spec.knowledge_test is None:
         raise NoKnowledgeTest(f"{standard.code} has no knowledge test to draw a paper for.")
-    snapshot = current_pool(standard, now.date(), now)
-    seen = seen_questions(apprentice, standard)
-    exposure = _exposure(snapshot)
-    seed = new_seed() if seed is None else int(seed)
-    paper = draw_paper(
-        _item_pool(snapshot.key, snapshot.items), spec.knowledge_test.blueprint, seed=seed, seen=seen, exposure=exposure
-    )
+    if drawn is None or (drawn.apprentice_id, drawn.standard_id) != (apprentice.id, standard.id):
+        drawn = draw_for(apprentice, standard, now=now, seed=seed)
+    snapshot = drawn.snapshot
+    _store_pool(snapshot, now)
     attempt = Attempt(
         apprentice_id=apprentice.id,
         standard_id=standard.id,
         sitting_id=sitting_id,
         kind=kind,
         state="not_started",
-        seed=seed,
+        seed=drawn.seed,
         draw_inputs={
             "pool": snapshot.key,
-            "seen": sorted(seen),
-            "exposure": _pack_exposure(snapshot.items, exposure),
+            "seen": sorted(drawn.seen),
+            "exposure": _pack_exposure(snapshot.items, drawn.exposure),
             "blueprint": {t: [q.count, q.marks] for t, q in spec.knowledge_test.blueprint.quotas.items()},
             "required_ksbs": list(spec.knowledge_test.blueprint.required_ksbs),
         },
@@ -166,38 +258,34 @@ def issue_paper(
     )
     db.session.add(attempt)
     db.session.flush()
-    db.session.add_all(
-        AttemptQuestion(
-            attempt_id=attempt.id,
-            position=position,
-            question_version_id=snapshot.version_ids[question.item_id],
-            option_order=list(question.option_order) if question.option_order is not None else None,
-            marks=question.marks,
-        )
-        for position, question in enumerate(paper.questions, start=1)
+    db.session.execute(
+        insert(AttemptQuestion),
+        [
+            {
+                "attempt_id": attempt.id,
+                "position": position,
+                "question_version_id": snapshot.version_ids[question.item_id],
+                "option_order": list(question.option_order) if question.option_order is not None else None,
+                "marks": question.marks,
+            }
+            for position, question in enumerate(drawn.paper.questions, start=1)
+        ],
     )
-    _count_exposure([snapshot.question_ids[q.item_id] for q in paper.questions])
+    _count_exposure([snapshot.question_ids[q.item_id] for q in drawn.paper.questions])
     db.session.flush()
     audit.record(
         actor, "paper.issue", attempt,
-        after={"apprentice": apprentice.candidate_number, "standard": standard.code, "seed": seed, "kind": kind},
+        after={"apprentice": apprentice.candidate_number, "standard": standard.code, "seed": drawn.seed, "kind": kind},
     )
     return attempt
 
 
 def _count_exposure(question_ids: list[int]) -> None:
-    existing = set(
-        db.session.scalars(select(ItemExposure.question_id).where(ItemExposure.question_id.in_(question_ids)))
+    """Count each issued question once more (a question issued for the first time gets its row)."""
+    statement = _insert()(ItemExposure).on_conflict_do_update(
+        index_elements=[ItemExposure.question_id], set_={"issued": ItemExposure.issued + 1}
     )
-    for qid in question_ids:
-        if qid not in existing:
-            db.session.add(ItemExposure(question_id=qid, issued=0))
-    db.session.flush()
-    db.session.execute(
-        ItemExposure.__table__.update()
-        .where(ItemExposure.question_id.in_(question_ids))
-        .values(issued=ItemExposure.issued + 1)
-    )
+    db.session.execute(statement, [{"question_id": qid, "issued": 1} for qid in question_ids])
 
 
 def reproduce_paper(attempt: Attempt) -> tuple[Paper, bool]:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import invigilation as rules
 from ..domain.errors import DomainError
+from ..domain.papers import PaperShortfall
 from ..extensions import db
 from ..models import (
     Adjustment,
+    Answer,
     Apprentice,
     Attempt,
     AttemptEvent,
+    AttemptQuestion,
     Booking,
     BookingStatus,
     Incident,
@@ -24,6 +30,7 @@ from ..models import (
     SittingInvigilator,
     SittingState,
     Standard,
+    Stoppage,
     User,
 )
 from ..models.attempts import OPEN_STATES
@@ -31,7 +38,7 @@ from ..policy import load_policy
 from . import attempts as attempt_service
 from . import audit
 from .banks import spec_of
-from .papers import issue_paper
+from .papers import DrawnPaper, draw_for, issue_paper
 
 ACTIVE_STATES = ("in_progress", "paused", "on_break")
 
@@ -45,6 +52,11 @@ class SittingError(DomainError):
 def ratio_for(sitting: Sitting) -> int:
     standard = db.session.get(Standard, sitting.standard_id)
     assert standard is not None
+    return _ratio_of(standard)
+
+
+def _ratio_of(standard: Standard) -> int:
+    """Apprentices per invigilator: the standard's limit or the policy's, whichever is stricter."""
     return min(spec_of(standard).invigilation_ratio, load_policy().ratio.apprentices_per_invigilator)
 
 
@@ -82,8 +94,12 @@ def assign_invigilator(sitting: Sitting, user: User, *, actor: User | None) -> N
 
 def invigilator_sitting(sitting_id: int, user: User) -> Sitting:
     """A sitting this invigilator is assigned to, or 404: others' sittings do not exist for them."""
-    sitting = db.session.get(Sitting, sitting_id)
-    if sitting is None or db.session.get(SittingInvigilator, (sitting_id, user.id)) is None:
+    sitting = db.session.scalar(
+        select(Sitting)
+        .join(SittingInvigilator, (SittingInvigilator.sitting_id == Sitting.id) & (SittingInvigilator.user_id == user.id))
+        .where(Sitting.id == sitting_id)
+    )
+    if sitting is None:
         raise SittingError("No such sitting.", code="not_found", status=404)
     return sitting
 
@@ -209,8 +225,11 @@ def extra_time_for(apprentice: Apprentice, today: dt.date) -> tuple[int, int]:
 
 
 def open_attempt(booking: Booking) -> Attempt | None:
+    # Fresh from the database even if this session read the attempt earlier (a start decides on its state).
     return db.session.scalar(
-        select(Attempt).where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES))
+        select(Attempt)
+        .where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES))
+        .execution_options(populate_existing=True)
     )
 
 
@@ -220,8 +239,12 @@ def latest_attempt(booking: Booking) -> Attempt | None:
     )
 
 
-def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kind: str = "first") -> Attempt:
-    """Draw the paper ahead of the start (at check-in), which flattens the start spike."""
+def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kind: str = "first", drawn: DrawnPaper | None = None) -> Attempt:
+    """Draw the paper ahead of the start (at check-in), which flattens the start spike.
+
+    The invigilator's check-in calls this, so a start normally finds its paper waiting and only
+    stamps the clock. `drawn` is a paper already drawn by `read_ahead` (outside the write lock).
+    """
     attempt = open_attempt(booking)
     if attempt is not None:
         return attempt
@@ -229,11 +252,64 @@ def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kin
     standard = db.session.get(Standard, sitting.standard_id)
     assert standard is not None
     percent, minutes = extra_time_for(booking.apprentice, now.date())
-    return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, kind=kind, extra_percent=percent, extra_minutes=minutes)
+    return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, kind=kind, extra_percent=percent, extra_minutes=minutes, drawn=drawn)
 
 
-def start(booking: Booking, *, now: dt.datetime, actor: User) -> Attempt:
-    """Start an apprentice's test, if every rule allows it, deciding one start at a time per room."""
+@dataclass(frozen=True)
+class ReadAhead:
+    """What a start read before its write lock. Holding it keeps the room's standard in the session
+    (which holds rows weakly), so the ratio check under the lock does not read that row again."""
+
+    standard: Standard
+    drawn: DrawnPaper | None  # the paper, when none was prepared at check-in
+
+
+def read_ahead(booking: Booking, *, now: dt.datetime) -> ReadAhead | None:
+    """What a start can read before its write lock: the room's standard and, when no paper was
+    prepared at check-in (say, a late booking), the draw itself, so the write only records it.
+    None when the start will be refused anyway (not checked in).
+    """
+    if booking.status != BookingStatus.CHECKED_IN.value:
+        return None
+    sitting = booking.sitting
+    standard = db.session.get(Standard, sitting.standard_id)
+    assert standard is not None
+    startable = (
+        sitting.state == SittingState.OPEN.value and sitting.venue_confirmed_at is not None
+        and sitting.room_paused_at is None and sitting.window_start <= now <= sitting.window_end
+    )
+    if not startable or db.session.scalar(_open_attempt_id(booking)) is not None:
+        return ReadAhead(standard, None)  # nothing to draw, or the start will say why it cannot
+    try:
+        return ReadAhead(standard, draw_for(booking.apprentice, standard, now=now))
+    except PaperShortfall:
+        return ReadAhead(standard, None)  # drawn again under the lock, after the room's checks, and refused there
+
+
+def _open_attempt_id(booking: Booking) -> Select[tuple[int]]:
+    return select(Attempt.id).where(
+        Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES)
+    )
+
+
+def _attempt_to_start(booking: Booking) -> Attempt | None:
+    """The open attempt, fresh, with what starting it reads (its stoppages) and without what it does not (the draw's inputs)."""
+    return db.session.scalars(
+        select(Attempt)
+        .where(Attempt.id.in_(_open_attempt_id(booking).scalar_subquery()))
+        .options(defer(Attempt.draw_inputs), joinedload(Attempt.stoppages))
+        .execution_options(populate_existing=True)
+    ).unique().first()
+
+
+def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead | None = None, device: str | None = None) -> Attempt:
+    """Start an apprentice's test, if every rule allows it, deciding one start at a time per room.
+
+    With the paper prepared at check-in this is the room's checks and one short write: the
+    attempt's start time and deadline (and, given the `device` of the browser starting it, that
+    browser's claim, as opening the test page makes), its audit entry and the room's event.
+    Without a paper, it is issued now (drawn ahead of the lock, if the caller did `read_ahead`).
+    """
     sitting = lock_sitting(booking.sitting_id)
     if sitting.state != SittingState.OPEN.value or sitting.venue_confirmed_at is None:
         raise SittingError("The test cannot start until the invigilator has confirmed the venue checklist.", code="venue_not_confirmed")
@@ -241,7 +317,7 @@ def start(booking: Booking, *, now: dt.datetime, actor: User) -> Attempt:
         raise SittingError("You must be checked in by the invigilator before you can start.", code="not_checked_in", status=403)
     if sitting.room_paused_at is not None:
         raise SittingError("The room is paused. Wait for the invigilator to resume.", code="room_paused")
-    existing = open_attempt(booking)
+    existing = _attempt_to_start(booking)  # read again under the room's lock: a double click starts once
     if existing is not None and existing.state != "not_started":
         return existing
     if now > sitting.window_end:
@@ -253,9 +329,17 @@ def start(booking: Booking, *, now: dt.datetime, actor: User) -> Attempt:
         rules.check_can_start(state.in_progress, state.invigilators_present, state.ratio)
     except rules.RatioBreach as breach:
         raise SittingError(str(breach), code="ratio") from None
-    attempt = existing or prepare_paper(booking, now=now, actor=actor)
+    attempt = existing or prepare_paper(booking, now=now, actor=actor, drawn=ahead.drawn if ahead else None)
+    if device is not None and attempt.client_token is None and attempt.device_id is None:
+        # Opened in this browser, as attempts.open_in_browser does (never opened before: no earlier window to stop).
+        attempt.device_id, attempt.client_token, attempt.last_seen_at = device, secrets.token_urlsafe(24), now
     attempt_service.start(attempt, now=now, actor=actor)
-    _room_event(sitting, "start", now, {"candidate": booking.apprentice.candidate_number})
+    # The room as it is now: one more in progress than counted above (the room is locked meanwhile).
+    db.session.add(RoomEvent(
+        sitting_id=sitting.id, at=now, kind="start", in_progress=state.in_progress + 1,
+        invigilators_present=state.invigilators_present, detail={"candidate": booking.apprentice.candidate_number},
+    ))
+    db.session.flush()
     return attempt
 
 
@@ -337,24 +421,25 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     audit.record(actor, "sitting.close", sitting)
 
 
-def has_expired_attempts(sitting: Sitting, now: dt.datetime) -> bool:
-    cutoff = now - attempt_service.timing.GRACE
-    return db.session.scalar(
-        select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at < cutoff)
-    ) > 0
-
-
 def sweep(sitting: Sitting, now: dt.datetime) -> int:
-    """Submit every attempt in the room whose time ran out (idempotent)."""
+    """Submit every attempt in the room whose time ran out (idempotent).
+
+    The attempts are read again (populate_existing) so that a deadline another request moved since
+    they were last loaded, e.g. by the board's read, is the one judged.
+    """
     done = 0
-    for attempt in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))):
+    for attempt in db.session.scalars(
+        select(Attempt)
+        .where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))
+        .execution_options(populate_existing=True)
+    ):
         done += attempt_service.finalise_if_expired(attempt, now)
     return done
 
 
 # --- the board and the report -------------------------------------------------------------
 
-WARNING_KINDS = {"blur": "Left the test window", "focus_lost": "Left the test window", "paste": "Pasted text", "second_browser": "Second browser opened", "copy": "Copied text"}
+WARNING_KINDS = {"blur": "Left the test window", "focus_lost": "Left the test window", "paste": "Pasted text", "second_browser": "Test page reopened (reload or another tab)", "copy": "Copied text"}
 
 
 @dataclass
@@ -375,33 +460,118 @@ class BoardRow:
         return self.__dict__.copy()
 
 
-def board(sitting: Sitting, now: dt.datetime) -> dict[str, Any]:
-    bookings = list(db.session.scalars(select(Booking).where(Booking.sitting_id == sitting.id).order_by(Booking.id)))
-    apprentice_ids = [b.apprentice_id for b in bookings]
-    attempts_by_apprentice: dict[int, Attempt] = {}
-    for attempt in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.id)):
-        attempts_by_apprentice[attempt.apprentice_id] = attempt  # the latest wins
-    attempt_ids = [a.id for a in attempts_by_apprentice.values()]
-    answered = attempt_service.answered_count(attempt_ids)
-    question_counts = dict(
-        db.session.execute(
-            select(Attempt.id, func.count()).select_from(Attempt).join(Attempt.questions).where(Attempt.id.in_(attempt_ids)).group_by(Attempt.id)
-        ).all()
-    ) if attempt_ids else {}
+@dataclass
+class Room:
+    """What one board refresh reads, in a fixed handful of statements whatever the size of the room."""
+
+    bookings: list[Booking]  # with their apprentices and the apprentices' adjustments
+    attempts: list[Attempt]  # every attempt in the sitting, oldest first
+    questions: dict[int, int]  # attempt id -> questions on the paper
+    answered: dict[int, int]  # attempt id -> questions with a non-blank answer
+    warnings: dict[int, list[str]]  # attempt id -> what the browser reported
+    invigilators_present: int
+    ratio: int  # apprentices per invigilator
+
+    def has_expired_attempts(self, now: dt.datetime) -> bool:
+        """Whether a sweep has work: an attempt still in progress after its deadline and the grace."""
+        return any(attempt_service.is_overdue(attempt, now) for attempt in self.attempts)
+
+
+def _warnings(attempt_ids: list[int]) -> dict[int, list[str]]:
     events: dict[int, list[str]] = {}
-    if attempt_ids:
-        for attempt_id, kind, count in db.session.execute(
-            select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count()).where(AttemptEvent.attempt_id.in_(attempt_ids)).group_by(AttemptEvent.attempt_id, AttemptEvent.kind)
-        ):
-            if kind in WARNING_KINDS:
-                label = WARNING_KINDS[kind]
-                events.setdefault(attempt_id, [])
-                if label not in events[attempt_id]:
-                    events[attempt_id].append(f"{label}" + (f" ({count})" if count > 1 else ""))
+    if not attempt_ids:
+        return events
+    for attempt_id, kind, count in db.session.execute(
+        select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count())
+        .where(AttemptEvent.attempt_id.in_(attempt_ids), AttemptEvent.kind.in_(list(WARNING_KINDS)))
+        .group_by(AttemptEvent.attempt_id, AttemptEvent.kind)
+    ):
+        label = WARNING_KINDS[kind]
+        events.setdefault(attempt_id, [])
+        if label not in events[attempt_id]:
+            events[attempt_id].append(f"{label}" + (f" ({count})" if count > 1 else ""))
+    return events
+
+
+def _load_stoppages(attempts: list[Attempt]) -> None:
+    """Load in one statement the stoppages of the attempts whose clock is worked out from them.
+
+    A running attempt's remaining time comes from its stored deadline (clock_status), so only a
+    stopped clock, or one with no stored deadline, needs its stoppages.
+    """
+    needed = [a for a in attempts if a.started_at is not None and a.state in ACTIVE_STATES and (a.state != "in_progress" or a.deadline_at is None)]
+    if not needed:
+        return
+    by_attempt: dict[int, list[Stoppage]] = {a.id: [] for a in needed}
+    for stoppage in db.session.scalars(select(Stoppage).where(Stoppage.attempt_id.in_(by_attempt)).order_by(Stoppage.id)):
+        by_attempt[stoppage.attempt_id].append(stoppage)
+    for attempt in needed:
+        set_committed_value(attempt, "stoppages", by_attempt[attempt.id])
+
+
+def load_room(sitting: Sitting) -> Room:
+    """Read the room for the board: bookings with apprentices and adjustments, attempts with their counts."""
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.sitting_id == sitting.id)
+            .options(joinedload(Booking.apprentice, innerjoin=True).selectinload(Apprentice.adjustments))
+            .order_by(Booking.id)
+        )
+    )
+    questions = select(func.count(AttemptQuestion.id)).where(AttemptQuestion.attempt_id == Attempt.id).correlate(Attempt).scalar_subquery()
+    answered = (
+        select(func.count(Answer.id))
+        .where(Answer.attempt_id == Attempt.id, Answer.response.is_not(None), func.length(func.trim(Answer.response)) > 0)
+        .correlate(Attempt)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Attempt, questions, answered)
+        .where(Attempt.sitting_id == sitting.id)
+        .options(defer(Attempt.draw_inputs))  # tens of kilobytes each, for appeals, not for the board
+        .order_by(Attempt.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    attempts = [attempt for attempt, _, _ in rows]
+    _load_stoppages(attempts)
+    # The standard (for the ratio) and the invigilators in the room, in one statement.
+    present = (
+        select(func.count())
+        .select_from(SittingInvigilator)
+        .where(SittingInvigilator.sitting_id == sitting.id, SittingInvigilator.present.is_(True))
+        .scalar_subquery()
+    )
+    standard, invigilators_present = db.session.execute(select(Standard, present).where(Standard.id == sitting.standard_id)).one()
+    return Room(
+        bookings=bookings,
+        attempts=attempts,
+        questions={attempt.id: n for attempt, n, _ in rows},
+        answered={attempt.id: n for attempt, _, n in rows},
+        warnings=_warnings([a.id for a in attempts]),
+        invigilators_present=invigilators_present,
+        ratio=_ratio_of(standard),
+    )
+
+
+def _adjustment_labels(apprentice: Apprentice, today: dt.date) -> list[str]:
+    labels = []
+    for adjustment in in_force_adjustments(apprentice, today):
+        if adjustment.kind == "extra_time":
+            labels.append(f"Extra time {adjustment.extra_percent}%" if adjustment.extra_percent else f"Extra time {adjustment.extra_minutes} min")
+        else:
+            labels.append(adjustment.kind.replace("_", " ").capitalize())
+    return labels
+
+
+def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[str, Any]:
+    """The live room board: one row per booking, and the ratio. Reads the room unless given it."""
+    room = room or load_room(sitting)
+    attempts_by_apprentice = {attempt.apprentice_id: attempt for attempt in room.attempts}  # the latest wins
     idle = dt.timedelta(minutes=load_policy().warnings.idle_minutes)
     rows = []
     today = now.date()
-    for booking in bookings:
+    for booking in room.bookings:
         apprentice = booking.apprentice
         attempt = attempts_by_apprentice.get(booking.apprentice_id)
         status = booking.status
@@ -410,22 +580,17 @@ def board(sitting: Sitting, now: dt.datetime) -> dict[str, Any]:
         if attempt is not None and attempt.state != "not_started":
             status = {"on_break": "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
             remaining = attempt_service.clock_status(attempt, now).remaining_seconds
-            warnings = list(events.get(attempt.id, []))
+            warnings = list(room.warnings.get(attempt.id, []))
             if attempt.state == "in_progress" and attempt.last_seen_at and now - attempt.last_seen_at > idle:
                 warnings.append(f"Idle for over {idle.seconds // 60} minutes")
-        adjustments = []
-        for adjustment in in_force_adjustments(apprentice, today):
-            if adjustment.kind == "extra_time":
-                adjustments.append(f"Extra time {adjustment.extra_percent}%" if adjustment.extra_percent else f"Extra time {adjustment.extra_minutes} min")
-            else:
-                adjustments.append(adjustment.kind.replace("_", " ").capitalize())
         rows.append(BoardRow(
             booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
             name=apprentice.full_name, seat=booking.seat, status=status.replace("_", " "),
-            answered=answered.get(attempt.id, 0) if attempt else 0, questions=question_counts.get(attempt.id, 0) if attempt else 0,
-            remaining_seconds=remaining, adjustments=adjustments, warnings=warnings,
+            answered=room.answered.get(attempt.id, 0) if attempt else 0, questions=room.questions.get(attempt.id, 0) if attempt else 0,
+            remaining_seconds=remaining, adjustments=_adjustment_labels(apprentice, today), warnings=warnings,
         ))
-    ratio = counts(sitting)
+    in_progress = sum(1 for attempt in room.attempts if attempt.state in ACTIVE_STATES)
+    ratio = rules.RatioState(in_progress=in_progress, invigilators_present=room.invigilators_present, ratio=room.ratio)
     return {
         "sitting": {"id": sitting.id, "title": sitting.title, "state": sitting.state, "room_paused": sitting.room_paused_at is not None, "venue_confirmed": sitting.venue_confirmed_at is not None},
         "ratio": {"in_progress": ratio.in_progress, "invigilators_present": ratio.invigilators_present, "ratio": ratio.ratio, "capacity": ratio.capacity, "over": ratio.over},
