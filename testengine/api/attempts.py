@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, request
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import access
 from ..clock import utcnow
@@ -91,17 +91,24 @@ def _body(model):  # type: ignore[no-untyped-def]
 @bp.get("/<int:attempt_id>")
 def status(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = _load(attempt_id)
-    answers = attempt_service.answers_of(attempt)
-    navigator = []
-    for aq in attempt.questions:
-        answer = answers.get(aq.position)
-        navigator.append({
-            "position": aq.position,
-            "type": aq.version.type,
-            "marks": aq.marks,
-            "answered": bool(answer and answer.response and answer.response.strip()),
-            "flagged": bool(answer and answer.flagged),
-        })
+    # One query for the whole navigator (it was one per question): position, type, marks and the answer.
+    rows = db.session.execute(
+        select(AttemptQuestion.position, QuestionVersion.type, AttemptQuestion.marks, Answer.response, Answer.flagged)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .outerjoin(Answer, Answer.attempt_question_id == AttemptQuestion.id)
+        .where(AttemptQuestion.attempt_id == attempt.id)
+        .order_by(AttemptQuestion.position)
+    ).all()
+    navigator = [
+        {
+            "position": position,
+            "type": kind,
+            "marks": marks,
+            "answered": bool(response and response.strip()),
+            "flagged": bool(flagged),
+        }
+        for position, kind, marks, response, flagged in rows
+    ]
     db.session.commit()
     return {"attempt": attempt.id, "clock": _clock(attempt), "questions": navigator}
 
@@ -132,7 +139,7 @@ def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     aq, version, answer = row
     body: dict[str, Any] = {
         "position": aq.position,
-        "count": len(attempt.questions),
+        "count": db.session.scalar(select(func.count()).where(AttemptQuestion.attempt_id == attempt.id)),
         "type": version.type,
         "marks": aq.marks,
         "stem": version.stem,

@@ -140,7 +140,7 @@ def open_in_browser(attempt: Attempt, *, now: dt.datetime) -> str:
     attempt.client_token = token
     attempt.last_seen_at = now
     if previous is not None:
-        db.session.add(AttemptEventRow(attempt_id=attempt.id, at=now, kind="second_browser", detail="opened in another window; the earlier one was stopped"))
+        db.session.add(AttemptEventRow(attempt_id=attempt.id, at=now, kind="second_browser", detail="the test page was opened again in this browser (a reload or another tab); any earlier window was stopped"))
     db.session.flush()
     return token
 
