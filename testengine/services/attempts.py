@@ -11,29 +11,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
-
 from sqlalchemy import Boolean, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import group_commit
 from ..domain import timing
 from ..domain.attempt_states import AttemptEvent, AttemptState, next_state
 from ..domain.errors import DomainError, IllegalTransition
 from ..domain.question_types import get_type
-from ..models.types import UTCDateTime
-from .. import group_commit
 from ..extensions import db
 from ..models import (
     Answer,
     Apprentice,
     Attempt,
-    AttemptEvent as AttemptEventRow,
     AttemptQuestion,
     Mark,
     QuestionVersion,
     Stoppage,
     User,
 )
+from ..models import (
+    AttemptEvent as AttemptEventRow,
+)
+from ..models.types import UTCDateTime
 from . import audit, results
 
 MAX_ANSWER_CHARS = 5000

@@ -20,11 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Integer, Select, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from ..domain import item_stats
 from ..domain.item_stats import Responses
@@ -42,6 +41,7 @@ from ..models import (
     Standard,
 )
 from .banks import spec_of
+from .int_columns import Field, Lookup, chunks, dense, int_columns, int_rows
 
 MIN_RESPONSES = 30  # below this an item earns no flags: with a handful of responses it is noise
 SUBMITTED = "submitted"
@@ -186,16 +186,6 @@ OTHER_ROLE = len(ROLES)  # a role `stands` does not know, so ignores
 OTHER_TEXT = 10
 ID_BITS = 31  # ids fit PostgreSQL's INTEGER
 SMALL_BITS = 16  # paper positions, marks and codes
-CHUNK = 500  # ids per IN (...) in the few follow-up queries
-FETCH_ROWS = 65_536  # rows per fetchmany from the driver
-
-
-class Field(NamedTuple):
-    """An integer column (or SQL expression) read packed with others (`_int_columns`)."""
-
-    column: Any
-    bits: int  # the width its values must fit
-    checked: bool = True  # False for codes the SQL itself keeps in range (a CASE)
 
 
 def stands(latest: dict[str, int]) -> int | None:
@@ -238,100 +228,7 @@ class _Loaded:
     awaiting: int
 
 
-def _int_rows(stmt: Select[Any]) -> np.ndarray:
-    """An all-integer, never-NULL Core select as a (rows, columns) int64 array.
-
-    Read from the DBAPI cursor of the session's connection (so in the same transaction), in
-    batches: at a million rows SQLAlchemy's Row objects would cost as much again as the driver's
-    own tuples.
-    """
-    conn = db.session.connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
-    width = len(stmt.selected_columns)
-    parts = []
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
-            parts.append(flat.reshape(len(rows), width))
-    finally:
-        cursor.close()
-    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
-
-
-def _packed(fields: list[Field]) -> Any:
-    """Small non-negative integers as one BIGINT, the first field in the highest bits; -1 when
-    one of them is negative or wider than its bits."""
-    value: Any = None
-    for one in fields:
-        if value is None:
-            value = cast(one.column, BigInteger)
-        else:
-            value = value * (1 << one.bits) + one.column
-    fits = [f.column.between(0, (1 << f.bits) - 1) for f in fields if f.checked]
-    return case((and_(*fits), value), else_=-1) if fits else value
-
-
-def _int_columns(stmt: Select[Any], *groups: list[Field]) -> list[np.ndarray]:
-    """Integer columns of `stmt` (its FROM and WHERE; never NULL), one array per field.
-
-    The driver makes a Python int of every value it hands over, which at a million rows costs more
-    than the query: each group of fields (at most 63 bits together) comes back as one integer
-    packed in SQL and is taken apart here. Should a value not fit its width, the whole select is
-    read again one column per field, so the answer never depends on the packing.
-    """
-    rows = _int_rows(stmt.with_only_columns(*(_packed(group) for group in groups)))
-    if (rows < 0).any():
-        plain = _int_rows(stmt.with_only_columns(*(f.column for group in groups for f in group)))
-        return [np.ascontiguousarray(column) for column in plain.T]
-    out: list[np.ndarray] = []
-    for value, group in zip(rows.T, groups):
-        parts = []
-        for one in reversed(group):
-            parts.append(value & ((1 << one.bits) - 1))
-            value = value >> one.bits
-        out += reversed(parts)
-    return out
-
-
-class _Lookup:
-    """Where ids sit in an array of unique ids, by binary search (no dict of a million entries)."""
-
-    def __init__(self, keys: np.ndarray) -> None:
-        self.sorter = np.argsort(keys, kind="stable")
-        self.sorted = keys[self.sorter]
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        """Each id's index in the keys, -1 for an id that is not there."""
-        if not self.sorted.size:
-            return np.full(np.shape(ids), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.sorted, ids), self.sorted.size - 1)
-        return np.where(self.sorted[at] == ids, self.sorter[at], -1)
-
-
-def _dense(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(ids, return_inverse=True) without sorting a million ids: database ids are dense
-    enough to mark them in a table as long as the range they span."""
-    if not ids.size or int(ids.max()) - int(ids.min()) > 8 * ids.size + 65_536:
-        unique, inverse = np.unique(ids, return_inverse=True)
-        return unique, inverse.reshape(-1).astype(np.int64, copy=False)
-    low = int(ids.min())
-    seen = np.zeros(int(ids.max()) - low + 1, dtype=bool)
-    seen[ids - low] = True
-    index = np.cumsum(seen, dtype=np.int64) - 1
-    return np.flatnonzero(seen) + low, index[ids - low]
-
-
-def _chunks(ids: Any) -> Any:
-    ids = sorted({int(i) for i in ids})
-    return (ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK))
-
-
-def _latest_marks(scripts: Any, aq_ids: np.ndarray, find: _Lookup) -> tuple[np.ndarray, np.ndarray]:
+def _latest_marks(scripts: Any, aq_ids: np.ndarray, find: Lookup) -> tuple[np.ndarray, np.ndarray]:
     """Each response's latest mark per role, as (latest[role, k], given[role, k]) for the
     responses `aq_ids`, the last one written winning (by creation time, then id).
 
@@ -340,7 +237,7 @@ def _latest_marks(scripts: Any, aq_ids: np.ndarray, find: _Lookup) -> tuple[np.n
     order.
     """
     role = case(*((Mark.role == name, code) for code, name in enumerate(ROLES)), else_=OTHER_ROLE)
-    aq_id, r, value = _int_columns(
+    aq_id, r, value = int_columns(
         select(Mark.id).join(Attempt, Attempt.id == Mark.attempt_id).where(*scripts),
         [
             Field(Mark.attempt_question_id, ID_BITS),
@@ -359,7 +256,7 @@ def _latest_marks(scripts: Any, aq_ids: np.ndarray, find: _Lookup) -> tuple[np.n
     cells, counts = np.unique(k * len(ROLES) + r, return_counts=True)
     repeated = np.unique(cells[counts > 1] // len(ROLES))
     response_of = dict(zip(aq_ids[repeated].tolist(), repeated.tolist()))
-    for chunk in _chunks(response_of):
+    for chunk in chunks(response_of):
         for one_aq, role_name, mark in db.session.execute(
             select(Mark.attempt_question_id, Mark.role, Mark.mark)
             .join(Attempt, Attempt.id == Mark.attempt_id)
@@ -388,7 +285,7 @@ def _choices(scripts: Any, aq_ids: np.ndarray, options: np.ndarray) -> np.ndarra
     no_letter = and_(
         Answer.response != "", func.lower(Answer.response) == func.upper(Answer.response)
     )
-    aq_id, code = _int_columns(
+    aq_id, code = int_columns(
         select(Answer.id)
         .join(Attempt, Attempt.id == Answer.attempt_id)
         .where(*scripts, or_(plain, no_letter)),
@@ -400,12 +297,12 @@ def _choices(scripts: Any, aq_ids: np.ndarray, options: np.ndarray) -> np.ndarra
         ],
     )
     read = np.full(aq_ids.size, BLANK, dtype=np.int64)  # no answer, or not an option index
-    at = _Lookup(aq_ids)(aq_id)
+    at = Lookup(aq_ids)(aq_id)
     read[at[at >= 0]] = code[at >= 0]
     choice = np.where((read >= 0) & (read < OTHER_TEXT) & (read < options), read, BLANK)
     odd = np.flatnonzero((read == OTHER_TEXT) & (options > 0))
     response_of = dict(zip(aq_ids[odd].tolist(), odd.tolist()))
-    for chunk in _chunks(response_of):
+    for chunk in chunks(response_of):
         for one_aq, response in db.session.execute(
             select(Answer.attempt_question_id, Answer.response).where(
                 Answer.attempt_question_id.in_(chunk)
@@ -425,7 +322,7 @@ def load(standard: Standard) -> _Loaded:
     Answer.attempt_id), matched to their response by its id.
     """
     scripts = (Attempt.standard_id == standard.id, Attempt.state == SUBMITTED)
-    attempt, aq_ids, version, position, max_marks = _int_columns(
+    attempt, aq_ids, version, position, max_marks = int_columns(
         select(AttemptQuestion.id)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
         .where(*scripts),
@@ -443,12 +340,12 @@ def load(standard: Standard) -> _Loaded:
         attempt, aq_ids, version = attempt[order], aq_ids[order], version[order]
         position, max_marks = position[order], max_marks[order]
 
-    latest, given = _latest_marks(scripts, aq_ids, _Lookup(aq_ids))
+    latest, given = _latest_marks(scripts, aq_ids, Lookup(aq_ids))
     final = stands_array(latest, given)
     waiting = np.unique(attempt[np.isnan(final)])
     complete = ~np.isin(attempt, waiting)
 
-    version_ids, item = _dense(version)
+    version_ids, item = dense(version)
     versions = _versions(set(version_ids.tolist()))
     items = [versions[v] for v in version_ids.tolist()]  # item i is version_ids[i]
     doubled = given[FIRST] & given[SECOND]
@@ -456,9 +353,9 @@ def load(standard: Standard) -> _Loaded:
 
     options = np.asarray([info.options for info in items], dtype=np.int64)
     choice = _choices(scripts, aq_ids[complete], options[item[complete]])
-    script_attempts, script = _dense(attempt[complete])
+    script_attempts, script = dense(attempt[complete])
     sittings, submitted_rank, by_rank = _attempts(scripts)
-    at = _Lookup(by_rank)(script_attempts)  # -1 (not found) picks the -1 appended
+    at = Lookup(by_rank)(script_attempts)  # -1 (not found) picks the -1 appended
     responses = Responses(
         script=script,
         item=item[complete],
@@ -512,7 +409,7 @@ def _issued(standard: Standard) -> dict[int, int]:
 def _attempts(scripts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The scripts in order of submission: (sitting or -1, place in that order or -1 where no
     time was recorded, attempt id)."""
-    rows = _int_rows(
+    rows = int_rows(
         select(
             func.coalesce(Attempt.sitting_id, -1),
             case((Attempt.submitted_at.is_(None), 0), else_=1),
@@ -533,7 +430,7 @@ def _last_response_at(
     has = np.flatnonzero(latest >= 0)
     winners = by_rank[latest[has]]
     when: dict[int, dt.datetime] = {}
-    for chunk in _chunks(winners):
+    for chunk in chunks(winners):
         when.update(
             db.session.execute(
                 select(Attempt.id, Attempt.submitted_at).where(Attempt.id.in_(chunk))
@@ -550,7 +447,7 @@ _OPTIONS: dict[str, tuple[int, int]] = {}
 
 def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
     rows = []
-    for chunk in _chunks(version_ids):
+    for chunk in chunks(version_ids):
         rows += db.session.execute(
             select(
                 QuestionVersion.id,
@@ -566,7 +463,7 @@ def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
             .where(QuestionVersion.id.in_(chunk))
         ).all()
     unread = [row[0] for row in rows if row[6] not in _OPTIONS]
-    for chunk in _chunks(unread):
+    for chunk in chunks(unread):
         for fingerprint, content in db.session.execute(
             select(QuestionVersion.fingerprint, QuestionVersion.content).where(
                 QuestionVersion.id.in_(chunk)

@@ -34,7 +34,7 @@ from testengine.models import (
     Question,
     QuestionVersion,
 )
-from testengine.services import statistics
+from testengine.services import int_columns, statistics
 from testengine.services.statistics import ItemInfo, bank_statistics
 
 # --- the reference: one response at a time ----------------------------------------------------
@@ -347,7 +347,7 @@ def test_packed_columns_equal_plain_ones(st0663, generated):
         ).all()
     )
     for width in (16, 1):  # positions above 1 do not fit 1 bit: read again, plainly
-        columns = statistics._int_columns(
+        columns = int_columns.int_columns(
             stmt,
             [
                 statistics.Field(AttemptQuestion.id, statistics.ID_BITS),
