@@ -6,6 +6,7 @@ import datetime as dt
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import pytest
 from sqlalchemy import event, select, update
 
 from testengine.extensions import db
@@ -85,45 +86,29 @@ def _change_behind(attempt_id: int, **values: Any) -> None:
     db.session.commit()  # another request's write, committed; the loaded object keeps what it read
 
 
-def test_a_pause_committed_after_the_read_refuses_the_write(start_sitter: Any, clock: Any) -> None:
+@pytest.mark.parametrize(
+    ("what_changed", "uses_token", "expected"),
+    [
+        ("a pause", False, "paused"),
+        ("a newer window", True, "superseded"),
+        ("a deadline moved earlier", False, "time_up"),
+    ],
+)
+def test_a_change_committed_after_the_read_refuses_the_write(start_sitter: Any, clock: Any, what_changed: str, uses_token: bool, expected: str) -> None:
     sitter = start_sitter()
     db.session.rollback()
     attempt = _stale_copy(sitter.attempt_id)
-    _change_behind(sitter.attempt_id, state="paused")
-    try:
-        attempt_service.save_answer(attempt, 3, response="sneaked in", revision=1, client_token=None, now=clock.now())
-    except attempt_service.AttemptError as refused:
-        assert refused.code == "paused"
-    else:
-        raise AssertionError("a save landed in a paused attempt")
-    assert stored(sitter.attempt_id, 3) is None
-
-
-def test_a_newer_window_committed_after_the_read_refuses_the_write(start_sitter: Any, clock: Any) -> None:
-    sitter = start_sitter()
-    db.session.rollback()
-    attempt = _stale_copy(sitter.attempt_id)
-    _change_behind(sitter.attempt_id, client_token="a-newer-window")
-    try:
-        attempt_service.save_answer(attempt, 3, response="old window", revision=1, client_token=sitter.token, now=clock.now())
-    except attempt_service.AttemptError as refused:
-        assert refused.code == "superseded"
-    else:
-        raise AssertionError("a save from a replaced window landed")
-    assert stored(sitter.attempt_id, 3) is None
-
-
-def test_a_deadline_moved_earlier_after_the_read_refuses_the_write(start_sitter: Any, clock: Any) -> None:
-    sitter = start_sitter()
-    db.session.rollback()
-    attempt = _stale_copy(sitter.attempt_id)
-    _change_behind(sitter.attempt_id, deadline_at=clock.now() - dt.timedelta(seconds=61))
-    try:
-        attempt_service.save_answer(attempt, 3, response="late", revision=1, client_token=None, now=clock.now())
-    except attempt_service.AttemptError as refused:
-        assert refused.code == "time_up"
-    else:
-        raise AssertionError("a save landed after the deadline and its grace")
+    change = {
+        "a pause": {"state": "paused"},
+        "a newer window": {"client_token": "a-newer-window"},
+        "a deadline moved earlier": {"deadline_at": clock.now() - dt.timedelta(seconds=61)},
+    }[what_changed]
+    _change_behind(sitter.attempt_id, **change)
+    with pytest.raises(attempt_service.AttemptError) as refused:
+        attempt_service.save_answer(
+            attempt, 3, response="should not land", revision=1, client_token=sitter.token if uses_token else None, now=clock.now()
+        )
+    assert refused.value.code == expected
     assert stored(sitter.attempt_id, 3) is None
 
 
