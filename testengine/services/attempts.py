@@ -59,12 +59,15 @@ class ClockStatus:
     warnings: tuple[int, ...]
 
 
+def _setting(name: str, default: int) -> int:
+    """A TESTENGINE_* setting of the running app; the default outside one (domain tests, scripts)."""
+    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
+    return int(settings[name]) if settings else default
+
+
 def save_grace() -> dt.timedelta:
     """How long after the deadline an answer already in flight still counts (TESTENGINE_SAVE_GRACE_SECONDS)."""
-    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
-    if not settings:
-        return timing.GRACE
-    return dt.timedelta(seconds=int(settings["SAVE_GRACE_SECONDS"]))
+    return dt.timedelta(seconds=_setting("SAVE_GRACE_SECONDS", int(timing.GRACE.total_seconds())))
 
 
 def extra_for(attempt: Attempt) -> timing.ExtraTime:
@@ -252,10 +255,6 @@ def _question_at(attempt: Attempt, position: int) -> int:
     return aq_id
 
 
-def _insert():  # type: ignore[no-untyped-def]
-    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-
-
 # How stale `last_seen_at` may get before a save refreshes it: the board's idle warning counts in
 # minutes, and writing it on every save would double the statements of the busiest request.
 LAST_SEEN_EVERY = dt.timedelta(seconds=30)
@@ -346,8 +345,8 @@ _SEEN = (
 
 
 def _write_timeout() -> float:
-    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
-    return (int(settings["SQLITE_BUSY_TIMEOUT_MS"]) / 1000 if settings else 30.0) + 5.0
+    """How long a save waits for the group commit: the SQLite busy timeout, and a margin."""
+    return _setting("SQLITE_BUSY_TIMEOUT_MS", 30_000) / 1000 + 5.0
 
 
 def _explain_refusal(attempt: Attempt, position: int, client_token: str | None, now: dt.datetime) -> None:
