@@ -40,10 +40,11 @@ def create_user():  # type: ignore[no-untyped-def]
                 uln=form.uln.data or None,
                 moderator=bool(form.moderator.data),
                 actor=current_user,
+                temporary_password=True,
             )
         except accounts.AccountError as refused:
             db.session.rollback()
-            field = form.uln if refused.code in {"invalid_uln", "duplicate_uln"} else form.email
+            field = {"invalid_uln": form.uln, "duplicate_uln": form.uln, "invalid_role": form.roles}.get(refused.code, form.email)
             field.errors = [*field.errors, str(refused)]
         else:
             db.session.commit()
@@ -86,7 +87,7 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data or "", current_user)
         db.session.commit()
-        flash(f"Password reset for {user.email}; their existing sessions have ended.")
+        flash(f"Password reset for {user.email}; their existing sessions have ended and they must choose their own password at their next sign-in.")
         return redirect(url_for("admin.users"))
     flash("; ".join(form.password.errors) or "Enter a new password.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))
