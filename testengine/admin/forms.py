@@ -96,3 +96,13 @@ class ExtraTimeForm(FlaskForm):
     extra_percent = IntegerField("Extra time (%)", default=0, validators=[Optional(), NumberRange(min=0, max=100)])
     extra_minutes = IntegerField("Extra time (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=240)])
     reason = StringField("Reason for the change", validators=[DataRequired(), Length(max=500)])
+
+
+class RemoveAdjustmentForm(FlaskForm):
+    """Removing an adjustment is recorded with its reason and must be confirmed."""
+
+    reason = TextAreaField("Reason for removing it", validators=[DataRequired("Give the reason for removing this adjustment."), Length(max=450)])
+    confirm = BooleanField(
+        "I confirm the removal: it no longer applies, including to a test already issued or in progress",
+        validators=[DataRequired("Tick the box to confirm the removal.")],
+    )
