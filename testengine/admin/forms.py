@@ -42,6 +42,11 @@ class CreateUserForm(FlaskForm):
 
 class RolesForm(FlaskForm):
     roles = RoleField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
+    moderator = BooleanField("Senior marker (moderator): resolves disagreements and clears markers")
+
+    def validate_moderator(self, field):  # type: ignore[no-untyped-def]
+        if field.data and "marker" not in (self.roles.data or []):
+            raise ValidationError("Only a marker can be a moderator: tick Marker too.")
 
 
 class ResetPasswordForm(FlaskForm):

@@ -57,8 +57,8 @@ def _flatten(out: dict[str, str], label: str, value: Any) -> None:
             _flatten(out, f"{label}: {_label(key)}", inner)
     elif isinstance(value, Sequence) and not isinstance(value, str):
         if value and all(isinstance(item, Mapping) and "text" in item for item in value):
-            singular = label[:-1] if label.endswith("s") else label
-            keys = []
+            singular = label.removesuffix("s")
+            keys: list[str] = []
             for i, item in enumerate(value):
                 letter = string.ascii_uppercase[i] if i < 26 else str(i + 1)
                 out[f"{singular} {letter}"] = str(item.get("text") or "")

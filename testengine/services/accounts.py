@@ -174,17 +174,24 @@ def create_user(
     return user
 
 
-def set_roles(user: User, roles: list[str], actor: User | None) -> None:
+def set_roles(user: User, roles: list[str], actor: User | None, *, moderator: bool | None = None) -> None:
+    """New roles (and, when given, whether they moderate: only a marker can)."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise AccountError("Choose at least one known role.")
-    before = sorted(user.roles)
+    before = {"roles": sorted(user.roles), "moderator": user.is_moderator}
     if Role.APPRENTICE.value in roles and user.apprentice is None:
         raise AccountError("Create apprentices with their ULN; a role alone is not enough.")
+    if moderator and Role.MARKER.value not in roles:
+        raise AccountError("Only a marker can be a moderator.", code="moderator_not_marker")
     user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+    if moderator is not None:
+        user.is_moderator = moderator
+    elif Role.MARKER.value not in roles:
+        user.is_moderator = False
     user.session_version += 1  # a role change takes effect on the next request
     db.session.flush()
-    audit.record(actor, "user.roles", user, before={"roles": before}, after={"roles": sorted(roles)})
+    audit.record(actor, "user.roles", user, before=before, after={"roles": sorted(roles), "moderator": user.is_moderator})
 
 
 def reset_password(user: User, new_password: str, actor: User | None, *, temporary: bool = True) -> None:
