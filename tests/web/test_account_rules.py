@@ -179,3 +179,13 @@ def test_changing_a_password_ends_every_other_session_but_this_one(app, make_use
 def test_the_change_password_page_is_for_signed_in_people_only(client):
     response = client.get("/account/password")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_cli_can_give_a_temporary_password_too(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "--role", "marker", "--email", "temp@example.org", "--password-stdin", "--temporary"],
+        input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(User).where(User.email == "temp@example.org")).must_change_password
+    _create_on_cli(app, "kept@example.org")
+    assert not db.session.scalar(select(User).where(User.email == "kept@example.org")).must_change_password
