@@ -14,6 +14,8 @@ from flask_login import current_user
 # blueprint name -> roles allowed (empty set: any signed-in user)
 AREA_RULES: dict[str, frozenset[str]] = {}
 PUBLIC_ENDPOINTS: set[str] = {"static"}
+# What a person with a temporary password may still reach: everything else sends them to choose their own.
+PASSWORD_CHANGE_ENDPOINTS: frozenset[str] = frozenset({"auth.change_password", "auth.logout"})
 
 
 def public(endpoint: str) -> None:
@@ -57,6 +59,10 @@ def check_access():  # type: ignore[no-untyped-def]
         if _wants_json():
             return _refuse(401, "login_required", "Sign in first.")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if getattr(current_user, "must_change_password", False) and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        if _wants_json():
+            return _refuse(403, "password_change_required", "Choose your own password first.")
+        return redirect(url_for("auth.change_password"))
     if rule and not current_user.has_role(*rule):
         return _refuse(403, "forbidden", "Your role cannot use this.")
     return None

@@ -47,10 +47,15 @@ def init_db() -> None:
 @click.option("--uln", default=None, help="10-digit ULN (apprentices)")
 @click.option("--moderator", is_flag=True, help="Senior marker who moderates and clears markers")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting")
+@click.option("--temporary", is_flag=True, help="The password is temporary: the person must choose their own at first sign-in")
 @with_appcontext
 @write_lock
-def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str | None, moderator: bool, password_stdin: bool) -> None:
-    """Create a user with one or more roles."""
+def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str | None, moderator: bool, password_stdin: bool,
+                temporary: bool) -> None:
+    """Create a user with one or more roles.
+
+    The email address follows the same rule as the admin web form (reserved test domains only when
+    TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS is true)."""
     from .services import accounts
 
     if password_stdin:
@@ -60,7 +65,7 @@ def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str 
     try:
         user = accounts.create_user(
             email=email, display_name=display_name or email, password=password,
-            roles=list(roles), uln=uln, moderator=moderator,
+            roles=list(roles), uln=uln, moderator=moderator, temporary_password=temporary,
         )
     except accounts.AccountError as refused:
         db.session.rollback()
@@ -96,13 +101,13 @@ def users_group() -> None:
 @users_group.command("list")
 @with_appcontext
 def users_list() -> None:
-    """List users and their roles."""
+    """List users: email, roles, and "moderator" for the senior markers who moderate and clear markers."""
     from sqlalchemy import select
 
     from .models import User
 
     for user in db.session.scalars(select(User).order_by(User.email)):
-        click.echo(f"{user.email}\t{','.join(sorted(user.roles))}")
+        click.echo(f"{user.email}\t{','.join(sorted(user.roles))}\t{'moderator' if user.is_moderator else ''}".rstrip("\t"))
 
 
 def register_cli(app: Flask) -> None:

@@ -56,9 +56,11 @@ def demo() -> None:
         password = accounts.generate_password()
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = accounts.create_user(email=email, display_name=name, password=password, roles=roles, uln=uln, moderator=moderator)
+            # The demo's own people live at demo.test, a reserved test domain: allowed for them alone.
+            user = accounts.create_user(email=email, display_name=name, password=password, roles=roles, uln=uln, moderator=moderator,
+                                        allow_test_domains=True)
         else:
-            accounts.reset_password(user, password, None)
+            accounts.reset_password(user, password, None, temporary=False)
         users[email] = user
         passwords.append((", ".join(roles) + (" (moderator)" if moderator else ""), email, password))
     standard = get_standard("ST0663")

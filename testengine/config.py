@@ -48,6 +48,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SQLITE_BUSY_TIMEOUT_MS": (30000, _int, "how long a SQLite writer waits for the lock"),
     "ARGON2_TIME_COST": (3, _int, "argon2id passes"),
     "ARGON2_MEMORY_KIB": (65536, _int, "argon2id memory per hash, in KiB"),
+    "ALLOW_TEST_EMAIL_DOMAINS": (False, _bool, "accept reserved test domains (.test, .example, example.com/.net/.org) in email addresses: demo and test systems only"),
+    "RELEASE_NEEDS_SECOND_ADMIN": (True, _bool, "a result is released by a different administrator from the one who signed it off"),
 }
 
 
@@ -106,6 +108,9 @@ def load_settings(
         raise ConfigError(f"{PREFIX}SAVE_GRACE_SECONDS must be between 0 and 300: it lets answers in flight count, not extend the test")
     if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
         raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
+    for name in ("ALLOW_TEST_EMAIL_DOMAINS", "RELEASE_NEEDS_SECOND_ADMIN"):
+        if not isinstance(values[name], bool):
+            raise ConfigError(f"{PREFIX}{name} must be true or false, not {values[name]!r}")
     if not values["BANKS_DIR"]:
         values["BANKS_DIR"] = str(Path.cwd() / "question_banks")
     return values

@@ -29,6 +29,8 @@ BASE_CONFIG = {
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_KIB": 64,
     "BANKS_DIR": str(REPO / "question_banks"),
+    # Test people live at example.org, a reserved domain; a test of the refusal turns this off.
+    "ALLOW_TEST_EMAIL_DOMAINS": True,
 }
 
 

@@ -104,3 +104,16 @@ class Sitter:
 
     def submit(self) -> Any:
         return self.client.post(f"{self.api}/submit", json={"confirm": True, "client_token": self.token}, headers=self.headers())
+
+
+def second_admin() -> Any:
+    """Another administrator, for releasing what the first signed off (separation of duties)."""
+    from sqlalchemy import select
+
+    from testengine.models import User
+    from testengine.services import accounts
+
+    user = db.session.scalar(select(User).where(User.email == "releaser@example.org"))
+    if user is None:
+        user = accounts.create_user(email="releaser@example.org", display_name="Riley Releaser", password="correct horse battery", roles=["admin"])
+    return user

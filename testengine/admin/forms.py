@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..services.accounts import MIN_PASSWORD, ROLES
+from ..services.accounts import MIN_PASSWORD, ROLES, AccountError, validate_email
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
 
@@ -13,8 +13,17 @@ class RoleField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def one_email_rule(form: FlaskForm, field: EmailField) -> None:
+    """The same rule as `testengine create-user` (services.accounts.validate_email), so the web form and
+    the CLI never disagree about an address."""
+    try:
+        validate_email(field.data or "")
+    except AccountError as refused:
+        raise ValidationError(str(refused)) from None
+
+
 class CreateUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), one_email_rule])
     display_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     roles = RoleField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
     uln = StringField(
@@ -33,6 +42,11 @@ class CreateUserForm(FlaskForm):
 
 class RolesForm(FlaskForm):
     roles = RoleField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
+    moderator = BooleanField("Senior marker (moderator): resolves disagreements and clears markers")
+
+    def validate_moderator(self, field):  # type: ignore[no-untyped-def]
+        if field.data and "marker" not in (self.roles.data or []):
+            raise ValidationError("Only a marker can be a moderator: tick Marker too.")
 
 
 class ResetPasswordForm(FlaskForm):
@@ -87,3 +101,13 @@ class ExtraTimeForm(FlaskForm):
     extra_percent = IntegerField("Extra time (%)", default=0, validators=[Optional(), NumberRange(min=0, max=100)])
     extra_minutes = IntegerField("Extra time (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=240)])
     reason = StringField("Reason for the change", validators=[DataRequired(), Length(max=500)])
+
+
+class RemoveAdjustmentForm(FlaskForm):
+    """Removing an adjustment is recorded with its reason and must be confirmed."""
+
+    reason = TextAreaField("Reason for removing it", validators=[DataRequired("Give the reason for removing this adjustment."), Length(max=450)])
+    confirm = BooleanField(
+        "I confirm the removal: it no longer applies, including to a test already issued or in progress",
+        validators=[DataRequired("Tick the box to confirm the removal.")],
+    )

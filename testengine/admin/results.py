@@ -16,7 +16,7 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard
+from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
 from ..services import results as result_service
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
@@ -105,7 +105,19 @@ def _results_page(apprentice: Apprentice, standard: Standard, grade_form: GradeF
         names=result_service.method_names(spec), current=result_service.current_method_results(apprentice.id, standard.id),
         overall=result_service.current_overall(apprentice.id, standard.id), methods=methods, overall_history=overall,
         attempts=attempts, grade_form=grade_form, epa_form=epa_form, button=EmptyForm(),
+        signers=_signers(apprentice.id, standard.id), second_admin=result_service.second_admin_required(),
     )
+
+
+def _signers(apprentice_id: int, standard_id: int) -> dict[int, str]:
+    """Who signed each current result off: the page names them, and another admin releases."""
+    rows = db.session.execute(
+        select(User.id, User.display_name).where(User.id.in_(
+            select(MethodResult.signed_off_by_id).where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
+            .union(select(OverallResult.signed_off_by_id).where(OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id))
+        ))
+    ).all()
+    return {user_id: name for user_id, name in rows}
 
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/grades", methods=["POST"])
@@ -143,9 +155,32 @@ def set_epa_period(apprentice_id: int, code: str):  # type: ignore[no-untyped-de
     return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
 
 
+class ConfirmMoveForm(FlaskForm):
+    """Sign-off and release are deliberate acts: the box must be ticked, or nothing happens."""
+
+    confirm = BooleanField("I confirm", validators=[DataRequired()])
+
+
+CONFIRM_NEEDED = {
+    "sign_off": "Tick the box to confirm the sign-off: nothing was signed off.",
+    "release": "Tick the box to confirm the release: nothing was released.",
+}
+
+
 def _move(result: MethodResult | OverallResult, action: str):  # type: ignore[no-untyped-def]
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    form = ConfirmMoveForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors or not form.is_submitted():
+            abort(400)
+        flash(CONFIRM_NEEDED[action], "error")
+    else:
+        _apply(result, action)
+    standard = db.session.get(Standard, result.standard_id)
+    assert standard is not None
+    return redirect(url_for("admin.apprentice_results", apprentice_id=result.apprentice_id, code=standard.code))
+
+
+def _apply(result: MethodResult | OverallResult, action: str) -> None:
     try:
         getattr(result_service, action)(result, now=utcnow(), actor=current_user)
     except DomainError as refused:
@@ -154,9 +189,6 @@ def _move(result: MethodResult | OverallResult, action: str):  # type: ignore[no
     else:
         db.session.commit()
         flash(f"{result.grade.capitalize()} {'signed off' if action == 'sign_off' else 'released'}.")
-    standard = db.session.get(Standard, result.standard_id)
-    assert standard is not None
-    return redirect(url_for("admin.apprentice_results", apprentice_id=result.apprentice_id, code=standard.code))
 
 
 @bp.route("/results/methods/<int:result_id>/<any(sign_off, release):action>", methods=["POST"])

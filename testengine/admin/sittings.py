@@ -15,7 +15,7 @@ from ..models.attempts import OPEN_STATES
 from ..services import attempts as attempt_service
 from ..services import adjustments as adjustment_service
 from ..services import sittings as sitting_service
-from .forms import AdjustmentForm, BookForm, ExtraTimeForm, SittingForm
+from .forms import AdjustmentForm, BookForm, ExtraTimeForm, RemoveAdjustmentForm, SittingForm
 from .views import bp
 
 UTC = dt.timezone.utc
@@ -104,15 +104,41 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
             db.session.commit()
             flash("Adjustment recorded; it applies to every sitting this apprentice books.")
             return redirect(url_for("admin.adjustments", apprentice_id=apprentice_id))
+    return _adjustments_page(apprentice, form)
+
+
+def _adjustments_page(apprentice: Apprentice, form: AdjustmentForm, removal: tuple[int, RemoveAdjustmentForm] | None = None):  # type: ignore[no-untyped-def]
     rows = db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all()
     open_attempts = db.session.scalars(
         select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.state.in_(OPEN_STATES))
     ).all()
     extra_forms = {a.id: ExtraTimeForm(prefix=f"a{a.id}", extra_percent=a.extra_percent, extra_minutes=a.extra_minutes) for a in open_attempts}
+    remove_forms = {a.id: RemoveAdjustmentForm(prefix=f"r{a.id}", formdata=None) for a in rows if a.revoked_at is None}
+    if removal is not None:
+        remove_forms[removal[0]] = removal[1]
     return render_template(
         "admin/adjustments.html", apprentice=apprentice, form=form, adjustments=rows, today=utcnow().date(),
-        open_attempts=open_attempts, extra_forms=extra_forms,
+        open_attempts=open_attempts, extra_forms=extra_forms, remove_forms=remove_forms,
     )
+
+
+@bp.route("/adjustments/<int:adjustment_id>/remove", methods=["POST"])
+def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
+    """Remove an adjustment: confirmed, with a reason, audited; refused if it would end a running test in the past."""
+    adjustment = db.session.get(Adjustment, adjustment_id) or abort(404)
+    apprentice = adjustment.apprentice
+    form = RemoveAdjustmentForm(prefix=f"r{adjustment.id}")
+    if form.validate_on_submit():
+        try:
+            changed = adjustment_service.remove_adjustment(adjustment, reason=form.reason.data or "", now=utcnow(), actor=current_user)
+        except attempt_service.DomainError as refused:
+            db.session.rollback()
+            form.reason.errors = [*form.reason.errors, str(refused)]
+        else:
+            db.session.commit()
+            flash("Adjustment removed" + (f"; the extra time of attempt {', '.join(str(a.id) for a in changed)} changed with it." if changed else "."))
+            return redirect(url_for("admin.adjustments", apprentice_id=apprentice.id))
+    return _adjustments_page(apprentice, AdjustmentForm(formdata=None), (adjustment.id, form)), 400
 
 
 @bp.route("/attempts/<int:attempt_id>/extra-time", methods=["POST"])

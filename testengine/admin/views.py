@@ -40,10 +40,11 @@ def create_user():  # type: ignore[no-untyped-def]
                 uln=form.uln.data or None,
                 moderator=bool(form.moderator.data),
                 actor=current_user,
+                temporary_password=True,
             )
         except accounts.AccountError as refused:
             db.session.rollback()
-            field = form.uln if refused.code in {"invalid_uln", "duplicate_uln"} else form.email
+            field = {"invalid_uln": form.uln, "duplicate_uln": form.uln, "invalid_role": form.roles}.get(refused.code, form.email)
             field.errors = [*field.errors, str(refused)]
         else:
             db.session.commit()
@@ -55,7 +56,7 @@ def create_user():  # type: ignore[no-untyped-def]
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     user = db.session.get(User, user_id) or abort(404)
-    roles_form = RolesForm(prefix="roles", roles=sorted(user.roles))
+    roles_form = RolesForm(prefix="roles", roles=sorted(user.roles), moderator=user.is_moderator)
     password_form = ResetPasswordForm(prefix="pw")
     return render_template("admin/user_edit.html", user=user, roles_form=roles_form, password_form=password_form)
 
@@ -66,7 +67,7 @@ def set_roles(user_id: int):  # type: ignore[no-untyped-def]
     form = RolesForm(prefix="roles")
     if form.validate_on_submit():
         try:
-            accounts.set_roles(user, list(form.roles.data or []), current_user)
+            accounts.set_roles(user, list(form.roles.data or []), current_user, moderator=bool(form.moderator.data))
         except accounts.AccountError as refused:
             db.session.rollback()
             flash(str(refused), "error")
@@ -75,7 +76,7 @@ def set_roles(user_id: int):  # type: ignore[no-untyped-def]
             flash(f"Roles updated for {user.email}.")
             return redirect(url_for("admin.users"))
     else:
-        flash("; ".join(form.roles.errors) or "Choose at least one role.", "error")
+        flash("; ".join([*form.roles.errors, *form.moderator.errors]) or "Choose at least one role.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
@@ -86,7 +87,7 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data or "", current_user)
         db.session.commit()
-        flash(f"Password reset for {user.email}; their existing sessions have ended.")
+        flash(f"Password reset for {user.email}; their existing sessions have ended and they must choose their own password at their next sign-in.")
         return redirect(url_for("admin.users"))
     flash("; ".join(form.password.errors) or "Enter a new password.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))

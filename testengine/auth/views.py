@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from .. import access
 from ..extensions import db, limiter
 from ..services import accounts
-from .forms import EmptyForm, LoginForm
+from .forms import ChangePasswordForm, EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 access.restrict(bp, roles=())  # any signed-in user; login and health are public below
@@ -77,6 +77,28 @@ def logout():  # type: ignore[no-untyped-def]
         session.clear()
         flash("You have signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():  # type: ignore[no-untyped-def]
+    """Every signed-in person chooses their own password here; one given a temporary password is
+    sent here before anything else. Other sessions end; this one continues with the new version."""
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(user, form.current.data or "", form.new.data or "")
+        except accounts.PasswordChangeError as refused:
+            db.session.rollback()
+            field = form[refused.field]
+            field.errors = [*field.errors, str(refused)]
+        else:
+            db.session.commit()
+            login_user(user)  # the cookie carries the new session version; older cookies stop working
+            flash("Your password has been changed. Any other sessions you had have ended.")
+            return redirect(url_for("auth.home"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/change_password.html", form=form, forced=user.must_change_password), status
 
 
 @bp.route("/")

@@ -11,6 +11,7 @@ Pure: values in, values out; no Flask, no SQLAlchemy, no YAML.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -143,6 +144,11 @@ class _Reader:
         return raw
 
 
+def _comparable(text: str) -> str:
+    """Text as a candidate reads it: "Keep a record" and " keep  a RECORD " are the same option."""
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
 def describe(value: object) -> str:
     """A reader's name for a YAML value's kind, for messages about wrong types."""
     if value is None:
@@ -261,6 +267,17 @@ class MultipleChoice(QuestionType):
                 reader.fail(
                     ("options",),
                     f"an mcq has exactly 1 option with 'correct: true', not {correct_count}",
+                )
+        seen: dict[str, int] = {}
+        for i, option in enumerate(options):
+            if option["text"] is None:
+                continue
+            same = seen.setdefault(_comparable(option["text"]), i)
+            if same != i:
+                reader.fail(
+                    ("options", i, "text"),
+                    f"option {string.ascii_uppercase[i]} repeats option {string.ascii_uppercase[same]}"
+                    " (ignoring case and spaces): the options must all differ",
                 )
         if reader.issues:
             return None, reader.issues

@@ -196,6 +196,7 @@ def home(marker: Any, now: dt.datetime) -> dict[str, Any]:
         "scripts": len({p.attempt_id for p in mine}),
         "second": len(marking.available(marker, "second", now)),
         "moderation": len(marking.available(marker, "moderator", now)) if marker.is_moderator else 0,
+        "cover": marking.moderation_cover(marker, now),
         "held": [Held(*row) for row in held_rows],
         "recent": recent_marks(marker),
     }

@@ -7,7 +7,7 @@ import enum
 import re
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     first_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     is_moderator: Mapped[bool] = mapped_column(default=False)
+    # Set when an administrator gives a temporary password (new account or reset): every page but
+    # change-password and sign-out sends the person there until they choose their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     role_rows: Mapped[list["UserRole"]] = relationship(

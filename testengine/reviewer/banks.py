@@ -10,6 +10,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Sitting, Standard
 from ..services import review_record
+from ..services.banks import spec_of
 from ..services.statistics import bank_statistics
 from . import charts
 from .views import bp
@@ -24,9 +25,12 @@ def bank(code: str):  # type: ignore[no-untyped-def]
     standard = _standard(code)
     today = utcnow().date()
     stats = bank_statistics(standard)
+    spec = spec_of(standard)
     return render_template(
         "reviewer/bank.html",
         standard=standard,
+        assessor_led=spec.knowledge_test is None,
+        method_names=[method.name for method in spec.methods],
         health=review_record.bank_health(standard, today),
         stats=stats,
         scatter=charts.facility_discrimination(stats.items),

@@ -56,6 +56,19 @@ class Bar:
     shade: int  # 0, 1, 2: which series (drawn with decreasing opacity)
 
 
+@dataclass(frozen=True)
+class LegendItem:
+    x: float  # left of the swatch
+    y: float  # top of the swatch
+    shade: int
+    label: str
+
+
+LEGEND_BAND = 28  # px above the plot kept for the legend, so it never sits on the bars
+SWATCH = 12
+CHAR_WIDTH = 7  # about the width of a 12 px character
+
+
 @dataclass
 class Chart:
     id: str
@@ -82,7 +95,17 @@ class Chart:
 
     @property
     def plot_top(self) -> int:
-        return TOP
+        return TOP + (LEGEND_BAND if self.legend else 0)
+
+    @property
+    def legend_items(self) -> list[LegendItem]:
+        """The legend in one row in its own band above the plot, left to right from the plot's left edge."""
+        items: list[LegendItem] = []
+        x = float(self.plot_left)
+        for shade, label in self.legend:
+            items.append(LegendItem(x, TOP / 2, shade, label))
+            x += SWATCH + 6 + CHAR_WIDTH * len(label) + 18
+        return items
 
     @property
     def plot_bottom(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Length
 
 from ..domain.question_types import MultipleChoice
 
@@ -30,6 +30,18 @@ class DecisionForm(FlaskForm):
         "Decision", choices=DECISION_CHOICES, validators=[InputRequired("Choose keep or retire.")]
     )
     comments = TextAreaField("Comments for the review record")
+
+
+class RejectForm(FlaskForm):
+    """Rejecting (or withdrawing) a revision says why: the reason goes to the audit log."""
+
+    reason = TextAreaField(
+        "Why it is rejected",
+        validators=[
+            InputRequired("Say why the revision is rejected: the proposer and the review record need the reason."),
+            Length(max=450, message="Keep the reason to 450 characters."),
+        ],
+    )
 
 
 def text_of(field: Field) -> str:

@@ -12,7 +12,7 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Question, QuestionVersion, Standard, User
 from ..services import review
-from .forms import REVISION_FORMS, RevisionForm, text_of
+from .forms import REVISION_FORMS, RejectForm, RevisionForm, text_of
 from .views import bp, question_page
 
 
@@ -86,15 +86,23 @@ def approvals():  # type: ignore[no-untyped-def]
 
 def _decide(version_id: int, approve: bool):  # type: ignore[no-untyped-def]
     version = db.session.get(QuestionVersion, version_id) or abort(404)
-    if not EmptyForm().validate_on_submit():
+    reject_form = RejectForm()
+    if approve and not EmptyForm().validate_on_submit():
         abort(400)
+    if not approve and not reject_form.validate_on_submit():
+        if reject_form.csrf_token.errors:
+            abort(400)
+        return question_page(version.question, reject_form=reject_form), 400
     try:
         if approve:
             review.approve_revision(version, actor=current_user, now=utcnow())
         else:
-            review.reject_revision(version, actor=current_user, now=utcnow())
+            review.reject_revision(version, reason=reject_form.reason.data or "", actor=current_user, now=utcnow())
     except DomainError as refused:
         db.session.rollback()
+        if refused.code.startswith("reason"):
+            reject_form.reason.errors = [*reject_form.reason.errors, str(refused)]
+            return question_page(version.question, reject_form=reject_form), 400
         flash(str(refused), "error")
         return question_page(version.question), 403 if isinstance(
             refused, review.SelfApproval

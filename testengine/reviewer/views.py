@@ -19,7 +19,7 @@ from ..models import Question, QuestionReview, Standard, User
 from ..services import review
 from ..services.statistics import BankStatistics, bank_statistics
 from . import charts
-from .forms import DecisionForm
+from .forms import DecisionForm, RejectForm
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
 access.restrict(bp, roles=("reviewer",))
@@ -49,7 +49,9 @@ def _names(user_ids: set[int | None]) -> dict[int, str]:
     }
 
 
-def question_page(question: Question, decision_form: DecisionForm | None = None):  # type: ignore[no-untyped-def]
+def question_page(  # type: ignore[no-untyped-def]
+    question: Question, decision_form: DecisionForm | None = None, reject_form: RejectForm | None = None
+):
     versions = question.versions
     current = next(v for v in versions if v.version == question.current_version)
     pending = next((v for v in versions if v.revision_state == "pending"), None)
@@ -80,6 +82,8 @@ def question_page(question: Question, decision_form: DecisionForm | None = None)
         due_on=review.review_date(question),
         today=utcnow().date(),
         decision_form=decision_form or DecisionForm(),
+        reject_form=reject_form or RejectForm(formdata=None),
+        changes=review.changes_in(pending) if pending is not None else [],
         button=EmptyForm(),
     )
 

@@ -7,6 +7,9 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError
+from email_validator import validate_email as _check_email
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -53,6 +56,48 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# Reserved for testing and documentation (RFC 2606, RFC 6761): never a real person's address.
+RESERVED_TLDS = ("test", "example", "invalid", "localhost")
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def _reserved(domain: str) -> bool:
+    labels = domain.rstrip(".").split(".")
+    return labels[-1] in RESERVED_TLDS or any(
+        domain == reserved or domain.endswith("." + reserved) for reserved in RESERVED_DOMAINS
+    )
+
+
+def test_domains_allowed() -> bool:
+    """The TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS setting (false outside an app, e.g. a bare script)."""
+    if not has_app_context():
+        return False
+    return bool(current_app.config["TESTENGINE"].get("ALLOW_TEST_EMAIL_DOMAINS", False))
+
+
+def validate_email(email: str, *, allow_test_domains: bool | None = None) -> str:
+    """The one email rule, for the admin form and the CLI alike: a well-formed address whose domain
+    could receive mail; reserved test domains only where the setting (or the demo) allows them.
+    Returns the address as stored (trimmed, lower case)."""
+    allowed = test_domains_allowed() if allow_test_domains is None else allow_test_domains
+    cleaned = (email or "").strip().lower()
+    if not cleaned:
+        raise AccountError("Enter an email address.", code="invalid_email")
+    domain = cleaned.rpartition("@")[2]
+    if _reserved(domain) and not allowed:
+        raise AccountError(
+            f"{domain} is a reserved test domain, not a real mailbox; use the person's real address"
+            " (test systems may allow these with TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS=true).",
+            code="invalid_email",
+        )
+    try:
+        # .test passes only in test mode; .invalid and .localhost never (nothing there receives mail).
+        _check_email(cleaned, check_deliverability=False, test_environment=allowed)
+    except EmailNotValidError as refused:
+        raise AccountError(f"Enter a valid email address: {refused}", code="invalid_email") from None
+    return cleaned
+
+
 def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
@@ -85,11 +130,15 @@ def create_user(
     family_name: str | None = None,
     candidate_number: str | None = None,
     moderator: bool = False,
+    temporary_password: bool = False,
+    allow_test_domains: bool | None = None,
 ) -> User:
-    email = email.strip().lower()
+    """A new account. `temporary_password`: someone else chose it (an administrator), so the person
+    must choose their own at first sign-in."""
+    email = validate_email(email, allow_test_domains=allow_test_domains)
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
-        raise AccountError(f"Unknown role(s): {', '.join(sorted(unknown)) or 'none given'}.")
+        raise AccountError(f"Unknown role(s): {', '.join(sorted(unknown)) or 'none given'}.", code="invalid_role")
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError(f"A user with email {email} already exists.", code="duplicate_email")
     now = utcnow()
@@ -99,6 +148,7 @@ def create_user(
         password_hash=hash_password(password),
         created_at=now,
         is_moderator=moderator,
+        must_change_password=temporary_password,
     )
     user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
     db.session.add(user)
@@ -124,26 +174,63 @@ def create_user(
     return user
 
 
-def set_roles(user: User, roles: list[str], actor: User | None) -> None:
+def set_roles(user: User, roles: list[str], actor: User | None, *, moderator: bool | None = None) -> None:
+    """New roles (and, when given, whether they moderate: only a marker can)."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise AccountError("Choose at least one known role.")
-    before = sorted(user.roles)
+    before = {"roles": sorted(user.roles), "moderator": user.is_moderator}
     if Role.APPRENTICE.value in roles and user.apprentice is None:
         raise AccountError("Create apprentices with their ULN; a role alone is not enough.")
+    if moderator and Role.MARKER.value not in roles:
+        raise AccountError("Only a marker can be a moderator.", code="moderator_not_marker")
     user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+    if moderator is not None:
+        user.is_moderator = moderator
+    elif Role.MARKER.value not in roles:
+        user.is_moderator = False
     user.session_version += 1  # a role change takes effect on the next request
     db.session.flush()
-    audit.record(actor, "user.roles", user, before={"roles": before}, after={"roles": sorted(roles)})
+    audit.record(actor, "user.roles", user, before=before, after={"roles": sorted(roles), "moderator": user.is_moderator})
 
 
-def reset_password(user: User, new_password: str, actor: User | None) -> None:
+def reset_password(user: User, new_password: str, actor: User | None, *, temporary: bool = True) -> None:
+    """An administrator sets a password: a temporary one (the person must change it at their next
+    sign-in) unless `temporary` is False (the demo, which prints its passwords for use as they are)."""
     user.password_hash = hash_password(new_password)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
+    user.must_change_password = temporary
     db.session.flush()
-    audit.record(actor, "user.password_reset", user)
+    audit.record(actor, "user.password_reset", user, after={"must_change_password": temporary})
+
+
+class PasswordChangeError(AccountError):
+    """A refusal that belongs to one field of the change-password form (`field`)."""
+
+    def __init__(self, message: str, *, field: str, code: str) -> None:
+        super().__init__(message, code=code)
+        self.field = field
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The person chooses their own password. Every other session of theirs ends (the session version
+    moves on); the view signs this browser in again with the new version."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise PasswordChangeError("Your current password is not right.", field="current", code="bad_current_password") from None
+    if new == current:
+        raise PasswordChangeError("Choose a password different from the current one.", field="new", code="password_unchanged")
+    try:
+        user.password_hash = hash_password(new)
+    except AccountError as refused:
+        raise PasswordChangeError(str(refused), field="new", code="password_too_short") from None
+    user.must_change_password = False
+    user.session_version += 1
+    db.session.flush()
+    audit.record(user, "user.password_change", user)
 
 
 def find_user(identifier: str) -> User | None:

@@ -142,6 +142,37 @@ def available(marker: User, role: str, now: dt.datetime, *, question_id: int | N
     return rows
 
 
+@dataclass(frozen=True)
+class ModerationCover:
+    """Who can resolve the disagreements waiting now. A moderator never decides an answer they marked,
+    so a disagreement between the only moderator and another marker waits for a second moderator."""
+
+    waiting_for_others: int  # disagreements this marker marked, which another moderator can take
+    without_moderator: int  # disagreements that every moderator marked: nobody can take them
+    other_moderators: tuple[str, ...]  # names of the moderators who could take this marker's
+
+
+def moderation_cover(marker: User, now: dt.datetime) -> ModerationCover:
+    rows = pending("moderator", now)
+    moderators = {
+        user.id: user.display_name
+        for user in db.session.scalars(select(User).where(User.is_moderator.is_(True), User.active.is_(True)))
+        if user.has_role("marker")
+    }
+    markers = _markers_of([p.aq_id for p in rows], ("first", "second"))
+    mine = without = 0
+    others: set[int] = set()
+    for p in rows:
+        involved = markers.get(p.aq_id, set())
+        eligible = set(moderators) - involved
+        if not eligible:
+            without += 1
+        elif marker.id in involved:
+            mine += 1
+            others |= eligible
+    return ModerationCover(mine, without, tuple(sorted(moderators[i] for i in others)))
+
+
 # --- claims ---------------------------------------------------------------------------------
 
 def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:

@@ -26,6 +26,7 @@ from ..banks.questions import read_question
 from ..banks.schema import REVIEW_MONTHS
 from ..domain.errors import DomainError, IllegalTransition
 from ..domain.grading import add_months
+from ..domain.revision_diff import FieldChange, revision_changes
 from ..extensions import db
 from ..models import Question, QuestionReview, QuestionStatus, QuestionVersion, Standard, User
 from . import audit
@@ -34,6 +35,7 @@ from .statistics import BankStatistics
 
 DUE_SOON_DAYS = 30
 COMMENT_MAX = 2000
+REJECT_REASON_MAX = 450  # kept whole in the audit log (500 characters)
 # A proposed revision is decided once; the only moves are out of "pending".
 REVISION_MOVES = {"pending": frozenset({"approved", "rejected"})}
 
@@ -404,8 +406,8 @@ def approve_revision(version: QuestionVersion, *, actor: User, now: dt.datetime)
     _decide(version, "approved", actor, now)
     before_version = question.current_version
     question.current_version = version.version
-    proposer = db.session.get(User, version.proposed_by_id) if version.proposed_by_id else None
-    before = _renew(question, proposer or actor, now.date())
+    # The approver is the one who judged the question fit for purpose as it now stands.
+    before = _renew(question, actor, now.date())
     db.session.flush()
     audit.record(
         actor,
@@ -417,12 +419,28 @@ def approve_revision(version: QuestionVersion, *, actor: User, now: dt.datetime)
     return question
 
 
-def reject_revision(version: QuestionVersion, *, actor: User, now: dt.datetime) -> None:
-    """Turn a revision down (the proposer may withdraw their own); the current version stands."""
+def reject_revision(version: QuestionVersion, *, reason: str, actor: User, now: dt.datetime) -> None:
+    """Turn a revision down (the proposer may withdraw their own), saying why; the current version stands."""
+    text = (reason or "").strip()
+    if not text:
+        raise ReviewError(
+            "Say why the revision is rejected: the proposer and the review record need the reason.",
+            code="reason_required",
+        )
+    if len(text) > REJECT_REASON_MAX:
+        raise ReviewError(f"The reason is limited to {REJECT_REASON_MAX} characters.", code="reason_too_long")
     _decide(version, "rejected", actor, now)
     audit.record(
         actor,
         "question.revision.reject",
         version.question,
         after={"rejected_version": version.version},
+        reason=text,
     )
+
+
+def changes_in(version: QuestionVersion) -> list[FieldChange]:
+    """What a waiting revision changes against the current version, word by word."""
+    question = version.question
+    current = _current_versions([question.id])[question.id]
+    return revision_changes(current.stem, current.content, version.stem, version.content)

@@ -12,6 +12,7 @@ from testengine.extensions import db
 from testengine.models import AuditEntry, MethodResult, QuestionVersion
 from testengine.services import results
 from tests.conftest import csrf_token_from
+from tests.factories import second_admin
 
 
 def _grade(apprentice, standard, method, grade, clock, admin, **kwargs):
@@ -25,7 +26,7 @@ def _grade(apprentice, standard, method, grade, clock, admin, **kwargs):
 
 def _release(row, clock, admin):
     results.sign_off(row, now=clock.now(), actor=admin)
-    results.release(row, now=clock.now(), actor=admin)
+    results.release(row, now=clock.now(), actor=second_admin())
     db.session.commit()
 
 
@@ -70,11 +71,17 @@ def test_admin_records_signs_off_and_releases_through_the_pages(client, login, a
         "observation": ("fail", "Jo Assessor", admin.id), "professional_discussion": ("distinction", "Jo Assessor", admin.id)}
     overall = results.current_overall(apprentice.id, st1379.id)
     assert overall.grade == "fail"
+    releaser = client.application.test_client()
+    other_admin = second_admin()
+    db.session.commit()
+    login(other_admin, test_client=releaser)
+    release_token = csrf_token_from(releaser.get(page_url).get_data(as_text=True))
     for row in (*rows.values(), overall):
         kind = "methods" if isinstance(row, MethodResult) else "overall"
-        for action in ("sign_off", "release"):
-            response = client.post(f"/admin/results/{kind}/{row.id}/{action}", data={"csrf_token": token})
-            assert response.status_code == 302
+        response = client.post(f"/admin/results/{kind}/{row.id}/sign_off", data={"csrf_token": token, "confirm": "y"})
+        assert response.status_code == 302
+        response = releaser.post(f"/admin/results/{kind}/{row.id}/release", data={"csrf_token": release_token, "confirm": "y"})
+        assert response.status_code == 302
     db.session.expire_all()
     assert results.current_overall(apprentice.id, st1379.id).status == "released"
     assert all(r.status == "released" for r in results.current_method_results(apprentice.id, st1379.id).values())
@@ -86,7 +93,7 @@ def test_release_before_sign_off_is_refused_on_the_page(client, login, admin, ap
     row = _grade(apprentice, st1379, "observation", "pass", clock, admin)
     login(admin)
     token = csrf_token_from(client.get("/admin/results").get_data(as_text=True))
-    page = client.post(f"/admin/results/methods/{row.id}/release", data={"csrf_token": token}, follow_redirects=True)
+    page = client.post(f"/admin/results/methods/{row.id}/release", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True)
     assert "provisional result cannot be released" in page.get_data(as_text=True)
     db.session.refresh(row)
     assert row.status == "provisional"

@@ -11,6 +11,7 @@ from testengine.domain.errors import DomainError, OutOfRange
 from testengine.extensions import db
 from testengine.models import AuditEntry, MethodResult
 from testengine.services import results
+from tests.factories import second_admin
 from tests.results.grade_tables import ST0663_MARKS_FOR, ST0663_OVERALL, ST1379_OVERALL
 
 
@@ -70,7 +71,7 @@ def test_every_st1379_combination_through_the_service(grades, overall, st1379, a
 
 def _release(result, clock, admin):
     results.sign_off(result, now=clock.now(), actor=admin)
-    results.release(result, now=clock.now(), actor=admin)
+    results.release(result, now=clock.now(), actor=second_admin())
 
 
 def test_st1379_resit_is_capped_at_pass_for_the_method_and_overall(st1379, apprentice, admin, clock):
@@ -161,4 +162,4 @@ def test_a_correction_before_release_keeps_the_earlier_row(st1379, apprentice, a
     db.session.refresh(first)
     assert (first.current, corrected.current, corrected.replaces_id, corrected.status) == (False, True, first.id, "provisional")
     with pytest.raises(results.ResultError, match="current"):
-        results.release(first, now=clock.now(), actor=admin)
+        results.release(first, now=clock.now(), actor=second_admin())

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from testengine.extensions import db
 from testengine.models import AuditEntry, MethodResult
 from testengine.services import results
+from tests.factories import second_admin
 
 
 def _grade(apprentice, standard, method, grade, clock, actor):
@@ -29,7 +30,7 @@ def test_sign_off_then_release_in_that_order(graded, admin, clock):
     observation, discussion, overall = graded
     assert overall.grade == "merit" and overall.status == "provisional"
     with pytest.raises(results.ResultError, match="provisional result cannot be released"):
-        results.release(observation, now=clock.now(), actor=admin)
+        results.release(observation, now=clock.now(), actor=second_admin())
     with pytest.raises(results.ResultError, match="signed off: observation, professional_discussion"):
         results.sign_off(overall, now=clock.now(), actor=admin)
     for row in (observation, discussion):
@@ -39,9 +40,9 @@ def test_sign_off_then_release_in_that_order(graded, admin, clock):
     with pytest.raises(results.ResultError, match="signed off result cannot be signed off"):
         results.sign_off(overall, now=clock.now(), actor=admin)
     with pytest.raises(results.ResultError, match="released: observation, professional_discussion"):
-        results.release(overall, now=clock.now(), actor=admin)
+        results.release(overall, now=clock.now(), actor=second_admin())
     for row in (observation, discussion, overall):
-        results.release(row, now=clock.now(), actor=admin)
+        results.release(row, now=clock.now(), actor=second_admin())
     assert overall.status == "released" and overall.released_at == clock.now()
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions.count("result.method.sign_off") == 2 and actions.count("result.overall.release") == 1
@@ -51,7 +52,7 @@ def _release_all(graded, admin, clock):
     for row in graded:
         results.sign_off(row, now=clock.now(), actor=admin)
     for row in graded:
-        results.release(row, now=clock.now(), actor=admin)
+        results.release(row, now=clock.now(), actor=second_admin())
 
 
 def test_a_released_result_changes_only_through_an_appeal(graded, st1379, apprentice, admin, clock):
@@ -85,7 +86,7 @@ def test_a_knowledge_test_remark_regrades_from_the_new_total(apprentice, admin, 
     attempt = marked_attempt(apprentice, 45)
     result = results.record_knowledge_test(attempt, now=clock.now(), actor=None)
     results.sign_off(result, now=clock.now(), actor=admin)
-    results.release(result, now=clock.now(), actor=admin)
+    results.release(result, now=clock.now(), actor=second_admin())
     with pytest.raises(results.ResultError, match="released"):
         results.record_knowledge_test(attempt, now=clock.now(), actor=None)
     with pytest.raises(results.ResultError, match="marks"):

@@ -197,9 +197,8 @@ def test_revision_waits_for_a_second_reviewer_and_then_becomes_current(st0663, r
         and proposed.decided_at is not None
     )
     assert question.last_reviewed == today and question.next_due == add_months(today, 12)
-    assert (
-        question.reviewer == "Rowan Reviewer"
-    )  # the reviewer who did the review, approved by another
+    # "Last reviewed by" names the approver: the reviewer who judged this version fit for purpose.
+    assert question.reviewer == second.display_name == "Sasha Second"
     drawable = {q.external_id: v for q, v in eligible_rows(st0663, today)}
     assert drawable[MCQ].version == 2 and drawable[MCQ].content["options"][3]["text"].startswith(
         "Phone the police"
@@ -283,9 +282,14 @@ def test_short_answer_revision_and_one_pending_revision_at_a_time(st0663, review
         )
     db.session.rollback()
     pending = review.pending_revisions([question.id])[question.id]
-    review.reject_revision(pending, actor=reviewers[1], now=clock.now())
+    with pytest.raises(review.ReviewError, match="Say why the revision is rejected") as refused:
+        review.reject_revision(pending, reason="   ", actor=reviewers[1], now=clock.now())
+    assert refused.value.code == "reason_required" and pending.revision_state == "pending"
+    review.reject_revision(pending, reason="The new stem gives the answer away.", actor=reviewers[1], now=clock.now())
     db.session.commit()
     assert pending.revision_state == "rejected" and question.current_version == 1
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "question.revision.reject"))
+    assert (entry.actor_id, entry.reason) == (reviewers[1].id, "The new stem gives the answer away.")
 
 
 def test_retiring_rejects_a_waiting_revision(st0663, reviewers, clock):

@@ -85,6 +85,7 @@ PARAMETERS: dict[str, Callable[[World], Any]] = {
     "code": lambda w: "ST0663",
     "question_id": lambda w: w.question_id,
     "version_id": lambda w: w.version_id,
+    "adjustment_id": lambda w: w.adjustment_id,
 }
 
 # JSON bodies that pass validation, so that ownership (not the body) decides the answer.
@@ -106,6 +107,7 @@ class World:
     apprentice_row_id: int = 0
     question_id: int = 0
     version_id: int = 0
+    adjustment_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,12 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     question = db.session.scalars(select(Question).where(Question.standard_id == st0663.id).order_by(Question.id)).first()
     w.question_id = question.id
     w.version_id = db.session.scalar(select(QuestionVersion.id).where(QuestionVersion.question_id == question.id))
+    from testengine.services.adjustments import add_adjustment
+
+    w.adjustment_id = add_adjustment(
+        sitter_a.user.apprentice, kind="large_text", extra_percent=0, extra_minutes=0, reason="Visual impairment", approval_reference="RA-M",
+        approved_by="Quality lead", expires_on=None, now=clock.now(), actor=None,
+    ).id
     db.session.commit()
 
     clients: dict[str, Any] = {"anonymous": app.test_client(), "apprentice": sitter_a.client}
