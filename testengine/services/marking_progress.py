@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from ..domain import marking as rules
 from ..domain.errors import DomainError
+from ..domain.mark_standing import MarkRole, awaits_moderator, standing_mark
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -63,29 +64,22 @@ class ResponseMarks:
         rows = self.by_role.get(role)
         return rows[-1] if rows else None
 
+    def latest_marks(self) -> dict[str, int]:
+        """Each role's latest mark, keyed by role: what domain.mark_standing reads."""
+        return {role.value: rows[-1].mark for role in MarkRole if (rows := self.by_role.get(role.value))}
+
     @property
     def needs_marker(self) -> bool:
-        return self.latest("auto") is None and self.latest("first") is None
+        return self.latest(MarkRole.AUTO) is None and self.latest(MarkRole.FIRST) is None
 
     @property
     def final(self) -> int | None:
         """The mark that stands (None while it waits for a first mark or a moderator)."""
-        for role in ("remark", "auto"):  # a re-mark after results stands over everything
-            row = self.latest(role)
-            if row is not None:
-                return row.mark
-        first, second, moderator = (self.latest(r) for r in ("first", "second", "moderator"))
-        if first is None:
-            return moderator.mark if moderator is not None else None
-        return rules.resolve_marks(
-            first.mark, second.mark if second else None, moderator.mark if moderator else None
-        ).final
+        return standing_mark(**self.latest_marks())
 
     @property
     def needs_moderation(self) -> bool:
-        first, second = self.latest("first"), self.latest("second")
-        return (first is not None and second is not None and first.mark != second.mark
-                and self.latest("moderator") is None and self.latest("remark") is None)
+        return awaits_moderator(**self.latest_marks())
 
     def markers(self, *roles: str) -> set[int]:
         return {m.marker_id for role in roles for m in self.by_role.get(role, []) if m.marker_id is not None}
