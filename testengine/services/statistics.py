@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from ..domain import item_stats
+from ..domain.attempt_states import AttemptState
 from ..domain.item_stats import Responses
 from ..domain.mark_standing import MarkRole, standing_marks_array
 from ..domain.marking import agreement_by_item
@@ -44,7 +45,7 @@ from .banks import spec_of
 from .int_columns import Field, Lookup, chunks, dense, int_columns, int_rows
 
 MIN_RESPONSES = 30  # below this an item earns no flags: with a handful of responses it is noise
-SUBMITTED = "submitted"
+SUBMITTED = AttemptState.SUBMITTED.value
 NO_CHOICE, BLANK = -2, -1
 
 
