@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json = JSONProvider(app)
     _register_areas(app)
     _register_errors(app)
+    _register_states(app)
     access.install(app)
     security.install(app)
 
@@ -107,6 +108,20 @@ def _register_areas(app: Flask) -> None:
 
     for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
+
+
+def _register_states(app: Flask) -> None:
+    """The domain's states, so templates compare with `AttemptState.SUBMITTED` and never spell one."""
+    from .domain.attempt_states import FINISHED_STATES, AttemptKind, AttemptState
+    from .domain.marking_states import MarkingState
+    from .domain.result_states import ResultStatus
+    from .domain.sitting_states import BookingStatus, SittingState
+
+    app.jinja_env.globals.update(
+        AttemptKind=AttemptKind, AttemptState=AttemptState, BookingStatus=BookingStatus,
+        FINISHED_STATES=FINISHED_STATES, MarkingState=MarkingState, ResultStatus=ResultStatus,
+        SittingState=SittingState,
+    )
 
 
 def _register_errors(app: Flask) -> None:

@@ -13,6 +13,8 @@ from .extensions import write_lock
 from sqlalchemy import select
 
 from .clock import utcnow
+from .domain.attempt_states import AttemptState
+from .domain.sitting_states import SittingState
 from .extensions import db
 
 DEMO_PEOPLE = [
@@ -64,7 +66,7 @@ def demo() -> None:
         users[email] = user
         passwords.append((", ".join(roles) + (" (moderator)" if moderator else ""), email, password))
     standard = get_standard("ST0663")
-    sitting = db.session.scalar(select(Sitting).where(Sitting.title == "Demo sitting: ST0663 knowledge test", Sitting.state != "closed"))
+    sitting = db.session.scalar(select(Sitting).where(Sitting.title == "Demo sitting: ST0663 knowledge test", Sitting.state != SittingState.CLOSED.value))
     if sitting is None:
         sitting = sittings.create_sitting(
             standard=standard, title="Demo sitting: ST0663 knowledge test", venue="Training room 1, Leeds",
@@ -107,7 +109,7 @@ def sweep() -> None:
 
     now = utcnow()
     done = 0
-    for attempt in db.session.scalars(select(Attempt).where(Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))):
+    for attempt in db.session.scalars(select(Attempt).where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))):
         done += finalise_if_expired(attempt, now)
     db.session.commit()
     click.echo(f"Submitted {done} attempt(s) whose time was up.")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .cli import fail, paper_group
 from .clock import utcnow
+from .domain.attempt_states import AttemptKind
 from .domain.errors import DomainError
 from .extensions import db
 
@@ -20,7 +21,7 @@ from .extensions import db
 @click.option("--standard", required=True)
 @click.option("--candidate", "uln", required=True, help="The apprentice's 10-digit ULN")
 @click.option("--seed", type=int, default=None, help="Fix the seed (for rehearsals and audits)")
-@click.option("--kind", type=click.Choice(["first", "resit", "retake"]), default="first", show_default=True)
+@click.option("--kind", type=click.Choice([kind.value for kind in AttemptKind]), default=AttemptKind.FIRST.value, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @write_lock

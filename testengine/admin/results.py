@@ -14,7 +14,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
+from ..domain.attempt_states import AttemptKind
 from ..domain.errors import DomainError
+from ..domain.result_states import ResultStatus
 from ..extensions import db
 from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
 from ..services import results as result_service
@@ -22,7 +24,8 @@ from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
 from .views import bp
 
-KIND_CHOICES = [("first", "First attempt"), ("resit", "Re-sit (no further learning)"), ("retake", "Re-take (after further learning)")]
+KIND_CHOICES = [(AttemptKind.FIRST.value, "First attempt"), (AttemptKind.RESIT.value, "Re-sit (no further learning)"),
+                (AttemptKind.RETAKE.value, "Re-take (after further learning)")]
 
 
 class GradeForm(FlaskForm):
@@ -30,7 +33,7 @@ class GradeForm(FlaskForm):
     grade = SelectField("Grade", validators=[DataRequired()])
     assessed_on = DateField("Date assessed", validators=[DataRequired(message="Enter the date of the assessment.")])
     assessor = StringField("Independent assessor", validators=[DataRequired(), Length(max=120)])
-    kind = SelectField("Attempt", choices=KIND_CHOICES, default="first", validators=[DataRequired()])
+    kind = SelectField("Attempt", choices=KIND_CHOICES, default=AttemptKind.FIRST.value, validators=[DataRequired()])
     employer_agreed = BooleanField("The employer has agreed to this re-sit or re-take")
 
 
@@ -67,12 +70,12 @@ def results():  # type: ignore[no-untyped-def]
     waiting = db.session.execute(
         select(MethodResult, Apprentice, Standard).join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
         .join(Standard, Standard.id == MethodResult.standard_id)
-        .where(MethodResult.current.is_(True), MethodResult.status != "released").order_by(MethodResult.recorded_at)
+        .where(MethodResult.current.is_(True), MethodResult.status != ResultStatus.RELEASED.value).order_by(MethodResult.recorded_at)
     ).all()
     overall = db.session.execute(
         select(OverallResult, Apprentice, Standard).join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
         .join(Standard, Standard.id == OverallResult.standard_id)
-        .where(OverallResult.current.is_(True), OverallResult.status != "released").order_by(OverallResult.created_at)
+        .where(OverallResult.current.is_(True), OverallResult.status != ResultStatus.RELEASED.value).order_by(OverallResult.created_at)
     ).all()
     query = (request.args.get("q") or "").strip()
     found = []
@@ -129,7 +132,7 @@ def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
         try:
             result_service.record_method_grade(
                 apprentice, standard, method_key=form.method.data or "", grade=form.grade.data or "",
-                assessed_on=form.assessed_on.data, assessor=form.assessor.data or "", kind=form.kind.data or "first",
+                assessed_on=form.assessed_on.data, assessor=form.assessor.data or "", kind=form.kind.data or AttemptKind.FIRST.value,
                 employer_agreed=bool(form.employer_agreed.data), now=utcnow(), actor=current_user,
             )
         except DomainError as refused:
@@ -188,7 +191,7 @@ def _apply(result: MethodResult | OverallResult, action: str) -> None:
         flash(str(refused), "error")
     else:
         db.session.commit()
-        flash(f"{result.grade.capitalize()} {'signed off' if action == 'sign_off' else 'released'}.")
+        flash(f"{result.grade.capitalize()} {result.status.replace('_', ' ')}.")
 
 
 @bp.route("/results/methods/<int:result_id>/<any(sign_off, release):action>", methods=["POST"])

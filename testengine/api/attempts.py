@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from .. import access
 from ..clock import utcnow
+from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..services import attempts as attempt_service
@@ -124,9 +125,9 @@ def clock(attempt_id: int):  # type: ignore[no-untyped-def]
 def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     """Only this question, only what a candidate may see: never the key, rationales or marking guide."""
     attempt = _load(attempt_id)
-    if attempt.state in ("submitted", "abandoned"):
+    if attempt.state in FINISHED_STATES:
         raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
-    if attempt.state == "paused" or attempt.state == "on_break":
+    if attempt.state in (AttemptState.PAUSED, AttemptState.ON_BREAK):
         raise attempt_service.AttemptError("The clock is stopped.", code="paused", status=423)
     row = db.session.execute(
         select(AttemptQuestion, QuestionVersion, Answer)
@@ -191,7 +192,7 @@ def event(attempt_id: int):  # type: ignore[no-untyped-def]
     if data.detail is not None and "\x00" in data.detail:
         raise BodyError("detail: contains a NUL character", field="detail")
     attempt = attempt_service.own_attempt(attempt_id, current_user)
-    if attempt.state in ("submitted", "abandoned"):
+    if attempt.state in FINISHED_STATES:
         raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
     attempt_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
     db.session.commit()

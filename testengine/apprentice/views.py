@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
+from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now, write_transaction
 from ..models import Attempt, Booking, Sitting
 from ..services import attempts as attempt_service
@@ -115,7 +116,7 @@ def _claimed_at_start(attempt_id: int):  # type: ignore[no-untyped-def]
         return None
     device = request.cookies.get(DEVICE_COOKIE)
     if (
-        attempt.state != "in_progress"
+        attempt.state != AttemptState.IN_PROGRESS
         or attempt_service.is_overdue(attempt, utcnow())
         or attempt.client_token is None
         or attempt.client_token != claim.get("token")
@@ -134,10 +135,10 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     now = utcnow()
     attempt_service.finalise_if_expired(attempt, now)
-    if attempt.state in ("submitted", "abandoned"):
+    if attempt.state in FINISHED_STATES:
         db.session.commit()
         return redirect(url_for("apprentice.finished", attempt_id=attempt.id))
-    if attempt.state == "not_started":
+    if attempt.state == AttemptState.NOT_STARTED:
         abort(409)
     device = request.cookies.get(DEVICE_COOKIE)
     if attempt.device_id is not None and device != attempt.device_id:
@@ -168,7 +169,7 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
         attempt = attempt_service.own_attempt(attempt_id, current_user)
     except attempt_service.AttemptError:
         abort(404)
-    if attempt.state not in ("submitted", "abandoned"):
+    if attempt.state not in FINISHED_STATES:
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
     answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
     return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions))

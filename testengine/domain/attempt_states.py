@@ -11,14 +11,18 @@ is listed once, and anything not listed is refused with IllegalTransition. Two c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 from testengine.domain.errors import IllegalTransition
 
 __all__ = [
+    "ACTIVE_STATES",
+    "FINISHED_STATES",
+    "OPEN_STATES",
     "TRANSITIONS",
     "AttemptEvent",
+    "AttemptKind",
     "AttemptState",
     "accepts_answers",
     "is_open",
@@ -26,7 +30,7 @@ __all__ = [
 ]
 
 
-class AttemptState(str, Enum):
+class AttemptState(StrEnum):
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     PAUSED = "paused"  # stopped by an invigilator (one apprentice or the whole room)
@@ -35,7 +39,7 @@ class AttemptState(str, Enum):
     ABANDONED = "abandoned"
 
 
-class AttemptEvent(str, Enum):
+class AttemptEvent(StrEnum):
     START = "start"
     PAUSE = "pause"
     RESUME = "resume"
@@ -46,7 +50,22 @@ class AttemptEvent(str, Enum):
     ABANDON = "abandon"
 
 
+class AttemptKind(StrEnum):
+    """Which try at a method this is: the first, a re-sit (no further learning) or a re-take
+    (after further learning). Stored on attempts and on the method results graded from them."""
+
+    FIRST = "first"
+    RESIT = "resit"
+    RETAKE = "retake"
+
+
 _S, _E = AttemptState, AttemptEvent
+
+# Issued and not yet finished: at most one such attempt per apprentice per sitting.
+OPEN_STATES: tuple[AttemptState, ...] = (_S.NOT_STARTED, _S.IN_PROGRESS, _S.PAUSED, _S.ON_BREAK)
+# Started and not yet finished: what the room's invigilation ratio counts.
+ACTIVE_STATES: tuple[AttemptState, ...] = (_S.IN_PROGRESS, _S.PAUSED, _S.ON_BREAK)
+FINISHED_STATES: tuple[AttemptState, ...] = (_S.SUBMITTED, _S.ABANDONED)
 
 TRANSITIONS: Mapping[AttemptState, Mapping[AttemptEvent, AttemptState]] = MappingProxyType(
     {
@@ -95,4 +114,4 @@ def accepts_answers(state: AttemptState) -> bool:
 
 def is_open(state: AttemptState) -> bool:
     """Whether the attempt can still change: anything but submitted or abandoned."""
-    return AttemptState(state) not in (AttemptState.SUBMITTED, AttemptState.ABANDONED)
+    return AttemptState(state) not in FINISHED_STATES

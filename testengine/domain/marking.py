@@ -4,7 +4,7 @@ ST0663 short answers are marked by independent assessors following a marking gui
 marks). ST1380 asks assessors to standardise and to have their decisions moderated. This module
 holds the arithmetic behind that: how alike two markers are (exact agreement, quadratic weighted
 kappa), which scripts a second marker must see, whether a marker passed a standardisation
-exercise, and what mark stands when first and second marker differ.
+exercise. Which mark stands once an answer has been marked is mark_standing.py.
 """
 
 from __future__ import annotations
@@ -196,49 +196,6 @@ def standardisation_outcome(
         return StandardisationOutcome(agreement=math.nan, passed=False, compared=0)
     agreement = exact_agreement([marker[i] for i in shared], [reference[i] for i in shared])
     return StandardisationOutcome(agreement, agreement >= threshold, len(shared))
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The mark that stands for an answer (None while it waits for a moderator)."""
-
-    final: int | None
-    needs_moderation: bool
-
-
-def resolve_marks(first: int, second: int | None, moderator: int | None) -> Resolution:
-    """Which mark stands: a moderator's mark always; else an unchecked or agreed first mark.
-
-    First and second marks that differ are never averaged: the answer waits for a moderator,
-    whose mark stands.
-    """
-    if any(m is not None and m < 0 for m in (first, second, moderator)):
-        raise OutOfRange("marks cannot be negative")
-    if moderator is not None:
-        return Resolution(final=moderator, needs_moderation=False)
-    if second is None or second == first:
-        return Resolution(final=first, needs_moderation=False)
-    return Resolution(final=None, needs_moderation=True)
-
-
-def resolve_marks_array(
-    first: npt.ArrayLike, second: npt.ArrayLike, moderator: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
-    """`resolve_marks` for many answers at once (item statistics resolve a year of responses).
-
-    One entry per answer; NaN in `second` or `moderator` stands for None (that mark was not given),
-    NaN in the result for an answer waiting for a moderator. Element by element the same as
-    `resolve_marks(...).final`, including the refusal of negative marks.
-    """
-    f, s, m = (np.asarray(a, dtype=np.float64) for a in (first, second, moderator))
-    if f.ndim != 1 or s.shape != f.shape or m.shape != f.shape:
-        raise DomainError("first, second and moderator must have one entry per answer")
-    if np.isnan(f).any():
-        raise DomainError("every answer resolved needs a first mark")
-    if (f < 0).any() or (s < 0).any() or (m < 0).any():  # NaN (not given) compares False
-        raise OutOfRange("marks cannot be negative")
-    agreed = np.isnan(s) | (s == f)
-    return np.where(~np.isnan(m), m, np.where(agreed, f, np.nan))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..domain.attempt_states import AttemptState
 from ..domain.marking import normalise_answer
+from ..domain.marking_states import MarkingState, SampleStatus
 from ..extensions import db
 from ..models import (
     Answer,
@@ -86,13 +88,13 @@ def candidate_number(attempt_id: int) -> str:
 def submitted_script(attempt_id: int) -> Attempt | None:
     """A script a marker may look at: submitted (an attempt still being sat does not exist for markers)."""
     attempt = db.session.get(Attempt, attempt_id)
-    return attempt if attempt is not None and attempt.state == "submitted" else None
+    return attempt if attempt is not None and attempt.state == AttemptState.SUBMITTED else None
 
 
 def response_id(attempt_id: int, position: int) -> int | None:
     return db.session.scalar(
         select(AttemptQuestion.id).join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position, Attempt.state == "submitted")
+        .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position, Attempt.state == AttemptState.SUBMITTED.value)
     )
 
 
@@ -286,9 +288,9 @@ def script_page(attempt: Attempt, marker: Any, now: dt.datetime) -> ScriptPage:
     current = progress.stage(attempt, marks, decision)
     return ScriptPage(
         attempt.id, candidate_number(attempt.id), out, sum(r[2] for r in rows), automatic, yours, waiting, current,
-        decision.reason if decision is not None and decision.status == "selected" else None,
+        decision.reason if decision is not None and decision.status == SampleStatus.SELECTED else None,
         automatic + yours if others == 0 else None,
-        attempt.total_marks if attempt.marking_state == "complete" else None,
+        attempt.total_marks if attempt.marking_state == MarkingState.COMPLETE else None,
     )
 
 
@@ -308,7 +310,7 @@ def standardisation_overview() -> list[StandardisationRow]:
         .join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
         .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(QuestionVersion.type == "short_answer", Attempt.state == "submitted", func.length(func.trim(Answer.response)) > 0)
+        .where(QuestionVersion.type == "short_answer", Attempt.state == AttemptState.SUBMITTED.value, func.length(func.trim(Answer.response)) > 0)
         .group_by(QuestionVersion.question_id)).all())
     items = dict(db.session.execute(
         select(StandardisationItem.question_id, func.count(StandardisationItem.id)).group_by(StandardisationItem.question_id)).all())
@@ -332,7 +334,7 @@ def real_answers(question_id: int, limit: int = 40) -> list[RealAnswer]:
         .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(QuestionVersion.question_id == question_id, Attempt.state == "submitted")
+        .where(QuestionVersion.question_id == question_id, Attempt.state == AttemptState.SUBMITTED.value)
         .order_by(AttemptQuestion.id)
     ).all()
     seen: dict[str, list[Any]] = {}

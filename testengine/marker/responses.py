@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
+from ..domain.marking_states import MarkingState
 from ..extensions import db
 from ..services import marking
 from ..services import marking_quality as quality
@@ -59,7 +60,7 @@ def respond(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
         if mine:
             latest = mine[-1]
             script = pages.submitted_script(attempt_id)
-            can_change = script is not None and script.marking_state == "marking" and page.marks.latest("moderator") is None
+            can_change = script is not None and script.marking_state == MarkingState.MARKING and page.marks.latest("moderator") is None
             form = ChangeMarkForm(mark=latest.mark, comment=latest.comment)
             return render_template("marker/respond.html", page=page, role=latest.role, mine=mine, form=form, can_change=can_change)
         flash("You do not hold this answer. Take answers from the marking queue.", "error")

@@ -8,11 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.attempt_states import OPEN_STATES as domain_open_states
+from ..domain.attempt_states import AttemptKind, AttemptState
+from ..domain.marking_states import MarkingState
 from ..extensions import db
 from .types import UTCDateTime
 
-OPEN_STATES = ("not_started", "in_progress", "paused", "on_break")
-_OPEN_SQL = "state IN ('not_started', 'in_progress', 'paused', 'on_break')"
+OPEN_STATES = tuple(state.value for state in domain_open_states)
+_OPEN_SQL = "state IN ({})".format(", ".join(f"'{state}'" for state in OPEN_STATES))
 
 
 class Attempt(db.Model):  # type: ignore[name-defined,misc]
@@ -33,8 +36,8 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     apprentice_id: Mapped[int] = mapped_column(ForeignKey("apprentices.id"), index=True)
     standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"), index=True)
     sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sittings.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10), default="first")  # first | resit | retake
-    state: Mapped[str] = mapped_column(String(12), default="not_started", index=True)
+    kind: Mapped[str] = mapped_column(String(10), default=AttemptKind.FIRST.value)
+    state: Mapped[str] = mapped_column(String(12), default=AttemptState.NOT_STARTED.value, index=True)
     seed: Mapped[int] = mapped_column(db.BigInteger)
     # What the draw saw, so the paper can be redrawn exactly for an appeal.
     draw_inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -50,7 +53,7 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     client_token: Mapped[str | None] = mapped_column(String(64))
     device_id: Mapped[str | None] = mapped_column(String(64))
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    marking_state: Mapped[str] = mapped_column(String(16), default="unmarked", index=True)
+    marking_state: Mapped[str] = mapped_column(String(16), default=MarkingState.UNMARKED.value, index=True)
     total_marks: Mapped[int | None]
 
     questions: Mapped[list["AttemptQuestion"]] = relationship(

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.attempt_states import AttemptKind
+from ..domain.result_states import ResultStatus
 from ..extensions import db
 from .types import UTCDateTime
 
@@ -27,12 +29,12 @@ class MethodResult(db.Model):  # type: ignore[name-defined,misc]
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
     assessed_on: Mapped[dt.date]
     assessor: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(10), default="first")  # first | resit | retake
+    kind: Mapped[str] = mapped_column(String(10), default=AttemptKind.FIRST.value)
     employer_agreed: Mapped[bool] = mapped_column(default=False)
     current: Mapped[bool] = mapped_column(default=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="provisional")  # provisional | signed_off | released
+    status: Mapped[str] = mapped_column(String(12), default=ResultStatus.PROVISIONAL.value)
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -49,7 +51,7 @@ class OverallResult(db.Model):  # type: ignore[name-defined,misc]
     apprentice_id: Mapped[int] = mapped_column(ForeignKey("apprentices.id"), index=True)
     standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"))
     grade: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(12), default="provisional")  # provisional | signed_off | released
+    status: Mapped[str] = mapped_column(String(12), default=ResultStatus.PROVISIONAL.value)
     current: Mapped[bool] = mapped_column(default=True)
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,28 +1,19 @@
-"""Sittings: a standard's test at a venue and time, with bookings, invigilators and incidents."""
+"""Sittings: a standard's test at a venue and time, with bookings, invigilators and incidents.
+
+Their states and moves are domain.sitting_states (re-exported here for the models' users).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.sitting_states import BookingStatus, SittingState
 from ..extensions import db
 from .types import UTCDateTime
-
-
-class SittingState(str, enum.Enum):
-    PLANNED = "planned"
-    OPEN = "open"  # venue checklist confirmed: check-in and starts allowed
-    CLOSED = "closed"
-
-
-class BookingStatus(str, enum.Enum):
-    BOOKED = "booked"
-    CHECKED_IN = "checked_in"
-    ABSENT = "absent"
 
 
 class Sitting(db.Model):  # type: ignore[name-defined,misc]

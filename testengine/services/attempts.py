@@ -17,8 +17,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import group_commit
 from ..domain import timing
-from ..domain.attempt_states import AttemptEvent, AttemptState, next_state
+from ..domain.attempt_states import FINISHED_STATES, AttemptEvent, AttemptState, next_state
 from ..domain.errors import DomainError, IllegalTransition
+from ..domain.mark_standing import MarkRole
+from ..domain.marking_states import MarkingState, next_marking_state
 from ..domain.question_types import get_type
 from ..extensions import db
 from ..models import (
@@ -222,8 +224,8 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> None:
             pending += 1
             continue
         total += mark
-        db.session.add(Mark(attempt_question_id=aq.id, attempt_id=attempt.id, marker_id=None, role="auto", mark=mark, created_at=now))
-    attempt.marking_state = "marking" if pending else "complete"
+        db.session.add(Mark(attempt_question_id=aq.id, attempt_id=attempt.id, marker_id=None, role=MarkRole.AUTO.value, mark=mark, created_at=now))
+    attempt.marking_state = next_marking_state(attempt.marking_state, MarkingState.MARKING if pending else MarkingState.COMPLETE).value
     attempt.total_marks = None if pending else total
     db.session.flush()
     if not pending:  # nothing for a marker: the provisional knowledge-test result now
@@ -435,7 +437,7 @@ def end_stoppage(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> N
 def change_extra_time(attempt: Attempt, *, percent: int, minutes: int, now: dt.datetime, actor: User | None, reason: str) -> None:
     """Extra time changed mid-attempt: audited, and a cut that would put the deadline in the past is refused."""
     new = timing.ExtraTime(percent=percent, minutes=minutes)
-    if attempt.started_at is not None and attempt.state not in ("submitted", "abandoned"):
+    if attempt.started_at is not None and attempt.state not in FINISHED_STATES:
         timing.check_extra_time_change(attempt.started_at, attempt.base_minutes, extra_for(attempt), new, stoppages_of(attempt), now)
     before = {"extra_percent": attempt.extra_percent, "extra_minutes": attempt.extra_minutes}
     attempt.extra_percent, attempt.extra_minutes = percent, minutes

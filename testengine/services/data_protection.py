@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from ..domain.result_states import ResultStatus
 from ..extensions import db
 from ..models import (
     Answer,
@@ -47,7 +48,7 @@ from . import audit
 
 PSEUDONYM_GIVEN_NAME = "Candidate"
 REMOVED_REASON = "[removed under the retention policy]"
-RELEASED = "released"
+RELEASED = ResultStatus.RELEASED.value
 
 EXAM_SCRIPT_EXEMPTION = (
     "Your answers to the test questions are not included. Information recorded by candidates during "

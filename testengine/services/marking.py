@@ -20,7 +20,9 @@ from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.attempt_states import AttemptState
 from ..domain.marking import group_identical, normalise_answer
+from ..domain.marking_states import MarkingState, SampleStatus
 from ..extensions import db
 from ..models import (
     Answer,
@@ -85,7 +87,7 @@ def _responses_query():  # type: ignore[no-untyped-def]
         select(AttemptQuestion.id, AttemptQuestion.attempt_id, QuestionVersion.question_id, AttemptQuestion.position)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(Attempt.state == "submitted", Attempt.marking_state == "marking")
+        .where(Attempt.state == AttemptState.SUBMITTED.value, Attempt.marking_state == MarkingState.MARKING.value)
     )
 
 
@@ -104,7 +106,7 @@ def pending(role: str, now: dt.datetime, *, question_id: int | None = None, atte
         query = query.where(~_has_mark("auto", "first", "remark"))
     elif role == "second":
         query = query.join(SecondMarkingDecision, SecondMarkingDecision.attempt_id == Attempt.id).where(
-            SecondMarkingDecision.status == "selected", _has_mark("first"), ~_has_mark("second", "moderator", "remark"))
+            SecondMarkingDecision.status == SampleStatus.SELECTED.value, _has_mark("first"), ~_has_mark("second", "moderator", "remark"))
     elif role == "moderator":
         query = query.where(_has_mark("first"), _has_mark("second"), ~_has_mark("moderator", "remark"))
     else:
@@ -253,14 +255,14 @@ def held_claim(aq_id: int, role: str, marker: User) -> MarkingClaim | None:
 
 def _check_role(attempt: Attempt, response: ResponseMarks, role: str, marker: User, question_id: int) -> None:
     """Refuse a mark the rules do not allow; the claim alone is not enough."""
-    if attempt.state != "submitted" or attempt.marking_state != "marking":
+    if attempt.state != AttemptState.SUBMITTED or attempt.marking_state != MarkingState.MARKING:
         raise MarkingError("This script is not open for marking.", code="not_open")
     if role == "first":
         if not response.needs_marker:
             raise MarkingError("This answer has already been marked.", code="already_marked")
     elif role == "second":
         decision = db.session.scalar(select(SecondMarkingDecision).where(SecondMarkingDecision.attempt_id == attempt.id))
-        if decision is None or decision.status != "selected" or response.latest("first") is None:
+        if decision is None or decision.status != SampleStatus.SELECTED or response.latest("first") is None:
             raise MarkingError("This answer is not waiting for a second mark.", code="not_selected")
         if response.latest("second") is not None:
             raise MarkingError("This answer has already been second-marked.", code="already_marked")
@@ -334,7 +336,7 @@ def change_mark(aq_id: int, marker: User, *, mark: int, comment: str | None, rea
     mine = [m for role in ("first", "second") for m in response.by_role.get(role, []) if m.marker_id == marker.id]
     if not mine:
         raise MarkingError("You have not marked this answer.", code="not_yours")
-    if attempt.marking_state != "marking":
+    if attempt.marking_state != MarkingState.MARKING:
         raise MarkingError("This script's marking is complete; its marks now change only through a re-mark of the result.",
                            code="complete")
     if response.latest("moderator") is not None:

@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..domain import marking as rules
+from ..domain.attempt_states import AttemptState
 from ..domain.errors import DomainError
+from ..domain.mark_standing import MarkRole, awaits_moderator, standing_mark
+from ..domain.marking_states import (
+    MarkingStage,
+    MarkingState,
+    SampleStatus,
+    next_marking_state,
+    next_sample_status,
+)
+from ..domain.sitting_states import SittingState
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -42,8 +52,9 @@ SECOND_MARKING_FRACTION = 0.10  # of the scripts not near a boundary, per sittin
 BOUNDARY_MARGIN = 2  # every script within this many marks of a grade boundary is second-marked
 MAX_COMMENT = 2000
 
-# Where a script is in marking.
-FIRST, SAMPLE, SECOND, MODERATION, COMPLETE = "first", "sample", "second", "moderation", "complete"
+# Where a script is in marking (domain.marking_states.MarkingStage), by the names callers know.
+FIRST, SAMPLE, SECOND, MODERATION, COMPLETE = (
+    MarkingStage.FIRST, MarkingStage.SAMPLE, MarkingStage.SECOND, MarkingStage.MODERATION, MarkingStage.COMPLETE)
 
 
 class MarkingError(DomainError):
@@ -63,29 +74,22 @@ class ResponseMarks:
         rows = self.by_role.get(role)
         return rows[-1] if rows else None
 
+    def latest_marks(self) -> dict[str, int]:
+        """Each role's latest mark, keyed by role: what domain.mark_standing reads."""
+        return {role.value: rows[-1].mark for role in MarkRole if (rows := self.by_role.get(role.value))}
+
     @property
     def needs_marker(self) -> bool:
-        return self.latest("auto") is None and self.latest("first") is None
+        return self.latest(MarkRole.AUTO) is None and self.latest(MarkRole.FIRST) is None
 
     @property
     def final(self) -> int | None:
         """The mark that stands (None while it waits for a first mark or a moderator)."""
-        for role in ("remark", "auto"):  # a re-mark after results stands over everything
-            row = self.latest(role)
-            if row is not None:
-                return row.mark
-        first, second, moderator = (self.latest(r) for r in ("first", "second", "moderator"))
-        if first is None:
-            return moderator.mark if moderator is not None else None
-        return rules.resolve_marks(
-            first.mark, second.mark if second else None, moderator.mark if moderator else None
-        ).final
+        return standing_mark(**self.latest_marks())
 
     @property
     def needs_moderation(self) -> bool:
-        first, second = self.latest("first"), self.latest("second")
-        return (first is not None and second is not None and first.mark != second.mark
-                and self.latest("moderator") is None and self.latest("remark") is None)
+        return awaits_moderator(**self.latest_marks())
 
     def markers(self, *roles: str) -> set[int]:
         return {m.marker_id for role in roles for m in self.by_role.get(role, []) if m.marker_id is not None}
@@ -107,7 +111,7 @@ def first_total(marks: Iterable[ResponseMarks]) -> int:
     """Automatic marks plus the first marker's latest marks: what first marking gave the script."""
     total = 0
     for response in marks:
-        row = response.latest("auto") or response.latest("first")
+        row = response.latest(MarkRole.AUTO) or response.latest(MarkRole.FIRST)
         total += row.mark if row is not None else 0
     return total
 
@@ -156,15 +160,15 @@ def decision_of(attempt_id: int) -> SecondMarkingDecision | None:
     return db.session.scalar(select(SecondMarkingDecision).where(SecondMarkingDecision.attempt_id == attempt_id))
 
 
-def stage(attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMarkingDecision | None) -> str:
+def stage(attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMarkingDecision | None) -> MarkingStage:
     """Where a script is: first marking, waiting for the sample, second marking, moderation or complete."""
-    if attempt.marking_state == "complete":
+    if attempt.marking_state == MarkingState.COMPLETE:
         return COMPLETE
     if any(r.needs_marker for r in marks.values()):
         return FIRST
-    if decision is None or decision.status == "waiting":
+    if decision is None or decision.status == SampleStatus.WAITING:
         return SAMPLE
-    if decision.status == "selected" and any(_needs_second(r) for r in marks.values()):
+    if decision.status == SampleStatus.SELECTED and any(_needs_second(r) for r in marks.values()):
         return SECOND
     if any(r.final is None for r in marks.values()):
         return MODERATION
@@ -172,13 +176,14 @@ def stage(attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMar
 
 
 def _needs_second(response: ResponseMarks) -> bool:
-    return response.latest("first") is not None and response.latest("second") is None and response.latest("moderator") is None
+    return (response.latest(MarkRole.FIRST) is not None and response.latest(MarkRole.SECOND) is None
+            and response.latest(MarkRole.MODERATOR) is None)
 
 
 def progress(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> str:
     """After a mark: decide second marking when first marking is done, and finish the script when every mark stands."""
-    if attempt.marking_state != "marking":
-        return COMPLETE if attempt.marking_state == "complete" else attempt.marking_state
+    if attempt.marking_state != MarkingState.MARKING:
+        return COMPLETE if attempt.marking_state == MarkingState.COMPLETE else attempt.marking_state
     marks = marks_of([attempt.id])
     if any(r.needs_marker for r in marks.values()):
         return FIRST
@@ -188,19 +193,21 @@ def progress(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> str:
     near = bool(rules.boundary_scripts({attempt.id: total}, boundary_minimums(standard), BOUNDARY_MARGIN))
     decision = decision_of(attempt.id)
     if decision is None:
-        decision = SecondMarkingDecision(attempt_id=attempt.id, first_total=total, status="selected" if near else "waiting",
+        decision = SecondMarkingDecision(attempt_id=attempt.id, first_total=total,
+                                         status=(SampleStatus.SELECTED if near else SampleStatus.WAITING).value,
                                          reason="boundary" if near else None, decided_at=now)
         db.session.add(decision)
         db.session.flush()
         audit.record(actor, "marking.first_complete", attempt,
                      after={"first_total": total, "second_marking": decision.status, "reason": decision.reason})
-        if decision.status == "waiting":
+        if decision.status == SampleStatus.WAITING:
             draw_sample(_batch(attempt), standard, now=now, actor=actor)
-    elif decision.status == "waiting" and decision.first_total != total:
+    elif decision.status == SampleStatus.WAITING and decision.first_total != total:
         decision.first_total = total
         if near:  # a changed mark moved it near a boundary
-            decision.status, decision.reason, decision.decided_at = "selected", "boundary", now
-            audit.record(actor, "marking.second_marking", attempt, after={"first_total": total, "second_marking": "selected",
+            decision.status = next_sample_status(decision.status, SampleStatus.SELECTED).value
+            decision.reason, decision.decided_at = "boundary", now
+            audit.record(actor, "marking.second_marking", attempt, after={"first_total": total, "second_marking": decision.status,
                                                                           "reason": "boundary"})
         db.session.flush()
     return _finish_if_final(attempt, marks, decision, now=now, actor=actor)
@@ -209,14 +216,15 @@ def progress(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> str:
 def _finish_if_final(attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMarkingDecision, *,
                      now: dt.datetime, actor: User | None) -> str:
     current = stage(attempt, marks, decision)
-    if current != COMPLETE or attempt.marking_state == "complete":
+    if current != COMPLETE or attempt.marking_state == MarkingState.COMPLETE:
         return current
     total = sum(r.final or 0 for r in marks.values())
     before = {"marking_state": attempt.marking_state, "total_marks": attempt.total_marks}
     attempt.total_marks = total
-    attempt.marking_state = "complete"
+    attempt.marking_state = next_marking_state(attempt.marking_state, MarkingState.COMPLETE).value
     db.session.flush()
-    audit.record(actor, "marking.complete", attempt, before=before, after={"marking_state": "complete", "total_marks": total})
+    audit.record(actor, "marking.complete", attempt, before=before,
+                 after={"marking_state": attempt.marking_state, "total_marks": total})
     from .results import record_knowledge_test
 
     record_knowledge_test(attempt, now=now, actor=actor)
@@ -243,9 +251,10 @@ def draw_sample(batch: list[Attempt], standard: Standard, *, now: dt.datetime, a
     if not force:
         if any(_may_still_be_sat(a) for a in batch):
             return None
-        if any(a.state == "submitted" and a.marking_state == "marking" and a.id not in decisions for a in batch):
+        if any(a.state == AttemptState.SUBMITTED and a.marking_state == MarkingState.MARKING and a.id not in decisions
+               for a in batch):
             return None
-    waiting = [d for d in decisions.values() if d.status == "waiting"]
+    waiting = [d for d in decisions.values() if d.status == SampleStatus.WAITING]
     if not waiting:
         return None
     totals = {d.attempt_id: d.first_total for d in waiting}
@@ -254,7 +263,7 @@ def draw_sample(batch: list[Attempt], standard: Standard, *, now: dt.datetime, a
     chosen = rules.second_marking_sample(totals, minimums, fraction=SECOND_MARKING_FRACTION, margin=BOUNDARY_MARGIN, seed=seed)
     near = rules.boundary_scripts(totals, minimums, BOUNDARY_MARGIN)
     for d in waiting:
-        d.status = "selected" if d.attempt_id in chosen else "not_selected"
+        d.status = next_sample_status(d.status, SampleStatus.SELECTED if d.attempt_id in chosen else SampleStatus.NOT_SELECTED).value
         d.reason = ("boundary" if d.attempt_id in near else "sample") if d.attempt_id in chosen else None
         d.seed, d.decided_at = seed, now
     db.session.flush()
@@ -266,7 +275,7 @@ def draw_sample(batch: list[Attempt], standard: Standard, *, now: dt.datetime, a
                  reason="drawn by a moderator" if force else None)
     by_id = {a.id: a for a in batch}
     for d in sorted(waiting, key=lambda d: d.attempt_id):
-        if d.status == "not_selected":
+        if d.status == SampleStatus.NOT_SELECTED:
             script = by_id[d.attempt_id]
             _finish_if_final(script, marks_of([script.id]), d, now=now, actor=actor)
     return chosen
@@ -276,10 +285,10 @@ def _may_still_be_sat(attempt: Attempt) -> bool:
     """A script still to come: being sat, or issued in a sitting that is still open (its candidate may yet start)."""
     if attempt.state not in OPEN_STATES:
         return False
-    if attempt.state != "not_started" or attempt.sitting_id is None:
+    if attempt.state != AttemptState.NOT_STARTED or attempt.sitting_id is None:
         return True
     sitting = db.session.get(Sitting, attempt.sitting_id)
-    return sitting is not None and sitting.state != "closed"
+    return sitting is not None and sitting.state != SittingState.CLOSED
 
 
 def draw_sample_now(sitting_id: int, *, now: dt.datetime, actor: User) -> set[int] | None:
@@ -309,7 +318,7 @@ def waiting_for_sample() -> list[tuple[Sitting, int]]:
         select(Sitting, func.count(SecondMarkingDecision.id))
         .join(Attempt, Attempt.sitting_id == Sitting.id)
         .join(SecondMarkingDecision, SecondMarkingDecision.attempt_id == Attempt.id)
-        .where(SecondMarkingDecision.status == "waiting")
+        .where(SecondMarkingDecision.status == SampleStatus.WAITING.value)
         .group_by(Sitting.id)
         .order_by(Sitting.window_start)
     ).all()

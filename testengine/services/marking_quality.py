@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import marking as rules
+from ..domain.attempt_states import AttemptState
 from ..extensions import db
 from ..models import (
     Answer,
@@ -156,7 +157,7 @@ def add_item_from_response(aq_id: int, *, reference_mark: int, rationale: str | 
     aq, question_id = question_of(aq_id)
     text = db.session.scalar(select(Answer.response).where(Answer.attempt_question_id == aq.id))
     state = db.session.scalar(select(Attempt.state).where(Attempt.id == aq.attempt_id))
-    if state != "submitted" or not (text or "").strip():
+    if state != AttemptState.SUBMITTED or not (text or "").strip():
         raise MarkingError("Only a submitted, non-blank answer can be used.", code="not_usable")
     return add_standardisation_item(question_id, response=text or "", reference_mark=reference_mark, rationale=rationale,
                                     moderator=moderator, now=now)

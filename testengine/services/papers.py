@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import String, cast, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..domain.attempt_states import AttemptKind, AttemptState
 from ..domain.errors import DomainError
 from ..domain.papers import Item, ItemPool, Paper, draw_paper, new_seed
 from ..extensions import db
@@ -220,7 +221,7 @@ def issue_paper(
     now: dt.datetime,
     actor: User | None,
     sitting_id: int | None = None,
-    kind: str = "first",
+    kind: str = AttemptKind.FIRST.value,
     seed: int | None = None,
     extra_percent: int = 0,
     extra_minutes: int = 0,
@@ -242,7 +243,7 @@ def issue_paper(
         standard_id=standard.id,
         sitting_id=sitting_id,
         kind=kind,
-        state="not_started",
+        state=AttemptState.NOT_STARTED.value,
         seed=drawn.seed,
         draw_inputs={
             "pool": snapshot.key,

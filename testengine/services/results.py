@@ -13,14 +13,15 @@ Workflow, for method and overall results alike: provisional -> signed_off (an ad
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections import defaultdict
 from collections.abc import Iterable
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
-from ..domain.errors import DomainError
+from ..domain import result_states
+from ..domain.attempt_states import AttemptKind
+from ..domain.errors import DomainError, IllegalTransition
 from ..domain.grading import (
     grade_for_marks,
     ksb_feedback,
@@ -28,6 +29,8 @@ from ..domain.grading import (
     resit_method_grade,
     resit_overall_grade,
 )
+from ..domain.marking_states import MarkingState
+from ..domain.result_states import ResultAction, ResultStatus
 from ..domain.standards import StandardSpec
 from ..extensions import db
 from ..models import (
@@ -44,7 +47,7 @@ from ..models import (
 from . import audit
 from .banks import spec_of
 
-KINDS = ("first", "resit", "retake")
+KINDS = tuple(kind.value for kind in AttemptKind)
 CHANGE_ROUTES = ("appeal", "remark")
 MAX_REASON = 450  # the audit log keeps 500, with the route before it
 
@@ -53,22 +56,15 @@ class ResultError(DomainError):
     code = "result_refused"
 
 
-class Status(str, enum.Enum):
-    PROVISIONAL = "provisional"
-    SIGNED_OFF = "signed_off"
-    RELEASED = "released"
-
-
-_NEXT = {("sign_off", Status.PROVISIONAL): Status.SIGNED_OFF, ("release", Status.SIGNED_OFF): Status.RELEASED}
+Status = ResultStatus  # the name this service's callers know
 
 
 def next_status(current: str, action: str) -> Status:
-    """The status after `action` (sign_off | release); anything else is an illegal move."""
-    target = _NEXT.get((action, Status(current)))
-    if target is None:
-        done = {"sign_off": "signed off", "release": "released"}.get(action, action)
-        raise ResultError(f"A {current.replace('_', ' ')} result cannot be {done}.", code="illegal_transition")
-    return target
+    """The status after `action` (sign_off | release), by domain.result_states' table."""
+    try:
+        return result_states.next_status(current, action)
+    except IllegalTransition as refused:
+        raise ResultError(str(refused), code="illegal_transition") from None
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -148,14 +144,14 @@ def record_knowledge_test(attempt: Attempt, *, now: dt.datetime, actor: User | N
     test = spec.knowledge_test
     if test is None:
         raise ResultError(f"{standard.code} has no knowledge test.", code="no_knowledge_test")
-    if attempt.total_marks is None or attempt.marking_state != "complete":
+    if attempt.total_marks is None or attempt.marking_state != MarkingState.COMPLETE:
         raise ResultError("This attempt has not been fully marked.", code="not_marked")
     achieved = grade_for_marks(test.boundaries, attempt.total_marks, test.total_marks)
     previous = current_method_results(apprentice.id, standard.id).get(test.method)
     if previous is not None and previous.attempt_id == attempt.id and previous.status == Status.RELEASED.value:
         raise ResultError("This attempt's result has been released: use an appeal or a re-mark.", code="released")
-    kind = attempt.kind if attempt.kind in KINDS else "first"
-    grade = resit_method_grade(spec, achieved, test.method) if kind != "first" else achieved
+    kind = attempt.kind if attempt.kind in KINDS else AttemptKind.FIRST.value
+    grade = resit_method_grade(spec, achieved, test.method) if kind != AttemptKind.FIRST else achieved
     result = MethodResult(
         apprentice_id=apprentice.id, standard_id=standard.id, method_key=test.method, grade=grade, achieved_grade=achieved,
         marks=attempt.total_marks, attempt_id=attempt.id,
@@ -174,7 +170,7 @@ def record_method_grade(
     grade: str,
     assessed_on: dt.date,
     assessor: str,
-    kind: str = "first",
+    kind: str = AttemptKind.FIRST.value,
     employer_agreed: bool = False,
     now: dt.datetime,
     actor: User | None,
@@ -200,16 +196,16 @@ def record_method_grade(
     if kind not in KINDS:
         raise ResultError(f"Unknown kind {kind!r}: first, resit or retake.", code="invalid_kind")
     previous = current_method_results(apprentice.id, standard.id).get(method_key)
-    if kind == "first" and previous is not None and previous.status == Status.RELEASED.value:
+    if kind == AttemptKind.FIRST and previous is not None and previous.status == Status.RELEASED.value:
         raise ResultError("This method's result has been released: it changes only through an appeal or a re-mark.",
                           code="released")
-    if kind != "first":
+    if kind != AttemptKind.FIRST:
         if not employer_agreed:
             raise ResultError("A re-sit or re-take needs the employer's agreement.", code="employer_agreement_required")
         check_resit(spec, apprentice, previous, on=assessed_on)
     result = MethodResult(
         apprentice_id=apprentice.id, standard_id=standard.id, method_key=method_key, achieved_grade=grade,
-        grade=resit_method_grade(spec, grade, method_key) if kind != "first" else grade, marks=None, attempt_id=None,
+        grade=resit_method_grade(spec, grade, method_key) if kind != AttemptKind.FIRST else grade, marks=None, attempt_id=None,
         assessed_on=assessed_on, assessor=assessor.strip(), kind=kind, employer_agreed=employer_agreed, current=True,
         recorded_by_id=actor.id if actor else None, recorded_at=now, status=Status.PROVISIONAL.value,
     )
@@ -231,7 +227,7 @@ def recompute_overall(
     previous = current_overall(apprentice.id, standard.id)
     if previous is not None and previous.inputs == inputs:
         return previous
-    resat = [key for key, row in methods.items() if row.kind != "first"]
+    resat = [key for key, row in methods.items() if row.kind != AttemptKind.FIRST]
     grade = resit_overall_grade(spec, {key: row.grade for key, row in methods.items()}, resat)
     overall = OverallResult(
         apprentice_id=apprentice.id, standard_id=standard.id, grade=grade, status=Status.PROVISIONAL.value, current=True,
@@ -261,8 +257,8 @@ def sign_off(result: MethodResult | OverallResult, *, now: dt.datetime, actor: U
     if not result.current:
         raise ResultError("Only the current result can be signed off.", code="not_current")
     if isinstance(result, OverallResult):
-        _require_methods(result, {Status.SIGNED_OFF.value, Status.RELEASED.value}, "signed off")
-    result.status = next_status(result.status, "sign_off").value
+        _require_methods(result, {Status.SIGNED_OFF.value, Status.RELEASED.value}, Status.SIGNED_OFF)
+    result.status = next_status(result.status, ResultAction.SIGN_OFF).value
     result.signed_off_by_id, result.signed_off_at = actor.id, now
     db.session.flush()
     audit.record(actor, f"result.{_label(result)}.sign_off", result, after={"grade": result.grade, "status": result.status})
@@ -290,18 +286,19 @@ def release(result: MethodResult | OverallResult, *, now: dt.datetime, actor: Us
             code="second_admin_required",
         )
     if isinstance(result, OverallResult):
-        _require_methods(result, {Status.RELEASED.value}, "released")
-    result.status = next_status(result.status, "release").value
+        _require_methods(result, {Status.RELEASED.value}, Status.RELEASED)
+    result.status = next_status(result.status, ResultAction.RELEASE).value
     result.released_at = now
     db.session.flush()
     audit.record(actor, f"result.{_label(result)}.release", result, after={"grade": result.grade, "status": result.status})
 
 
-def _require_methods(overall: OverallResult, allowed: set[str], verb: str) -> None:
+def _require_methods(overall: OverallResult, allowed: set[str], target: ResultStatus) -> None:
     ids = [value["result_id"] for value in (overall.inputs or {}).values()]
     rows = db.session.scalars(select(MethodResult).where(MethodResult.id.in_(ids))).all()
     waiting = sorted(row.method_key for row in rows if row.status not in allowed)
     if waiting:
+        verb = target.value.replace("_", " ")
         raise ResultError(f"First, each method's result must be {verb}: {', '.join(waiting)}.", code="methods_not_ready")
 
 
@@ -343,7 +340,7 @@ def change_after_release(
         if grade not in method.grades:
             raise ResultError(f"Choose a grade of {method.name} ({', '.join(method.grades)}).", code="invalid_grade")
         achieved, marks = grade, None
-    new_grade = resit_method_grade(spec, achieved, result.method_key) if result.kind != "first" else achieved
+    new_grade = resit_method_grade(spec, achieved, result.method_key) if result.kind != AttemptKind.FIRST else achieved
     changed = MethodResult(
         apprentice_id=result.apprentice_id, standard_id=result.standard_id, method_key=result.method_key, grade=new_grade,
         achieved_grade=achieved, marks=marks, attempt_id=result.attempt_id, assessed_on=result.assessed_on,
@@ -374,7 +371,7 @@ def set_epa_period_end(apprentice: Apprentice, ends_on: dt.date | None, *, actor
 # --- final marks and feedback ---------------------------------------------------------------
 
 def final_marks(attempt_id: int) -> dict[int, int | None]:
-    """Each attempt question's mark that stands (None while undecided), by the marking service's one rule."""
+    """Each attempt question's mark that stands (None while undecided), by domain.mark_standing's one rule."""
     from .marking import marks_of
 
     return {aq_id: response.final for aq_id, response in marks_of([attempt_id]).items()}

@@ -12,8 +12,16 @@ from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import invigilation as rules
+from ..domain.attempt_states import ACTIVE_STATES as domain_active_states
+from ..domain.attempt_states import AttemptKind, AttemptState
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
+from ..domain.sitting_states import (
+    BookingEvent,
+    SittingEvent,
+    next_booking_status,
+    next_sitting_state,
+)
 from ..extensions import db
 from ..models import (
     Adjustment,
@@ -40,7 +48,7 @@ from . import audit
 from .banks import spec_of
 from .papers import DrawnPaper, draw_for, issue_paper
 
-ACTIVE_STATES = ("in_progress", "paused", "on_break")
+ACTIVE_STATES = tuple(state.value for state in domain_active_states)
 
 
 class SittingError(DomainError):
@@ -173,9 +181,10 @@ def confirm_venue(sitting: Sitting, checks: dict[str, bool], *, now: dt.datetime
         raise SittingError("Every point of the checklist must be confirmed: " + ", ".join(missing) + ".", code="checklist_incomplete", status=400)
     if sitting.state == SittingState.CLOSED.value:
         raise SittingError("This sitting is closed.", code="closed")
+    target = next_sitting_state(sitting.state, SittingEvent.CONFIRM_VENUE)
     sitting.venue_checklist = {key: True for key in required}
     sitting.venue_confirmed_at, sitting.venue_confirmed_by_id = now, actor.id
-    sitting.state = SittingState.OPEN.value
+    sitting.state = target.value
     db.session.flush()
     _room_event(sitting, "venue_confirmed", now)
     audit.record(actor, "sitting.venue_confirmed", sitting, after=sitting.venue_checklist)
@@ -191,7 +200,7 @@ def check_in(booking: Booking, *, document_type: str, last_digits: str, photo_ma
     if not photo_matched or not uln_confirmed:
         raise SittingError("Identity is not confirmed: the photo must match and the ULN must match the booking.", code="identity_unconfirmed", status=400)
     sitting = booking.sitting
-    booking.status = BookingStatus.CHECKED_IN.value
+    booking.status = next_booking_status(booking.status, BookingEvent.CHECK_IN).value
     booking.id_document_type, booking.id_last_digits = document_type, digits.upper()
     booking.photo_matched, booking.uln_confirmed = True, True
     booking.seat = seat.strip()[:20] or None
@@ -206,7 +215,7 @@ def check_in(booking: Booking, *, document_type: str, last_digits: str, photo_ma
 def mark_absent(booking: Booking, *, now: dt.datetime, actor: User) -> None:
     if booking.status == BookingStatus.CHECKED_IN.value:
         raise SittingError("This apprentice is already checked in.", code="checked_in")
-    booking.status = BookingStatus.ABSENT.value
+    booking.status = next_booking_status(booking.status, BookingEvent.MARK_ABSENT).value
     db.session.flush()
     audit.record(actor, "booking.absent", booking)
 
@@ -239,7 +248,7 @@ def latest_attempt(booking: Booking) -> Attempt | None:
     )
 
 
-def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kind: str = "first", drawn: DrawnPaper | None = None) -> Attempt:
+def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kind: str = AttemptKind.FIRST.value, drawn: DrawnPaper | None = None) -> Attempt:
     """Draw the paper ahead of the start (at check-in), which flattens the start spike.
 
     The invigilator's check-in calls this, so a start normally finds its paper waiting and only
@@ -318,7 +327,7 @@ def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead |
     if sitting.room_paused_at is not None:
         raise SittingError("The room is paused. Wait for the invigilator to resume.", code="room_paused")
     existing = _attempt_to_start(booking)  # read again under the room's lock: a double click starts once
-    if existing is not None and existing.state != "not_started":
+    if existing is not None and existing.state != AttemptState.NOT_STARTED:
         return existing
     if now > sitting.window_end:
         raise SittingError("The start window for this sitting has closed. Speak to the invigilator.", code="window_closed")
@@ -364,7 +373,7 @@ def pause_room(sitting: Sitting, *, now: dt.datetime, actor: User, reason: str =
     incident = log_incident(sitting, kind="room_pause", apprentice_ids=[a.apprentice_id for a in active_attempts(sitting)], now=now, actor=actor, notes=reason or "Whole room paused.")
     sitting.room_paused_at = now
     for attempt in active_attempts(sitting):
-        if attempt.state == "in_progress":
+        if attempt.state == AttemptState.IN_PROGRESS:
             attempt_service.begin_stoppage(attempt, "room_pause", now=now, actor=actor, incident_id=incident.id)
     _room_event(sitting, "room_paused", now)
     return incident
@@ -374,7 +383,7 @@ def resume_room(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     if sitting.room_paused_at is None:
         raise SittingError("The room is not paused.", code="not_paused")
     for attempt in active_attempts(sitting):
-        if attempt.state == "paused" and any(s.end is None and s.kind == "room_pause" for s in attempt.stoppages):
+        if attempt.state == AttemptState.PAUSED and any(s.end is None and s.kind == "room_pause" for s in attempt.stoppages):
             attempt_service.end_stoppage(attempt, now=now, actor=actor)
     incident = db.session.scalar(
         select(Incident).where(Incident.sitting_id == sitting.id, Incident.kind == "room_pause", Incident.ended_at.is_(None)).order_by(Incident.id.desc())
@@ -415,9 +424,11 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     still = [a for a in active_attempts(sitting)]
     if still:
         raise SittingError(f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.", code="still_sitting")
-    sitting.state, sitting.closed_at = SittingState.CLOSED.value, now
+    if sitting.state == SittingState.CLOSED.value:
+        raise SittingError("This sitting is closed.", code="closed")
+    sitting.state, sitting.closed_at = next_sitting_state(sitting.state, SittingEvent.CLOSE).value, now
     db.session.flush()
-    _room_event(sitting, "closed", now)
+    _room_event(sitting, SittingState.CLOSED.value, now)
     audit.record(actor, "sitting.close", sitting)
 
 
@@ -430,7 +441,7 @@ def sweep(sitting: Sitting, now: dt.datetime) -> int:
     done = 0
     for attempt in db.session.scalars(
         select(Attempt)
-        .where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))
+        .where(Attempt.sitting_id == sitting.id, Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))
         .execution_options(populate_existing=True)
     ):
         done += attempt_service.finalise_if_expired(attempt, now)
@@ -499,7 +510,7 @@ def _load_stoppages(attempts: list[Attempt]) -> None:
     A running attempt's remaining time comes from its stored deadline (clock_status), so only a
     stopped clock, or one with no stored deadline, needs its stoppages.
     """
-    needed = [a for a in attempts if a.started_at is not None and a.state in ACTIVE_STATES and (a.state != "in_progress" or a.deadline_at is None)]
+    needed = [a for a in attempts if a.started_at is not None and a.state in ACTIVE_STATES and (a.state != AttemptState.IN_PROGRESS or a.deadline_at is None)]
     if not needed:
         return
     by_attempt: dict[int, list[Stoppage]] = {a.id: [] for a in needed}
@@ -577,11 +588,11 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[
         status = booking.status
         remaining = None
         warnings: list[str] = []
-        if attempt is not None and attempt.state != "not_started":
-            status = {"on_break": "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
+        if attempt is not None and attempt.state != AttemptState.NOT_STARTED:
+            status = {AttemptState.ON_BREAK.value: "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
             remaining = attempt_service.clock_status(attempt, now).remaining_seconds
             warnings = list(room.warnings.get(attempt.id, []))
-            if attempt.state == "in_progress" and attempt.last_seen_at and now - attempt.last_seen_at > idle:
+            if attempt.state == AttemptState.IN_PROGRESS and attempt.last_seen_at and now - attempt.last_seen_at > idle:
                 warnings.append(f"Idle for over {idle.seconds // 60} minutes")
         rows.append(BoardRow(
             booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
@@ -613,7 +624,7 @@ def report(sitting: Sitting) -> dict[str, Any]:
             "candidate_number": booking.apprentice.candidate_number,
             "name": booking.apprentice.full_name,
             "seat": booking.seat or "",
-            "attendance": "absent" if booking.status == "absent" else ("late" if booking.late else ("present" if booking.status == "checked_in" else "not recorded")),
+            "attendance": BookingStatus.ABSENT.value if booking.status == BookingStatus.ABSENT else ("late" if booking.late else ("present" if booking.status == BookingStatus.CHECKED_IN else "not recorded")),
             "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else "",
             "identity": booking.id_document_type or "",
             "started_at": attempt.started_at.isoformat() if attempt and attempt.started_at else "",

@@ -7,9 +7,8 @@ What counts:
 - Scripts are SUBMITTED attempts of one standard whose every question has a mark that stands.
   A script still waiting for a marker or a moderator is left out whole (and counted in
   `awaiting_marking`), because a half-marked total would make every item on it look worse.
-- The mark that stands for a response: a re-mark (after an appeal) if any; else the moderator's
-  latest mark; else the latest first mark, checked by the latest second mark
-  (domain.marking.resolve_marks: they must agree); else the automatic mark.
+- The mark that stands for a response is domain.mark_standing's, from each role's latest mark:
+  the same rule that marking progress and results apply to one script.
 - An item is a question VERSION: a revised wording is a different item with its own evidence.
 - MCQ choices are the ORIGINAL option index the apprentice picked (Answer.response "0".."3"),
   so shares describe the option as written, whatever order it was shown in.
@@ -26,8 +25,10 @@ import numpy as np
 from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from ..domain import item_stats
+from ..domain.attempt_states import AttemptState
 from ..domain.item_stats import Responses
-from ..domain.marking import agreement_by_item, resolve_marks, resolve_marks_array
+from ..domain.mark_standing import MarkRole, standing_marks_array
+from ..domain.marking import agreement_by_item
 from ..extensions import db
 from ..models import (
     Answer,
@@ -44,7 +45,7 @@ from .banks import spec_of
 from .int_columns import Field, Lookup, chunks, dense, int_columns, int_rows
 
 MIN_RESPONSES = 30  # below this an item earns no flags: with a handful of responses it is noise
-SUBMITTED = "submitted"
+SUBMITTED = AttemptState.SUBMITTED.value
 NO_CHOICE, BLANK = -2, -1
 
 
@@ -178,9 +179,9 @@ def _num(value: float) -> float | None:
 # --- loading ---------------------------------------------------------------------------------
 
 # Mark.role as a small integer, so that the database hands back numbers rather than strings.
-ROLES = ("auto", "first", "second", "moderator", "remark")
-AUTO, FIRST, SECOND, MODERATOR, REMARK = range(len(ROLES))
-OTHER_ROLE = len(ROLES)  # a role `stands` does not know, so ignores
+ROLES = tuple(role.value for role in MarkRole)
+FIRST, SECOND = ROLES.index(MarkRole.FIRST), ROLES.index(MarkRole.SECOND)
+OTHER_ROLE = len(ROLES)  # a role the rule does not know, so ignores
 # An answer as SQL reads it: a plain digit "0".."9" is its own code, other text OTHER_TEXT (left
 # to _choice in Python; rare, as the browser saves an option index).
 OTHER_TEXT = 10
@@ -188,30 +189,13 @@ ID_BITS = 31  # ids fit PostgreSQL's INTEGER
 SMALL_BITS = 16  # paper positions, marks and codes
 
 
-def stands(latest: dict[str, int]) -> int | None:
-    """The mark that stands, from each role's latest mark on one response (None: not decided yet)."""
-    if "remark" in latest:
-        return latest["remark"]
-    if "first" in latest or "moderator" in latest:
-        return resolve_marks(
-            latest.get("first", 0), latest.get("second"), latest.get("moderator")
-        ).final
-    return latest.get("auto")
-
-
 def stands_array(latest: np.ndarray, given: np.ndarray) -> np.ndarray:
-    """`stands` for many responses at once: `latest[role, k]` is response k's latest mark of the
-    role ROLES[role] and `given[role, k]` whether it has one. NaN where nothing is decided yet."""
-    final = np.where(given[AUTO], latest[AUTO], np.nan)
-    judged = (given[FIRST] | given[MODERATOR]) & ~given[REMARK]
-    if judged.any():
-        final[judged] = resolve_marks_array(
-            np.where(given[FIRST], latest[FIRST], 0)[judged],
-            np.where(given[SECOND], latest[SECOND], np.nan)[judged],
-            np.where(given[MODERATOR], latest[MODERATOR], np.nan)[judged],
-        )
-    final[given[REMARK]] = latest[REMARK][given[REMARK]]
-    return final
+    """The mark that stands for many responses (domain.mark_standing): `latest[role, k]` is
+    response k's latest mark of the role ROLES[role] and `given[role, k]` whether it has one.
+    NaN where nothing stands yet."""
+    return standing_marks_array(
+        **{role: np.where(given[code], latest[code], np.nan) for code, role in enumerate(ROLES)}
+    )
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Marking: answer grouping, agreement and kappa, second-marking samples, resolution."""
+"""Marking: answer grouping, agreement and kappa, second-marking samples, standardisation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from testengine.domain.errors import DomainError, OutOfRange
 from testengine.domain.marking import (
-    Resolution,
     agreement_by_item,
     boundary_scripts,
     exact_agreement,
@@ -19,7 +18,6 @@ from testengine.domain.marking import (
     marker_summary,
     normalise_answer,
     quadratic_weighted_kappa,
-    resolve_marks,
     second_marking_sample,
     standardisation_outcome,
 )
@@ -196,7 +194,7 @@ def test_sample_size_rounds_up_and_seeds_differ() -> None:
         second_marking_sample(totals, (46,), fraction=1.5, seed=1)
 
 
-# --- standardisation and resolution --------------------------------------------------------
+# --- standardisation ----------------------------------------------------------------------
 def test_standardisation_outcome() -> None:
     reference = {1: 2, 2: 1, 3: 0, 4: 2, 5: 1}
     passed = standardisation_outcome({1: 2, 2: 1, 3: 0, 4: 2, 5: 2, 99: 0}, reference)
@@ -205,28 +203,6 @@ def test_standardisation_outcome() -> None:
     assert failed.agreement == pytest.approx(2 / 3) and not failed.passed and failed.compared == 3
     nothing = standardisation_outcome({99: 1}, reference)
     assert math.isnan(nothing.agreement) and not nothing.passed and nothing.compared == 0
-
-
-@pytest.mark.parametrize(
-    ("first", "second", "moderator", "expected"),
-    [
-        (2, None, None, Resolution(2, False)),  # not second-marked: first stands
-        (1, 1, None, Resolution(1, False)),  # agreed
-        (1, 2, None, Resolution(None, True)),  # differ: waits for moderation
-        (1, 2, 2, Resolution(2, False)),  # the moderator's mark stands
-        (1, 2, 0, Resolution(0, False)),  # even if neither marker gave it
-        (2, 2, 1, Resolution(1, False)),
-    ],
-)
-def test_resolve_marks(
-    first: int, second: int | None, moderator: int | None, expected: Resolution
-) -> None:
-    assert resolve_marks(first, second, moderator) == expected
-
-
-def test_resolve_marks_refuses_negative_marks() -> None:
-    with pytest.raises(OutOfRange):
-        resolve_marks(-1, None, None)
 
 
 # --- marker summary ------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import math
 
 import pytest
 
-from testengine.services.statistics import bank_statistics, stands
+from testengine.services.statistics import bank_statistics
 from tests.review.conftest import key_of, version_of, wrong_of
 
 M1, M2, S1 = "ST0663-K10-MCQ-001", "ST0663-K10-MCQ-002", "ST0663-K10-SA-001"
@@ -157,27 +157,6 @@ def test_flags_wait_for_enough_responses(st0663, example):
     }
     assert flagged[M1] == ["unused_distractor"]  # two wrong options nobody chose
     assert "weak_marker_agreement" in flagged[S1]  # 1 of 3 double marks agree
-
-
-@pytest.mark.parametrize(
-    ("latest", "final"),
-    [
-        ({"auto": 0}, 0),
-        ({"auto": 1}, 1),
-        ({"first": 2}, 2),
-        ({"first": 2, "second": 2}, 2),
-        ({"first": 1, "second": 2}, None),  # disagreement waits for a moderator
-        ({"first": 1, "second": 2, "moderator": 2}, 2),
-        ({"first": 2, "moderator": 0}, 0),
-        (
-            {"first": 2, "second": 2, "moderator": 1, "remark": 0},
-            0,
-        ),  # a re-mark after appeal stands over all
-        ({}, None),
-    ],
-)
-def test_the_mark_that_stands(latest, final):
-    assert stands(latest) == final
 
 
 def test_no_responses_gives_empty_statistics(st0663):

@@ -2,7 +2,7 @@
 
 `statistics.load` reads integer columns straight into NumPy and decides the mark that stands with
 array operations. `reference_load` below is the straightforward version: ORM rows, one response
-at a time, the latest mark per role by (created_at, id) in a dict, `stands` and `_choice` per
+at a time, the latest mark per role by (created_at, id) in a dict, `standing_mark` and `_choice` per
 response. On a generated set of scripts with re-marks, moderation, disagreements still waiting,
 markers who changed their mark (in and out of id order), odd MCQ answers and unmarked responses,
 both must give the same arrays and the same statistics, number for number.
@@ -21,9 +21,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from testengine.domain.errors import OutOfRange
 from testengine.domain.item_stats import Responses
-from testengine.domain.marking import resolve_marks, resolve_marks_array
+from testengine.domain.mark_standing import standing_mark
 from testengine.extensions import db
 from testengine.models import (
     Answer,
@@ -56,7 +55,11 @@ def reference_load(standard: Any) -> statistics._Loaded:
         for aq in attempt.questions:  # by position
             answer = db.session.scalar(select(Answer).where(Answer.attempt_question_id == aq.id))
             rows.append((attempt, aq, answer.response if answer else None))
-    final = {aq.id: statistics.stands(latest.get(aq.id, {})) for _a, aq, _r in rows}
+    known = set(statistics.ROLES)  # a role the rule does not know is ignored
+    final = {
+        aq.id: standing_mark(**{r: m for r, m in latest.get(aq.id, {}).items() if r in known})
+        for _a, aq, _r in rows
+    }
     waiting = {attempt.id for attempt, aq, _r in rows if final[aq.id] is None}
 
     items: list[ItemInfo] = []
@@ -358,30 +361,7 @@ def test_packed_columns_equal_plain_ones(st0663, generated):
         assert sorted(zip(*(c.tolist() for c in columns))) == plain
 
 
-OPTIONAL = (None, 0, 1, 2)
-
-
-@pytest.mark.parametrize("first", (0, 1, 2))
-def test_resolve_marks_array_is_resolve_marks_for_every_combination(first):
-    combos = list(itertools.product(OPTIONAL, OPTIONAL))
-    nan = float("nan")
-    got = resolve_marks_array(
-        [first] * len(combos),
-        [nan if s is None else s for s, _m in combos],
-        [nan if m is None else m for _s, m in combos],
-    )
-    for (second, moderator), value in zip(combos, got.tolist()):
-        want = resolve_marks(first, second, moderator).final
-        assert (value if not math.isnan(value) else None) == want
-
-
-@pytest.mark.parametrize("marks", [(-1, math.nan, math.nan), (1, -2, math.nan), (1, 1, -1)])
-def test_resolve_marks_array_refuses_negative_marks_like_resolve_marks(marks):
-    with pytest.raises(OutOfRange):
-        resolve_marks_array([marks[0]], [marks[1]], [marks[2]])
-
-
-def test_stands_array_is_stands_for_every_set_of_roles():
+def test_stands_array_is_the_domain_rule_for_every_set_of_roles():
     cases = []
     for given in itertools.product((False, True), repeat=len(statistics.ROLES)):
         for values in itertools.product((0, 2), repeat=sum(given)):
@@ -394,4 +374,4 @@ def test_stands_array_is_stands_for_every_set_of_roles():
             latest[statistics.ROLES.index(role), k] = mark
             given_array[statistics.ROLES.index(role), k] = True
     got = statistics.stands_array(latest, given_array).tolist()
-    assert [None if math.isnan(v) else v for v in got] == [statistics.stands(c) for c in cases]
+    assert [None if math.isnan(v) else v for v in got] == [standing_mark(**c) for c in cases]
