@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import invigilation as rules
@@ -120,13 +120,38 @@ def sittings_for_invigilator(user: User) -> list[Sitting]:
     )
 
 
+def _people_present(sitting_id: Any) -> Any:
+    """How many people count as invigilators in this room: a scalar subquery, to embed in a statement.
+
+    Counted per person, not per sign-in: someone still marked present in another open room (a record
+    from before one-room-at-a-time was enforced) counts only in the room they signed in to last.
+    """
+    here = aliased(SittingInvigilator)
+    elsewhere = aliased(SittingInvigilator)
+    later_elsewhere = (
+        select(elsewhere.user_id)
+        .join(Sitting, Sitting.id == elsewhere.sitting_id)
+        .where(
+            elsewhere.user_id == here.user_id,
+            elsewhere.sitting_id != here.sitting_id,
+            elsewhere.present.is_(True),
+            Sitting.state != SittingState.CLOSED.value,
+            elsewhere.signed_in_at > here.signed_in_at,
+        )
+        .exists()
+    )
+    return (
+        select(func.count(func.distinct(here.user_id)))
+        .where(here.sitting_id == sitting_id, here.present.is_(True), ~later_elsewhere)
+        .scalar_subquery()
+    )
+
+
 def counts(sitting: Sitting) -> rules.RatioState:
     in_progress = db.session.scalar(
         select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))
     ) or 0
-    present = db.session.scalar(
-        select(func.count()).select_from(SittingInvigilator).where(SittingInvigilator.sitting_id == sitting.id, SittingInvigilator.present.is_(True))
-    ) or 0
+    present = db.session.scalar(select(_people_present(sitting.id))) or 0
     return rules.RatioState(in_progress=in_progress, invigilators_present=present, ratio=ratio_for(sitting))
 
 
@@ -142,10 +167,35 @@ def sign_in(sitting: Sitting, user: User, *, now: dt.datetime) -> None:
     if link is None:
         raise SittingError("You are not assigned to this sitting.", code="not_assigned", status=403)
     if not link.present:
+        # The person's row lock (PostgreSQL): two sign-ins of one person into two rooms are decided one at a time.
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        try:
+            rules.check_can_sign_in(_other_open_room(sitting, user))
+        except rules.InAnotherRoom as refused:
+            raise SittingError(str(refused), code=refused.code, status=409) from None
         link.present, link.signed_in_at = True, now
         db.session.flush()
         _room_event(sitting, "invigilator_in", now, {"invigilator": user.display_name})
         audit.record(user, "sitting.sign_in", sitting)
+
+
+def _other_open_room(sitting: Sitting, user: User) -> str | None:
+    """The open room (not closed) other than this one where the person is signed in, named for a message."""
+    other = db.session.scalar(
+        select(Sitting)
+        .join(SittingInvigilator, SittingInvigilator.sitting_id == Sitting.id)
+        .where(
+            SittingInvigilator.user_id == user.id,
+            SittingInvigilator.present.is_(True),
+            Sitting.id != sitting.id,
+            Sitting.state != SittingState.CLOSED.value,
+        )
+        .order_by(Sitting.id)
+        .limit(1)
+    )
+    if other is None:
+        return None
+    return f"'{other.title}' at {other.venue} (sitting {other.id}, {other.window_start:%d %b %Y %H:%M} UTC)"
 
 
 def sign_out(sitting: Sitting, user: User, *, now: dt.datetime) -> rules.RatioState:
@@ -536,12 +586,7 @@ def load_room(sitting: Sitting) -> Room:
     attempts = [attempt for attempt, _, _ in rows]
     _load_stoppages(attempts)
     # The standard (for the ratio) and the invigilators in the room, in one statement.
-    present = (
-        select(func.count())
-        .select_from(SittingInvigilator)
-        .where(SittingInvigilator.sitting_id == sitting.id, SittingInvigilator.present.is_(True))
-        .scalar_subquery()
-    )
+    present = _people_present(sitting.id)
     standard, invigilators_present = db.session.execute(select(Standard, present).where(Standard.id == sitting.standard_id)).one()
     return Room(
         bookings=bookings,
