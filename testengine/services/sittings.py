@@ -460,8 +460,7 @@ def allow_device_change(booking: Booking, *, actor: User) -> None:
 
 
 def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
-    for attempt in active_attempts(sitting):
-        attempt_service.finalise_if_expired(attempt, now)
+    attempt_service.finalise_each(active_attempts(sitting), now)
     still = [a for a in active_attempts(sitting)]
     if still:
         raise SittingError(f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.", code="still_sitting")
@@ -471,20 +470,19 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     audit.record(actor, "sitting.close", sitting)
 
 
-def sweep(sitting: Sitting, now: dt.datetime) -> int:
-    """Submit every attempt in the room whose time ran out (idempotent).
+def sweep(sitting: Sitting, now: dt.datetime) -> attempt_service.SweepReport:
+    """Submit every attempt in the room whose time ran out (idempotent), each on its own.
 
     The attempts are read again (populate_existing) so that a deadline another request moved since
-    they were last loaded, e.g. by the board's read, is the one judged.
+    they were last loaded, e.g. by the board's read, is the one judged. One that fails is reported,
+    not raised: the rest of the room is submitted all the same.
     """
-    done = 0
-    for attempt in db.session.scalars(
+    attempts = list(db.session.scalars(
         select(Attempt)
         .where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))
         .execution_options(populate_existing=True)
-    ):
-        done += attempt_service.finalise_if_expired(attempt, now)
-    return done
+    ))
+    return attempt_service.finalise_each(attempts, now)
 
 
 # --- the board and the report -------------------------------------------------------------
@@ -609,9 +607,13 @@ def _adjustment_labels(apprentice: Apprentice, today: dt.date) -> list[str]:
     return labels
 
 
-def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[str, Any]:
-    """The live room board: one row per booking, and the ratio. Reads the room unless given it."""
+def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: dict[int, str] | None = None) -> dict[str, Any]:
+    """The live room board: one row per booking, and the ratio. Reads the room unless given it.
+
+    `failed`: attempts the sweep could not submit (attempt id -> why), shown on their rows.
+    """
     room = room or load_room(sitting)
+    failed = failed or {}
     attempts_by_apprentice = {attempt.apprentice_id: attempt for attempt in room.attempts}  # the latest wins
     idle = dt.timedelta(minutes=load_policy().warnings.idle_minutes)
     rows = []
@@ -628,6 +630,8 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[
             warnings = list(room.warnings.get(attempt.id, []))
             if attempt.state == "in_progress" and attempt.last_seen_at and now - attempt.last_seen_at > idle:
                 warnings.append(f"Idle for over {idle.seconds // 60} minutes")
+            if attempt.id in failed:
+                warnings.append("Time is up but this test could not be submitted; its answers are kept and the administrator has been told")
         rows.append(BoardRow(
             booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
             name=apprentice.full_name, seat=booking.seat, status=status.replace("_", " "),
@@ -640,6 +644,7 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[
         "sitting": {"id": sitting.id, "title": sitting.title, "state": sitting.state, "room_paused": sitting.room_paused_at is not None, "venue_confirmed": sitting.venue_confirmed_at is not None},
         "ratio": {"in_progress": ratio.in_progress, "invigilators_present": ratio.invigilators_present, "ratio": ratio.ratio, "capacity": ratio.capacity, "over": ratio.over},
         "rows": [row.as_dict() for row in rows],
+        "failed": [{"attempt_id": attempt_id, "error": error} for attempt_id, error in sorted(failed.items())],
         "server_time": now.isoformat(),
     }
 
