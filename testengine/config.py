@@ -48,7 +48,30 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SQLITE_BUSY_TIMEOUT_MS": (30000, _int, "how long a SQLite writer waits for the lock"),
     "ARGON2_TIME_COST": (3, _int, "argon2id passes"),
     "ARGON2_MEMORY_KIB": (65536, _int, "argon2id memory per hash, in KiB"),
+    "BANK_MAX_FILE_BYTES": (1024 * 1024, _int, "largest bank file (spec or questions) read; larger ones are refused unread"),
 }
+
+BANK_FILE_LIMITS = (1024, 64 * 1024 * 1024)
+
+
+def check_bank_max_file_bytes(value: int) -> int:
+    """The bank file size limit, or ConfigError: at least a small question file, at most 64 MiB."""
+    low, high = BANK_FILE_LIMITS
+    if not low <= int(value) <= high:
+        raise ConfigError(f"{PREFIX}BANK_MAX_FILE_BYTES must be between {low} and {high} bytes: {value} is not")
+    return int(value)
+
+
+def bank_max_file_bytes(environ: Mapping[str, str]) -> int:
+    """The bank file size limit from the environment alone (for `bank validate`, which needs no app)."""
+    raw = environ.get(PREFIX + "BANK_MAX_FILE_BYTES")
+    if raw is None:
+        return int(SETTINGS["BANK_MAX_FILE_BYTES"][0])
+    try:
+        value = _int(raw)
+    except ValueError as error:
+        raise ConfigError(f"{PREFIX}BANK_MAX_FILE_BYTES={raw!r} is not valid: {error}") from None
+    return check_bank_max_file_bytes(value)
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -106,6 +129,7 @@ def load_settings(
         raise ConfigError(f"{PREFIX}SAVE_GRACE_SECONDS must be between 0 and 300: it lets answers in flight count, not extend the test")
     if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
         raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
+    check_bank_max_file_bytes(values["BANK_MAX_FILE_BYTES"])
     if not values["BANKS_DIR"]:
         values["BANKS_DIR"] = str(Path.cwd() / "question_banks")
     return values
