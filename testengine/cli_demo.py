@@ -101,7 +101,7 @@ def demo() -> None:
 def sweep() -> None:
     """Submit every attempt whose time (plus the network grace) has run out. Safe to run from cron every minute."""
     from .models import Attempt
-    from .services.attempts import finalise_each
+    from .services.sweeps import finalise_each
 
     now = utcnow()
     attempts = list(db.session.scalars(select(Attempt).where(Attempt.state == "in_progress", Attempt.deadline_at.is_not(None)).order_by(Attempt.id)))

@@ -8,9 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -22,7 +20,7 @@ from .. import group_commit
 from ..domain import timing
 from ..domain.attempt_states import AttemptEvent, AttemptState, next_state
 from ..domain.errors import DomainError, IllegalTransition
-from ..domain.question_types import get_type, response_problem
+from ..domain.question_types import get_type
 from ..extensions import db
 from ..models import (
     Answer,
@@ -38,7 +36,7 @@ from ..models import (
     AttemptEvent as AttemptEventRow,
 )
 from ..models.types import UTCDateTime
-from . import audit, results
+from . import audit, responses, results
 
 log = logging.getLogger(__name__)
 
@@ -166,78 +164,16 @@ def is_overdue(attempt: Attempt, now: dt.datetime) -> bool:
 
 def finalise_if_expired(attempt: Attempt, now: dt.datetime) -> bool:
     """Submit an attempt whose time ran out, recording the deadline (not now) as its finish. Idempotent."""
-    return _finalise(attempt, now) is not None
+    return finalise_reporting(attempt, now) is not None
 
 
-def _finalise(attempt: Attempt, now: dt.datetime) -> list[str] | None:
+def finalise_reporting(attempt: Attempt, now: dt.datetime) -> list[str] | None:
     """finalise_if_expired, returning what marking found unreadable (None: nothing was submitted)."""
     if attempt.state != AttemptState.IN_PROGRESS.value or attempt.deadline_at is None:
         return None
     if not timing.is_expired(attempt.deadline_at, now, save_grace()):
         return None
     return _finish(attempt, finished_at=attempt.deadline_at, reason="time_up", actor=None, event=AttemptEvent.EXPIRE)
-
-
-@dataclass
-class SweepReport:
-    """What a sweep did: each attempt is submitted (or fails) on its own."""
-
-    submitted: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)  # attempt id -> what went wrong
-    unreadable: list[str] = field(default_factory=list)  # stored responses marked 0 because they cannot be answers
-
-    def __int__(self) -> int:
-        return len(self.submitted)
-
-
-def finalise_each(attempts: list[Attempt], now: dt.datetime) -> SweepReport:
-    """Submit every attempt whose time ran out, each in its own savepoint.
-
-    One attempt that cannot be submitted (whatever the reason) is rolled back alone, logged, and
-    recorded once for the invigilator and the administrators (an incident in its room and an audit
-    entry); the others are submitted all the same. The caller commits.
-    """
-    report = SweepReport()
-    for attempt_id in [attempt.id for attempt in attempts]:
-        try:
-            with db.session.begin_nested():
-                attempt = db.session.get(Attempt, attempt_id)
-                notes = _finalise(attempt, now) if attempt is not None else None
-        except Exception as error:  # noqa: BLE001  (anything: one attempt must never stop the room)
-            log.exception("attempt %s could not be submitted at time-up", attempt_id)
-            report.failed[attempt_id] = f"{type(error).__name__}: {error}"[:300]
-            continue
-        if notes is not None:
-            report.submitted.append(attempt_id)
-            report.unreadable.extend(f"attempt {attempt_id}: {note}" for note in notes)
-    for attempt_id, error in report.failed.items():
-        _record_failure(attempt_id, error, now)
-    return report
-
-
-def _record_failure(attempt_id: int, error: str, now: dt.datetime) -> None:
-    """Tell the room and the administrators, once per attempt (the board's sweep retries every refresh)."""
-    from ..models import AuditEntry, Incident
-
-    try:
-        with db.session.begin_nested():
-            seen = db.session.scalar(
-                select(AuditEntry.id).where(AuditEntry.action == "attempt.submit_failed", AuditEntry.object_type == "attempts", AuditEntry.object_id == str(attempt_id)).limit(1)
-            )
-            if seen is not None:
-                return
-            attempt = db.session.get(Attempt, attempt_id)
-            audit.record(None, "attempt.submit_failed", object_type="attempts", object_id=attempt_id, after={"error": error})
-            if attempt is not None and attempt.sitting_id is not None:
-                db.session.add(Incident(
-                    sitting_id=attempt.sitting_id, kind="technical_fault", occurred_at=now, reported_by_id=None,
-                    apprentice_ids=[attempt.apprentice_id],
-                    notes=f"Attempt {attempt_id} could not be submitted when its time ran out ({error[:200]}). "
-                          "Its saved answers are kept; the administrator has been told.",
-                ))
-                db.session.flush()
-    except Exception:  # noqa: BLE001  (the log has it; recording must not stop the sweep either)
-        log.exception("could not record the failed submission of attempt %s", attempt_id)
 
 
 def _finish(attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: User | None, event: AttemptEvent) -> list[str] | None:
@@ -339,59 +275,13 @@ def _question_at(attempt: Attempt, position: int) -> int:
     return aq_id
 
 
-class _PaperResponses:
-    """What each question of an issued paper accepts as a response (position -> accepted ids, None: free text).
-
-    A paper never changes once issued, so this is read once per attempt and kept, and a save checks
-    its response without another statement. Keyed by the attempt's id and its random seed, so a
-    database rebuilt with new attempts under old ids is never judged by a stale entry.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[int, int], dict[int, frozenset[str] | None]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def of(self, attempt: Attempt) -> dict[int, frozenset[str] | None]:
-        key = (attempt.id, attempt.seed)
-        with self.lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
-                return found
-        rows = db.session.execute(
-            select(AttemptQuestion.position, QuestionVersion.type, QuestionVersion.content)
-            .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-            .where(AttemptQuestion.attempt_id == attempt.id)
-        ).all()
-        accepted = {position: get_type(kind).closed_responses(content) for position, kind, content in rows}
-        with self.lock:
-            self.entries[key] = accepted
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return accepted
-
-
-_paper_responses = _PaperResponses()
-
-
 def check_save(attempt: Attempt, position: int, response: str | None, client_token: str | None, now: dt.datetime) -> None:
     """Everything a save can be refused for before it writes, in the order a person needs to hear it:
     the attempt's state, then the response's length, then whether the question can take it."""
     _require_writable(attempt, client_token, now)
     if response is not None and len(response) > MAX_ANSWER_CHARS:
         raise AttemptError(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", code="too_long", status=413)
-    check_response(attempt, position, response)
-
-
-def check_response(attempt: Attempt, position: int, response: str | None) -> None:
-    """Refuse (400, naming the field) a response the question cannot take: an MCQ answer that is not one of its options.
-
-    Free-text answers are checked only for length, as before. A position not on the paper is left to
-    the save, which says so.
-    """
-    accepted = _paper_responses.of(attempt).get(position)
-    problem = response_problem(accepted, response)
+    problem = responses.response_problem_at(attempt, position, response)
     if problem is not None:
         raise AttemptError(f"response: {problem}.", code="invalid_response", status=400, field="response")
 

@@ -36,7 +36,7 @@ from ..models import (
 from ..models.attempts import OPEN_STATES
 from ..policy import load_policy
 from . import attempts as attempt_service
-from . import audit
+from . import audit, sweeps
 from .banks import spec_of
 from .papers import DrawnPaper, draw_for, issue_paper
 
@@ -460,7 +460,7 @@ def allow_device_change(booking: Booking, *, actor: User) -> None:
 
 
 def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
-    attempt_service.finalise_each(active_attempts(sitting), now)
+    sweeps.finalise_each(active_attempts(sitting), now)
     still = [a for a in active_attempts(sitting)]
     if still:
         raise SittingError(f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.", code="still_sitting")
@@ -470,7 +470,7 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     audit.record(actor, "sitting.close", sitting)
 
 
-def sweep(sitting: Sitting, now: dt.datetime) -> attempt_service.SweepReport:
+def sweep(sitting: Sitting, now: dt.datetime) -> sweeps.SweepReport:
     """Submit every attempt in the room whose time ran out (idempotent), each on its own.
 
     The attempts are read again (populate_existing) so that a deadline another request moved since
@@ -482,7 +482,7 @@ def sweep(sitting: Sitting, now: dt.datetime) -> attempt_service.SweepReport:
         .where(Attempt.sitting_id == sitting.id, Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))
         .execution_options(populate_existing=True)
     ))
-    return attempt_service.finalise_each(attempts, now)
+    return sweeps.finalise_each(attempts, now)
 
 
 # --- the board and the report -------------------------------------------------------------

@@ -237,8 +237,10 @@ def test_a_huge_bank_file_is_refused_at_once_without_being_read(tmp_path: Path) 
     problems = validate_standard(bank, today=TODAY)
     assert time.perf_counter() - started < 2
     assert [str(p) for p in problems] == [
-        f"{bank / 'questions' / 'K3.yaml'}: is 52,428,800 bytes, over the limit of 1,048,576 bytes for one bank file "
-        "(TESTENGINE_BANK_MAX_FILE_BYTES); split its questions over several files"
+        (
+            f"{bank / 'questions' / 'K3.yaml'}: is 52,428,800 bytes, over the limit of 1,048,576 bytes for one bank file "
+            "(TESTENGINE_BANK_MAX_FILE_BYTES); split its questions over several files"
+        )
     ]
     # The limit is a parameter (the setting): raised, the same file is read and fails as YAML instead.
     assert validate_standard(bank, today=TODAY, max_file_bytes=1024) != problems

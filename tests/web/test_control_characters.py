@@ -20,7 +20,10 @@ from sqlalchemy import func, select
 from testengine.extensions import db
 from testengine.models import AuditEntry, Incident
 from tests.conftest import REPO, csrf_token_from
-from tests.web.test_access_matrix import API_BODIES, PERSONAS, Check, _order, plan_for, world  # noqa: F401  (world is a fixture)
+from tests.web import test_access_matrix as matrix
+from tests.web.test_access_matrix import API_BODIES, Check, _order, plan_for
+
+world = matrix.world  # the access matrix's fixture: two rooms, a person per role, each signed in
 
 CONTROLS = ("\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f")
 

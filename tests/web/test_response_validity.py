@@ -10,7 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from testengine.extensions import db
-from testengine.models import Answer, Attempt, AttemptQuestion, AuditEntry, Incident, Mark, QuestionVersion
+from testengine.models import (
+    Answer,
+    Attempt,
+    AttemptQuestion,
+    AuditEntry,
+    Incident,
+    Mark,
+    QuestionVersion,
+)
 from testengine.services import attempts as attempt_service
 from tests.conftest import csrf_token_from
 from tests.web.test_save_fast_path import statements, stored

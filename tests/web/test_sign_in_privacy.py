@@ -39,7 +39,7 @@ def _sign_in(app: Any, identifier: str, password: str) -> tuple[int, str]:
     browser = app.test_client()
     token = csrf_token_from(browser.get("/login").get_data(as_text=True))
     response = browser.post("/login", data={"identifier": identifier, "password": password, "csrf_token": token})
-    match = re.search(r'<div class="error-summary" role="alert"><p>(.*?)</p>', response.get_data(as_text=True), re.S)
+    match = re.search(r'<div class="error-summary" role="alert"><p>(.*?)</p>', response.get_data(as_text=True), re.DOTALL)
     assert match, response.status_code
     return response.status_code, match.group(1)
 
