@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import access, security
+from . import access, input_guard, security
 from .clock import Clock
 from .config import flask_config, load_settings
 from .domain.errors import DomainError
@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_states(app)
     access.install(app)
+    input_guard.install(app)  # after the access check: a refused person learns nothing about the input
     security.install(app)
 
     from .cli import register_cli

@@ -21,8 +21,17 @@ from .extensions import db
 def validate(path: Path) -> None:
     """Check a standard's folder; print every problem as FILE:LINE: message. Exit 0 clean, 2 otherwise."""
     import datetime as dt
+    import os
 
-    problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date())
+    from flask import current_app, has_app_context
+
+    from .config import ConfigError, bank_max_file_bytes
+
+    try:
+        limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date(), max_file_bytes=limit)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)

@@ -105,11 +105,16 @@ def demo() -> None:
 def sweep() -> None:
     """Submit every attempt whose time (plus the network grace) has run out. Safe to run from cron every minute."""
     from .models import Attempt
-    from .services.attempts import finalise_if_expired
+    from .services.sweeps import finalise_each
 
     now = utcnow()
-    done = 0
-    for attempt in db.session.scalars(select(Attempt).where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))):
-        done += finalise_if_expired(attempt, now)
+    attempts = list(db.session.scalars(select(Attempt).where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None)).order_by(Attempt.id)))
+    report = finalise_each(attempts, now)  # each attempt on its own: one failure never stops the others
     db.session.commit()
-    click.echo(f"Submitted {done} attempt(s) whose time was up.")
+    click.echo(f"Submitted {len(report.submitted)} attempt(s) whose time was up.")
+    for note in report.unreadable:
+        click.echo(f"Unreadable response, {note}.")
+    for attempt_id, error in sorted(report.failed.items()):
+        click.echo(f"Could not submit attempt {attempt_id}: {error}", err=True)
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} attempt(s) could not be submitted; see above and the audit log (attempt.submit_failed).")

@@ -50,7 +50,30 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ARGON2_MEMORY_KIB": (65536, _int, "argon2id memory per hash, in KiB"),
     "ALLOW_TEST_EMAIL_DOMAINS": (False, _bool, "accept reserved test domains (.test, .example, example.com/.net/.org) in email addresses: demo and test systems only"),
     "RELEASE_NEEDS_SECOND_ADMIN": (True, _bool, "a result is released by a different administrator from the one who signed it off"),
+    "BANK_MAX_FILE_BYTES": (1024 * 1024, _int, "largest bank file (spec or questions) read; larger ones are refused unread"),
 }
+
+BANK_FILE_LIMITS = (1024, 64 * 1024 * 1024)
+
+
+def check_bank_max_file_bytes(value: int) -> int:
+    """The bank file size limit, or ConfigError: at least a small question file, at most 64 MiB."""
+    low, high = BANK_FILE_LIMITS
+    if not low <= int(value) <= high:
+        raise ConfigError(f"{PREFIX}BANK_MAX_FILE_BYTES must be between {low} and {high} bytes: {value} is not")
+    return int(value)
+
+
+def bank_max_file_bytes(environ: Mapping[str, str]) -> int:
+    """The bank file size limit from the environment alone (for `bank validate`, which needs no app)."""
+    raw = environ.get(PREFIX + "BANK_MAX_FILE_BYTES")
+    if raw is None:
+        return int(SETTINGS["BANK_MAX_FILE_BYTES"][0])
+    try:
+        value = _int(raw)
+    except ValueError as error:
+        raise ConfigError(f"{PREFIX}BANK_MAX_FILE_BYTES={raw!r} is not valid: {error}") from None
+    return check_bank_max_file_bytes(value)
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -111,6 +134,7 @@ def load_settings(
     for name in ("ALLOW_TEST_EMAIL_DOMAINS", "RELEASE_NEEDS_SECOND_ADMIN"):
         if not isinstance(values[name], bool):
             raise ConfigError(f"{PREFIX}{name} must be true or false, not {values[name]!r}")
+    check_bank_max_file_bytes(values["BANK_MAX_FILE_BYTES"])
     if not values["BANKS_DIR"]:
         values["BANKS_DIR"] = str(Path.cwd() / "question_banks")
     return values

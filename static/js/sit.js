@@ -131,7 +131,11 @@
     var current = Math.max(state.revisions[position] || 0, p[position] ? p[position].revision : 0);
     return current + 1;
   }
+  // The server refuses control characters other than tab and newlines; pasted text can carry them
+  // invisibly, so they are dropped here rather than have the whole answer refused.
+  var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
   function queueSave(position, response) {
+    if (response !== null) { response = response.replace(CONTROL, ""); }
     var revision = nextRevision(position);
     setPending(position, response, revision);
     markAnswered(position, response !== null && response.trim() !== "");

@@ -77,7 +77,7 @@ def _load(attempt_id: int):  # type: ignore[no-untyped-def]
 @bp.errorhandler(attempt_service.AttemptError)
 def attempt_error(error: attempt_service.AttemptError):  # type: ignore[no-untyped-def]
     db.session.rollback()
-    return json_error(error.status, error.code, str(error))
+    return json_error(error.status, error.code, str(error), **({"field": error.field} if error.field else {}))
 
 
 @bp.errorhandler(BodyError)
@@ -168,6 +168,8 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
+    # Refusals before the write lock; the paper's accepted responses are read once per attempt.
+    attempt_service.check_save(attempt, position, data.response, data.client_token, now)
     clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
     result = write_now(lambda: attempt_service.save_answer(
         attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now

@@ -26,10 +26,11 @@ def board(sitting_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     sitting = sitting_service.invigilator_sitting(sitting_id, current_user)
     room = sitting_service.load_room(sitting)
+    failed: dict[int, str] = {}
     if room.has_expired_attempts(now):
         # Only then the write lock: submit what ran out (each submit re-checks its row), then read again.
-        write_now(lambda: sitting_service.sweep(sitting, now))
+        failed = write_now(lambda: sitting_service.sweep(sitting, now)).failed
         room = sitting_service.load_room(sitting)
-    data = sitting_service.board(sitting, now, room)
+    data = sitting_service.board(sitting, now, room, failed)
     db.session.commit()
     return data

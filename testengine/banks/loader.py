@@ -22,16 +22,19 @@ from .yaml_lines import LineMap, LocatedDocument, YamlError, YamlPath, load_yaml
 SPEC_FILE = "spec.yaml"
 QUESTIONS_DIR = "questions"
 QUESTION_SUFFIXES = (".yaml", ".yml")
+# A bank file is a few kilobytes per question; anything near this is a mistake (or an attack), and
+# parsing it first would take minutes. The TESTENGINE_BANK_MAX_FILE_BYTES setting overrides it.
+DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Problem:
     file: str
-    line: int
+    line: int  # 0: the whole file (it was never parsed, so no line applies)
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
 class BankValidationError(Exception):
@@ -64,9 +67,28 @@ def _spec_problem(file: str, lines: LineMap, issue: Issue) -> Problem:
     )
 
 
-def _read_yaml(path: Path, problems: list[Problem]) -> LocatedDocument | None:
+def _too_large(path: Path, size: int, limit: int) -> Problem:
+    return Problem(
+        str(path),
+        0,
+        f"is {size:,} bytes, over the limit of {limit:,} bytes for one bank file "
+        "(TESTENGINE_BANK_MAX_FILE_BYTES); split its questions over several files",
+    )
+
+
+def _read_yaml(path: Path, problems: list[Problem], max_bytes: int) -> LocatedDocument | None:
+    """Parse one bank file; a file over `max_bytes` is refused before a byte of it is parsed."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        size = path.stat().st_size
+        if size > max_bytes:
+            problems.append(_too_large(path, size, max_bytes))
+            return None
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)  # never more, even if the file grew since the stat
+        if len(raw) > max_bytes:
+            problems.append(_too_large(path, len(raw), max_bytes))
+            return None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         problems.append(Problem(str(path), 1, "is not UTF-8 text"))
         return None
@@ -78,6 +100,22 @@ def _read_yaml(path: Path, problems: list[Problem]) -> LocatedDocument | None:
     except YamlError as error:
         problems.extend(Problem(str(path), issue.line, issue.message) for issue in error.issues)
         return None
+
+
+def _outside(path: Path, root: Path) -> str | None:
+    """Why `path` may not be read as part of the bank at `root` (resolved), or None when it may.
+
+    A bank is reviewed content: a link could pull in a file nobody reviewed (or one the server
+    should never show), so links are refused outright and nothing may resolve outside the folder.
+    """
+    if path.is_symlink():
+        return (
+            f"is a symbolic link (to {path.readlink()}); bank files must be real files inside the bank folder, "
+            "so copy the file in instead"
+        )
+    if not path.resolve().is_relative_to(root):
+        return "leads outside the bank folder; bank files must be real files inside it"
+    return None
 
 
 def parse_spec(data: object, file: str, lines: LineMap | None = None) -> StandardSpec:
@@ -111,9 +149,9 @@ def _question_label(raw: object, index: int) -> tuple[str | None, str]:
 
 
 def _read_question_file(
-    path: Path, ksbs: frozenset[str] | None, today: dt.date, reading: _Reading
+    path: Path, ksbs: frozenset[str] | None, today: dt.date, reading: _Reading, max_bytes: int
 ) -> None:
-    doc = _read_yaml(path, reading.problems)
+    doc = _read_yaml(path, reading.problems, max_bytes)
     if doc is None:
         return
     file = str(path)
@@ -180,33 +218,52 @@ def _read_question_file(
             reading.questions.append(question)
 
 
-def _question_files(folder: Path) -> list[Path]:
+def _question_files(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
     directory = folder / QUESTIONS_DIR
+    if not directory.exists() and not directory.is_symlink():
+        return []
+    refused = _outside(directory, root)
+    if refused is not None:
+        problems.append(Problem(str(directory), 0, refused))
+        return []
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in QUESTION_SUFFIXES)
+    files = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in QUESTION_SUFFIXES:
+            continue
+        refused = _outside(path, root)
+        if refused is not None:
+            problems.append(Problem(str(path), 0, refused))
+        elif path.is_file():
+            files.append(path)
+    return files
 
 
-def _read(folder: Path, today: dt.date) -> tuple[LoadedStandard | None, list[Problem]]:
+def _read(folder: Path, today: dt.date, max_bytes: int) -> tuple[LoadedStandard | None, list[Problem]]:
     problems: list[Problem] = []
+    root = folder.resolve()  # the folder itself may be reached through a link; nothing inside it may
     spec_path = folder / SPEC_FILE
     spec: StandardSpec | None = None
     ksbs: frozenset[str] | None = None
     doc: LocatedDocument | None = None
-    if not spec_path.is_file():
+    refused = _outside(spec_path, root) if spec_path.is_symlink() else None
+    if refused is not None:
+        problems.append(Problem(str(spec_path), 0, refused))
+    elif not spec_path.is_file():
         problems.append(
             Problem(str(spec_path), 1, "missing: every standard folder needs a spec.yaml")
         )
     else:
-        doc = _read_yaml(spec_path, problems)
+        doc = _read_yaml(spec_path, problems, max_bytes)
         if doc is not None:
             spec, issues = read_spec(doc.data)
             problems += [_spec_problem(str(spec_path), doc.lines, issue) for issue in issues]
             ksbs = spec_ksbs(doc.data)
 
     reading = _Reading(questions=[], problems=problems, first_seen={}, enemy_refs=[])
-    for path in _question_files(folder):
-        _read_question_file(path, ksbs, today, reading)
+    for path in _question_files(folder, root, problems):
+        _read_question_file(path, ksbs, today, reading, max_bytes)
     for file, line, qid, enemy in reading.enemy_refs:
         if enemy == qid:
             problems.append(Problem(file, line, f"{qid} enemies: names the question itself"))
@@ -221,18 +278,22 @@ def _read(folder: Path, today: dt.date) -> tuple[LoadedStandard | None, list[Pro
     return LoadedStandard(spec=spec, spec_raw=doc.data, questions=questions, folder=folder), []
 
 
-def load_standard(folder: Path, *, today: dt.date) -> LoadedStandard:
+def load_standard(
+    folder: Path, *, today: dt.date, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> LoadedStandard:
     """Load and check a standard's folder; raise BankValidationError with ALL problems found.
 
     `today` is passed in (never read from the clock) so a review date "in the future" means the
-    same thing in a test, an import and a CI check.
+    same thing in a test, an import and a CI check. A file over `max_file_bytes` is refused unread.
     """
-    loaded, problems = _read(folder, today)
+    loaded, problems = _read(folder, today, max_file_bytes)
     if loaded is None:
         raise BankValidationError(problems)
     return loaded
 
 
-def validate_standard(folder: Path, *, today: dt.date) -> list[Problem]:
+def validate_standard(
+    folder: Path, *, today: dt.date, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> list[Problem]:
     """Every problem in a standard's folder, [] when it is clean (for `testengine bank validate`)."""
-    return _read(folder, today)[1]
+    return _read(folder, today, max_file_bytes)[1]

@@ -11,6 +11,23 @@ class RatioBreach(DomainError):
     code = "ratio"
 
 
+class InAnotherRoom(DomainError):
+    code = "in_another_room"
+
+
+def check_can_sign_in(other_room: str | None) -> None:
+    """One invigilator is in one room at a time: refuse a sign-in while they are present in another open room.
+
+    `other_room` names the open room they are still signed in to (None when there is none). A person
+    counted in two rooms would let one invigilator cover twice the apprentices the ratio allows.
+    """
+    if other_room is not None:
+        raise InAnotherRoom(
+            f"You are still signed in to {other_room}. Sign out of that room first: "
+            "an invigilator can be present in only one room at a time."
+        )
+
+
 def capacity(invigilators_present: int, ratio: int) -> int:
     """How many apprentices may be in progress with this many invigilators in the room."""
     if ratio < 1:

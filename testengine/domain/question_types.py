@@ -10,6 +10,7 @@ Pure: values in, values out; no Flask, no SQLAlchemy, no YAML.
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 import unicodedata
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DomainError
+
+log = logging.getLogger(__name__)
 
 #: Where a problem is inside a question, relative to the question's mapping: ("options", 2, "text").
 ContentPath = tuple[str | int, ...]
@@ -205,7 +208,36 @@ class QuestionType(ABC):
 
     @abstractmethod
     def mark(self, content: Mapping[str, Any], response: str | None) -> int | None:
-        """Marks for a response, or None when a human marker must decide. Blank answers earn 0."""
+        """Marks for a response, or None when a human marker must decide. Blank answers earn 0.
+
+        Never raises, whatever is stored: a response that cannot be an answer earns 0 and a warning
+        in the log, so one bad row cannot stop a submission or a room's sweep.
+        """
+
+    def closed_responses(self, content: Mapping[str, Any]) -> frozenset[str] | None:
+        """The only responses a question of this type can take (a blank aside), or None for free text."""
+        return None
+
+    def response_problem(self, content: Mapping[str, Any], response: str | None) -> str | None:
+        """Why `response` cannot be an answer to this question, or None when it can. A blank always can."""
+        return response_problem(self.closed_responses(content), response)
+
+
+def response_problem(accepted: frozenset[str] | None, response: str | None) -> str | None:
+    """Why `response` is not one of `accepted` (None: any text), or None when it is or is blank.
+
+    Apart from the question's content so a caller can keep only the accepted set (a paper's worth
+    of sets is small; a paper's worth of content is not).
+    """
+    if accepted is None or response is None or not response.strip():
+        return None
+    if response.strip() in accepted:
+        return None
+    return f"must be one of the question's options ({', '.join(sorted(accepted, key=_option_order))})"
+
+
+def _option_order(value: str) -> tuple[int, str]:
+    return (int(value), value) if value.isdecimal() and len(value) < 10 else (2**31, value)
 
 
 class MultipleChoice(QuestionType):
@@ -294,17 +326,21 @@ class MultipleChoice(QuestionType):
             options.append(entry)
         return {"options": options}
 
+    def closed_responses(self, content: Mapping[str, Any]) -> frozenset[str]:
+        """The option ids: each option's ORIGINAL index, as text ("0" to "3")."""
+        options = content.get("options")
+        return frozenset(str(i) for i in range(len(options))) if isinstance(options, list) else frozenset()
+
     def mark(self, content: Mapping[str, Any], response: str | None) -> int | None:
         if response is None or not response.strip():
             return 0
-        choice = response.strip()
-        if not choice.isdecimal():
+        problem = self.response_problem(content, response)
+        if problem is not None:
+            shown = response if len(response) <= 40 else f"{response[:40]}... ({len(response)} characters)"
+            log.warning("multiple-choice response %r %s: marked 0", shown, problem)
             return 0
-        options = content.get("options") or []
-        index = int(choice)
-        if index >= len(options):
-            return 0
-        return 1 if options[index].get("correct") else 0
+        option = content["options"][int(response.strip())]
+        return 1 if isinstance(option, Mapping) and option.get("correct") is True else 0
 
 
 class ShortAnswer(QuestionType):

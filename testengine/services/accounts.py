@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -16,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import Apprentice, Role, User, UserRole
+from ..models import Apprentice, AuditEntry, Role, User, UserRole
 from ..models.people import ULN_PATTERN
 from . import audit
 
@@ -245,24 +247,76 @@ def find_user(identifier: str) -> User | None:
     return user
 
 
+def _throttled(locked_until: dt.datetime, now: dt.datetime) -> AccountError:
+    """The one refusal for a throttled sign-in, whether or not the account exists."""
+    wait = int((locked_until - now).total_seconds()) + 1
+    return AccountError(
+        f"Too many failed sign-ins for this account. Try again in {wait} seconds, or ask an administrator.",
+        code="throttled",
+    )
+
+
+def _verify_dummy(password: str) -> None:
+    """The cost of one password check, spent where there is no real one to make (unknown or throttled)."""
+    try:
+        _hasher.verify(_dummy_hash(), password)
+    except VerificationError:
+        pass
+
+
+UNKNOWN_FAILED = "sign_in.unknown_failed"
+UNKNOWN_THROTTLED = "sign_in.unknown_throttled"
+
+
+def _identifier_key(identifier: str) -> str:
+    """A keyed digest of what was typed: failures for it are counted without keeping the text itself."""
+    from flask import current_app
+
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _refuse_unknown(identifier: str, password: str, *, now: dt.datetime, allowed_failures: int, lock_seconds: int) -> AccountError:
+    """Sign-in with an identifier no account has: counted and throttled exactly as a real account is.
+
+    Otherwise the throttle would tell an attacker which emails are real: the ones that lock. The
+    failures are kept in the audit log (by a keyed digest of the identifier), so every worker agrees.
+    """
+    key = _identifier_key(identifier)
+    window = dt.timedelta(seconds=lock_seconds)
+    _verify_dummy(password)
+    throttled_at = db.session.scalar(
+        select(func.max(AuditEntry.at)).where(AuditEntry.action == UNKNOWN_THROTTLED, AuditEntry.object_id == key, AuditEntry.at > now - window)
+    )
+    if throttled_at is not None:
+        return _throttled(throttled_at + window, now)
+    since = db.session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == UNKNOWN_THROTTLED, AuditEntry.object_id == key))
+    counted = select(func.count(AuditEntry.id)).where(AuditEntry.action == UNKNOWN_FAILED, AuditEntry.object_id == key, AuditEntry.at > now - window)
+    if since is not None:
+        counted = counted.where(AuditEntry.at > since)
+    failures = (db.session.scalar(counted) or 0) + 1
+    audit.record(None, UNKNOWN_FAILED, object_type="sign_in", object_id=key)
+    if failures >= allowed_failures:
+        audit.record(None, UNKNOWN_THROTTLED, object_type="sign_in", object_id=key, after={"failed_logins": failures})
+    return AccountError("Email or password not recognised.", code="bad_credentials")
+
+
 def authenticate(
     identifier: str, password: str, *, allowed_failures: int, lock_seconds: int
 ) -> User:
-    """Check a password; throttle the account after repeated failures (kept in the database, so every worker agrees)."""
+    """Check a password; throttle the account after repeated failures (kept in the database, so every worker agrees).
+
+    Every path costs one password hash and ends in one of the same messages, so neither the
+    message nor the time taken says whether an account exists: an unknown identifier is
+    throttled after the same failures, with the same words, as a real account.
+    """
     now = utcnow()
     user = find_user(identifier)
     if user is None:
-        try:
-            _hasher.verify(_dummy_hash(), password)
-        except VerificationError:
-            pass
-        raise AccountError("Email or password not recognised.", code="bad_credentials")
+        raise _refuse_unknown(identifier, password, now=now, allowed_failures=allowed_failures, lock_seconds=lock_seconds)
     if user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise AccountError(
-            f"Too many failed sign-ins for this account. Try again in {wait} seconds, or ask an administrator.",
-            code="throttled",
-        )
+        _verify_dummy(password)
+        raise _throttled(user.locked_until, now)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):

@@ -6,6 +6,7 @@ The clock is the server's: the deadline comes from domain.timing, given `now`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,9 @@ from ..models import (
     AttemptEvent as AttemptEventRow,
 )
 from ..models.types import UTCDateTime
-from . import audit, results
+from . import audit, responses, results
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 5000
 BROWSER_EVENTS = {"blur", "focus_lost", "paste", "resize", "offline", "online", "copy", "fullscreen_exit", "device_change"}
@@ -46,9 +49,10 @@ BROWSER_EVENTS = {"blur", "focus_lost", "paste", "resize", "offline", "online", 
 class AttemptError(DomainError):
     """An attempt refused an action; `status` is the HTTP status the API answers with."""
 
-    def __init__(self, message: str, *, code: str, status: int = 409) -> None:
+    def __init__(self, message: str, *, code: str, status: int = 409, field: str | None = None) -> None:
         super().__init__(message, code=code)
         self.status = status
+        self.field = field  # the request field at fault, when there is one
 
 
 @dataclass(frozen=True)
@@ -162,14 +166,20 @@ def is_overdue(attempt: Attempt, now: dt.datetime) -> bool:
 
 def finalise_if_expired(attempt: Attempt, now: dt.datetime) -> bool:
     """Submit an attempt whose time ran out, recording the deadline (not now) as its finish. Idempotent."""
+    return finalise_reporting(attempt, now) is not None
+
+
+def finalise_reporting(attempt: Attempt, now: dt.datetime) -> list[str] | None:
+    """finalise_if_expired, returning what marking found unreadable (None: nothing was submitted)."""
     if attempt.state != AttemptState.IN_PROGRESS.value or attempt.deadline_at is None:
-        return False
+        return None
     if not timing.is_expired(attempt.deadline_at, now, save_grace()):
-        return False
+        return None
     return _finish(attempt, finished_at=attempt.deadline_at, reason="time_up", actor=None, event=AttemptEvent.EXPIRE)
 
 
-def _finish(attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: User | None, event: AttemptEvent) -> bool:
+def _finish(attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: User | None, event: AttemptEvent) -> list[str] | None:
+    """Move the attempt to its finished state (exactly once) and mark it; None if another request did first."""
     target = next_state(AttemptState(attempt.state), event).value
     # A conditional update: of many simultaneous finishes exactly one changes the row.
     result = db.session.execute(
@@ -180,11 +190,11 @@ def _finish(attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: U
     )
     if result.rowcount != 1:
         db.session.refresh(attempt)
-        return False
+        return None
     db.session.refresh(attempt)
-    auto_mark(attempt, now=finished_at)
+    unreadable = auto_mark(attempt, now=finished_at)
     audit.record(actor, "attempt.submit", attempt, after={"reason": reason, "finished_at": finished_at.isoformat()})
-    return True
+    return unreadable
 
 
 def submit(attempt: Attempt, *, now: dt.datetime, actor: User | None, reason: str = "candidate") -> None:
@@ -196,7 +206,7 @@ def submit(attempt: Attempt, *, now: dt.datetime, actor: User | None, reason: st
         raise AttemptError("This test has not started.", code="not_started")
     if attempt.state != AttemptState.IN_PROGRESS.value:
         _close_open_stoppages(attempt, now)
-    if not _finish(attempt, finished_at=now, reason=reason, actor=actor, event=AttemptEvent.SUBMIT):
+    if _finish(attempt, finished_at=now, reason=reason, actor=actor, event=AttemptEvent.SUBMIT) is None:
         raise AttemptError("This test has already been submitted.", code="already_submitted")
 
 
@@ -207,8 +217,11 @@ def _close_open_stoppages(attempt: Attempt, now: dt.datetime) -> None:
     db.session.flush()
 
 
-def auto_mark(attempt: Attempt, *, now: dt.datetime) -> None:
-    """Mark what needs no marker: MCQs, and blank answers of any type (0). Short answers wait for a marker."""
+def auto_mark(attempt: Attempt, *, now: dt.datetime) -> list[str]:
+    """Mark what needs no marker: MCQs, and blank answers of any type (0). Short answers wait for a marker.
+
+    Returns what was unreadable (a stored response no question of its type can take), each marked 0.
+    """
     rows = db.session.execute(
         select(AttemptQuestion, QuestionVersion, Answer)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
@@ -217,9 +230,15 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> None:
     ).all()
     pending = 0
     total = 0
+    unreadable: list[str] = []
     for aq, version, answer in rows:
         response = answer.response if answer is not None else None
-        mark = get_type(version.type).mark(version.content, response)
+        kind = get_type(version.type)
+        problem = kind.response_problem(version.content, response)
+        if problem is not None:  # stored before saves were checked, or written around them: 0, and said so
+            unreadable.append(f"question {aq.position}: the stored response ({len(response or '')} characters) {problem}; marked 0")
+            audit.record(None, "answer.unreadable", attempt, after={"position": aq.position, "problem": f"response {problem}", "length": len(response or "")})
+        mark = kind.mark(version.content, response)
         if mark is None:
             pending += 1
             continue
@@ -230,6 +249,7 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> None:
     db.session.flush()
     if not pending:  # nothing for a marker: the provisional knowledge-test result now
         results.record_knowledge_test(attempt, now=now, actor=None)
+    return unreadable
 
 
 def _require_writable(attempt: Attempt, client_token: str | None, now: dt.datetime) -> None:
@@ -255,6 +275,17 @@ def _question_at(attempt: Attempt, position: int) -> int:
     if aq_id is None:
         raise AttemptError(f"There is no question {position} on this paper.", code="no_such_question", status=404)
     return aq_id
+
+
+def check_save(attempt: Attempt, position: int, response: str | None, client_token: str | None, now: dt.datetime) -> None:
+    """Everything a save can be refused for before it writes, in the order a person needs to hear it:
+    the attempt's state, then the response's length, then whether the question can take it."""
+    _require_writable(attempt, client_token, now)
+    if response is not None and len(response) > MAX_ANSWER_CHARS:
+        raise AttemptError(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", code="too_long", status=413)
+    problem = responses.response_problem_at(attempt, position, response)
+    if problem is not None:
+        raise AttemptError(f"response: {problem}.", code="invalid_response", status=400, field="response")
 
 
 # How stale `last_seen_at` may get before a save refreshes it: the board's idle warning counts in
@@ -365,9 +396,7 @@ def save_answer(attempt: Attempt, position: int, *, response: str | None, revisi
     cannot land after a pause, a submit or the deadline. Statements in all: the upsert, and at most
     every LAST_SEEN_EVERY an update of `last_seen_at`.
     """
-    _require_writable(attempt, client_token, now)
-    if response is not None and len(response) > MAX_ANSWER_CHARS:
-        raise AttemptError(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", code="too_long", status=413)
+    check_save(attempt, position, response, client_token, now)
     stored = _answer_upsert(attempt, position, client_token, now, response=response, revision=revision, flagged=False, flag_only=False)
     if stored is None:
         _explain_refusal(attempt, position, client_token, now)

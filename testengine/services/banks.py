@@ -96,13 +96,23 @@ def _new_version(row: Question, source: BankQuestion, number: int, now: dt.datet
     return version
 
 
+def _bank_max_file_bytes() -> int:
+    """TESTENGINE_BANK_MAX_FILE_BYTES of the running app (the default outside one)."""
+    from flask import current_app, has_app_context
+
+    from ..banks.loader import DEFAULT_MAX_FILE_BYTES
+
+    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
+    return int(settings["BANK_MAX_FILE_BYTES"]) if settings else DEFAULT_MAX_FILE_BYTES
+
+
 def import_bank(folder: Path, *, now: dt.datetime, actor: User | None = None, loaded: LoadedStandard | None = None) -> ImportSummary:
     """Import a standard's folder. Raises BankValidationError (nothing written) if any file is bad.
 
     Unchanged files change nothing; a changed question becomes a new version (earlier attempts keep
     theirs); a question missing from the files is retired, never deleted. The caller commits.
     """
-    loaded = loaded or load_standard(folder, today=now.date())
+    loaded = loaded or load_standard(folder, today=now.date(), max_file_bytes=_bank_max_file_bytes())
     code = loaded.spec.code
     summary = ImportSummary(standard=code)
     standard = db.session.scalar(select(Standard).where(Standard.code == code))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import invigilation as rules
@@ -44,7 +44,7 @@ from ..models import (
 from ..models.attempts import OPEN_STATES
 from ..policy import load_policy
 from . import attempts as attempt_service
-from . import audit
+from . import audit, sweeps
 from .banks import spec_of
 from .papers import DrawnPaper, draw_for, issue_paper
 
@@ -128,13 +128,38 @@ def sittings_for_invigilator(user: User) -> list[Sitting]:
     )
 
 
+def _people_present(sitting_id: Any) -> Any:
+    """How many people count as invigilators in this room: a scalar subquery, to embed in a statement.
+
+    Counted per person, not per sign-in: someone still marked present in another open room (a record
+    from before one-room-at-a-time was enforced) counts only in the room they signed in to last.
+    """
+    here = aliased(SittingInvigilator)
+    elsewhere = aliased(SittingInvigilator)
+    later_elsewhere = (
+        select(elsewhere.user_id)
+        .join(Sitting, Sitting.id == elsewhere.sitting_id)
+        .where(
+            elsewhere.user_id == here.user_id,
+            elsewhere.sitting_id != here.sitting_id,
+            elsewhere.present.is_(True),
+            Sitting.state != SittingState.CLOSED.value,
+            elsewhere.signed_in_at > here.signed_in_at,
+        )
+        .exists()
+    )
+    return (
+        select(func.count(func.distinct(here.user_id)))
+        .where(here.sitting_id == sitting_id, here.present.is_(True), ~later_elsewhere)
+        .scalar_subquery()
+    )
+
+
 def counts(sitting: Sitting) -> rules.RatioState:
     in_progress = db.session.scalar(
         select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))
     ) or 0
-    present = db.session.scalar(
-        select(func.count()).select_from(SittingInvigilator).where(SittingInvigilator.sitting_id == sitting.id, SittingInvigilator.present.is_(True))
-    ) or 0
+    present = db.session.scalar(select(_people_present(sitting.id))) or 0
     return rules.RatioState(in_progress=in_progress, invigilators_present=present, ratio=ratio_for(sitting))
 
 
@@ -150,10 +175,35 @@ def sign_in(sitting: Sitting, user: User, *, now: dt.datetime) -> None:
     if link is None:
         raise SittingError("You are not assigned to this sitting.", code="not_assigned", status=403)
     if not link.present:
+        # The person's row lock (PostgreSQL): two sign-ins of one person into two rooms are decided one at a time.
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        try:
+            rules.check_can_sign_in(_other_open_room(sitting, user))
+        except rules.InAnotherRoom as refused:
+            raise SittingError(str(refused), code=refused.code, status=409) from None
         link.present, link.signed_in_at = True, now
         db.session.flush()
         _room_event(sitting, "invigilator_in", now, {"invigilator": user.display_name})
         audit.record(user, "sitting.sign_in", sitting)
+
+
+def _other_open_room(sitting: Sitting, user: User) -> str | None:
+    """The open room (not closed) other than this one where the person is signed in, named for a message."""
+    other = db.session.scalar(
+        select(Sitting)
+        .join(SittingInvigilator, SittingInvigilator.sitting_id == Sitting.id)
+        .where(
+            SittingInvigilator.user_id == user.id,
+            SittingInvigilator.present.is_(True),
+            Sitting.id != sitting.id,
+            Sitting.state != SittingState.CLOSED.value,
+        )
+        .order_by(Sitting.id)
+        .limit(1)
+    )
+    if other is None:
+        return None
+    return f"'{other.title}' at {other.venue} (sitting {other.id}, {other.window_start:%d %b %Y %H:%M} UTC)"
 
 
 def sign_out(sitting: Sitting, user: User, *, now: dt.datetime) -> rules.RatioState:
@@ -419,8 +469,7 @@ def allow_device_change(booking: Booking, *, actor: User) -> None:
 
 
 def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
-    for attempt in active_attempts(sitting):
-        attempt_service.finalise_if_expired(attempt, now)
+    sweeps.finalise_each(active_attempts(sitting), now)
     still = [a for a in active_attempts(sitting)]
     if still:
         raise SittingError(f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.", code="still_sitting")
@@ -432,20 +481,19 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     audit.record(actor, "sitting.close", sitting)
 
 
-def sweep(sitting: Sitting, now: dt.datetime) -> int:
-    """Submit every attempt in the room whose time ran out (idempotent).
+def sweep(sitting: Sitting, now: dt.datetime) -> sweeps.SweepReport:
+    """Submit every attempt in the room whose time ran out (idempotent), each on its own.
 
     The attempts are read again (populate_existing) so that a deadline another request moved since
-    they were last loaded, e.g. by the board's read, is the one judged.
+    they were last loaded, e.g. by the board's read, is the one judged. One that fails is reported,
+    not raised: the rest of the room is submitted all the same.
     """
-    done = 0
-    for attempt in db.session.scalars(
+    attempts = list(db.session.scalars(
         select(Attempt)
         .where(Attempt.sitting_id == sitting.id, Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))
         .execution_options(populate_existing=True)
-    ):
-        done += attempt_service.finalise_if_expired(attempt, now)
-    return done
+    ))
+    return sweeps.finalise_each(attempts, now)
 
 
 # --- the board and the report -------------------------------------------------------------
@@ -547,12 +595,7 @@ def load_room(sitting: Sitting) -> Room:
     attempts = [attempt for attempt, _, _ in rows]
     _load_stoppages(attempts)
     # The standard (for the ratio) and the invigilators in the room, in one statement.
-    present = (
-        select(func.count())
-        .select_from(SittingInvigilator)
-        .where(SittingInvigilator.sitting_id == sitting.id, SittingInvigilator.present.is_(True))
-        .scalar_subquery()
-    )
+    present = _people_present(sitting.id)
     standard, invigilators_present = db.session.execute(select(Standard, present).where(Standard.id == sitting.standard_id)).one()
     return Room(
         bookings=bookings,
@@ -575,9 +618,13 @@ def _adjustment_labels(apprentice: Apprentice, today: dt.date) -> list[str]:
     return labels
 
 
-def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[str, Any]:
-    """The live room board: one row per booking, and the ratio. Reads the room unless given it."""
+def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: dict[int, str] | None = None) -> dict[str, Any]:
+    """The live room board: one row per booking, and the ratio. Reads the room unless given it.
+
+    `failed`: attempts the sweep could not submit (attempt id -> why), shown on their rows.
+    """
     room = room or load_room(sitting)
+    failed = failed or {}
     attempts_by_apprentice = {attempt.apprentice_id: attempt for attempt in room.attempts}  # the latest wins
     idle = dt.timedelta(minutes=load_policy().warnings.idle_minutes)
     rows = []
@@ -594,6 +641,8 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[
             warnings = list(room.warnings.get(attempt.id, []))
             if attempt.state == AttemptState.IN_PROGRESS and attempt.last_seen_at and now - attempt.last_seen_at > idle:
                 warnings.append(f"Idle for over {idle.seconds // 60} minutes")
+            if attempt.id in failed:
+                warnings.append("Time is up but this test could not be submitted; its answers are kept and the administrator has been told")
         rows.append(BoardRow(
             booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
             name=apprentice.full_name, seat=booking.seat, status=status.replace("_", " "),
@@ -606,6 +655,7 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None) -> dict[
         "sitting": {"id": sitting.id, "title": sitting.title, "state": sitting.state, "room_paused": sitting.room_paused_at is not None, "venue_confirmed": sitting.venue_confirmed_at is not None},
         "ratio": {"in_progress": ratio.in_progress, "invigilators_present": ratio.invigilators_present, "ratio": ratio.ratio, "capacity": ratio.capacity, "over": ratio.over},
         "rows": [row.as_dict() for row in rows],
+        "failed": [{"attempt_id": attempt_id, "error": error} for attempt_id, error in sorted(failed.items())],
         "server_time": now.isoformat(),
     }
 

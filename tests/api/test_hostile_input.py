@@ -20,7 +20,7 @@ from tests.conftest import REPO
 HOSTILE = {
     "html": '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">y</a>',
     "entities": "&lt;b&gt; &amp; &#60;script&#62; </textarea><textarea>",
-    "controls": "bell\x07 escape\x1b[31mred\x1b[0m backspace\x08 del\x7f nel\x85 tab\t cr\r lf\n end",
+    "whitespace-controls": "tab\t cr\r lf\n crlf\r\n end",  # the control characters free text may hold
     "right-to-left": "\u202eevil.exe\u202c مرحبا بالعالم שלום עולם \u200f\u2067isolate\u2069",
     "zero-width": "pass\u200bword\u200d\ufeff",
     "emoji-and-astral": "😀👩‍👩‍👧 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
@@ -55,6 +55,11 @@ REFUSED_ANSWERS = {
     "1MB": ({"response": "x" * 1_000_000, "revision": 1}, "response"),  # a 1 MB answer
     "5001-chars": ({"response": "x" * 5001, "revision": 1}, "response"),
     "nul": ({"response": "nul\x00byte", "revision": 1}, "response"),
+    "bell": ({"response": "bell\x07", "revision": 1}, "response"),
+    "escape": ({"response": "escape\x1b[31mred", "revision": 1}, "response"),
+    "backspace": ({"response": "backspace\x08", "revision": 1}, "response"),
+    "del": ({"response": "del\x7f", "revision": 1}, "response"),
+    "nel": ({"response": "nel\x85", "revision": 1}, "response"),
     "surrogate": ({"response": "a\ud800b", "revision": 1}, "response"),  # a lone surrogate is not text
     "list": ({"response": ["a"], "revision": 1}, "response"),
     "revision-0": ({"response": "x", "revision": 0}, "revision"),

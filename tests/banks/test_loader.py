@@ -187,14 +187,80 @@ def test_the_corpus_covers_enough_cases() -> None:
     assert len(CASES) >= 20
 
 
+def _made_at_run_time(case: Path, work: Path) -> Path:
+    """A case with a runtime.txt, built in `work`: what git should not hold (a 1 MiB file, links).
+
+    The case is copied to work/bank; its outside/ folder, if any, is moved beside the bank (so a
+    link can lead out of it); then each line of runtime.txt is made: `large PATH BYTES` (a file
+    of that size, sparse) or `link PATH TARGET` (a symbolic link).
+    """
+    bank = work / "bank"
+    shutil.copytree(case, bank, ignore=shutil.ignore_patterns("runtime.txt", "expected.txt"))
+    if (bank / "outside").exists():
+        shutil.move(str(bank / "outside"), str(work / "outside"))
+    for entry in (case / "runtime.txt").read_text(encoding="utf-8").splitlines():
+        if not entry.strip() or entry.startswith("#"):
+            continue
+        kind, path, value = entry.split()
+        if kind == "large":
+            with (bank / path).open("wb") as handle:
+                handle.write(b"questions:\n")
+                handle.truncate(int(value))
+        elif kind == "link":
+            (bank / path).symlink_to(value)
+        else:
+            raise AssertionError(f"{case.name}/runtime.txt: unknown entry {entry!r}")
+    return bank
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda path: path.name)
-def test_broken_case_reports_its_fault(case: Path) -> None:
+def test_broken_case_reports_its_fault(case: Path, tmp_path: Path) -> None:
     file, line, fragment = (case / "expected.txt").read_text(encoding="utf-8").strip().split(":", 2)
+    if (case / "runtime.txt").exists():
+        case = _made_at_run_time(case, tmp_path)
     problems = validate_standard(case, today=TODAY)
     found = [_relative(p, case) for p in problems]
     assert any(f == file and n == int(line) and fragment.strip() in m for f, n, m in found), found
     # Each case holds exactly one fault, and one fault is one problem (no knock-on reports).
     assert len(found) == 1, found
+
+
+def test_a_huge_bank_file_is_refused_at_once_without_being_read(tmp_path: Path) -> None:
+    """50 MB used to take over a minute to refuse: parsed first. Now its size alone refuses it."""
+    import time
+
+    bank = tmp_path / "bank"
+    shutil.copytree(VALID, bank)
+    with (bank / "questions" / "K3.yaml").open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    started = time.perf_counter()
+    problems = validate_standard(bank, today=TODAY)
+    assert time.perf_counter() - started < 2
+    assert [str(p) for p in problems] == [
+        (
+            f"{bank / 'questions' / 'K3.yaml'}: is 52,428,800 bytes, over the limit of 1,048,576 bytes for one bank file "
+            "(TESTENGINE_BANK_MAX_FILE_BYTES); split its questions over several files"
+        )
+    ]
+    # The limit is a parameter (the setting): raised, the same file is read and fails as YAML instead.
+    assert validate_standard(bank, today=TODAY, max_file_bytes=1024) != problems
+    small = validate_standard(VALID, today=TODAY, max_file_bytes=1024)
+    assert small and all("over the limit of 1,024 bytes" in p.message for p in small)
+
+
+def test_a_linked_spec_and_a_folder_reached_through_a_link(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    shutil.copytree(VALID, bank)
+    (bank / "spec.yaml").rename(tmp_path / "spec.yaml")
+    (bank / "spec.yaml").symlink_to(tmp_path / "spec.yaml")
+    [problem] = validate_standard(bank, today=TODAY)
+    assert problem.file == str(bank / "spec.yaml") and "is a symbolic link" in problem.message
+    # The bank folder itself may be reached through a link (a deployment's choice): that is fine.
+    (tmp_path / "spec.yaml").rename(bank / "spec.yaml.real")
+    (bank / "spec.yaml").unlink()
+    (bank / "spec.yaml.real").rename(bank / "spec.yaml")
+    (tmp_path / "current").symlink_to(bank)
+    assert validate_standard(tmp_path / "current", today=TODAY) == []
 
 
 def test_load_standard_raises_with_the_problems() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from testengine.domain.errors import DomainError
 from testengine.domain.question_types import (
@@ -75,6 +77,30 @@ def test_an_unknown_type_is_a_domain_error() -> None:
 )
 def test_mcq_marks_the_original_option_index(response: str | None, mark: int) -> None:
     assert get_type("mcq").mark(MCQ_CONTENT, response) == mark
+
+
+def test_a_corrupt_stored_mcq_response_marks_0_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """4,301 digits is past Python's integer-parsing limit: marking must not try to parse it."""
+    with caplog.at_level("WARNING"):
+        assert get_type("mcq").mark(MCQ_CONTENT, "9" * 4301) == 0
+    assert "4301 characters" in caplog.text and "must be one of the question's options (0, 1, 2, 3)" in caplog.text
+
+
+@given(st.one_of(st.none(), st.text(max_size=6000), st.from_regex(r"\A[0-9]{1,5000}\Z")))
+@settings(max_examples=200, deadline=None)
+def test_marking_never_raises_on_any_stored_response(response: str | None) -> None:
+    for key, content in (("mcq", MCQ_CONTENT), ("short_answer", {"guide": GUIDE}), ("mcq", {"options": "corrupt"}), ("mcq", {})):
+        assert get_type(key).mark(content, response) in (0, 1, None)
+
+
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [("2", None), (" 2 ", None), ("", None), (None, None), ("4", "options (0, 1, 2, 3)"), ("C", "options"), ("9" * 4301, "options")],
+)
+def test_an_mcq_response_must_be_one_of_the_option_ids(response: str | None, problem: str | None) -> None:
+    found = get_type("mcq").response_problem(MCQ_CONTENT, response)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+    assert get_type("short_answer").response_problem({"guide": GUIDE}, response) is None
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,41 @@ def test_bad_settings_stop_start_up_naming_the_setting(tmp_path):
         load_settings(tmp_path, {"TESTENGINE_LOGIN_LOCK_SECONDS": "ten"}, None)
     with pytest.raises(ConfigError, match="TESTENGINE_SAVE_GRACE_SECONDS"):
         load_settings(tmp_path, {"TESTENGINE_SAVE_GRACE_SECONDS": "3600"}, None)
+    for bad in ("a lot", "0", "100", str(65 * 1024 * 1024)):
+        with pytest.raises(ConfigError, match="TESTENGINE_BANK_MAX_FILE_BYTES"):
+            load_settings(tmp_path, {"TESTENGINE_BANK_MAX_FILE_BYTES": bad}, None)
+    assert load_settings(tmp_path, {}, None)["BANK_MAX_FILE_BYTES"] == 1024 * 1024
+    assert load_settings(tmp_path, {"TESTENGINE_BANK_MAX_FILE_BYTES": "2048"}, None)["BANK_MAX_FILE_BYTES"] == 2048
+
+
+def test_bank_validate_and_import_use_the_bank_file_limit(app, tmp_path, monkeypatch):
+    """The setting reaches the loader, from the command line (no app needed) and in an import."""
+    import shutil
+
+    from testengine.banks import BankValidationError
+    from testengine.services.banks import import_bank
+    from tests.banks.test_loader import TODAY, VALID
+    from tests.conftest import REPO
+
+    bank = tmp_path / "bank"
+    shutil.copytree(VALID, bank)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["bank", "validate", str(bank)]).exit_code == 0
+    monkeypatch.setitem(app.config["TESTENGINE"], "BANK_MAX_FILE_BYTES", 1024)
+    refused = runner.invoke(args=["bank", "validate", str(bank)])
+    assert refused.exit_code == 2 and f"{bank / 'questions' / 'K1.yaml'}: is " in refused.output
+    import datetime as dt
+
+    with pytest.raises(BankValidationError, match="over the limit of 1,024 bytes"):
+        import_bank(bank, now=dt.datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=dt.timezone.utc))
+    # Without an app, `testengine bank validate` reads the environment.
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "TESTENGINE_BANK_MAX_FILE_BYTES": "1024", "HOME": str(tmp_path)}
+    script = "import sys; from testengine.cli_banks import validate; validate.main(sys.argv[1:])"
+    outside = subprocess.run([sys.executable, "-c", script, str(bank)], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert outside.returncode == 2 and "over the limit of 1,024 bytes" in outside.stderr, outside.stderr
 
 
 def test_defaults_sqlite_in_the_instance_folder_and_a_secret_generated_once(tmp_path):

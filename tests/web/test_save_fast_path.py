@@ -39,22 +39,22 @@ def stored(attempt_id: int, position: int) -> Any:
 
 def test_a_save_runs_four_statements_or_fewer(start_sitter: Any) -> None:
     sitter = start_sitter()
-    assert sitter.save(1, "warm").status_code == 200  # also refreshes last_seen_at
+    assert sitter.save(21, "warm").status_code == 200  # also refreshes last_seen_at
     with statements() as seen:
-        response = sitter.save(1, "the answer")
+        response = sitter.save(21, "the answer")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "saved"
     # the user with roles, the attempt, the upsert; BEGIN/COMMIT are not statements here
     work = [s for s in seen if s not in {"BEGIN", "COMMIT", "ROLLBACK"}]
     assert len(work) <= 4, seen
     assert work.count("INSERT") == 1 and "UPDATE" not in work, seen
-    assert stored(sitter.attempt_id, 1) == ("the answer", 2)
+    assert stored(sitter.attempt_id, 21) == ("the answer", 2)
 
 
 def test_the_clock_in_a_save_reply_is_the_stored_deadline(start_sitter: Any, clock: Any) -> None:
     sitter = start_sitter()
     clock.advance(dt.timedelta(minutes=10))
-    reply = sitter.save(2, "x").get_json()
+    reply = sitter.save(22, "x").get_json()
     deadline = db.session.scalar(select(Attempt.deadline_at).where(Attempt.id == sitter.attempt_id))
     assert reply["clock"]["deadline"] == deadline.isoformat()
     assert reply["clock"]["remaining_seconds"] == int((deadline - clock.now()).total_seconds()) == 110 * 60
@@ -62,14 +62,14 @@ def test_the_clock_in_a_save_reply_is_the_stored_deadline(start_sitter: Any, clo
 
 def test_last_seen_is_refreshed_at_most_every_half_minute(start_sitter: Any, clock: Any) -> None:
     sitter = start_sitter()
-    sitter.save(1, "a")
+    sitter.save(21, "a")
     first = db.session.scalar(select(Attempt.last_seen_at).where(Attempt.id == sitter.attempt_id))
     clock.advance(dt.timedelta(seconds=10))
-    sitter.save(1, "b")
+    sitter.save(21, "b")
     db.session.rollback()
     assert db.session.scalar(select(Attempt.last_seen_at).where(Attempt.id == sitter.attempt_id)) == first
     clock.advance(dt.timedelta(seconds=25))
-    sitter.save(1, "c")
+    sitter.save(21, "c")
     db.session.rollback()
     assert db.session.scalar(select(Attempt.last_seen_at).where(Attempt.id == sitter.attempt_id)) == clock.now()
 
@@ -106,10 +106,10 @@ def test_a_change_committed_after_the_read_refuses_the_write(start_sitter: Any, 
     _change_behind(sitter.attempt_id, **change)
     with pytest.raises(attempt_service.AttemptError) as refused:
         attempt_service.save_answer(
-            attempt, 3, response="should not land", revision=1, client_token=sitter.token if uses_token else None, now=clock.now()
+            attempt, 23, response="should not land", revision=1, client_token=sitter.token if uses_token else None, now=clock.now()
         )
     assert refused.value.code == expected
-    assert stored(sitter.attempt_id, 3) is None
+    assert stored(sitter.attempt_id, 23) is None
 
 
 def test_a_flag_on_a_missing_question_is_404_and_on_a_submitted_test_409(start_sitter: Any) -> None:
@@ -122,11 +122,11 @@ def test_a_flag_on_a_missing_question_is_404_and_on_a_submitted_test_409(start_s
 
 def test_an_older_revision_after_a_newer_one_is_stale_and_changes_nothing(start_sitter: Any) -> None:
     sitter = start_sitter()
-    assert sitter.save(4, "newer", revision=5).get_json()["status"] == "saved"
-    reply = sitter.save(4, "older", revision=3).get_json()
+    assert sitter.save(24, "newer", revision=5).get_json()["status"] == "saved"
+    reply = sitter.save(24, "older", revision=3).get_json()
     assert reply == {**reply, "status": "stale", "stored": False, "revision": 5}
-    assert sitter.save(4, "newer", revision=5).get_json()["status"] == "duplicate"
-    assert stored(sitter.attempt_id, 4) == ("newer", 5)
+    assert sitter.save(24, "newer", revision=5).get_json()["status"] == "duplicate"
+    assert stored(sitter.attempt_id, 24) == ("newer", 5)
 
 
 def test_the_grace_after_the_deadline_is_the_configured_one(app: Any, start_sitter: Any, clock: Any, monkeypatch: Any) -> None:
@@ -134,8 +134,8 @@ def test_the_grace_after_the_deadline_is_the_configured_one(app: Any, start_sitt
     sitter = start_sitter()
     deadline = db.session.scalar(select(Attempt.deadline_at).where(Attempt.id == sitter.attempt_id))
     clock.advance(deadline - clock.now() + dt.timedelta(seconds=10))
-    assert sitter.save(1, "in flight").status_code == 200
+    assert sitter.save(21, "in flight").status_code == 200
     clock.advance(dt.timedelta(seconds=1))
-    refused = sitter.save(1, "too late")
+    refused = sitter.save(21, "too late")
     assert refused.status_code == 409 and refused.get_json()["error"] == "time_up", refused.get_json()
-    assert stored(sitter.attempt_id, 1) == ("in flight", 1)
+    assert stored(sitter.attempt_id, 21) == ("in flight", 1)

@@ -94,13 +94,13 @@ def test_the_page_opened_after_the_start_uses_the_claim_the_start_made(app, room
     db.session.expire_all()
     assert first.token == db.session.get(Attempt, attempt_id).client_token == claimed.client_token
     assert db.session.scalar(select(func.count(AttemptEvent.id)).where(AttemptEvent.attempt_id == attempt_id)) == 0
-    assert first.save(1, "saved from the page the start opened").status_code == 200
+    assert first.save(21, "saved from the page the start opened").status_code == 200
 
     # The claim is used once: loading the page again claims the attempt afresh, as before.
     again = Sitter(browser, attempt_id)
     assert again.token != first.token
-    assert first.save(1, "from the older window").get_json()["error"] == "superseded"
-    assert again.save(1, "from the newer window").status_code == 200
+    assert first.save(21, "from the older window").get_json()["error"] == "superseded"
+    assert again.save(21, "from the newer window").status_code == 200
 
 
 def test_pressing_start_twice_starts_once(app, room, make_user, login, clock):
