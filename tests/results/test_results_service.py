@@ -184,3 +184,37 @@ def test_a_correction_before_release_keeps_the_earlier_row(st1379, apprentice, a
     assert (first.current, corrected.current, corrected.replaces_id, corrected.status) == (False, True, first.id, "provisional")
     with pytest.raises(results.ResultError, match="current"):
         results.release(first, now=clock.now(), actor=admin)
+
+
+def test_a_standard_that_caps_resits_caps_the_resat_knowledge_test_and_the_overall(app, apprentice, admin, clock):
+    """The cap is the spec's data: ST0663's figures with ST1379's cap (pass) cap a re-sat knowledge test."""
+    import copy
+
+    from testengine.models import Attempt, Standard
+    from tests.factories import loaded_bank
+
+    loaded = loaded_bank("ST0663")
+    raw = copy.deepcopy(loaded.spec_raw)
+    raw["resit"]["grade_cap"] = "pass"
+    standard = Standard(code="ST0663", title=loaded.spec.title, spec=raw, imported_at=clock.now())
+    db.session.add(standard)
+    apprentice.epa_period_ends = clock.now().date() + dt.timedelta(days=60)
+    db.session.flush()
+    _grade(apprentice, standard, "presentation", "distinction", clock, admin)
+    _grade(apprentice, standard, "observation", "distinction", clock, admin)
+
+    def sat(total, kind):
+        attempt = Attempt(apprentice_id=apprentice.id, standard_id=standard.id, kind=kind, state="submitted", seed=1, draw_inputs={},
+                          issued_at=clock.now(), started_at=clock.now(), submitted_at=clock.now(), base_minutes=120,
+                          marking_state="complete", total_marks=total)
+        db.session.add(attempt)
+        db.session.flush()
+        return results.record_knowledge_test(attempt, now=clock.now(), actor=None)
+
+    _release(sat(30, "first"), clock, admin)
+    _agree(apprentice, standard, "knowledge_test", clock, admin)
+    assert eligibility.check(apprentice, standard, today=clock.now().date()).kind.value == "resit"
+    resit = sat(60, "resit")
+    assert (resit.achieved_grade, resit.grade) == ("distinction", "pass")
+    # Two first-time distinctions and a capped pass would be a distinction; the re-sit caps the EPA grade at pass.
+    assert results.current_overall(apprentice.id, standard.id).grade == "pass"
