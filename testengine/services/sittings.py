@@ -12,6 +12,7 @@ from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import invigilation as rules
+from ..domain.eligibility import Ineligible
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
 from ..extensions import db
@@ -36,7 +37,6 @@ from ..models import (
 from ..models.attempts import OPEN_STATES
 from ..policy import load_policy
 from . import attempts as attempt_service
-from ..domain.eligibility import Ineligible
 from . import audit, eligibility
 from .banks import spec_of
 from .papers import DrawnPaper, draw_for, issue_paper
