@@ -305,7 +305,9 @@ def _populate(app: Any) -> World:
         Booking,
         ItemExposure,
         Mark,
+        MethodResult,
         QuestionVersion,
+        ResitAgreement,
         Sitting,
         SittingInvigilator,
         User,
@@ -428,7 +430,8 @@ def _populate(app: Any) -> World:
         paper = draw_paper(pool, blueprint, seed=seed, seen=seen.get(n, ()), exposure=exposure)
         exposure.record(paper)
         attempts.append({
-            "apprentice_id": a, "standard_id": standard.id, "sitting_id": sitting_id, "kind": "first", "state": "not_started", "seed": seed,
+            "apprentice_id": a, "standard_id": standard.id, "sitting_id": sitting_id, "kind": "resit" if n in seen else "first",
+            "state": "not_started", "seed": seed,
             "draw_inputs": {"pool": snapshot.key, "seen": sorted(seen.get(n, ())), "exposure": packed,
                          "blueprint": {t: [q.count, q.marks] for t, q in blueprint.quotas.items()},
                          "required_ksbs": list(blueprint.required_ksbs)},
@@ -466,9 +469,9 @@ def _populate(app: Any) -> World:
         AttemptQuestion.id, AttemptQuestion.attempt_id, AttemptQuestion.position, AttemptQuestion.question_version_id, AttemptQuestion.marks
     ).where(AttemptQuestion.attempt_id.in_([a for a, _, _ in history_attempts]))):
         aq_of.setdefault(attempt_id, []).append((aq_id, position, version_id, marks))
-    answers, marks_rows, updates = [], [], []
+    answers, marks_rows, updates, history_results = [], [], [], []
     for attempt_id, _a, _s in history_attempts:
-        ability = rnd.random()
+        ability = rnd.random() * 0.35  # at most 14 + 26 marks: a fail, which is what a re-sit follows
         started = past + dt.timedelta(minutes=rnd.randint(0, 10))
         submitted = started + dt.timedelta(minutes=rnd.randint(40, 118))
         total = 0
@@ -486,6 +489,11 @@ def _populate(app: Any) -> World:
                                    "created_at": submitted + dt.timedelta(days=2)})
         updates.append({"b_id": attempt_id, "started_at": started, "deadline_at": started + dt.timedelta(minutes=base_minutes),
                             "submitted_at": submitted, "total_marks": total})
+        history_results.append({"apprentice_id": _a, "standard_id": standard.id, "method_key": "knowledge_test", "grade": "fail",
+                                "achieved_grade": "fail", "marks": total, "attempt_id": attempt_id, "assessed_on": submitted.date(),
+                                "assessor": "Independent markers (knowledge test)", "kind": "first", "employer_agreed": False,
+                                "current": True, "recorded_at": submitted, "status": "released", "signed_off_at": submitted,
+                                "released_at": submitted + dt.timedelta(days=3)})
     for start in range(0, len(answers), 20_000):
         db.session.execute(sa.insert(Answer.__table__), answers[start:start + 20_000])
         db.session.execute(sa.insert(Mark.__table__), marks_rows[start:start + 20_000])
@@ -498,6 +506,18 @@ def _populate(app: Any) -> World:
         ),
         updates,
     )
+
+    # Each history attempt is a released fail, with the employer's agreement to a re-sit inside the EPA
+    # period: what lets its apprentice sit again today (services.eligibility).
+    db.session.execute(sa.insert(MethodResult.__table__), history_results)
+    db.session.execute(sa.insert(ResitAgreement.__table__), [
+        {"apprentice_id": a, "standard_id": standard.id, "method_key": "knowledge_test", "after_result_id": r,
+         "employer_contact": "Benchmark employer", "agreed_on": (past + dt.timedelta(days=4)).date(), "further_learning": None,
+         "recorded_at": past + dt.timedelta(days=4)}
+        for r, a in db.session.execute(sa.select(MethodResult.id, MethodResult.apprentice_id))
+    ])
+    db.session.execute(sa.update(Apprentice.__table__).where(Apprentice.__table__.c.id.in_([r["apprentice_id"] for r in history_results]))
+                       .values(epa_period_ends=(now + dt.timedelta(days=60)).date()))
 
     # Today's sitters: started 5 minutes ago (or 3 hours ago, for the expired rooms).
     sitter_attempts = attempt_rows[len(history):]

@@ -119,6 +119,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(cli_grade.grade)
     app.cli.add_command(cli_demo.demo)
     app.cli.add_command(cli_demo.sweep)
+    from .cli_resit import resit_group
+
+    app.cli.add_command(resit_group)
     from .cli_data import data_group
 
     app.cli.add_command(data_group)

@@ -82,7 +82,7 @@ def demo() -> None:
         add_adjustment(third, kind="extra_time", extra_percent=25, extra_minutes=0, reason="Dyslexia: specialist assessment report seen",
                        approval_reference="RA-DEMO-001", approved_by="Alex Admin", expires_on=None, now=now, actor=None)
         for index, email in enumerate(["apprentice1@demo.test", "apprentice2@demo.test", "apprentice3@demo.test"], start=1):
-            booking = sittings.book(sitting, users[email].apprentice, actor=None)
+            booking = sittings.book(sitting, users[email].apprentice, now=now, actor=None)
             if index < 3:  # the third waits for the invigilator to check them in
                 booking.checked_in_at = None
                 sittings.check_in(booking, document_type="driving_licence", last_digits=f"00{index:02d}", photo_matched=True,

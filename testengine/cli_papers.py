@@ -21,15 +21,21 @@ from .extensions import db
 @click.option("--standard", required=True)
 @click.option("--candidate", "uln", required=True, help="The apprentice's 10-digit ULN")
 @click.option("--seed", type=int, default=None, help="Fix the seed (for rehearsals and audits)")
-@click.option("--kind", type=click.Choice([kind.value for kind in AttemptKind]), default=AttemptKind.FIRST.value, show_default=True)
+@click.option("--kind", type=click.Choice([kind.value for kind in AttemptKind]), default=None,
+              help="Refuse unless the apprentice's history makes the attempt this kind (the kind is never chosen here)")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @write_lock
-def draw(standard: str, uln: str, seed: int | None, kind: str, as_json: bool) -> None:
-    """Issue and record a paper; never prints answers or keys."""
+def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: bool) -> None:
+    """Issue and record a paper, if the apprentice may sit the test now; never prints answers or keys.
+
+    Whether it is a first attempt, a re-sit or a re-take follows from the apprentice's history
+    (results, the employer's agreement, the window); a refusal names the rule.
+    """
     from .models import Apprentice
     from .services.accounts import AccountError, next_candidate_number, validate_uln
     from .services.banks import get_standard
+    from .services import eligibility
     from .services.papers import issue_paper
 
     try:
@@ -40,7 +46,13 @@ def draw(standard: str, uln: str, seed: int | None, kind: str, as_json: bool) ->
             apprentice = Apprentice(uln=uln, candidate_number=next_candidate_number(), given_name="", family_name="", created_at=utcnow())
             db.session.add(apprentice)
             db.session.flush()
-        attempt = issue_paper(apprentice, standard_row, now=utcnow(), actor=None, seed=seed, kind=kind)
+        now = utcnow()
+        if kind is not None:
+            derived = eligibility.check(apprentice, standard_row, today=now.date()).kind.value
+            if derived != kind:
+                raise DomainError(f"This would be a {derived} attempt, not a {kind} (the kind follows from the history).",
+                                  code="kind_mismatch")
+        attempt = issue_paper(apprentice, standard_row, now=now, actor=None, seed=seed)
     except (DomainError, AccountError) as refused:
         db.session.rollback()
         fail(str(refused))
@@ -50,9 +62,9 @@ def draw(standard: str, uln: str, seed: int | None, kind: str, as_json: bool) ->
         for aq in attempt.questions
     ]
     if as_json:
-        click.echo(json.dumps({"attempt": attempt.id, "seed": attempt.seed, "questions": questions}))
+        click.echo(json.dumps({"attempt": attempt.id, "kind": attempt.kind, "seed": attempt.seed, "questions": questions}))
         return
-    click.echo(f"Attempt {attempt.id} for {apprentice.candidate_number} (seed {attempt.seed}): {len(questions)} questions, {sum(q['marks'] for q in questions)} marks")
+    click.echo(f"Attempt {attempt.id} ({attempt.kind}) for {apprentice.candidate_number} (seed {attempt.seed}): {len(questions)} questions, {sum(q['marks'] for q in questions)} marks")
     for position, q in enumerate(questions, start=1):
         click.echo(f"{position:>3}. {q['id']}  {q['type']}  {q['marks']}  {' '.join(q['ksb'])}")
 

@@ -51,7 +51,7 @@ def open_sitting(standard: Any, invigilators: list[Any], now: dt.datetime, *, co
 def book_and_check_in(sitting: Any, apprentice_user: Any, invigilator: Any, now: dt.datetime, *, check_in: bool = True) -> Any:
     from testengine.services import sittings
 
-    booking = sittings.book(sitting, apprentice_user.apprentice, actor=None)
+    booking = sittings.book(sitting, apprentice_user.apprentice, now=now, actor=None)
     if check_in:
         sittings.check_in(booking, document_type="passport", last_digits="1234", photo_matched=True, uln_confirmed=True, seat="A1", now=now - dt.timedelta(minutes=10), actor=invigilator)
     db.session.commit()

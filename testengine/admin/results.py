@@ -10,22 +10,19 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
-from ..domain.attempt_states import AttemptKind
 from ..domain.errors import DomainError
 from ..domain.result_states import ResultStatus
 from ..extensions import db
 from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
+from ..services import eligibility
 from ..services import results as result_service
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
 from .views import bp
-
-KIND_CHOICES = [(AttemptKind.FIRST.value, "First attempt"), (AttemptKind.RESIT.value, "Re-sit (no further learning)"),
-                (AttemptKind.RETAKE.value, "Re-take (after further learning)")]
 
 
 class GradeForm(FlaskForm):
@@ -33,8 +30,16 @@ class GradeForm(FlaskForm):
     grade = SelectField("Grade", validators=[DataRequired()])
     assessed_on = DateField("Date assessed", validators=[DataRequired(message="Enter the date of the assessment.")])
     assessor = StringField("Independent assessor", validators=[DataRequired(), Length(max=120)])
-    kind = SelectField("Attempt", choices=KIND_CHOICES, default=AttemptKind.FIRST.value, validators=[DataRequired()])
-    employer_agreed = BooleanField("The employer has agreed to this re-sit or re-take")
+
+
+class AgreementForm(FlaskForm):
+    """The employer's agreement to a re-sit or re-take of a failed method (the kind follows from it)."""
+
+    method = SelectField("Failed method", validators=[DataRequired()])
+    employer_contact = StringField("Who at the employer agreed", validators=[DataRequired(), Length(max=eligibility.MAX_CONTACT)])
+    agreed_on = DateField("Date they agreed", validators=[DataRequired(message="Enter the date the employer agreed.")])
+    further_learning = TextAreaField("Further learning done (a re-take; leave empty for a re-sit)",
+                                     validators=[Optional(), Length(max=eligibility.MAX_FURTHER_LEARNING)])
 
 
 class EpaPeriodForm(FlaskForm):
@@ -44,8 +49,21 @@ class EpaPeriodForm(FlaskForm):
 class ChangeForm(FlaskForm):
     route = SelectField("Route", choices=[("appeal", "Appeal"), ("remark", "Re-mark")], validators=[DataRequired()])
     grade = SelectField("New grade", validators=[Optional()])
-    marks = IntegerField("New total marks", validators=[Optional(), NumberRange(min=0)])
     reason = TextAreaField("Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_service.MAX_REASON)])
+
+
+def _change_form(items: list[dict[str, object]]) -> ChangeForm:
+    """The change form, with one mark field per re-markable item of a knowledge test (none for other methods)."""
+    fields = {
+        f"item_{item['id']}": IntegerField(
+            f"Question {item['position']} (out of {item['available']})",
+            validators=[InputRequired(message="Enter a mark."), NumberRange(min=0, max=int(item["available"]))],  # type: ignore[call-overload]
+            default=item["standing"],
+        )
+        for item in items
+    }
+    form_class = type("RemarkForm", (ChangeForm,), fields)
+    return form_class(prefix="c")  # type: ignore[no-any-return]
 
 
 def _standard(code: str) -> Standard:
@@ -94,20 +112,39 @@ def results():  # type: ignore[no-untyped-def]
 def apprentice_results(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
     apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
     standard = _standard(code)
-    return _results_page(apprentice, standard, _grade_form(standard), EpaPeriodForm(prefix="e", ends_on=apprentice.epa_period_ends))
+    return _results_page(apprentice, standard)
 
 
-def _results_page(apprentice: Apprentice, standard: Standard, grade_form: GradeForm, epa_form: EpaPeriodForm):  # type: ignore[no-untyped-def]
+def _agreement_form(standard: Standard) -> AgreementForm:
+    form = AgreementForm(prefix="r")
+    form.method.choices = [(m.key, m.name) for m in spec_of(standard).methods]
+    if form.agreed_on.data is None and not form.is_submitted():
+        form.agreed_on.data = utcnow().date()
+    return form
+
+
+def _results_page(apprentice: Apprentice, standard: Standard, *, grade_form: GradeForm | None = None,
+                  epa_form: EpaPeriodForm | None = None, agreement_form: AgreementForm | None = None):  # type: ignore[no-untyped-def]
     spec = spec_of(standard)
     methods, overall = result_service.history(apprentice.id, standard.id)
     attempts = db.session.scalars(
         select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.standard_id == standard.id).order_by(Attempt.id)
     ).all()
+    today = utcnow().date()
+    eligible = {}
+    for m in spec.methods:
+        try:
+            eligible[m.key] = eligibility.check(apprentice, standard, m.key, today=today).kind.value
+        except DomainError as refused:
+            eligible[m.key] = str(refused)
     return render_template(
         "admin/results_apprentice.html", apprentice=apprentice, standard=standard, spec=spec,
         names=result_service.method_names(spec), current=result_service.current_method_results(apprentice.id, standard.id),
         overall=result_service.current_overall(apprentice.id, standard.id), methods=methods, overall_history=overall,
-        attempts=attempts, grade_form=grade_form, epa_form=epa_form, button=EmptyForm(),
+        attempts=attempts, grade_form=grade_form or _grade_form(standard),
+        epa_form=epa_form or EpaPeriodForm(prefix="e", ends_on=apprentice.epa_period_ends),
+        agreement_form=agreement_form or _agreement_form(standard), agreements=eligibility.agreements(apprentice, standard),
+        eligible=eligible, button=EmptyForm(),
         signers=_signers(apprentice.id, standard.id), second_admin=result_service.second_admin_required(),
     )
 
@@ -125,24 +162,50 @@ def _signers(apprentice_id: int, standard_id: int) -> dict[int, str]:
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/grades", methods=["POST"])
 def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
+    """An assessor's grade; whether it is a first attempt, a re-sit or a re-take follows from the history."""
     apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
     standard = _standard(code)
     form = _grade_form(standard)
+    status = 400
     if form.validate_on_submit():
         try:
             result_service.record_method_grade(
                 apprentice, standard, method_key=form.method.data or "", grade=form.grade.data or "",
-                assessed_on=form.assessed_on.data, assessor=form.assessor.data or "", kind=form.kind.data or AttemptKind.FIRST.value,
-                employer_agreed=bool(form.employer_agreed.data), now=utcnow(), actor=current_user,
+                assessed_on=form.assessed_on.data, assessor=form.assessor.data or "", now=utcnow(), actor=current_user,
             )
         except DomainError as refused:
             db.session.rollback()
             form.method.errors = [*form.method.errors, str(refused)]
+            status = 409
         else:
             db.session.commit()
             flash("Grade recorded as provisional.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
-    return _results_page(apprentice, standard, form, EpaPeriodForm(prefix="e", ends_on=apprentice.epa_period_ends)), 400
+    return _results_page(apprentice, standard, grade_form=form), status
+
+
+@bp.route("/results/apprentices/<int:apprentice_id>/<code>/agreements", methods=["POST"])
+def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
+    """The employer's agreement to a re-sit (or, with further learning, a re-take) of a failed method."""
+    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    standard = _standard(code)
+    form = _agreement_form(standard)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            eligibility.record_agreement(
+                apprentice, standard, form.method.data or "", employer_contact=form.employer_contact.data or "",
+                agreed_on=form.agreed_on.data, further_learning=form.further_learning.data, now=utcnow(), actor=current_user,
+            )
+        except DomainError as refused:
+            db.session.rollback()
+            form.method.errors = [*form.method.errors, str(refused)]
+            status = 409
+        else:
+            db.session.commit()
+            flash("The employer's agreement is recorded.")
+            return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
+    return _results_page(apprentice, standard, agreement_form=form), status
 
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/epa-period", methods=["POST"])
@@ -151,7 +214,7 @@ def set_epa_period(apprentice_id: int, code: str):  # type: ignore[no-untyped-de
     standard = _standard(code)
     form = EpaPeriodForm(prefix="e")
     if not form.validate_on_submit():
-        return _results_page(apprentice, standard, _grade_form(standard), form), 400
+        return _results_page(apprentice, standard, epa_form=form), 400
     result_service.set_epa_period_end(apprentice, form.ends_on.data, actor=current_user)
     db.session.commit()
     flash("EPA period end date saved.")
@@ -206,33 +269,43 @@ def move_overall_result(result_id: int, action: str):  # type: ignore[no-untyped
 
 @bp.route("/results/methods/<int:result_id>/change", methods=["GET", "POST"])
 def change_result(result_id: int):  # type: ignore[no-untyped-def]
-    """An appeal or re-mark outcome for a released result: the only way a released grade changes."""
+    """An appeal or re-mark outcome for a released result: the only way a released grade changes.
+
+    A knowledge test is re-marked item by item (the marker-marked items, each starting from the
+    mark that stands); the total and the grade follow from the marks. Other methods take a grade.
+    """
     result = db.session.get(MethodResult, result_id) or abort(404)
     standard = db.session.get(Standard, result.standard_id)
     apprentice = db.session.get(Apprentice, result.apprentice_id)
     assert standard is not None and apprentice is not None
     spec = spec_of(standard)
     by_marks = spec.knowledge_test is not None and spec.knowledge_test.method == result.method_key
-    form = ChangeForm(prefix="c")
+    items = result_service.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
+    form = _change_form(items)
     form.grade.choices = [("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades]
     standing = result_service.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
-    if request.method == "GET" and standing is not None:
-        form.marks.data = standing
+    status = 200
     if form.validate_on_submit():
         try:
             result_service.change_after_release(
                 result, route=form.route.data or "", reason=form.reason.data or "", now=utcnow(), actor=current_user,
-                grade=None if by_marks else form.grade.data, marks=form.marks.data if by_marks else None,
+                grade=None if by_marks else form.grade.data,
+                item_marks={int(item["id"]): form[f"item_{item['id']}"].data for item in items} if by_marks else None,  # type: ignore[call-overload]
             )
         except DomainError as refused:
             db.session.rollback()
             form.reason.errors = [*form.reason.errors, str(refused)]
+            status = 409
         else:
             db.session.commit()
             flash("The result was re-graded and released; the earlier grade is kept in the history.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice.id, code=standard.code))
+    elif form.is_submitted():
+        status = 400
+    fields = [(item, form[f"item_{item['id']}"]) for item in items]
     return render_template("admin/results_change.html", result=result, standard=standard, apprentice=apprentice,
-                           name=result_service.method_names(spec)[result.method_key], by_marks=by_marks, standing=standing, form=form)
+                           name=result_service.method_names(spec)[result.method_key], by_marks=by_marks, standing=standing,
+                           form=form, fields=fields), status
 
 
 @bp.route("/results/export.csv")

@@ -70,20 +70,32 @@ def _book_form(sitting: Sitting) -> BookForm:
 def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
     room = db.session.get(Sitting, sitting_id) or abort(404)
     form = _book_form(room)
+    status = 200
     if form.validate_on_submit():
-        for apprentice_id in form.apprentices.data or []:
-            apprentice = db.session.get(Apprentice, apprentice_id)
-            if apprentice is not None:
-                sitting_service.book(room, apprentice, actor=current_user)
-        for user_id in form.invigilators.data or []:
-            user = db.session.get(User, user_id)
-            if user is not None:
-                sitting_service.assign_invigilator(room, user, actor=current_user)
-        db.session.commit()
-        flash("Sitting updated.")
-        return redirect(url_for("admin.sitting", sitting_id=sitting_id))
+        try:
+            _book_and_assign(room, form)
+        except sitting_service.SittingError as refused:  # e.g. an apprentice who may not sit the test: nothing is booked
+            db.session.rollback()
+            form.apprentices.errors = [*form.apprentices.errors, str(refused)]
+            status = refused.status
+        else:
+            db.session.commit()
+            flash("Sitting updated.")
+            return redirect(url_for("admin.sitting", sitting_id=sitting_id))
     invigilators = [db.session.get(User, link.user_id) for link in room.invigilators]
-    return render_template("admin/sitting.html", sitting=room, form=form, invigilators=invigilators)
+    return render_template("admin/sitting.html", sitting=room, form=form, invigilators=invigilators), status
+
+
+def _book_and_assign(room: Sitting, form: BookForm) -> None:
+    now = utcnow()
+    for apprentice_id in form.apprentices.data or []:
+        apprentice = db.session.get(Apprentice, apprentice_id)
+        if apprentice is not None:
+            sitting_service.book(room, apprentice, now=now, actor=current_user)
+    for user_id in form.invigilators.data or []:
+        user = db.session.get(User, user_id)
+        if user is not None:
+            sitting_service.assign_invigilator(room, user, actor=current_user)
 
 
 @bp.route("/apprentices/<int:apprentice_id>/adjustments", methods=["GET", "POST"])

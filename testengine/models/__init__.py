@@ -6,14 +6,14 @@ from .draws import DrawPool, ItemExposure
 from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
 from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
-from .results import MethodResult, OverallResult
+from .results import MethodResult, OverallResult, ResitAgreement
 from .sittings import Booking, BookingStatus, Incident, RoomEvent, Sitting, SittingInvigilator, SittingState
 
 __all__ = [
     "Adjustment", "AdjustmentKind", "Answer", "Apprentice", "Attempt", "AttemptEvent",
     "AttemptQuestion", "AuditEntry", "AuditLogIsAppendOnly", "BankImport", "Booking",
     "BookingStatus", "DrawPool", "ItemExposure", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
-    "OverallResult", "Question", "QuestionReview", "QuestionStatus", "QuestionVersion", "Role",
+    "OverallResult", "Question", "QuestionReview", "ResitAgreement", "QuestionStatus", "QuestionVersion", "Role",
     "RoomEvent", "SecondMarkingDecision", "Sitting", "SittingInvigilator", "SittingState", "StandardisationItem",
     "StandardisationMark", "Standard", "Stoppage", "User", "UserRole",
 ]

@@ -60,3 +60,21 @@ class OverallResult(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # The method results it was graded from: {method_key: {"result_id", "grade", "kind"}}.
     inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ResitAgreement(db.Model):  # type: ignore[name-defined,misc]
+    """The employer's agreement to a re-sit or re-take of one failed result: who agreed, when, and
+    (for a re-take) the further learning. Never edited: a later agreement is a new row."""
+
+    __tablename__ = "resit_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    apprentice_id: Mapped[int] = mapped_column(ForeignKey("apprentices.id"), index=True)
+    standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"))
+    method_key: Mapped[str] = mapped_column(String(40))
+    after_result_id: Mapped[int] = mapped_column(ForeignKey("method_results.id"), index=True)
+    employer_contact: Mapped[str] = mapped_column(String(120))
+    agreed_on: Mapped[dt.date]
+    further_learning: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import String, cast, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..domain.attempt_states import AttemptKind, AttemptState
+from ..domain.attempt_states import AttemptState
 from ..domain.errors import DomainError
 from ..domain.papers import Item, ItemPool, Paper, draw_paper, new_seed
 from ..extensions import db
@@ -29,7 +29,7 @@ from ..models import (
     Standard,
     User,
 )
-from . import audit
+from . import audit, eligibility
 from .banks import eligible_rows, spec_of, to_item
 
 
@@ -221,7 +221,6 @@ def issue_paper(
     now: dt.datetime,
     actor: User | None,
     sitting_id: int | None = None,
-    kind: str = AttemptKind.FIRST.value,
     seed: int | None = None,
     extra_percent: int = 0,
     extra_minutes: int = 0,
@@ -229,11 +228,15 @@ def issue_paper(
 ) -> Attempt:
     """Draw a paper for this apprentice (or take the one `draw_for` drew) and record it as a not-yet-started attempt.
 
-    Raises PaperShortfall (naming what ran out) rather than relax any rule. The caller commits.
+    Only for an apprentice eligible for the knowledge test now (services.eligibility; Ineligible
+    names the rule otherwise), and the attempt's kind (first, resit, retake) is the one eligibility
+    derives from the history, never chosen by the caller. Raises PaperShortfall (naming what ran
+    out) rather than relax any rule. The caller commits.
     """
     spec = spec_of(standard)
     if spec.knowledge_test is None:
         raise NoKnowledgeTest(f"{standard.code} has no knowledge test to draw a paper for.")
+    kind = eligibility.check(apprentice, standard, spec.knowledge_test.method, today=now.date()).kind.value
     if drawn is None or (drawn.apprentice_id, drawn.standard_id) != (apprentice.id, standard.id):
         drawn = draw_for(apprentice, standard, now=now, seed=seed)
     snapshot = drawn.snapshot

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -25,12 +25,12 @@ from ..domain.errors import DomainError, IllegalTransition
 from ..domain.grading import (
     grade_for_marks,
     ksb_feedback,
-    resit_allowed,
     resit_method_grade,
     resit_overall_grade,
 )
 from ..domain.marking_states import MarkingState
 from ..domain.result_states import ResultAction, ResultStatus
+from ..domain.question_types import get_type
 from ..domain.standards import StandardSpec
 from ..extensions import db
 from ..models import (
@@ -44,10 +44,9 @@ from ..models import (
     Standard,
     User,
 )
-from . import audit
+from . import audit, eligibility
 from .banks import spec_of
 
-KINDS = tuple(kind.value for kind in AttemptKind)
 CHANGE_ROUTES = ("appeal", "remark")
 MAX_REASON = 450  # the audit log keeps 500, with the route before it
 
@@ -111,13 +110,6 @@ def _snapshot(result: MethodResult) -> dict[str, object]:
             "kind": result.kind, "status": result.status, "assessed_on": result.assessed_on.isoformat()}
 
 
-def check_resit(spec: StandardSpec, apprentice: Apprentice, previous: MethodResult | None, *, on: dt.date) -> None:
-    """Refuse a re-sit or re-take the standard does not allow: only of a failed method, inside the window."""
-    if previous is None:
-        raise ResultError("There is no earlier result of this method to re-sit or re-take.", code="resit_not_allowed")
-    resit_allowed(spec, previous.grade, outcome_on=outcome_date(previous), today=on, epa_period_ends=apprentice.epa_period_ends)
-
-
 def _store(result: MethodResult, previous: MethodResult | None, apprentice: Apprentice, standard: Standard,
            *, now: dt.datetime, actor: User | None) -> MethodResult:
     """Add the new current row, retire (never delete) the one it replaces, audit, re-grade the overall."""
@@ -131,11 +123,26 @@ def _store(result: MethodResult, previous: MethodResult | None, apprentice: Appr
     return result
 
 
+def _refuse_over_released(spec: StandardSpec, previous: MethodResult | None, attempt: Attempt) -> None:
+    """A released result changes only through an appeal or a re-mark (change_after_release).
+
+    Grading an attempt may follow a released result only as the re-sit or re-take of a failed
+    method: the attempt's kind says so, and it was derived when the paper was issued.
+    """
+    if previous is None or previous.status != Status.RELEASED.value:
+        return
+    failed = previous.grade == spec.method(previous.method_key).grades[0]
+    if previous.attempt_id == attempt.id or attempt.kind == AttemptKind.FIRST.value or not failed:
+        raise ResultError("This method's result has been released: it changes only through an appeal or a re-mark.",
+                          code="released")
+
+
 def record_knowledge_test(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> MethodResult:
     """The provisional knowledge-test result from the attempt's total marks, by the spec's boundaries.
 
     A re-sit or re-take attempt is capped where the standard caps re-sits. Whether a re-sit was
-    allowed is decided when its paper is issued; here the test has been sat and is graded.
+    allowed, and so the attempt's kind, is decided when its paper is issued (services.eligibility);
+    here the test has been sat and is graded. A released result is never replaced from here.
     """
     standard = db.session.get(Standard, attempt.standard_id)
     apprentice = db.session.get(Apprentice, attempt.apprentice_id)
@@ -148,10 +155,9 @@ def record_knowledge_test(attempt: Attempt, *, now: dt.datetime, actor: User | N
         raise ResultError("This attempt has not been fully marked.", code="not_marked")
     achieved = grade_for_marks(test.boundaries, attempt.total_marks, test.total_marks)
     previous = current_method_results(apprentice.id, standard.id).get(test.method)
-    if previous is not None and previous.attempt_id == attempt.id and previous.status == Status.RELEASED.value:
-        raise ResultError("This attempt's result has been released: use an appeal or a re-mark.", code="released")
-    kind = attempt.kind if attempt.kind in KINDS else AttemptKind.FIRST.value
-    grade = resit_method_grade(spec, achieved, test.method) if kind != AttemptKind.FIRST else achieved
+    _refuse_over_released(spec, previous, attempt)
+    kind = AttemptKind(attempt.kind).value  # derived from the history when its paper was issued
+    grade = resit_method_grade(spec, achieved, test.method) if kind != AttemptKind.FIRST.value else achieved
     result = MethodResult(
         apprentice_id=apprentice.id, standard_id=standard.id, method_key=test.method, grade=grade, achieved_grade=achieved,
         marks=attempt.total_marks, attempt_id=attempt.id,
@@ -170,15 +176,15 @@ def record_method_grade(
     grade: str,
     assessed_on: dt.date,
     assessor: str,
-    kind: str = AttemptKind.FIRST.value,
-    employer_agreed: bool = False,
     now: dt.datetime,
     actor: User | None,
 ) -> MethodResult:
     """An assessor's grade for a method graded by judgement (not by marks), with date and assessor.
 
-    A re-sit or re-take needs the employer's agreement, a failed current result of the method and
-    a date inside the standard's window; its grade is capped where the standard caps re-sits.
+    While the method's current result is not yet released, a new grade corrects it (same kind).
+    Otherwise the kind is derived (services.eligibility): a first grade, or a re-sit or re-take of a
+    released fail with the employer's agreement recorded, assessed inside the standard's window;
+    its grade is capped where the standard caps re-sits. A released grade is never replaced here.
     """
     spec = spec_of(standard)
     try:
@@ -193,16 +199,12 @@ def record_method_grade(
         raise ResultError("The assessment date cannot be in the future.", code="future_date")
     if not assessor.strip():
         raise ResultError("Name the assessor.", code="assessor_required")
-    if kind not in KINDS:
-        raise ResultError(f"Unknown kind {kind!r}: first, resit or retake.", code="invalid_kind")
     previous = current_method_results(apprentice.id, standard.id).get(method_key)
-    if kind == AttemptKind.FIRST and previous is not None and previous.status == Status.RELEASED.value:
-        raise ResultError("This method's result has been released: it changes only through an appeal or a re-mark.",
-                          code="released")
-    if kind != AttemptKind.FIRST:
-        if not employer_agreed:
-            raise ResultError("A re-sit or re-take needs the employer's agreement.", code="employer_agreement_required")
-        check_resit(spec, apprentice, previous, on=assessed_on)
+    if previous is not None and previous.status != Status.RELEASED.value:
+        kind, employer_agreed = previous.kind, previous.employer_agreed  # a correction before release
+    else:
+        kind = eligibility.check(apprentice, standard, method_key, today=assessed_on).kind.value
+        employer_agreed = kind != AttemptKind.FIRST.value
     result = MethodResult(
         apprentice_id=apprentice.id, standard_id=standard.id, method_key=method_key, achieved_grade=grade,
         grade=resit_method_grade(spec, grade, method_key) if kind != AttemptKind.FIRST else grade, marks=None, attempt_id=None,
@@ -302,6 +304,53 @@ def _require_methods(overall: OverallResult, allowed: set[str], target: ResultSt
         raise ResultError(f"First, each method's result must be {verb}: {', '.join(waiting)}.", code="methods_not_ready")
 
 
+def remark_items(attempt_id: int) -> list[dict[str, object]]:
+    """The items of a knowledge-test attempt a re-mark can change: those a marker marks (not the
+    automatically marked ones), in paper order, each with what it is out of and the mark that stands."""
+    marks = final_marks(attempt_id)
+    rows = db.session.execute(
+        select(AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.marks, QuestionVersion.type, QuestionVersion.ksb)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position)
+    ).all()
+    return [
+        {"id": aq_id, "position": position, "available": available, "ksb": list(ksb), "standing": marks.get(aq_id)}
+        for aq_id, position, available, qtype, ksb in rows if not get_type(qtype).auto_marked
+    ]
+
+
+def _remark(result: MethodResult, item_marks: Mapping[int, int], *, reason: str, now: dt.datetime, actor: User) -> int:
+    """Store the re-marked items as the re-mark layer (one new Mark row per changed item, never an
+    edit) and return the total of the marks that stand afterwards: the re-marked total."""
+    if result.attempt_id is None:
+        raise ResultError("This result has no attempt whose items could be re-marked.", code="no_attempt")
+    items = {item["id"]: item for item in remark_items(result.attempt_id)}
+    for aq_id, mark in item_marks.items():
+        item = items.get(aq_id)
+        if item is None:
+            raise ResultError(f"Item {aq_id} is not a marker-marked item of this attempt.", code="invalid_item")
+        if isinstance(mark, bool) or not isinstance(mark, int) or not 0 <= mark <= int(item["available"]):  # type: ignore[call-overload]
+            raise ResultError(f"Question {item['position']}: a mark from 0 to {item['available']}, not {mark!r}.", code="invalid_mark")
+    changed = {}
+    for aq_id, mark in sorted(item_marks.items()):
+        if mark != items[aq_id]["standing"]:
+            db.session.add(Mark(attempt_question_id=aq_id, attempt_id=result.attempt_id, marker_id=actor.id, role="remark",
+                                mark=mark, created_at=now, reason=reason))
+            changed[str(items[aq_id]["position"])] = {"before": items[aq_id]["standing"], "after": mark}
+    db.session.flush()
+    total = standing_total(result.attempt_id)
+    if total is None:
+        raise ResultError("An item of this attempt has no mark that stands yet.", code="not_marked")
+    attempt = db.session.get(Attempt, result.attempt_id)
+    assert attempt is not None
+    before = attempt.total_marks
+    attempt.total_marks = total
+    db.session.flush()
+    audit.record(actor, "marking.remark", attempt, before={"total_marks": before}, after={"total_marks": total, "items": changed},
+                 reason=reason)
+    return total
+
+
 def change_after_release(
     result: MethodResult,
     *,
@@ -310,13 +359,15 @@ def change_after_release(
     now: dt.datetime,
     actor: User,
     grade: str | None = None,
-    marks: int | None = None,
+    item_marks: Mapping[int, int] | None = None,
 ) -> MethodResult:
     """An appeal or re-mark outcome for a released result: re-graded, recorded with its reason, released.
 
-    A knowledge test is re-graded from its new marks by the boundaries; other methods take the new
-    grade. The old row is kept (current False); the overall grade is re-graded and, if the one it
-    replaces had been released, released with the same reason.
+    A knowledge test is re-marked item by item (`item_marks`: attempt question id -> new mark, for
+    the items a marker marks); the new marks are stored as the re-mark layer, and the total is the
+    sum of the marks that stand, graded by the boundaries. Nobody types a total. Other methods
+    take the new grade. The old row is kept (current False); the overall grade is re-graded and,
+    if the one it replaces had been released, released with the same reason.
     """
     if route not in CHANGE_ROUTES:
         raise ResultError("A released result changes only through an appeal or a re-mark.", code="invalid_route")
@@ -331,16 +382,18 @@ def change_after_release(
     assert standard is not None and apprentice is not None
     spec = spec_of(standard)
     test = spec.knowledge_test
+    marks: int | None
     if test is not None and test.method == result.method_key:
-        if marks is None:
-            raise ResultError("Give the knowledge test's marks after the re-mark or appeal.", code="marks_required")
+        if item_marks is None:
+            raise ResultError("Give the re-marked items' marks; the total follows from them.", code="item_marks_required")
+        marks = _remark(result, item_marks, reason=reason.strip(), now=now, actor=actor)
         achieved = grade_for_marks(test.boundaries, marks, test.total_marks)
     else:
         method = spec.method(result.method_key)
         if grade not in method.grades:
             raise ResultError(f"Choose a grade of {method.name} ({', '.join(method.grades)}).", code="invalid_grade")
         achieved, marks = grade, None
-    new_grade = resit_method_grade(spec, achieved, result.method_key) if result.kind != AttemptKind.FIRST else achieved
+    new_grade = resit_method_grade(spec, achieved, result.method_key) if result.kind != AttemptKind.FIRST.value else achieved
     changed = MethodResult(
         apprentice_id=result.apprentice_id, standard_id=result.standard_id, method_key=result.method_key, grade=new_grade,
         achieved_grade=achieved, marks=marks, attempt_id=result.attempt_id, assessed_on=result.assessed_on,

@@ -13,7 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import invigilation as rules
 from ..domain.attempt_states import ACTIVE_STATES as domain_active_states
-from ..domain.attempt_states import AttemptKind, AttemptState
+from ..domain.attempt_states import AttemptState
+from ..domain.eligibility import Ineligible
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
 from ..domain.sitting_states import (
@@ -44,7 +45,7 @@ from ..models import (
 from ..models.attempts import OPEN_STATES
 from ..policy import load_policy
 from . import attempts as attempt_service
-from . import audit, sweeps
+from . import audit, eligibility, sweeps
 from .banks import spec_of
 from .papers import DrawnPaper, draw_for, issue_paper
 
@@ -80,14 +81,27 @@ def create_sitting(*, standard: Standard, title: str, venue: str, remote: bool, 
     return sitting
 
 
-def book(sitting: Sitting, apprentice: Apprentice, *, actor: User | None) -> Booking:
+def eligible_kind(apprentice: Apprentice, standard: Standard, *, today: dt.date, ignore_attempt_id: int | None = None) -> str:
+    """The kind of attempt (first, resit, retake) the apprentice may sit now, from their history;
+    a SittingError naming the rule (its code, 409) when they may not sit the test at all."""
+    try:
+        return eligibility.check(apprentice, standard, today=today, ignore_attempt_id=ignore_attempt_id).kind.value
+    except Ineligible as refused:
+        raise SittingError(f"{apprentice.candidate_number}: {refused}", code=refused.code, status=409) from None
+
+
+def book(sitting: Sitting, apprentice: Apprentice, *, now: dt.datetime, actor: User | None) -> Booking:
+    """Book an apprentice into a sitting, if they may sit the test (services.eligibility)."""
     existing = db.session.scalar(select(Booking).where(Booking.sitting_id == sitting.id, Booking.apprentice_id == apprentice.id))
     if existing is not None:
         return existing
+    standard = db.session.get(Standard, sitting.standard_id)
+    assert standard is not None
+    kind = eligible_kind(apprentice, standard, today=now.date())
     booking = Booking(sitting_id=sitting.id, apprentice_id=apprentice.id)
     db.session.add(booking)
     db.session.flush()
-    audit.record(actor, "sitting.book", booking, after={"sitting": sitting.id, "candidate": apprentice.candidate_number})
+    audit.record(actor, "sitting.book", booking, after={"sitting": sitting.id, "candidate": apprentice.candidate_number, "kind": kind})
     return booking
 
 
@@ -250,6 +264,10 @@ def check_in(booking: Booking, *, document_type: str, last_digits: str, photo_ma
     if not photo_matched or not uln_confirmed:
         raise SittingError("Identity is not confirmed: the photo must match and the ULN must match the booking.", code="identity_unconfirmed", status=400)
     sitting = booking.sitting
+    standard = db.session.get(Standard, sitting.standard_id)
+    assert standard is not None
+    prepared = open_attempt(booking)
+    eligible_kind(booking.apprentice, standard, today=now.date(), ignore_attempt_id=prepared.id if prepared else None)
     booking.status = next_booking_status(booking.status, BookingEvent.CHECK_IN).value
     booking.id_document_type, booking.id_last_digits = document_type, digits.upper()
     booking.photo_matched, booking.uln_confirmed = True, True
@@ -298,8 +316,11 @@ def latest_attempt(booking: Booking) -> Attempt | None:
     )
 
 
-def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kind: str = AttemptKind.FIRST.value, drawn: DrawnPaper | None = None) -> Attempt:
+def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, drawn: DrawnPaper | None = None) -> Attempt:
     """Draw the paper ahead of the start (at check-in), which flattens the start spike.
+
+    The paper is issued only if the apprentice may sit the test now, as the kind of attempt their
+    history makes it (SittingError naming the rule otherwise).
 
     The invigilator's check-in calls this, so a start normally finds its paper waiting and only
     stamps the clock. `drawn` is a paper already drawn by `read_ahead` (outside the write lock).
@@ -311,7 +332,10 @@ def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kin
     standard = db.session.get(Standard, sitting.standard_id)
     assert standard is not None
     percent, minutes = extra_time_for(booking.apprentice, now.date())
-    return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, kind=kind, extra_percent=percent, extra_minutes=minutes, drawn=drawn)
+    try:
+        return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, extra_percent=percent, extra_minutes=minutes, drawn=drawn)
+    except Ineligible as refused:
+        raise SittingError(f"{booking.apprentice.candidate_number}: {refused}", code=refused.code, status=409) from None
 
 
 @dataclass(frozen=True)
@@ -383,6 +407,15 @@ def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead |
         raise SittingError("The start window for this sitting has closed. Speak to the invigilator.", code="window_closed")
     if now < sitting.window_start:
         raise SittingError("The start window has not opened yet.", code="window_not_open")
+    if existing is not None:
+        # Asked again at the start: a paper prepared at check-in is no licence if the history changed since.
+        # (Without one, issuing the paper below asks.)
+        standard = db.session.get(Standard, sitting.standard_id)
+        assert standard is not None
+        kind = eligible_kind(booking.apprentice, standard, today=now.date(), ignore_attempt_id=existing.id)
+        if existing.kind != kind:
+            audit.record(actor, "attempt.kind", existing, before={"kind": existing.kind}, after={"kind": kind})
+            existing.kind = kind
     state = counts(sitting)
     try:
         rules.check_can_start(state.in_progress, state.invigilators_present, state.ratio)

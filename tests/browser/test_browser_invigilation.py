@@ -31,7 +31,7 @@ def room_booked(prepared, now):
         candidates = {}
         for n, name in enumerate(("Ada", "Ben")):
             user = accounts.create_user(email=f"{name.lower()}@browser.test", display_name=f"{name} Apprentice", password=PASSWORD, roles=["apprentice"], uln=f"812345678{n}")
-            sittings.book(sitting, user.apprentice, actor=None)
+            sittings.book(sitting, user.apprentice, now=now, actor=None)
             candidates[user.email] = user.apprentice.candidate_number
         return invigilator.email, candidates
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from testengine.extensions import db
 from testengine.models import AuditEntry, MethodResult, QuestionVersion
-from testengine.services import results
+from testengine.services import eligibility, results
 from tests.conftest import csrf_token_from
 from tests.factories import second_admin
 
@@ -60,12 +60,9 @@ def test_admin_records_signs_off_and_releases_through_the_pages(client, login, a
     login(admin)
     page_url = f"/admin/results/apprentices/{apprentice.id}/ST1379"
     token = csrf_token_from(client.get(page_url).get_data(as_text=True))
-    form = {"g-csrf_token": token, "g-assessed_on": clock.now().date().isoformat(), "g-assessor": "Jo Assessor", "g-kind": "first"}
+    form = {"g-csrf_token": token, "g-assessed_on": clock.now().date().isoformat(), "g-assessor": "Jo Assessor"}
     assert client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "fail"}).status_code == 302
     assert client.post(f"{page_url}/grades", data={**form, "g-method": "professional_discussion", "g-grade": "distinction"}).status_code == 302
-    # A re-sit without the employer's agreement is refused, with the reason on the page.
-    refused = client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "pass", "g-kind": "resit"})
-    assert refused.status_code == 400 and "employer&#39;s agreement" in refused.get_data(as_text=True)
     rows = results.current_method_results(apprentice.id, st1379.id)
     assert {k: (r.grade, r.assessor, r.recorded_by_id) for k, r in rows.items()} == {
         "observation": ("fail", "Jo Assessor", admin.id), "professional_discussion": ("distinction", "Jo Assessor", admin.id)}
@@ -87,6 +84,17 @@ def test_admin_records_signs_off_and_releases_through_the_pages(client, login, a
     assert all(r.status == "released" for r in results.current_method_results(apprentice.id, st1379.id).values())
     # Without a CSRF token nothing moves.
     assert client.post(f"/admin/results/overall/{overall.id}/release", data={}).status_code == 400
+    # A re-sit of the released fail without the employer's agreement is refused, the rule named on the page.
+    refused = client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "distinction"})
+    assert refused.status_code == 409 and "(rule: employer_agreement_required)" in refused.get_data(as_text=True)
+    agreement = {"r-csrf_token": token, "r-method": "observation", "r-employer_contact": "Pat Employer",
+                 "r-agreed_on": clock.now().date().isoformat(), "r-further_learning": ""}
+    assert client.post(f"{page_url}/agreements", data=agreement).status_code == 302
+    assert client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "distinction"}).status_code == 302
+    db.session.expire_all()
+    resit = results.current_method_results(apprentice.id, st1379.id)["observation"]
+    assert (resit.kind, resit.achieved_grade, resit.grade, resit.employer_agreed) == ("resit", "distinction", "pass", True)
+    assert results.current_overall(apprentice.id, st1379.id).grade == "pass"  # capped: not merit
 
 
 def test_release_before_sign_off_is_refused_on_the_page(client, login, admin, apprentice, st1379, clock):
@@ -106,7 +114,7 @@ def test_appeal_through_the_page_needs_a_reason_and_keeps_history(client, login,
     url = f"/admin/results/methods/{row.id}/change"
     token = csrf_token_from(client.get(url).get_data(as_text=True))
     missing = client.post(url, data={"c-csrf_token": token, "c-route": "appeal", "c-grade": "distinction", "c-reason": ""})
-    assert missing.status_code == 200 and "This field is required" in missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "This field is required" in missing.get_data(as_text=True)
     done = client.post(url, data={"c-csrf_token": token, "c-route": "appeal", "c-grade": "distinction", "c-reason": "Appeal panel 12 upheld"})
     assert done.status_code == 302
     rows = db.session.scalars(select(MethodResult).order_by(MethodResult.id)).all()
@@ -220,26 +228,30 @@ def test_the_appeal_pack_gathers_paper_answers_timings_adjustments_and_incidents
     assert pack.count("<td>auto</td>") == 39  # every MCQ and blank answer; the short answer waits for a marker
 
 
-def test_a_knowledge_test_remark_on_the_page_starts_from_the_marks_that_stand(start_sitter, client, login, admin, clock):
-    from testengine.models import AttemptQuestion, Mark
+def test_a_knowledge_test_remark_on_the_page_remarks_items_and_the_total_follows(start_sitter, client, login, admin, clock):
+    from testengine.models import Mark
 
     sitter = start_sitter()
     assert sitter.submit().status_code == 200
     row = db.session.scalar(select(MethodResult).where(MethodResult.attempt_id == sitter.attempt_id))
     _release(row, clock, admin)
-    # A re-mark of one answer after release (recorded as the marking service records marks: a new row).
-    aq = db.session.scalar(select(AttemptQuestion).where(AttemptQuestion.attempt_id == sitter.attempt_id, AttemptQuestion.marks == 2))
-    db.session.add(Mark(attempt_question_id=aq.id, attempt_id=sitter.attempt_id, marker_id=admin.id, role="remark", mark=2, created_at=clock.now()))
-    db.session.commit()
+    items = results.remark_items(sitter.attempt_id)
     login(admin)
     url = f"/admin/results/methods/{row.id}/change"
     page = client.get(url).get_data(as_text=True)
-    assert 'value="2"' in page and "total 2." in page
+    assert "(total 0)" in page and page.count('name="c-item_') == 26 and "c-marks" not in page  # no typed total
     token = csrf_token_from(page)
-    response = client.post(url, data={"c-csrf_token": token, "c-route": "remark", "c-marks": "2", "c-reason": "Q re-marked on appeal"})
+    form = {"c-csrf_token": token, "c-route": "remark", "c-reason": "Short answers re-marked on appeal"}
+    form |= {f"c-item_{item['id']}": "0" for item in items}
+    too_high = client.post(url, data={**form, f"c-item_{items[0]['id']}": "3"})
+    assert too_high.status_code == 400 and db.session.scalar(select(Mark.id).where(Mark.role == "remark")) is None
+    form |= {f"c-item_{item['id']}": "2" for item in items[:22]} | {f"c-item_{items[22]['id']}": "1"}
+    response = client.post(url, data=form)
     assert response.status_code == 302
+    db.session.expire_all()
     current = results.current_method_results(row.apprentice_id, row.standard_id)["knowledge_test"]
-    assert (current.marks, current.grade, current.change_route, current.replaces_id) == (2, "fail", "remark", row.id)
+    assert (current.marks, current.grade, current.change_route, current.replaces_id) == (45, "fail", "remark", row.id)
+    assert current.marks == results.standing_total(sitter.attempt_id)
 
 
 def test_the_apprentice_sees_the_latest_released_grade_of_each_method(client, login, make_user, admin, st1379, clock):
@@ -249,7 +261,9 @@ def test_the_apprentice_sees_the_latest_released_grade_of_each_method(client, lo
     failed = _grade(user.apprentice, st1379, "observation", "fail", clock, admin)
     _release(failed, clock, admin)
     clock.advance(dt.timedelta(days=30))
-    resit = _grade(user.apprentice, st1379, "observation", "distinction", clock, admin, kind="resit", employer_agreed=True)
+    eligibility.record_agreement(user.apprentice, st1379, "observation", employer_contact="Pat Employer", agreed_on=clock.now().date(),
+                                 further_learning=None, now=clock.now(), actor=admin)
+    resit = _grade(user.apprentice, st1379, "observation", "distinction", clock, admin)
     login(user)
     table = client.get("/apprentice/results").get_data(as_text=True)
     assert "<td>Fail</td>" in table and "re-sit" not in table  # the re-sit waits for sign-off

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from testengine.domain.errors import DomainError, OutOfRange
 from testengine.extensions import db
 from testengine.models import AuditEntry, MethodResult
-from testengine.services import results
+from testengine.services import eligibility, results
 from tests.factories import second_admin
 from tests.results.grade_tables import ST0663_MARKS_FOR, ST0663_OVERALL, ST1379_OVERALL
 
@@ -74,13 +74,19 @@ def _release(result, clock, admin):
     results.release(result, now=clock.now(), actor=second_admin())
 
 
+def _agree(apprentice, standard, method, clock, admin, further_learning=None):
+    return eligibility.record_agreement(apprentice, standard, method, employer_contact="Sam Employer", agreed_on=clock.now().date(),
+                                        further_learning=further_learning, now=clock.now(), actor=admin)
+
+
 def test_st1379_resit_is_capped_at_pass_for_the_method_and_overall(st1379, apprentice, admin, clock):
     failed = _grade(apprentice, st1379, "observation", "fail", clock, admin)
     _grade(apprentice, st1379, "professional_discussion", "distinction", clock, admin)
     _release(failed, clock, admin)
     assert results.current_overall(apprentice.id, st1379.id).grade == "fail"
     clock.advance(dt.timedelta(days=60))
-    resit = _grade(apprentice, st1379, "observation", "distinction", clock, admin, kind="resit", employer_agreed=True)
+    _agree(apprentice, st1379, "observation", clock, admin)
+    resit = _grade(apprentice, st1379, "observation", "distinction", clock, admin)
     assert (resit.achieved_grade, resit.grade, resit.kind, resit.employer_agreed) == ("distinction", "pass", "resit", True)
     # Pass beside a first-time distinction would be merit; a re-sit caps the EPA grade at pass.
     assert results.current_overall(apprentice.id, st1379.id).grade == "pass"
@@ -97,7 +103,9 @@ def test_st0663_resit_is_not_capped(st0663_spec, apprentice, admin, marked_attem
     clock.advance(dt.timedelta(days=30))
     retake = results.record_knowledge_test(marked_attempt(apprentice, 60, kind="retake"), now=clock.now(), actor=None)
     assert (retake.kind, retake.achieved_grade, retake.grade) == ("retake", "distinction", "distinction")
-    resit = _grade(apprentice, st0663_spec, "observation", "distinction", clock, admin, kind="resit", employer_agreed=True)
+    _agree(apprentice, st0663_spec, "observation", clock, admin)
+    resit = _grade(apprentice, st0663_spec, "observation", "distinction", clock, admin)
+    assert resit.kind == "resit"
     assert resit.grade == "distinction"
     assert results.current_overall(apprentice.id, st0663_spec.id).grade == "distinction"
     # The full history: nothing deleted, one current row per method.
@@ -109,37 +117,51 @@ def test_st0663_resit_is_not_capped(st0663_spec, apprentice, admin, marked_attem
     assert [o.grade for o in overall] == ["distinction", "fail", "fail"] and [o.current for o in overall] == [True, False, False]
 
 
-def test_resit_is_refused_for_a_passed_method(st1379, apprentice, admin, clock):
-    _release(_grade(apprentice, st1379, "observation", "pass", clock, admin), clock, admin)
-    with pytest.raises(DomainError, match="only failed methods") as refused:
-        _grade(apprentice, st1379, "observation", "distinction", clock, admin, kind="resit", employer_agreed=True)
-    assert refused.value.code == "resit_not_allowed"
+def test_a_released_pass_is_not_sat_again(st1379, apprentice, admin, clock):
+    passed = _grade(apprentice, st1379, "observation", "pass", clock, admin)
+    _release(passed, clock, admin)
+    with pytest.raises(DomainError, match="already passed") as refused:
+        _grade(apprentice, st1379, "observation", "distinction", clock, admin)
+    assert refused.value.code == "already_passed"
+    with pytest.raises(DomainError) as refused:
+        _agree(apprentice, st1379, "observation", clock, admin)
+    assert refused.value.code == "already_passed"
+    assert results.current_method_results(apprentice.id, st1379.id)["observation"].id == passed.id
 
 
-def test_resit_is_refused_without_an_earlier_result_or_the_employers_agreement(st1379, apprentice, admin, clock):
-    with pytest.raises(results.ResultError, match="no earlier result"):
-        _grade(apprentice, st1379, "observation", "pass", clock, admin, kind="retake", employer_agreed=True)
-    _grade(apprentice, st1379, "observation", "fail", clock, admin)
-    with pytest.raises(results.ResultError, match="employer's agreement"):
-        _grade(apprentice, st1379, "observation", "pass", clock, admin, kind="retake", employer_agreed=False)
+def test_before_release_a_new_grade_corrects_and_after_it_a_resit_needs_the_employers_agreement(st1379, apprentice, admin, clock):
+    first = _grade(apprentice, st1379, "observation", "pass", clock, admin)
+    corrected = _grade(apprentice, st1379, "observation", "fail", clock, admin)  # a correction before release
+    assert (corrected.kind, corrected.replaces_id) == ("first", first.id)
+    _release(corrected, clock, admin)
+    with pytest.raises(DomainError, match="employer's agreement") as refused:
+        _grade(apprentice, st1379, "observation", "pass", clock, admin)
+    assert refused.value.code == "employer_agreement_required"
+    _agree(apprentice, st1379, "observation", clock, admin, further_learning="Six weeks of mentoring practice")
+    retake = _grade(apprentice, st1379, "observation", "pass", clock, admin)
+    assert (retake.kind, retake.employer_agreed) == ("retake", True)
 
 
 def test_st1379_resit_is_refused_after_six_months_from_the_outcome(st1379, apprentice, admin, clock):
     _release(_grade(apprentice, st1379, "observation", "fail", clock, admin), clock, admin)
+    _agree(apprentice, st1379, "observation", clock, admin)
     clock.advance(dt.timedelta(days=185))
-    with pytest.raises(DomainError, match="6-month re-sit window") as refused:
-        _grade(apprentice, st1379, "observation", "pass", clock, admin, kind="resit", employer_agreed=True)
-    assert refused.value.code == "resit_not_allowed"
+    with pytest.raises(DomainError, match="6-month window") as refused:
+        _grade(apprentice, st1379, "observation", "pass", clock, admin)
+    assert refused.value.code == "resit_window_closed"
 
 
 def test_st0663_resit_must_be_inside_the_epa_period(st0663_spec, apprentice, admin, clock):
     _release(_grade(apprentice, st0663_spec, "presentation", "fail", clock, admin), clock, admin)
-    with pytest.raises(DomainError, match="end date is needed"):
-        _grade(apprentice, st0663_spec, "presentation", "pass", clock, admin, kind="resit", employer_agreed=True)
+    _agree(apprentice, st0663_spec, "presentation", clock, admin)
+    with pytest.raises(DomainError, match="EPA period") as refused:
+        _grade(apprentice, st0663_spec, "presentation", "pass", clock, admin)
+    assert refused.value.code == "epa_period_end_required"
     results.set_epa_period_end(apprentice, clock.now().date() + dt.timedelta(days=10), actor=admin)
     clock.advance(dt.timedelta(days=11))
-    with pytest.raises(DomainError, match="EPA period ended"):
-        _grade(apprentice, st0663_spec, "presentation", "pass", clock, admin, kind="resit", employer_agreed=True)
+    with pytest.raises(DomainError, match="EPA period ended") as refused:
+        _grade(apprentice, st0663_spec, "presentation", "pass", clock, admin)
+    assert refused.value.code == "resit_window_closed"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "apprentice.epa_period_ends"))
     assert entry.before == {"epa_period_ends": None} and entry.actor_id == admin.id
 
@@ -163,3 +185,37 @@ def test_a_correction_before_release_keeps_the_earlier_row(st1379, apprentice, a
     assert (first.current, corrected.current, corrected.replaces_id, corrected.status) == (False, True, first.id, "provisional")
     with pytest.raises(results.ResultError, match="current"):
         results.release(first, now=clock.now(), actor=second_admin())
+
+
+def test_a_standard_that_caps_resits_caps_the_resat_knowledge_test_and_the_overall(app, apprentice, admin, clock):
+    """The cap is the spec's data: ST0663's figures with ST1379's cap (pass) cap a re-sat knowledge test."""
+    import copy
+
+    from testengine.models import Attempt, Standard
+    from tests.factories import loaded_bank
+
+    loaded = loaded_bank("ST0663")
+    raw = copy.deepcopy(loaded.spec_raw)
+    raw["resit"]["grade_cap"] = "pass"
+    standard = Standard(code="ST0663", title=loaded.spec.title, spec=raw, imported_at=clock.now())
+    db.session.add(standard)
+    apprentice.epa_period_ends = clock.now().date() + dt.timedelta(days=60)
+    db.session.flush()
+    _grade(apprentice, standard, "presentation", "distinction", clock, admin)
+    _grade(apprentice, standard, "observation", "distinction", clock, admin)
+
+    def sat(total, kind):
+        attempt = Attempt(apprentice_id=apprentice.id, standard_id=standard.id, kind=kind, state="submitted", seed=1, draw_inputs={},
+                          issued_at=clock.now(), started_at=clock.now(), submitted_at=clock.now(), base_minutes=120,
+                          marking_state="complete", total_marks=total)
+        db.session.add(attempt)
+        db.session.flush()
+        return results.record_knowledge_test(attempt, now=clock.now(), actor=None)
+
+    _release(sat(30, "first"), clock, admin)
+    _agree(apprentice, standard, "knowledge_test", clock, admin)
+    assert eligibility.check(apprentice, standard, today=clock.now().date()).kind.value == "resit"
+    resit = sat(60, "resit")
+    assert (resit.achieved_grade, resit.grade) == ("distinction", "pass")
+    # Two first-time distinctions and a capped pass would be a distinction; the re-sit caps the EPA grade at pass.
+    assert results.current_overall(apprentice.id, standard.id).grade == "pass"

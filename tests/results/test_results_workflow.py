@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from testengine.domain.errors import DomainError
 from testengine.extensions import db
-from testengine.models import AuditEntry, MethodResult
+from testengine.models import Attempt, AuditEntry, Mark, MethodResult
 from testengine.services import results
 from tests.factories import second_admin
 
@@ -58,8 +59,9 @@ def _release_all(graded, admin, clock):
 def test_a_released_result_changes_only_through_an_appeal(graded, st1379, apprentice, admin, clock):
     _release_all(graded, admin, clock)
     observation = graded[0]
-    with pytest.raises(results.ResultError, match="only through an appeal or a re-mark"):
+    with pytest.raises(DomainError, match="already passed") as refused:
         _grade(apprentice, st1379, "observation", "distinction", clock, admin)
+    assert refused.value.code == "already_passed"
     with pytest.raises(results.ResultError, match="reason"):
         results.change_after_release(observation, route="appeal", reason="  ", grade="distinction", now=clock.now(), actor=admin)
     with pytest.raises(results.ResultError, match="appeal or a re-mark"):
@@ -82,16 +84,34 @@ def test_a_released_result_changes_only_through_an_appeal(graded, st1379, appren
         results.change_after_release(observation, route="appeal", reason="again", grade="fail", now=clock.now(), actor=admin)
 
 
-def test_a_knowledge_test_remark_regrades_from_the_new_total(apprentice, admin, marked_attempt, clock):
-    attempt = marked_attempt(apprentice, 45)
-    result = results.record_knowledge_test(attempt, now=clock.now(), actor=None)
+def test_a_knowledge_test_remark_regrades_from_the_item_marks_that_stand(start_sitter, admin, clock):
+    sitter = start_sitter()
+    assert sitter.submit().status_code == 200  # nothing answered: every mark automatic, 0 of 66
+    result = db.session.scalar(select(MethodResult).where(MethodResult.attempt_id == sitter.attempt_id))
+    attempt = db.session.get(Attempt, sitter.attempt_id)
     results.sign_off(result, now=clock.now(), actor=admin)
     results.release(result, now=clock.now(), actor=second_admin())
     with pytest.raises(results.ResultError, match="released"):
         results.record_knowledge_test(attempt, now=clock.now(), actor=None)
-    with pytest.raises(results.ResultError, match="marks"):
+    with pytest.raises(results.ResultError, match="items") as refused:
         results.change_after_release(result, route="remark", reason="Q12 re-marked", now=clock.now(), actor=admin)
-    changed = results.change_after_release(result, route="remark", reason="Q12 re-marked on appeal", marks=46, now=clock.now(), actor=admin)
-    assert (changed.marks, changed.grade, changed.attempt_id) == (46, "pass", attempt.id)
+    assert refused.value.code == "item_marks_required"
+    items = results.remark_items(attempt.id)
+    assert len(items) == 26 and all(item["standing"] == 0 and item["available"] == 2 for item in items)  # the short answers only
+    mcq = next(aq for aq in attempt.questions if aq.id not in {item["id"] for item in items})
+    for bad, code in (({items[0]["id"]: 3}, "invalid_mark"), ({mcq.id: 1}, "invalid_item")):
+        with pytest.raises(results.ResultError) as refused:
+            results.change_after_release(result, route="remark", reason="x", item_marks=bad, now=clock.now(), actor=admin)
+        assert refused.value.code == code
+    # 23 answers re-marked at 2, one at 1 (one left as it stood): 47 marks stand, a pass.
+    new_marks = {item["id"]: 2 for item in items[:23]} | {items[23]["id"]: 1, items[24]["id"]: 0}
+    changed = results.change_after_release(result, route="remark", reason="Short answers re-marked on appeal",
+                                           item_marks=new_marks, now=clock.now(), actor=admin)
+    assert (changed.marks, changed.grade, changed.attempt_id, changed.change_route) == (47, "pass", attempt.id, "remark")
+    assert changed.marks == results.standing_total(attempt.id) == sum(m for m in results.final_marks(attempt.id).values())
+    assert attempt.total_marks == 47
+    remarks = db.session.scalars(select(Mark).where(Mark.attempt_id == attempt.id, Mark.role == "remark")).all()
+    assert len(remarks) == 24 and {m.marker_id for m in remarks} == {admin.id}  # an unchanged item adds no row
     rows = db.session.scalars(select(MethodResult).order_by(MethodResult.id)).all()
-    assert [(r.grade, r.current) for r in rows] == [("fail", False), ("pass", True)]
+    assert [(r.grade, r.marks, r.current) for r in rows] == [("fail", 0, False), ("pass", 47, True)]
+    assert db.session.scalar(select(Mark.id).where(Mark.attempt_id == attempt.id, Mark.role == "auto").limit(1)) is not None  # kept

@@ -50,6 +50,7 @@ OWNED: dict[str, dict[str, str]] = {
     "api.attempts.flag": ATTEMPT,
     "api.attempts.event": ATTEMPT,
     "api.attempts.submit": ATTEMPT,
+    "api.bookings.start": {"booking_id": "booking"},
     "invigilator.sitting": SITTING,
     "invigilator.sign_in": SITTING,
     "invigilator.sign_out": SITTING,

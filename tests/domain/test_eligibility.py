@@ -1,0 +1,99 @@
+"""The eligibility rule: the kind of attempt follows from the history; each refusal names its rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from testengine.banks import parse_spec
+from testengine.banks.yaml_lines import load_yaml
+from testengine.domain.eligibility import (
+    RULES,
+    Agreement,
+    AttemptKind,
+    History,
+    Ineligible,
+    PriorResult,
+    decide,
+)
+from testengine.domain.standards import StandardSpec
+
+BANKS = Path(__file__).resolve().parents[2] / "question_banks"
+OUTCOME = dt.date(2026, 8, 31)
+
+
+def _spec(code: str) -> StandardSpec:
+    path = BANKS / code / "spec.yaml"
+    document = load_yaml(path.read_text(encoding="utf-8"))
+    return parse_spec(document.data, str(path), document.lines)
+
+
+ST0663, ST1379 = _spec("ST0663"), _spec("ST1379")
+
+
+def _history(grade: str | None = None, *, released: bool = True, agreed: bool = False, learning: str | None = None,
+             pending: bool = False, agreement_for: int = 7, epa_ends: dt.date | None = None) -> History:
+    current = None if grade is None else PriorResult(result_id=7, grade=grade, released_on=OUTCOME if released else None)
+    agreement = Agreement(agreement_for, "Sam Employer", OUTCOME, learning) if agreed else None
+    return History(current=current, pending_attempt=pending, agreement=agreement, epa_period_ends=epa_ends)
+
+
+@pytest.mark.parametrize(
+    ("spec", "method", "history", "today", "rule"),
+    [
+        (ST1379, "observation", _history(pending=True), OUTCOME, "result_pending"),
+        (ST1379, "observation", _history("pass"), OUTCOME, "already_passed"),
+        (ST1379, "observation", _history("distinction", agreed=True), OUTCOME, "already_passed"),
+        (ST0663, "knowledge_test", _history("pass", agreed=True, epa_ends=OUTCOME), OUTCOME, "already_passed"),
+        (ST1379, "observation", _history("fail", released=False, agreed=True), OUTCOME, "outcome_not_released"),
+        (ST1379, "observation", _history("fail", agreed=True), OUTCOME - dt.timedelta(days=1), "outcome_not_released"),
+        (ST1379, "observation", _history("fail"), OUTCOME, "employer_agreement_required"),
+        (ST1379, "observation", _history("fail", agreed=True, agreement_for=6), OUTCOME, "employer_agreement_required"),
+        # ST1379: six calendar months from the outcome; 31 August + 6 months is 28 February.
+        (ST1379, "observation", _history("fail", agreed=True), dt.date(2027, 3, 1), "resit_window_closed"),
+        # ST0663: inside the EPA period, whose end must be known.
+        (ST0663, "knowledge_test", _history("fail", agreed=True), OUTCOME, "epa_period_end_required"),
+        (ST0663, "knowledge_test", _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)), dt.date(2026, 10, 1),
+         "resit_window_closed"),
+        (ST0663, "no_such_method", _history(), OUTCOME, "unknown_method"),
+    ],
+)
+def test_each_refusal_names_its_rule(spec, method, history, today, rule):
+    with pytest.raises(Ineligible) as refused:
+        decide(spec, method, history, today=today)
+    assert refused.value.code == rule and f"(rule: {rule})" in str(refused.value)
+    assert rule in RULES
+
+
+@pytest.mark.parametrize(
+    ("spec", "method", "history", "today", "kind", "cap"),
+    [
+        (ST1379, "observation", _history(), OUTCOME, AttemptKind.FIRST, None),
+        (ST1379, "observation", _history("fail", agreed=True), OUTCOME, AttemptKind.RESIT, "pass"),
+        (ST1379, "observation", _history("fail", agreed=True), dt.date(2027, 2, 28), AttemptKind.RESIT, "pass"),
+        (ST1379, "professional_discussion", _history("fail", agreed=True, learning="Mentoring course"), OUTCOME,
+         AttemptKind.RETAKE, "pass"),
+        (ST0663, "knowledge_test", _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)), dt.date(2026, 9, 30),
+         AttemptKind.RESIT, None),
+        (ST0663, "observation", _history("fail", agreed=True, learning="Coaching", epa_ends=dt.date(2026, 11, 30)),
+         dt.date(2026, 9, 1), AttemptKind.RETAKE, None),
+    ],
+)
+def test_the_kind_is_derived_from_the_history(spec, method, history, today, kind, cap):
+    decision = decide(spec, method, history, today=today)
+    assert (decision.kind, decision.grade_cap) == (kind, cap)
+    assert (decision.last_day is None) == (kind is AttemptKind.FIRST)
+
+
+def test_the_window_and_cap_are_the_specs_data_not_the_standards_name():
+    """Another standard with ST1379's policy behaves as ST1379: nothing keys on the code."""
+    import dataclasses
+
+    renamed = dataclasses.replace(ST1379, code="ST9999")
+    history = _history("fail", agreed=True)
+    assert decide(renamed, "observation", history, today=dt.date(2027, 2, 28)).grade_cap == "pass"
+    with pytest.raises(Ineligible) as refused:
+        decide(renamed, "observation", history, today=dt.date(2027, 3, 1))
+    assert refused.value.code == "resit_window_closed"
