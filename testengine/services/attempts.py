@@ -23,10 +23,10 @@ from ..domain.question_types import get_type
 from ..extensions import db
 from ..models import (
     Answer,
-    Incident,
     Apprentice,
     Attempt,
     AttemptQuestion,
+    Incident,
     Mark,
     QuestionVersion,
     Stoppage,
