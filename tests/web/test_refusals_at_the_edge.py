@@ -37,7 +37,7 @@ def _sample(converter: Any) -> Any:
     if isinstance(converter, IntegerConverter):
         return 1
     if isinstance(converter, AnyConverter):
-        return sorted(converter.items)[0]
+        return min(converter.items)
     return "x"
 
 
