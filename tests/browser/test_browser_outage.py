@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_browser_sitting import answer_current, sitting_ready, start_from_home, stored_answers
+from tests.browser.test_browser_sitting import (
+    answer_current,
+    sitting_ready,
+    start_from_home,
+    stored_answers,
+)
 from tests.web.test_storage_unavailable import database_unavailable
 
 pytestmark = pytest.mark.browser
