@@ -62,6 +62,8 @@ def test_a_stoppage_resumed_after_the_clock_steps_back_10_minutes_keeps_the_time
     incident = db.session.scalar(select(Incident).where(Incident.sitting_id == room.id, Incident.kind == "clock_step"))
     assert incident is not None and incident.apprentice_ids == [sitter.apprentice_id]
     assert "went back 480 s" in incident.notes
+    report = staff.get(f"{page}/report").get_data(as_text=True)
+    assert "Server clock went back (time left unchanged)" in report  # the invigilator sees it in the room's report
     # Time then runs as usual.
     clock.advance(dt.timedelta(minutes=5))
     assert _left_now(sitter.id, clock) == before - 5 * 60

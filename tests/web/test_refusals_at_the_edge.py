@@ -12,6 +12,7 @@ import functools
 import sqlite3
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import exc as sa_exc
 from werkzeug.routing import AnyConverter, IntegerConverter
@@ -19,6 +20,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 from testengine.access import PUBLIC_ENDPOINTS
 from testengine.domain.errors import DomainError, IllegalTransition, OutOfRange
 from testengine.extensions import db
+from testengine.group_commit import GroupCommitTimeout
 from testengine.models import User
 from testengine.services.attempts import AttemptError
 from tests.factories import csrf_of
@@ -110,6 +112,11 @@ UNAVAILABLE = [
     sa_exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("database or disk is full")),
     sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error")),
     sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"),
+    sa_exc.OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("terminating connection due to administrator command")),
+    sa_exc.OperationalError("INSERT ...", {}, psycopg.errors.DiskFull("could not extend file: No space left on device")),
+    sa_exc.OperationalError("UPDATE ...", {}, psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")),
+    sa_exc.OperationalError("connect", {}, psycopg.OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")),
+    GroupCommitTimeout("the database did not take the write within 35 s"),
 ]
 
 
