@@ -12,7 +12,7 @@
 
   var state = {
     position: 1, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
-    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false
+    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
   };
 
   var el = function (id) { return document.getElementById(id); };
@@ -148,6 +148,12 @@
     var entry = loadPending()[position];
     if (!entry || state.superseded) { return Promise.resolve(); }
     if (state.saving[position]) { return state.saving[position]; }
+    var wait = state.busyUntil - Date.now();
+    if (wait > 0) {  // the server asked for time (503 Retry-After): every save waits for it, kept meanwhile
+      setSaveStatus("Server busy: your answer is kept and will be saved automatically", true);
+      scheduleRetry(wait);
+      return Promise.resolve();
+    }
     var promise = request("PUT", api + "/answers/" + position, { response: entry.response, revision: entry.revision, client_token: token })
       .then(function (r) {
         state.saving[position] = null;
@@ -168,9 +174,9 @@
         }
         if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); resync(); return; }
         if (r.status === 503) {  // the server is busy: the answer stays here and is sent again when it says
-          state.saving[position] = null;
+          state.busyUntil = Date.now() + (r.retryAfter === null ? 3000 : r.retryAfter);
           setSaveStatus("Server busy: your answer is kept and will be saved automatically", true);
-          scheduleRetry(r.retryAfter);
+          scheduleRetry(state.busyUntil - Date.now());
           return;
         }
         if (r.status >= 400 && r.status < 500 && code !== "login_required") {
