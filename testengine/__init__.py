@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import access, input_guard, security
+from . import access, input_guard, security, storage
+from .api.errors import refusal_status
 from .clock import Clock
 from .config import flask_config, load_settings
 from .domain.errors import DomainError
-from .extensions import WriterQueueConnection, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from .extensions import (
+    WriterQueueConnection,
+    configure_sqlite,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("testengine")
@@ -154,23 +164,41 @@ def _register_errors(app: Flask) -> None:
             429: ("Too many requests", "Too many attempts. Please wait a moment and try again."),
         }
         title, message = titles.get(error.code or 500, (error.name, error.description or ""))
-        return render_error(error.code or 500, title, message)
+        response = make_response(render_error(error.code or 500, title, message))
+        # What the exception says about itself stays (405's Allow, 429's Retry-After, 401's WWW-Authenticate).
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DomainError)
     def refused(error: DomainError):  # type: ignore[no-untyped-def]
-        """A refusal that declares its HTTP status (e.g. another room's booking: 404) but that no view turned
-        into a message: that status and the refusal's message for people, never a server error."""
-        status = getattr(error, "status", None)
-        if not isinstance(status, int) or not 400 <= status < 500:
-            return unexpected(error)
+        """A rule's refusal that no view turned into a message: never a server error, always a 4xx
+        (409 for a state conflict) with the refusal's message."""
+        status = refusal_status(error)
         db.session.rollback()
         if request.path.startswith("/api/"):
             return jsonify(error=error.code, message=str(error)), status
         title = {400: "Bad request", 403: "Forbidden", 404: "Not found", 413: "Too large"}.get(status, "Not possible now")
         return render_template("error.html", status=status, title=title, message=str(error)), status
 
+    def unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        """The database is down, full or locked: 503 and when to try again; nothing saved is lost."""
+        log.warning("storage unavailable on %s %s: %s", request.method, request.path, error)
+        with contextlib.suppress(Exception):  # the connection may be gone: the pool replaces it
+            db.session.rollback()
+        if request.path.startswith("/api/"):
+            response = jsonify(error="storage_unavailable", message=storage.SAVE_RETRY_MESSAGE, retry_after=storage.RETRY_AFTER_SECONDS)
+        else:
+            response = make_response(render_template("error.html", status=503, title="Server busy", message=storage.PAGE_MESSAGE))
+        response.status_code = 503
+        response.headers["Retry-After"] = str(storage.RETRY_AFTER_SECONDS)
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if storage.is_unavailable(error):
+            return unavailable(error)
         if app.config["PROPAGATE_UNEXPECTED"]:
             raise error
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -69,4 +69,6 @@ def check_access():  # type: ignore[no-untyped-def]
 
 
 def install(app: Flask) -> None:
-    app.before_request(check_access)
+    # First of the request hooks, ahead of the CSRF check: an anonymous request is told to sign in
+    # (401 from the API, as documented) rather than that its form token is missing.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_access)

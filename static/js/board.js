@@ -32,11 +32,30 @@
     }
   }
 
+  // A line under the board saying why it is not refreshing (kept empty while all is well).
+  function notice(text) {
+    var line = document.getElementById("board-notice");
+    if (!line) {
+      line = document.createElement("p");
+      line.id = "board-notice";
+      line.setAttribute("role", "status");
+      board.parentNode.insertBefore(line, board.nextSibling);
+    }
+    if (line.textContent !== text) { line.textContent = text; }
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) { if (data) { render(data); } })
-      .catch(function () { /* try again next time */ });
+      .then(function (response) {
+        if (response.status === 503) {
+          notice("Server busy, answers are being retried. The board will refresh when the server is back.");
+          return null;
+        }
+        if (!response.ok) { notice("The board could not be refreshed (" + response.status + "); trying again."); return null; }
+        return response.json();
+      })
+      .then(function (data) { if (data) { notice(""); render(data); } })
+      .catch(function () { notice("Connection lost; the board will refresh when it is back."); });
   }
   window.setInterval(poll, 5000);
 })();

@@ -12,7 +12,7 @@
 
   var state = {
     position: 1, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
-    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false
+    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
   };
 
   var el = function (id) { return document.getElementById(id); };
@@ -38,9 +38,15 @@
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, ok: response.ok, data: data };
+        return { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
       });
     });
+  }
+
+  // Retry-After in seconds (503: the server is busy); null when absent or not a number of seconds.
+  function retryAfterMs(response) {
+    var value = Number(response.headers.get("Retry-After"));
+    return response.headers.get("Retry-After") !== null && isFinite(value) && value >= 0 ? Math.min(value, 120) * 1000 : null;
   }
 
   function say(message) { alerts.textContent = ""; window.setTimeout(function () { alerts.textContent = message; }, 50); }
@@ -146,6 +152,12 @@
     var entry = loadPending()[position];
     if (!entry || state.superseded) { return Promise.resolve(); }
     if (state.saving[position]) { return state.saving[position]; }
+    var wait = state.busyUntil - Date.now();
+    if (wait > 0) {  // the server asked for time (503 Retry-After): every save waits for it, kept meanwhile
+      setSaveStatus("Server busy: your answer is kept and will be saved automatically", true);
+      scheduleRetry(wait);
+      return Promise.resolve();
+    }
     var promise = request("PUT", api + "/answers/" + position, { response: entry.response, revision: entry.revision, client_token: token })
       .then(function (r) {
         state.saving[position] = null;
@@ -165,6 +177,12 @@
           return;
         }
         if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); resync(); return; }
+        if (r.status === 503) {  // the server is busy: the answer stays here and is sent again when it says
+          state.busyUntil = Date.now() + (r.retryAfter === null ? 3000 : r.retryAfter);
+          setSaveStatus("Server busy: your answer is kept and will be saved automatically", true);
+          scheduleRetry(state.busyUntil - Date.now());
+          return;
+        }
         if (r.status >= 400 && r.status < 500 && code !== "login_required") {
           clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return;
         }
@@ -182,9 +200,10 @@
     var positions = Object.keys(loadPending());
     return Promise.all(positions.map(function (p) { return send(Number(p)); }));
   }
-  function scheduleRetry() {
+  function scheduleRetry(delayMs) {
     if (state.retryTimer) { return; }
-    state.retryTimer = window.setTimeout(function () { state.retryTimer = null; flushPending(); }, 3000);
+    var delay = delayMs === null || delayMs === undefined ? 3000 : delayMs;
+    state.retryTimer = window.setTimeout(function () { state.retryTimer = null; flushPending(); }, delay);
   }
 
   // ---- the question ----

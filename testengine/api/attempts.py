@@ -15,7 +15,7 @@ from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..services import attempts as attempt_service
-from .errors import BodyError, json_error, parse_body
+from .errors import BodyError, json_error, parse_body, parse_query, refusal_status
 
 bp = Blueprint("attempts", __name__, url_prefix="/attempts")
 access.restrict(bp, roles=("apprentice",), within="api")
@@ -39,6 +39,13 @@ class EventBody(BaseModel):
     kind: str = Field(min_length=1, max_length=20)
     detail: str | None = Field(default=None, max_length=200)
     client_token: str = Field(min_length=1, max_length=64)
+
+
+class ClockQuery(BaseModel):
+    """The clock's query string; its limits are docs/openapi.yaml's (a test keeps the two equal)."""
+
+    model_config = ConfigDict(extra="ignore")
+    client_token: str | None = Field(default=None, max_length=64)
 
 
 class SubmitBody(BaseModel):
@@ -77,7 +84,7 @@ def _load(attempt_id: int):  # type: ignore[no-untyped-def]
 @bp.errorhandler(attempt_service.AttemptError)
 def attempt_error(error: attempt_service.AttemptError):  # type: ignore[no-untyped-def]
     db.session.rollback()
-    return json_error(error.status, error.code, str(error), **({"field": error.field} if error.field else {}))
+    return json_error(refusal_status(error), error.code, str(error), **({"field": error.field} if error.field else {}))
 
 
 @bp.errorhandler(BodyError)
@@ -116,9 +123,10 @@ def status(attempt_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/<int:attempt_id>/clock")
 def clock(attempt_id: int):  # type: ignore[no-untyped-def]
+    query = parse_query(ClockQuery, request.args)
     attempt = _load(attempt_id)
     db.session.commit()
-    return {"clock": _clock(attempt), "superseded": request.args.get("client_token") not in (None, attempt.client_token)}
+    return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token)}
 
 
 @bp.get("/<int:attempt_id>/questions/<int:position>")

@@ -9,7 +9,7 @@ from .. import access
 from ..clock import utcnow
 from ..extensions import db, write_now
 from ..services import sittings as sitting_service
-from .errors import json_error
+from .errors import json_error, refusal_status
 
 bp = Blueprint("sittings", __name__, url_prefix="/sittings")
 access.restrict(bp, roles=("invigilator",), within="api")
@@ -18,7 +18,7 @@ access.restrict(bp, roles=("invigilator",), within="api")
 @bp.errorhandler(sitting_service.SittingError)
 def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyped-def]
     db.session.rollback()
-    return json_error(error.status, error.code, str(error))
+    return json_error(refusal_status(error), error.code, str(error))
 
 
 @bp.get("/<int:sitting_id>/board")

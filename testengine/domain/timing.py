@@ -16,6 +16,14 @@ How the clock runs:
 
 All datetimes are timezone-aware; naive ones are refused (NaiveDatetime) because guessing their
 zone would put a deadline an hour out twice a year.
+
+When the wall clock steps backward (an NTP correction, a virtual machine restored or moved), time
+must neither run backward for the apprentice nor fail an action. A stoppage still going reads the
+clock as no earlier than its start, so the time left stays frozen; when it ends before its start
+it is clamped to its start, and the step is recorded as a `clock_step` entry (from the reading
+before the step to the one after). Each such entry shifts the wall-clock frame of everything
+recorded after it, so the deadline in today's wall-clock terms keeps the time left exactly as it
+was. A forward step is indistinguishable from time passing and is treated as such.
 """
 
 from __future__ import annotations
@@ -28,14 +36,17 @@ from fractions import Fraction
 from testengine.domain.errors import DomainError, OutOfRange
 
 __all__ = [
+    "CLOCK_STEP",
     "GRACE",
     "STOPPAGE_KINDS",
     "ExtraTime",
     "NaiveDatetime",
     "Stoppage",
+    "StoppageEnd",
     "allowed_duration",
     "check_extra_time_change",
     "deadline",
+    "end_stoppages",
     "is_expired",
     "remaining",
     "require_utc",
@@ -45,7 +56,8 @@ __all__ = [
 ]
 
 GRACE = timedelta(seconds=60)
-STOPPAGE_KINDS = frozenset({"pause", "rest_break", "room_pause"})
+CLOCK_STEP = "clock_step"  # not a stoppage: a record that the wall clock went back
+STOPPAGE_KINDS = frozenset({"pause", "rest_break", "room_pause", CLOCK_STEP})
 _ZERO = timedelta(0)
 
 
@@ -66,11 +78,15 @@ def require_utc(value: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Stoppage:
-    """A time the clock stood still: a pause (one apprentice or the whole room) or a rest break."""
+    """A time the clock stood still: a pause (one apprentice or the whole room) or a rest break.
+
+    Or, of kind `clock_step`, a backward step of the wall clock: `start` the reading before it,
+    `end` the reading after it (earlier); it is the one kind whose end comes before its start.
+    """
 
     start: datetime
     end: datetime | None  # None: still going
-    kind: str  # "pause" | "rest_break" | "room_pause"
+    kind: str  # "pause" | "rest_break" | "room_pause" | "clock_step"
 
     def __post_init__(self) -> None:
         if self.kind not in STOPPAGE_KINDS:
@@ -80,7 +96,13 @@ class Stoppage:
             )
         start = require_utc(self.start)
         end = None if self.end is None else require_utc(self.end)
-        if end is not None and end < start:
+        if self.kind == CLOCK_STEP:
+            if end is None or end > start:
+                raise DomainError(
+                    "a clock step records the wall clock going back: its end comes before its start",
+                    code="invalid_stoppage",
+                )
+        elif end is not None and end < start:
             raise DomainError(
                 f"a stoppage cannot end ({end.isoformat()}) before it starts ({start.isoformat()})",
                 code="invalid_stoppage",
@@ -128,6 +150,8 @@ def stopped_time(
     floor = None if since is None else require_utc(since)
     intervals: list[tuple[datetime, datetime]] = []
     for stoppage in stoppages:
+        if stoppage.kind == CLOCK_STEP:
+            continue
         start = stoppage.start if floor is None else max(stoppage.start, floor)
         end = now if stoppage.end is None else min(stoppage.end, now)
         if end > start:
@@ -141,6 +165,32 @@ def stopped_time(
     return sum((end - start for start, end in merged), _ZERO)
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The attempt's history in the wall-clock frame of its start, and how far the clock went back since."""
+
+    stoppages: list[Stoppage]
+    now: datetime  # `now` in that frame, never earlier than a stoppage still going
+    offset: timedelta  # the sum of the backward steps recorded so far
+
+
+def _first_frame(stoppages: Sequence[Stoppage], now: datetime) -> _Frame:
+    offset = _ZERO
+    shifted: list[Stoppage] = []
+    for stoppage in stoppages:  # in the order they were recorded
+        if stoppage.kind == CLOCK_STEP:
+            assert stoppage.end is not None
+            offset += stoppage.start - stoppage.end
+            continue
+        end = None if stoppage.end is None else stoppage.end + offset
+        shifted.append(Stoppage(stoppage.start + offset, end, stoppage.kind))
+    reading = require_utc(now) + offset
+    for stoppage in shifted:
+        if stoppage.end is None and stoppage.start > reading:  # the clock went back under it
+            reading = stoppage.start
+    return _Frame(shifted, reading, offset)
+
+
 def deadline(
     started_at: datetime,
     base_minutes: int,
@@ -148,16 +198,19 @@ def deadline(
     stoppages: Sequence[Stoppage],
     now: datetime,
 ) -> datetime:
-    """When the apprentice's time runs out, as known at `now`.
+    """When the apprentice's time runs out, as known at `now`, on today's wall clock.
 
     The start plus the allowed duration plus the time stopped so far. While a stoppage is
-    going the deadline moves with `now`, which is what freezes the time remaining.
+    going the deadline moves with `now`, which is what freezes the time remaining. A recorded
+    backward step of the wall clock moves the deadline back with it, so it gives no time.
     """
     started_at = require_utc(started_at)
+    frame = _first_frame(stoppages, now)
     return (
         started_at
         + allowed_duration(base_minutes, extra)
-        + stopped_time(stoppages, now, since=started_at)
+        + stopped_time(frame.stoppages, frame.now, since=started_at)
+        - frame.offset
     )
 
 
@@ -168,9 +221,34 @@ def remaining(
     stoppages: Sequence[Stoppage],
     now: datetime,
 ) -> timedelta:
-    """Time left on the apprentice's clock at `now`; never negative, frozen while stopped."""
+    """Time left on the apprentice's clock at `now`; never negative, frozen while stopped.
+
+    Frozen even if the wall clock goes back during a stoppage: the clock reads its start.
+    """
+    frame = _first_frame(stoppages, now)
+    return max(_ZERO, deadline(started_at, base_minutes, extra, stoppages, now) + frame.offset - frame.now)
+
+
+@dataclass(frozen=True)
+class StoppageEnd:
+    """How to close the stoppages still going at `now`."""
+
+    end: datetime  # the end to record: never before the start of any of them
+    clock_step: Stoppage | None  # the backward step of the wall clock under them, to record; or None
+
+
+def end_stoppages(open_starts: Sequence[datetime], now: datetime) -> StoppageEnd:
+    """Close stoppages begun at `open_starts` at `now`, even if the wall clock has gone back since.
+
+    An end before a start is clamped to the latest start (no stopped time is invented), and the
+    step is returned as a `clock_step` to record next: the deadline moves back by it, so the
+    time left after the stoppage is what it was before, and the invigilator is told.
+    """
     now = require_utc(now)
-    return max(_ZERO, deadline(started_at, base_minutes, extra, stoppages, now) - now)
+    latest = max((require_utc(start) for start in open_starts), default=now)
+    if latest <= now:
+        return StoppageEnd(now, None)
+    return StoppageEnd(latest, Stoppage(latest, now, CLOCK_STEP))
 
 
 def save_accepted(deadline_at: datetime, received_at: datetime, grace: timedelta = GRACE) -> bool:
@@ -221,7 +299,8 @@ def check_extra_time_change(
     now = require_utc(now)
     old_deadline = deadline(started_at, base_minutes, old, stoppages, now)
     new_deadline = deadline(started_at, base_minutes, new, stoppages, now)
-    if new_deadline < now:
+    frame = _first_frame(stoppages, now)  # judged on the attempt's clock, not a stepped-back wall clock
+    if new_deadline + frame.offset < frame.now:
         raise DomainError(
             f"Refused: the new extra time would move the deadline from {old_deadline:%H:%M:%S} to "
             f"{new_deadline:%H:%M:%S} UTC, which is already in the past (now {now:%H:%M:%S}).",

@@ -29,6 +29,7 @@ from ..models import (
     Apprentice,
     Attempt,
     AttemptQuestion,
+    Incident,
     Mark,
     QuestionVersion,
     Stoppage,
@@ -211,9 +212,23 @@ def submit(attempt: Attempt, *, now: dt.datetime, actor: User | None, reason: st
 
 
 def _close_open_stoppages(attempt: Attempt, now: dt.datetime) -> None:
-    for stoppage in attempt.stoppages:
-        if stoppage.end is None:
-            stoppage.end = now
+    """End the stoppages still going at `now`. If the server's clock went back under them, they end at
+    their start and the step is kept (it moves the deadline back, so the time left is unchanged) and
+    shown to the invigilator as an incident: a resume never fails, and never gives or takes time."""
+    going = [stoppage for stoppage in attempt.stoppages if stoppage.end is None]
+    closing = timing.end_stoppages([stoppage.start for stoppage in going], now)
+    for stoppage in going:
+        stoppage.end = closing.end
+    step = closing.clock_step
+    if step is not None and step.end is not None:
+        db.session.add(Stoppage(attempt_id=attempt.id, kind=step.kind, start=step.start, end=step.end))
+        seconds = int((step.start - step.end).total_seconds())
+        if attempt.sitting_id is not None:
+            db.session.add(Incident(
+                sitting_id=attempt.sitting_id, kind="clock_step", occurred_at=now, apprentice_ids=[attempt.apprentice_id],
+                notes=f"The server clock went back {seconds} s while the clock was stopped; the time left is unchanged.",
+            ))
+        audit.record(None, "attempt.clock_step", attempt, after={"before": step.start.isoformat(), "after": step.end.isoformat()})
     db.session.flush()
 
 

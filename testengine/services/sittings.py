@@ -23,6 +23,7 @@ from ..domain.sitting_states import (
     next_booking_status,
     next_sitting_state,
 )
+from ..domain.timing import CLOCK_STEP
 from ..extensions import db
 from ..models import (
     Adjustment,
@@ -472,8 +473,8 @@ def resume_room(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
         select(Incident).where(Incident.sitting_id == sitting.id, Incident.kind == "room_pause", Incident.ended_at.is_(None)).order_by(Incident.id.desc())
     )
     if incident is not None:
-        incident.ended_at = now
-        minutes = (now - incident.occurred_at).total_seconds() / 60
+        incident.ended_at = max(now, incident.occurred_at)  # a clock gone back ends it where it began
+        minutes = (incident.ended_at - incident.occurred_at).total_seconds() / 60
         incident.notes = f"{incident.notes} Resumed after {minutes:.1f} minutes.".strip()
     sitting.room_paused_at = None
     db.session.flush()
@@ -713,7 +714,7 @@ def report(sitting: Sitting) -> dict[str, Any]:
             "started_at": attempt.started_at.isoformat() if attempt and attempt.started_at else "",
             "finished_at": attempt.submitted_at.isoformat() if attempt and attempt.submitted_at else "",
             "finish": (attempt.finish_reason or attempt.state) if attempt else "",
-            "stopped_minutes": round(sum(((s.end or s.start) - s.start).total_seconds() for s in attempt.stoppages) / 60, 1) if attempt else 0,
+            "stopped_minutes": round(sum(((s.end or s.start) - s.start).total_seconds() for s in attempt.stoppages if s.kind != CLOCK_STEP) / 60, 1) if attempt else 0,
         })
     return {
         "sitting": sitting,

@@ -124,3 +124,37 @@ def test_the_documented_values_are_the_ones_the_server_accepts(openapi_document)
     schemas = openapi_document["components"]["schemas"]
     assert set(schemas["EventBody"]["properties"]["kind"]["enum"]) == BROWSER_EVENTS
     assert schemas["SaveBody"]["properties"]["response"]["maxLength"] == MAX_ANSWER_CHARS
+
+
+QUERY_MODELS = {"attemptClock": attempts_api.ClockQuery}
+
+
+@pytest.mark.parametrize("operation_id", sorted(QUERY_MODELS))
+def test_query_parameters_have_the_models_names_and_limits(openapi_document, operation_id):
+    operation = next(op for op in _described(openapi_document).values() if op.get("operationId") == operation_id)
+    in_query = {p["name"]: p for p in (_resolve(openapi_document, p) for p in operation.get("parameters", [])) if p["in"] == "query"}
+    expected = _model_properties(QUERY_MODELS[operation_id])
+    assert set(in_query) == set(expected)
+    for name, parameter in in_query.items():
+        documented = {key: parameter["schema"][key] for key in LIMITS if key in parameter["schema"]}
+        # A query parameter is absent rather than null: the model's Optional is the parameter's `required: false`.
+        assert documented == {k: v for k, v in expected[name].items() if k != "nullable"}, name
+        assert parameter.get("required", False) is (not expected[name].get("nullable", False))
+
+
+def test_every_query_parameter_described_is_validated(openapi_document):
+    described = {
+        op.get("operationId")
+        for op in _described(openapi_document).values()
+        if any(_resolve(openapi_document, p)["in"] == "query" for p in op.get("parameters", []))
+    }
+    assert described == set(QUERY_MODELS)
+
+
+def test_a_query_parameter_over_its_documented_limit_is_refused(start_sitter):
+    sitter = start_sitter()
+    too_long = sitter.client.get(f"/api/attempts/{sitter.attempt_id}/clock", query_string={"client_token": "x" * 65})
+    assert too_long.status_code == 400
+    assert too_long.get_json()["field"] == "client_token"
+    fine = sitter.client.get(f"/api/attempts/{sitter.attempt_id}/clock", query_string={"client_token": "x" * 64})
+    assert fine.status_code == 200 and fine.get_json()["superseded"] is True

@@ -4,10 +4,15 @@ Every generated request, valid or not, must get an answer that is not a server e
 to the description (status code, content type, body schema); every 4xx is a JSON {error, message} and
 leaves the database exactly as it was. The attempt is fuzzed in progress, paused, and after submission,
 so out-of-order requests are covered too. Bounded: about 30 examples per operation and mode.
+
+Then the schemathesis command line runs with every check over HTTP against a live server (10 examples per
+operation and phase): unsupported methods (405 with Allow), requests without or with forged credentials
+(401/403, before any CSRF check), invalid data refused, valid data accepted.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -201,3 +206,71 @@ def test_room_board_api_never_fails(api_schema, app, room, start_sitter, login, 
     fuzz.run(board, NEGATIVE)
     fuzz.run(operation(api_schema, ME), POSITIVE, max_examples=5)
     assert 200 in fuzz.statuses(BOARD) and 404 in fuzz.statuses(BOARD), fuzz.outcomes
+
+
+# --- the whole API, as a third party runs it: the schemathesis command line, every check, over HTTP ------------
+
+AGENT = "testengine-api-check/1"  # the browser the session was signed in with (session protection compares it)
+
+
+def _signed_in_client(app: Any, login: Callable[..., Any], user: Any) -> Any:
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = AGENT
+    assert login(user, test_client=client).status_code == 302
+    return client
+
+
+def _st_run(server_url: str, client: Any, csrf: str, parameters: dict[str, int], paths: str, tmp_path: Any, mode: str) -> Any:
+    import subprocess
+    import sys
+
+    config = tmp_path / f"schemathesis-{mode}.toml"
+    config.write_text(
+        ("[parameters]\n" if parameters else "") + "".join(f"{name} = {value}\n" for name, value in parameters.items())
+        # A valid request for another person's attempt is 404 and one out of order 409, by design (as documented).
+        + '\n[checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "404", "409"]\n'
+        # The signed-in session and the page's CSRF token, as the schemes the description declares: the tool
+        # then also sends each request without them, or with forged ones, and expects 401 or 403.
+        + f'\n[auth.openapi.session]\napi_key = "{client.get_cookie("session").value}"\n'
+        + f'\n[auth.openapi.csrfToken]\napi_key = "{csrf}"\n'
+    )
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(OPENAPI_PATH), "--url", server_url,
+        "--checks", "all", "--mode", mode, "--phases", "examples,coverage,fuzzing", "--max-examples", "10", "--seed", "24",
+        "--generation-deterministic", "--workers", "1", "--no-color",
+        "--include-path-regex", paths,
+        "-H", f"User-Agent: {AGENT}",
+    ]
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+
+
+def test_a_schemathesis_run_with_every_check_passes_against_the_whole_api(app, room, make_user, login, clock, tmp_path):
+    from tests.browser.conftest import LiveServer
+    from tests.factories import Sitter, book_and_check_in
+
+    apprentice = make_user("apprentice")
+    book_and_check_in(room, apprentice, room.test_invigilator, clock.now())
+    sitter_client = _signed_in_client(app, login, apprentice)
+    home = sitter_client.get("/apprentice/").get_data(as_text=True)
+    started = sitter_client.post(
+        re.search(r'action="(/apprentice/bookings/\d+/start)"', home).group(1), data={"csrf_token": csrf_of(home)}  # type: ignore[union-attr]
+    )
+    sitter = Sitter(sitter_client, int(started.headers["Location"].rstrip("/").split("/")[-1]))
+    invigilator_client = _signed_in_client(app, login, room.test_invigilator)
+    invigilator_csrf = csrf_of(invigilator_client.get("/invigilate/").get_data(as_text=True))
+    sitting_id = room.id
+    db.session.remove()  # the server threads have the database to themselves
+
+    with LiveServer(app) as server:
+        # Valid requests go to the apprentice's own attempt and the invigilator's own room. Invalid ones are left
+        # free, because the tool's pinned values would replace the invalid identifiers it means to send.
+        runs = {
+            "apprentice, valid": _st_run(server.url, sitter.client, sitter.csrf, {"attempt_id": sitter.attempt_id}, "^/api/(attempts|me)", tmp_path, "positive"),
+            "apprentice, invalid": _st_run(server.url, sitter.client, sitter.csrf, {}, "^/api/(attempts|me)", tmp_path, "negative"),
+            "invigilator, valid": _st_run(server.url, invigilator_client, invigilator_csrf, {"sitting_id": sitting_id}, "^/api/sittings", tmp_path, "positive"),
+            "invigilator, invalid": _st_run(server.url, invigilator_client, invigilator_csrf, {}, "^/api/sittings", tmp_path, "negative"),
+        }
+    failed = {who: f"{run.stdout[-5000:]}\n{run.stderr[-1000:]}" for who, run in runs.items() if run.returncode != 0}
+    assert not failed, "\n\n".join(f"{who}:\n{output}" for who, output in failed.items())
+    for who, run in runs.items():
+        assert re.search(r"Test cases:\s+[1-9]\d* generated", run.stdout), f"{who} generated nothing:\n{run.stdout[-3000:]}"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from testengine.domain.errors import DomainError, OutOfRange
 from testengine.domain.timing import (
+    CLOCK_STEP,
     GRACE,
     ExtraTime,
     NaiveDatetime,
@@ -17,6 +18,7 @@ from testengine.domain.timing import (
     allowed_duration,
     check_extra_time_change,
     deadline,
+    end_stoppages,
     is_expired,
     remaining,
     require_utc,
@@ -353,3 +355,79 @@ def test_remaining_never_grows_as_time_passes(
     first = T0 + timedelta(seconds=now)
     second = first + timedelta(seconds=step)
     assert remaining(T0, 120, NONE, stoppages, second) <= remaining(T0, 120, NONE, stoppages, first)
+
+
+# --- a wall clock that steps backward -------------------------------------------------------
+
+
+def test_a_stoppage_going_reads_the_clock_as_no_earlier_than_its_start() -> None:
+    paused = [Stoppage(at(30), None, "pause")]
+    before = remaining(T0, 120, NONE, [], at(30))
+    assert remaining(T0, 120, NONE, paused, at(20)) == before == mins(90)  # stepped back 10 minutes
+    assert deadline(T0, 120, NONE, paused, at(20)) == at(120)
+
+
+def test_ending_a_stoppage_after_a_backward_step_clamps_it_and_records_the_step() -> None:
+    closing = end_stoppages([at(30)], at(20))
+    assert closing.end == at(30)
+    assert closing.clock_step == Stoppage(at(30), at(20), CLOCK_STEP)
+    normal = end_stoppages([at(30)], at(35))
+    assert (normal.end, normal.clock_step) == (at(35), None)
+    assert end_stoppages([], at(35)).end == at(35)
+
+
+@pytest.mark.parametrize("kind", ["pause", "room_pause", "rest_break"])
+def test_after_a_backward_step_the_time_left_is_what_it_was_before_the_stoppage(kind: str) -> None:
+    before = remaining(T0, 120, NONE, [], at(30))
+    closing = end_stoppages([at(30)], at(20))
+    assert closing.clock_step is not None
+    history = [Stoppage(at(30), closing.end, kind), closing.clock_step]
+    assert remaining(T0, 120, NONE, history, at(20)) == before
+    # The deadline moves back with the clock: no time given, none taken.
+    assert deadline(T0, 120, NONE, history, at(20)) == at(110)
+    # Time then passes as usual; a later pause (in the new frame) stops it as usual.
+    assert remaining(T0, 120, NONE, history, at(50)) == mins(60)
+    later = [*history, Stoppage(at(50), at(55), "pause")]
+    assert deadline(T0, 120, NONE, later, at(60)) == at(115)
+
+
+def test_a_rest_break_inside_a_room_pause_closed_after_a_step() -> None:
+    stoppages = [Stoppage(at(30), None, "room_pause"), Stoppage(at(40), None, "rest_break")]
+    frozen = remaining(T0, 120, NONE, stoppages, at(40))
+    assert frozen == mins(90)
+    closing = end_stoppages([at(30), at(40)], at(25))  # back 15 minutes from the latest reading
+    assert closing.end == at(40)
+    history = [Stoppage(at(30), closing.end, "room_pause"), Stoppage(at(40), closing.end, "rest_break")]
+    assert closing.clock_step is not None
+    assert remaining(T0, 120, NONE, [*history, closing.clock_step], at(25)) == frozen
+
+
+def test_an_extra_time_change_after_a_backward_step_is_judged_on_the_attempts_clock() -> None:
+    paused = [Stoppage(at(100), None, "pause")]  # paused at 100 minutes in; the clock then goes back 10
+    check_extra_time_change(T0, 120, ExtraTime(minutes=30), NONE, paused, at(90))  # 20 minutes still left
+    with pytest.raises(DomainError):  # 90 + 0 minutes ended before the pause, whatever the wall clock says
+        check_extra_time_change(T0, 90, ExtraTime(minutes=30), NONE, paused, at(90))
+
+
+def test_a_clock_step_must_go_backward() -> None:
+    with pytest.raises(DomainError):
+        Stoppage(at(10), at(20), CLOCK_STEP)
+    with pytest.raises(DomainError):
+        Stoppage(at(10), None, CLOCK_STEP)
+
+
+@given(stoppages=_stoppages(), now=_offsets, back=st.integers(min_value=1, max_value=3600))
+def test_a_backward_step_under_a_stoppage_neither_gives_nor_takes_time(
+    stoppages: list[Stoppage], now: int, back: int
+) -> None:
+    moment = T0 + timedelta(seconds=now)
+    live = [s for s in stoppages if s.end is None or s.end <= moment]
+    live = [s for s in live if s.start <= moment]
+    going = [*live, Stoppage(moment, None, "pause")]
+    before = remaining(T0, 120, NONE, going, moment)
+    stepped = moment - timedelta(seconds=back)
+    assert remaining(T0, 120, NONE, going, stepped) == before
+    closing = end_stoppages([s.start for s in going if s.end is None], stepped)
+    closed = [Stoppage(s.start, closing.end, s.kind) if s.end is None else s for s in going]
+    steps = [closing.clock_step] if closing.clock_step else []
+    assert remaining(T0, 120, NONE, [*closed, *steps], stepped) == before

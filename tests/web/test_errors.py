@@ -114,11 +114,13 @@ def test_a_refusal_no_view_handled_keeps_its_status(signed_in):
     [
         ({"path": "/api/no-such-thing"}, 404, "not_found"),
         ({"path": "/api/me", "method": "DELETE"}, 405, "method_not_allowed"),
-        ({"path": "/api/attempts/1/submit", "method": "POST", "json": {"confirm": True, "client_token": "x"}}, 400, "csrf_failed"),
+        # Who may write is checked before the form token (the CSRF refusal of a sitter: test_refusals_at_the_edge).
+        ({"path": "/api/attempts/1/submit", "method": "POST", "json": {"confirm": True, "client_token": "x"}}, 403, "forbidden"),
         ({"path": "/api/attempts/99999999999999999999"}, 404, "not_found"),
-        ({"path": "/api/attempts/1/events", "method": "POST", "data": b"x" * (3 * 1024 * 1024), "content_type": "application/json", "csrf": True}, 413, "too_large"),
+        # Refused by role before the body is read (the 413 of a sitter's body: test_refusals_at_the_edge).
+        ({"path": "/api/attempts/1/events", "method": "POST", "data": b"x" * (3 * 1024 * 1024), "content_type": "application/json", "csrf": True}, 403, "forbidden"),
     ],
-    ids=["unknown", "wrong-method", "no-csrf", "huge-id", "over-2-mib"],
+    ids=["unknown", "wrong-method", "wrong-role-no-csrf", "huge-id", "wrong-role-over-2-mib"],
 )
 def test_api_errors_are_json(signed_in, request_args, status, code):
     args = dict(request_args)
