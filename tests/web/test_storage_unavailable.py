@@ -73,7 +73,7 @@ def stored(attempt_id: int, position: int) -> str | None:
 def test_a_save_while_the_database_is_unavailable_is_503_and_lands_once_it_is_back(app, start_sitter):
     sitter = start_sitter()
     save = {"response": "kept through the outage", "revision": 1, "client_token": sitter.token}
-    url = f"/api/attempts/{sitter.attempt_id}/answers/2"
+    url = f"/api/attempts/{sitter.attempt_id}/answers/20"
     headers = {"X-CSRFToken": sitter.csrf}
     with database_unavailable(app):
         for _ in range(2):  # the first meets the ended connections, the next a refused or locked database
@@ -85,11 +85,11 @@ def test_a_save_while_the_database_is_unavailable_is_503_and_lands_once_it_is_ba
                 "message": "The server is busy for a moment. Your answer was not saved yet; it will be retried automatically.",
                 "retry_after": RETRY_AFTER_SECONDS,
             }
-    assert stored(sitter.attempt_id, 2) is None
+    assert stored(sitter.attempt_id, 20) is None
     again = sitter.client.put(url, json=save, headers=headers)  # what the page's retry sends
     assert again.status_code == 200, again.get_data(as_text=True)
     assert again.get_json()["status"] == "saved"
-    assert stored(sitter.attempt_id, 2) == "kept through the outage"
+    assert stored(sitter.attempt_id, 20) == "kept through the outage"
 
 
 def test_the_room_board_answers_503_while_the_database_is_unavailable_and_catches_up_after(app, room, start_sitter, login, clock):
