@@ -13,7 +13,7 @@ from flask_login import current_user
 
 # blueprint name -> roles allowed (empty set: any signed-in user)
 AREA_RULES: dict[str, frozenset[str]] = {}
-PUBLIC_ENDPOINTS: set[str] = {"static"}
+PUBLIC_ENDPOINTS: set[str] = {"static", "favicon"}
 
 
 def public(endpoint: str) -> None:

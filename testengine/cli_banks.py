@@ -8,12 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .extensions import write_lock
-
-from .banks import BankValidationError, validate_standard
-from .cli import bank_group, fail
+from .cli import bank_group, fail, write_lock
 from .clock import utcnow
-from .extensions import db
 
 
 @bank_group.command("validate")
@@ -21,6 +17,8 @@ from .extensions import db
 def validate(path: Path) -> None:
     """Check a standard's folder; print every problem as FILE:LINE: message. Exit 0 clean, 2 otherwise."""
     import datetime as dt
+
+    from .banks import validate_standard
 
     problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date())
     if problems:
@@ -37,6 +35,8 @@ def validate(path: Path) -> None:
 @write_lock
 def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
+    from .banks import BankValidationError
+    from .extensions import db
     from .services.banks import import_bank
 
     try:

@@ -12,7 +12,6 @@ from flask.cli import with_appcontext
 
 from .cli import fail
 from .clock import utcnow
-from .extensions import db, write_transaction
 
 
 @click.group("data")
@@ -29,6 +28,7 @@ def retention(dry_run: bool) -> None:
     Names, ULN, email and identity details are replaced; marks, answers, grades and statistics are kept.
     All of it in one transaction, each apprentice audited. Safe to run from cron daily.
     """
+    from .extensions import db, write_transaction
     from .services.data_protection import apply_retention, due_for_pseudonymisation
 
     days = int(current_app.config["TESTENGINE"]["RETENTION_DAYS"])
@@ -58,6 +58,7 @@ def export(identifier: str, path: Path | None) -> None:
     Their answers are withheld under the exam scripts exemption (DPA 2018 Sch. 2 para 25); the
     export says so. The export itself is recorded in the audit log.
     """
+    from .extensions import db, write_transaction
     from .services.data_protection import (
         DataProtectionError,
         find_apprentice,

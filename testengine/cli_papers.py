@@ -7,13 +7,9 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from .extensions import write_lock
-from sqlalchemy import select
-
-from .cli import fail, paper_group
+from .cli import fail, paper_group, write_lock
 from .clock import utcnow
 from .domain.errors import DomainError
-from .extensions import db
 
 
 @paper_group.command("draw")
@@ -26,6 +22,9 @@ from .extensions import db
 @write_lock
 def draw(standard: str, uln: str, seed: int | None, kind: str, as_json: bool) -> None:
     """Issue and record a paper; never prints answers or keys."""
+    from sqlalchemy import select
+
+    from .extensions import db
     from .models import Apprentice
     from .services.accounts import AccountError, next_candidate_number, validate_uln
     from .services.banks import get_standard
@@ -62,6 +61,7 @@ def draw(standard: str, uln: str, seed: int | None, kind: str, as_json: bool) ->
 @with_appcontext
 def show(attempt_id: int, as_json: bool) -> None:
     """Show a recorded paper (for administrators): each question's version and option order, and whether a redraw matches."""
+    from .extensions import db
     from .models import Attempt
     from .services.papers import reproduce_paper
 

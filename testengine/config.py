@@ -107,8 +107,13 @@ def load_settings(
     if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
         raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
     if not values["BANKS_DIR"]:
-        values["BANKS_DIR"] = str(Path.cwd() / "question_banks")
+        values["BANKS_DIR"] = banks_dir({})
     return values
+
+
+def banks_dir(environ: Mapping[str, str]) -> str:
+    """The bank folder alone, for commands that read a spec without creating the app (`testengine grade`)."""
+    return environ.get(PREFIX + "BANKS_DIR") or str(Path.cwd() / "question_banks")
 
 
 def flask_config(settings: Mapping[str, Any]) -> dict[str, Any]:

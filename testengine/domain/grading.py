@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import calendar
 import re
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 from testengine.domain.errors import DomainError, OutOfRange
 from testengine.domain.standards import Boundary, Condition, StandardSpec
@@ -68,8 +71,14 @@ def _checked_boundaries(boundaries: Sequence[Boundary], max_marks: int) -> list[
 
 
 def _is_whole_number(value: object) -> bool:
-    # bool is an int subclass; True is not a mark.
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    # bool is an int subclass; True is not a mark. A NumPy integer is one too, and can only exist if
+    # NumPy is loaded: grading one score (the `grade` command) does not import it.
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.integer) and not isinstance(value, np.bool_)
 
 
 def grade_for_marks(boundaries: Sequence[Boundary], marks: int, max_marks: int) -> str:
@@ -98,6 +107,8 @@ def grades_for_marks(
     millisecond. Any mark out of range (or not a whole number) refuses the whole array, as the
     scalar version would for that script.
     """
+    import numpy as np
+
     values = np.asarray(marks)
     if values.dtype.kind == "f":
         if values.size and not bool(np.all(np.isfinite(values) & (values == np.floor(values)))):
