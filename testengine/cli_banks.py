@@ -37,10 +37,12 @@ def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
     from .banks import BankValidationError
     from .extensions import db
+    from .cli_progress import progress
     from .services.banks import import_bank
 
     try:
-        summary = import_bank(path, now=utcnow())
+        with progress(f"Importing {path.name}") as step:
+            summary = import_bank(path, now=utcnow(), progress=step)
     except BankValidationError as error:
         db.session.rollback()
         for problem in error.problems:

@@ -40,8 +40,10 @@ def retention(dry_run: bool) -> None:
             click.echo(f"{row.candidate_number}\t{row.name}\tlast activity {row.last_activity:%Y-%m-%d}")
         click.echo(f"{len(due)} apprentice(s) would be pseudonymised (retention {days} days). Nothing changed.")
         return
-    with write_transaction():
-        done = apply_retention(now, days)
+    from .cli_progress import progress
+
+    with write_transaction(), progress("Pseudonymising") as step:
+        done = apply_retention(now, days, progress=step)
         db.session.commit()
     for row in done:
         click.echo(f"{row.candidate_number}\tpseudonymised")
