@@ -56,7 +56,7 @@ def checklist_form(remote: bool):  # type: ignore[no-untyped-def]
         pass
 
     for item in load_policy().checklist_for(remote):
-        setattr(VenueForm, item.key, BooleanField(item.text))
+        setattr(VenueForm, item.key, BooleanField(f"{item.label}: {item.text}"))
     return VenueForm()
 
 

@@ -167,10 +167,14 @@ def sign_out(sitting: Sitting, user: User, *, now: dt.datetime) -> rules.RatioSt
 
 def confirm_venue(sitting: Sitting, checks: dict[str, bool], *, now: dt.datetime, actor: User) -> None:
     """The venue checklist: every point confirmed before anybody can start."""
-    required = [item.key for item in load_policy().checklist_for(sitting.remote)]
-    missing = [key for key in required if not checks.get(key)]
+    items = load_policy().checklist_for(sitting.remote)
+    required = [item.key for item in items]
+    missing = [item.label for item in items if not checks.get(item.key)]
     if missing:
-        raise SittingError("Every point of the checklist must be confirmed: " + ", ".join(missing) + ".", code="checklist_incomplete", status=400)
+        raise SittingError(
+            "Confirm every point of the checklist before the sitting opens. Not yet confirmed: " + "; ".join(missing) + ".",
+            code="checklist_incomplete", status=400,
+        )
     if sitting.state == SittingState.CLOSED.value:
         raise SittingError("This sitting is closed.", code="closed")
     sitting.venue_checklist = {key: True for key in required}
