@@ -182,6 +182,30 @@ def overall_grade(spec: StandardSpec, method_grades: Mapping[str, str]) -> str:
     )
 
 
+def describe_overall_rules(spec: StandardSpec) -> list[str]:
+    """The overall-grade rules in words, in the order they are tried (the first that applies wins).
+
+    For letters: the apprentice reads how their grade follows from the methods' grades, from the same
+    data that computed it. ST0663: "Any method graded fail: Fail.", "At least 2 of the 3 methods graded
+    distinction: Distinction.", "Otherwise: Pass."
+    """
+    count = len(spec.methods)
+    lines: list[str] = []
+    for rule in spec.overall.rules:
+        grade = rule.grade.capitalize()
+        parts: list[str] = []
+        if rule.when is not None and rule.when.any is not None:
+            parts.append(f"any method graded {rule.when.any}")
+        if rule.when is not None:
+            parts += [f"at least {n} of the {count} methods graded {g}" for g, n in rule.when.at_least.items()]
+        if not parts:
+            lines.append(f"Otherwise: {grade}.")
+        else:
+            text = " and ".join(parts)
+            lines.append(f"{text[0].upper()}{text[1:]}: {grade}.")
+    return lines
+
+
 # --- re-sits --------------------------------------------------------------------------------
 
 

@@ -635,6 +635,7 @@ def report(sitting: Sitting) -> dict[str, Any]:
         "incidents": incidents,
         "incident_names": {c.key: c.name for c in load_policy().incident_types},
         "candidates": {b.apprentice_id: b.apprentice.candidate_number for b in bookings},  # incidents name apprentices by id
+        "apprentices": {b.apprentice_id: f"{b.apprentice.candidate_number} {b.apprentice.full_name}" for b in bookings},
         "starts": [a.started_at for a in attempts.values() if a.started_at],
         "ends": [a.submitted_at for a in attempts.values() if a.submitted_at],
     }
