@@ -4,10 +4,9 @@ when a person is watching it (a terminal). Under cron or in a pipe the commands 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import TextIO
-
-import click
 
 #: Called by a service as work is done: (steps done, steps in all).
 Progress = Callable[[int, int], None]
@@ -25,7 +24,7 @@ def _silent(done: int, total: int) -> None:
 @contextlib.contextmanager
 def progress(label: str, stream: TextIO | None = None) -> Iterator[Progress]:
     """A callback that redraws one line, "label: done/total (percent%)", ended by a newline at the end."""
-    out = stream if stream is not None else click.get_text_stream("stderr")
+    out = stream if stream is not None else sys.stderr
     if not _is_terminal(out):
         yield _silent
         return
