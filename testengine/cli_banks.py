@@ -36,8 +36,8 @@ def validate(path: Path) -> None:
 def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
     from .banks import BankValidationError
-    from .extensions import db
     from .cli_progress import progress
+    from .extensions import db
     from .services.banks import import_bank
 
     try:

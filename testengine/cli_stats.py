@@ -27,8 +27,8 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
 @with_appcontext
 def stats(standard: str, as_json: bool, min_responses: int) -> None:
     """Facility, discrimination, distractors, marker agreement and flags per item; reliability per sitting."""
-    from .services.banks import UnknownStandard, get_standard
     from .cli_progress import progress
+    from .services.banks import UnknownStandard, get_standard
     from .services.statistics import bank_statistics
 
     try:

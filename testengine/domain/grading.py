@@ -77,8 +77,8 @@ def _is_whole_number(value: object) -> bool:
         return False
     if isinstance(value, int):
         return True
-    np = sys.modules.get("numpy")
-    return np is not None and isinstance(value, np.integer) and not isinstance(value, np.bool_)
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.integer) and not isinstance(value, numpy.bool_)
 
 
 def grade_for_marks(boundaries: Sequence[Boundary], marks: int, max_marks: int) -> str:

@@ -51,7 +51,7 @@ def test_the_progress_line_is_silent_for_a_pipe_and_ends_with_a_newline_on_a_ter
     piped, terminal = io.StringIO(), Terminal()
     for stream in (piped, terminal):
         with cli_progress.progress("Working", stream) as step:
-            for done in range(0, 401):
+            for done in range(401):
                 step(done, 400)
     assert piped.getvalue() == ""
     shown = terminal.getvalue()

@@ -7,8 +7,7 @@ import io
 from pypdf import PdfReader
 
 from testengine.domain.grading import describe_overall_rules
-from testengine.services import reports
-from testengine.services import results
+from testengine.services import reports, results
 from testengine.services.banks import spec_of
 from tests.results.test_results_pages import _grade, _release
 
