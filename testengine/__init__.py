@@ -10,24 +10,15 @@ from typing import Any, Mapping
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.json.provider import DefaultJSONProvider
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import access, input_guard, security, storage
-from .api.errors import refusal_status
 from .clock import Clock
 from .config import flask_config, load_settings
 from .domain.errors import DomainError
-from .extensions import (
-    WriterQueueConnection,
-    configure_sqlite,
-    csrf,
-    db,
-    limiter,
-    login_manager,
-    migrate,
-)
+
+# The extensions (SQLAlchemy, migrations, forms) are imported when an app is created, not with the package:
+# the `testengine` command imports this package, and commands such as `grade` need none of them.
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("testengine")
@@ -54,6 +45,8 @@ class JSONProvider(DefaultJSONProvider):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory: settings, extensions, areas (one blueprint per role), CLI, error pages."""
+    from . import access, input_guard, security
+
     app = Flask(
         __name__,
         instance_path=os.environ.get("TESTENGINE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
@@ -72,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = RowIdConverter
     app.json = JSONProvider(app)
     _register_areas(app)
+    _register_favicon(app)
     _register_errors(app)
     _register_states(app)
     access.install(app)
@@ -85,6 +79,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
+    from .extensions import (
+        WriterQueueConnection,
+        configure_sqlite,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
+
     if settings["DATABASE_URL"].startswith("sqlite"):
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         options["connect_args"] = {**options.get("connect_args", {}), "factory": WriterQueueConnection}
@@ -135,8 +139,21 @@ def _register_states(app: Flask) -> None:
     )
 
 
+def _register_favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico on every page whatever the page links; answer it (public, cached)."""
+
+    @app.get("/favicon.ico")
+    def favicon():  # type: ignore[no-untyped-def]
+        return app.send_static_file("favicon.ico")
+
+
 def _register_errors(app: Flask) -> None:
     """No stack trace or internal detail ever reaches a browser; the detail goes to the log."""
+    from flask_wtf.csrf import CSRFError
+
+    from . import storage
+    from .api.errors import refusal_status
+    from .extensions import db
 
     def render_error(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 # blueprint name -> roles allowed (empty set: any signed-in user)
 AREA_RULES: dict[str, frozenset[str]] = {}
-PUBLIC_ENDPOINTS: set[str] = {"static"}
+PUBLIC_ENDPOINTS: set[str] = {"static", "favicon"}
 # What a person with a temporary password may still reach: everything else sends them to choose their own.
 PASSWORD_CHANGE_ENDPOINTS: frozenset[str] = frozenset({"auth.change_password", "auth.logout"})
 

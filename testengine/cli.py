@@ -1,14 +1,20 @@
-"""The `testengine` command. Commands commit; services only flush."""
+"""The `testengine` command. Commands commit; services only flush.
+
+Start-up is kept short: this module and the cli_* modules import only click and Flask at the top, and the
+app (with SQLAlchemy, the models, NumPy) is created only by a command that needs it (`with_appcontext`).
+So `testengine --help`, `testengine grade ...` and `testengine bank validate PATH` answer in a fraction of
+a second; a test checks that `grade` imports no database layer.
+"""
 
 from __future__ import annotations
 
+import functools
 import sys
+from typing import Any, Callable
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-
-from .extensions import db, write_lock
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 
 def _create_app() -> Flask:
@@ -17,7 +23,31 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+class CommandGroup(FlaskGroup):
+    """Flask's command group, except that it finds and lists its commands without creating the app.
+
+    Every command is attached to this group itself (Flask's own group would create the app just to list
+    `app.cli`'s commands for `--help`); the modules that define them are imported on first use.
+    """
+
+    _attached = False
+
+    def _attach(self) -> None:
+        if not self._attached:
+            self._attached = True
+            for command in all_commands():
+                self.add_command(command)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._attach()
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._attach()
+        return click.Group.list_commands(self, ctx)
+
+
+@click.group(cls=CommandGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main() -> None:
     """testengine: online knowledge tests for apprenticeship end-point assessment.
 
@@ -28,6 +58,22 @@ def main() -> None:
 def fail(message: str, code: int = 2) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def write_lock(command: Callable[..., Any]) -> Callable[..., Any]:
+    """For CLI commands that write: every transaction they begin takes the SQLite write lock first.
+
+    The same as `extensions.write_lock`, but importing the database layer only when the command runs.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .extensions import write_transaction
+
+        with write_transaction():
+            return command(*args, **kwargs)
+
+    return wrapper
 
 
 @click.command("init-db")
@@ -56,6 +102,7 @@ def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str 
 
     The email address follows the same rule as the admin web form (reserved test domains only when
     TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS is true)."""
+    from .extensions import db
     from .services import accounts
 
     if password_stdin:
@@ -74,13 +121,29 @@ def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str 
     click.echo(f"Created {user.email} ({', '.join(sorted(user.roles))}).")
 
 
+def login_url(host: str, port: int) -> str:
+    """The address to open in a browser for a server listening on host:port (any address: this machine)."""
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/login"
+
+
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every address)")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
-    """Run the development server (use gunicorn in production; see README)."""
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    """Run the development server (use gunicorn in production; see README).
+
+    Werkzeug's server is run directly: Flask ignores `app.run()` inside its own command line.
+    """
+    from werkzeug.serving import run_simple
+
+    from .warm_up import warm_up
+
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    warm_up(app)
+    click.echo(f"Serving testengine on {login_url(host, port)}  (Ctrl+C to stop)")
+    sys.stdout.flush()
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.group("bank")
@@ -104,24 +167,26 @@ def users_list() -> None:
     """List users: email, roles, and "moderator" for the senior markers who moderate and clear markers."""
     from sqlalchemy import select
 
+    from .extensions import db
     from .models import User
 
     for user in db.session.scalars(select(User).order_by(User.email)):
         click.echo(f"{user.email}\t{','.join(sorted(user.roles))}\t{'moderator' if user.is_moderator else ''}".rstrip("\t"))
 
 
-def register_cli(app: Flask) -> None:
-    for command in (init_db, create_user, serve, bank_group, paper_group, users_group):
-        app.cli.add_command(command)
-    from . import cli_banks, cli_demo, cli_grade, cli_papers  # noqa: F401  (they attach to the groups)
-    from . import cli_stats  # noqa: F401  (bank stats)
-
-    app.cli.add_command(cli_grade.grade)
-    app.cli.add_command(cli_demo.demo)
-    app.cli.add_command(cli_demo.sweep)
-    from .cli_resit import resit_group
-
-    app.cli.add_command(resit_group)
+def all_commands() -> list[click.Command]:
+    """Every top-level command; importing the modules attaches their subcommands to the groups."""
+    # cli_banks, cli_papers and cli_stats attach their subcommands to the groups above when imported.
+    from . import cli_banks, cli_demo, cli_grade, cli_papers, cli_stats  # noqa: F401
     from .cli_data import data_group
 
-    app.cli.add_command(data_group)
+    from .cli_resit import resit_group
+
+    return [init_db, create_user, serve, bank_group, paper_group, users_group,
+            cli_grade.grade, cli_demo.demo, cli_demo.sweep, data_group, resit_group]
+
+
+def register_cli(app: Flask) -> None:
+    """The same commands on `app.cli`, for `app.test_cli_runner()` and `flask --app testengine`."""
+    for command in all_commands():
+        app.cli.add_command(command)

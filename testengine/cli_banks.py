@@ -8,12 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .extensions import write_lock
-
-from .banks import BankValidationError, validate_standard
-from .cli import bank_group, fail
+from .cli import bank_group, fail, write_lock
 from .clock import utcnow
-from .extensions import db
 
 
 @bank_group.command("validate")
@@ -25,6 +21,7 @@ def validate(path: Path) -> None:
 
     from flask import current_app, has_app_context
 
+    from .banks import validate_standard
     from .config import ConfigError, bank_max_file_bytes
 
     try:
@@ -46,10 +43,14 @@ def validate(path: Path) -> None:
 @write_lock
 def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
+    from .banks import BankValidationError
+    from .cli_progress import progress
+    from .extensions import db
     from .services.banks import import_bank
 
     try:
-        summary = import_bank(path, now=utcnow())
+        with progress(f"Importing {path.name}") as step:
+            summary = import_bank(path, now=utcnow(), progress=step)
     except BankValidationError as error:
         db.session.rollback()
         for problem in error.problems:

@@ -12,7 +12,6 @@ from flask.cli import with_appcontext
 
 from .cli import fail
 from .clock import utcnow
-from .extensions import db, write_transaction
 
 
 @click.group("data")
@@ -29,6 +28,7 @@ def retention(dry_run: bool) -> None:
     Names, ULN, email and identity details are replaced; marks, answers, grades and statistics are kept.
     All of it in one transaction, each apprentice audited. Safe to run from cron daily.
     """
+    from .extensions import db, write_transaction
     from .services.data_protection import apply_retention, due_for_pseudonymisation
 
     days = int(current_app.config["TESTENGINE"]["RETENTION_DAYS"])
@@ -40,8 +40,10 @@ def retention(dry_run: bool) -> None:
             click.echo(f"{row.candidate_number}\t{row.name}\tlast activity {row.last_activity:%Y-%m-%d}")
         click.echo(f"{len(due)} apprentice(s) would be pseudonymised (retention {days} days). Nothing changed.")
         return
-    with write_transaction():
-        done = apply_retention(now, days)
+    from .cli_progress import progress
+
+    with write_transaction(), progress("Pseudonymising") as step:
+        done = apply_retention(now, days, progress=step)
         db.session.commit()
     for row in done:
         click.echo(f"{row.candidate_number}\tpseudonymised")
@@ -58,6 +60,7 @@ def export(identifier: str, path: Path | None) -> None:
     Their answers are withheld under the exam scripts exemption (DPA 2018 Sch. 2 para 25); the
     export says so. The export itself is recorded in the audit log.
     """
+    from .extensions import db, write_transaction
     from .services.data_protection import (
         DataProtectionError,
         find_apprentice,

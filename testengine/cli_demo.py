@@ -9,13 +9,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .extensions import write_lock
-from sqlalchemy import select
-
+from .cli import login_url, write_lock
 from .clock import utcnow
 from .domain.attempt_states import AttemptState
 from .domain.sitting_states import SittingState
-from .extensions import db
 
 DEMO_PEOPLE = [
     # email, name, roles, uln, moderator
@@ -32,15 +29,19 @@ DEMO_PEOPLE = [
 
 
 @click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the server will listen (for the address printed)")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (for the address printed)")
 @with_appcontext
 @write_lock
-def demo() -> None:
+def demo(host: str, port: int) -> None:
     """Set up a demonstration: schema, the ST0663 and ST1379 banks, a user for every role, a sitting open now.
 
     Prints each demo user's password. Running it again resets those passwords and keeps everything else.
     """
     from flask_migrate import upgrade
+    from sqlalchemy import select
 
+    from .extensions import db
     from .models import Sitting, User
     from .services import accounts, sittings
     from .services.adjustments import add_adjustment
@@ -96,7 +97,7 @@ def demo() -> None:
     click.echo("")
     click.echo(f"A sitting is open now: '{sitting.title}'. Apprentices 1 and 2 are checked in and can start;")
     click.echo("apprentice 3 (25% extra time) waits for the invigilator to check them in.")
-    click.echo("Start the server with: testengine serve   (then open http://127.0.0.1:5000/login)")
+    click.echo(f"Start the server with: testengine serve --host {host} --port {port}   (then open {login_url(host, port)})")
 
 
 @click.command("sweep")
@@ -104,6 +105,9 @@ def demo() -> None:
 @write_lock
 def sweep() -> None:
     """Submit every attempt whose time (plus the network grace) has run out. Safe to run from cron every minute."""
+    from sqlalchemy import select
+
+    from .extensions import db
     from .models import Attempt
     from .services.sweeps import finalise_each
 

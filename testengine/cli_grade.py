@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
+from flask import current_app, has_app_context
 
 from .cli import fail
+from .config import banks_dir
+
+
+def _banks_dir() -> Path:
+    """The app's bank folder when one is running (tests), else the setting: grading needs no app."""
+    if has_app_context():
+        return Path(current_app.config["TESTENGINE"]["BANKS_DIR"])
+    return Path(banks_dir(os.environ))
 
 
 def _spec(code: str):  # type: ignore[no-untyped-def]
@@ -19,7 +27,7 @@ def _spec(code: str):  # type: ignore[no-untyped-def]
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", code):
         fail(f"{code!r} is not a standard code (for example ST0663).")
-    path = Path(current_app.config["TESTENGINE"]["BANKS_DIR"]) / code / "spec.yaml"
+    path = _banks_dir() / code / "spec.yaml"
     if not path.is_file():
         fail(f"No standard {code!r}: {path} does not exist.")
     try:
@@ -36,7 +44,6 @@ def _spec(code: str):  # type: ignore[no-untyped-def]
 @click.option("--overall", "overall", is_flag=True, help="Combine method grades given as METHOD=GRADE")
 @click.option("--list-methods", is_flag=True, help="Print the standard's method keys, one per line")
 @click.argument("method_grades", nargs=-1)
-@with_appcontext
 def grade(standard: str, method: str | None, marks: int | None, overall: bool, list_methods: bool, method_grades: tuple[str, ...]) -> None:
     """Print a grade as one word: fail, pass, merit or distinction."""
     from .domain.errors import DomainError

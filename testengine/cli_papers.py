@@ -7,14 +7,10 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from .extensions import write_lock
-from sqlalchemy import select
-
-from .cli import fail, paper_group
+from .cli import fail, paper_group, write_lock
 from .clock import utcnow
 from .domain.attempt_states import AttemptKind
 from .domain.errors import DomainError
-from .extensions import db
 
 
 @paper_group.command("draw")
@@ -32,6 +28,9 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
     Whether it is a first attempt, a re-sit or a re-take follows from the apprentice's history
     (results, the employer's agreement, the window); a refusal names the rule.
     """
+    from sqlalchemy import select
+
+    from .extensions import db
     from .models import Apprentice
     from .services.accounts import AccountError, next_candidate_number, validate_uln
     from .services.banks import get_standard
@@ -75,6 +74,7 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
 @with_appcontext
 def show(attempt_id: int, as_json: bool) -> None:
     """Show a recorded paper (for administrators): each question's version and option order, and whether a redraw matches."""
+    from .extensions import db
     from .models import Attempt
     from .services.papers import reproduce_paper
 

@@ -6,12 +6,10 @@ import datetime as dt
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from .cli import fail
+from .cli import fail, write_lock
 from .clock import utcnow
 from .domain.errors import DomainError
-from .extensions import db, write_lock
 
 
 @click.group("resit")
@@ -20,6 +18,9 @@ def resit_group() -> None:
 
 
 def _apprentice_and_standard(uln: str, code: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from .extensions import db
     from .models import Apprentice
     from .services.accounts import validate_uln
     from .services.banks import get_standard
@@ -43,6 +44,7 @@ def _apprentice_and_standard(uln: str, code: str):  # type: ignore[no-untyped-de
 def agree(uln: str, standard: str, method: str, employer_contact: str, agreed_on: dt.datetime | None,
           further_learning: str | None) -> None:
     """Record the employer's agreement to a re-sit (or, with --further-learning, a re-take) of a failed method."""
+    from .extensions import db
     from .services import eligibility
     from .services.accounts import AccountError
 

@@ -27,6 +27,7 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
 @with_appcontext
 def stats(standard: str, as_json: bool, min_responses: int) -> None:
     """Facility, discrimination, distractors, marker agreement and flags per item; reliability per sitting."""
+    from .cli_progress import progress
     from .services.banks import UnknownStandard, get_standard
     from .services.statistics import bank_statistics
 
@@ -34,7 +35,8 @@ def stats(standard: str, as_json: bool, min_responses: int) -> None:
         row = get_standard(standard)
     except UnknownStandard as error:
         fail(str(error))
-    data = bank_statistics(row, min_responses=min_responses).as_dict()
+    with progress(f"Statistics for {row.code}") as step:
+        data = bank_statistics(row, min_responses=min_responses, progress=step).as_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

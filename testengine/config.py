@@ -32,6 +32,16 @@ def _bool(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a time zone name (for example Europe/London)") from None
+    return value
+
+
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "DATABASE_URL": (None, str, "SQLAlchemy URL; default a SQLite file in the instance folder"),
     "SECRET_KEY": (None, str, "signs sessions and CSRF tokens; generated once into the instance folder"),
@@ -43,6 +53,7 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "LOGIN_LOCK_SECONDS": (300, _int, "how long a throttled account waits"),
     "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage (use redis:// or memcached:// for many hosts)"),
     "RATELIMIT_PER_ADDRESS": ("600 per minute", str, "requests to the login form per address"),
+    "DISPLAY_TIMEZONE": ("Europe/London", _timezone, "time zone of times shown in letters and reports (times are stored in UTC)"),
     "RETENTION_DAYS": (2190, _int, "days after a result is released before personal data is pseudonymised"),
     "CLAIM_MINUTES": (20, _int, "minutes a marker's claim on a response lasts if abandoned"),
     "SQLITE_BUSY_TIMEOUT_MS": (30000, _int, "how long a SQLite writer waits for the lock"),
@@ -136,8 +147,13 @@ def load_settings(
             raise ConfigError(f"{PREFIX}{name} must be true or false, not {values[name]!r}")
     check_bank_max_file_bytes(values["BANK_MAX_FILE_BYTES"])
     if not values["BANKS_DIR"]:
-        values["BANKS_DIR"] = str(Path.cwd() / "question_banks")
+        values["BANKS_DIR"] = banks_dir({})
     return values
+
+
+def banks_dir(environ: Mapping[str, str]) -> str:
+    """The bank folder alone, for commands that read a spec without creating the app (`testengine grade`)."""
+    return environ.get(PREFIX + "BANKS_DIR") or str(Path.cwd() / "question_banks")
 
 
 def flask_config(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,35 +6,42 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "invigilation" / "policy.yaml"
 
 
-class Choice(BaseModel):
+class Strict(BaseModel):
+    """Unknown keys are refused: a sentence cut at a comma in a YAML flow mapping shows up as one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Choice(Strict):
     key: str
     name: str
 
 
-class CheckItem(BaseModel):
+class CheckItem(Strict):
     key: str
+    label: str = Field(min_length=1, max_length=40)
     text: str
 
 
-class Ratio(BaseModel):
+class Ratio(Strict):
     apprentices_per_invigilator: int = Field(ge=1)
 
 
-class Identity(BaseModel):
+class Identity(Strict):
     documents: list[Choice]
     last_digits: int = Field(ge=1, le=8)
 
 
-class Remote(BaseModel):
+class Remote(Strict):
     checklist: list[CheckItem]
 
 
-class Warnings(BaseModel):
+class Warnings(Strict):
     idle_minutes: int = Field(ge=1)
 
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import calendar
 import re
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 from testengine.domain.errors import DomainError, OutOfRange
 from testengine.domain.standards import Boundary, Condition, StandardSpec
@@ -68,8 +71,14 @@ def _checked_boundaries(boundaries: Sequence[Boundary], max_marks: int) -> list[
 
 
 def _is_whole_number(value: object) -> bool:
-    # bool is an int subclass; True is not a mark.
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    # bool is an int subclass; True is not a mark. A NumPy integer is one too, and can only exist if
+    # NumPy is loaded: grading one score (the `grade` command) does not import it.
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.integer) and not isinstance(value, numpy.bool_)
 
 
 def grade_for_marks(boundaries: Sequence[Boundary], marks: int, max_marks: int) -> str:
@@ -98,6 +107,8 @@ def grades_for_marks(
     millisecond. Any mark out of range (or not a whole number) refuses the whole array, as the
     scalar version would for that script.
     """
+    import numpy as np
+
     values = np.asarray(marks)
     if values.dtype.kind == "f":
         if values.size and not bool(np.all(np.isfinite(values) & (values == np.floor(values)))):
@@ -169,6 +180,30 @@ def overall_grade(spec: StandardSpec, method_grades: Mapping[str, str]) -> str:
         f"{spec.code}: no overall-grade rule matches {dict(method_grades)}",
         code="invalid_grade_rules",
     )
+
+
+def describe_overall_rules(spec: StandardSpec) -> list[str]:
+    """The overall-grade rules in words, in the order they are tried (the first that applies wins).
+
+    For letters: the apprentice reads how their grade follows from the methods' grades, from the same
+    data that computed it. ST0663: "Any method graded fail: Fail.", "At least 2 of the 3 methods graded
+    distinction: Distinction.", "Otherwise: Pass."
+    """
+    count = len(spec.methods)
+    lines: list[str] = []
+    for rule in spec.overall.rules:
+        grade = rule.grade.capitalize()
+        parts: list[str] = []
+        if rule.when is not None and rule.when.any is not None:
+            parts.append(f"any method graded {rule.when.any}")
+        if rule.when is not None:
+            parts += [f"at least {n} of the {count} methods graded {g}" for g, n in rule.when.at_least.items()]
+        if not parts:
+            lines.append(f"Otherwise: {grade}.")
+        else:
+            text = " and ".join(parts)
+            lines.append(f"{text[0].upper()}{text[1:]}: {grade}.")
+    return lines
 
 
 # --- re-sits --------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
@@ -56,7 +57,7 @@ def checklist_form(remote: bool):  # type: ignore[no-untyped-def]
         pass
 
     for item in load_policy().checklist_for(remote):
-        setattr(VenueForm, item.key, BooleanField(item.text))
+        setattr(VenueForm, item.key, BooleanField(f"{item.label}: {item.text}"))
     return VenueForm()
 
 
@@ -242,5 +243,6 @@ def report(sitting_id: int):  # type: ignore[no-untyped-def]
             writer.writerow(safe_csv_row([data["incident_names"].get(item.kind, item.kind), item.occurred_at.isoformat(), item.ended_at.isoformat() if item.ended_at else "", " ".join(data["candidates"].get(a, str(a)) for a in item.apprentice_ids), item.notes]))
         return Response(buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.csv"})
     if fmt == "pdf":
-        return Response(invigilation_pdf(data), mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"})
+        zone = ZoneInfo(current_app.config["TESTENGINE"]["DISPLAY_TIMEZONE"])
+        return Response(invigilation_pdf(data, zone), mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"})
     return render_template("invigilator/report.html", report=data, sitting=room)

@@ -37,6 +37,11 @@ def _dummy_hash() -> str:
     return _dummy
 
 
+def prepare_dummy_hash() -> None:
+    """Make the dummy hash now (the server's warm-up), so the first failed sign-in does not pay for it."""
+    _dummy_hash()
+
+
 def configure_hasher(time_cost: int, memory_kib: int) -> None:
     """Set the argon2id cost from settings (production keeps the library's defaults)."""
     global _hasher, _dummy

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -106,11 +107,15 @@ def _bank_max_file_bytes() -> int:
     return int(settings["BANK_MAX_FILE_BYTES"]) if settings else DEFAULT_MAX_FILE_BYTES
 
 
-def import_bank(folder: Path, *, now: dt.datetime, actor: User | None = None, loaded: LoadedStandard | None = None) -> ImportSummary:
+def import_bank(
+    folder: Path, *, now: dt.datetime, actor: User | None = None, loaded: LoadedStandard | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
     """Import a standard's folder. Raises BankValidationError (nothing written) if any file is bad.
 
     Unchanged files change nothing; a changed question becomes a new version (earlier attempts keep
     theirs); a question missing from the files is retired, never deleted. The caller commits.
+    `progress(done, total)` hears of each question written (the command shows it on a terminal).
     """
     loaded = loaded or load_standard(folder, today=now.date(), max_file_bytes=_bank_max_file_bytes())
     code = loaded.spec.code
@@ -139,7 +144,10 @@ def import_bank(folder: Path, *, now: dt.datetime, actor: User | None = None, lo
         )
     }
     seen: set[str] = set()
-    for source in loaded.questions:
+    total = len(loaded.questions) + 1  # the last step: writing the rows out
+    for done, source in enumerate(loaded.questions):
+        if progress is not None:
+            progress(done, total)
         seen.add(source.id)
         row = existing.get(source.id)
         if row is None:
@@ -167,6 +175,11 @@ def import_bank(folder: Path, *, now: dt.datetime, actor: User | None = None, lo
             row.status = QuestionStatus.RETIRED.value
             summary.retired.append(external_id)
 
+    if progress is not None:
+        progress(total - 1, total)
+    db.session.flush()
+    if progress is not None:
+        progress(total, total)
     if summary.changed:
         standard.imported_at = now
         db.session.add(BankImport(standard_id=standard.id, at=now, source=str(folder), summary=summary.as_dict()))

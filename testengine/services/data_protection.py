@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,10 +201,17 @@ def pseudonymise(apprentice: Apprentice, *, now: dt.datetime, actor: User | None
     )
 
 
-def apply_retention(now: dt.datetime, retention_days: int, *, actor: User | None = None) -> list[RetentionCandidate]:
-    """Pseudonymise every apprentice who is due; returns who was. The caller commits (all or nothing)."""
+def apply_retention(
+    now: dt.datetime, retention_days: int, *, actor: User | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RetentionCandidate]:
+    """Pseudonymise every apprentice who is due; returns who was. The caller commits (all or nothing).
+
+    `progress(done, total)` hears of each apprentice done (the command shows it on a terminal)."""
     due = due_for_pseudonymisation(now, retention_days)
-    for candidate in due:
+    for done, candidate in enumerate(due, start=1):
+        if progress is not None:
+            progress(done, len(due))
         apprentice = db.session.get(Apprentice, candidate.apprentice_id)
         assert apprentice is not None
         pseudonymise(apprentice, now=now, actor=actor, last_activity=candidate.last_activity)

@@ -23,6 +23,7 @@ from ..domain import result_states
 from ..domain.attempt_states import AttemptKind
 from ..domain.errors import DomainError, IllegalTransition
 from ..domain.grading import (
+    describe_overall_rules,
     grade_for_marks,
     ksb_feedback,
     resit_method_grade,
@@ -491,31 +492,83 @@ def released_for(apprentice: Apprentice) -> list[dict[str, object]]:
     return entries
 
 
+#: What a grade means, for the letter; the same for every standard (its spec sets how a grade is earned).
+GRADE_MEANINGS = {
+    "fail": "The evidence did not yet show the knowledge, skills and behaviours of the occupational standard "
+            "at the level needed for a pass.",
+    "pass": "You have shown the knowledge, skills and behaviours the occupational standard requires.",
+    "merit": "You have met the occupational standard and shown part of it at the higher level the assessment "
+             "plan sets out.",
+    "distinction": "You have shown the knowledge, skills and behaviours of the occupational standard at the "
+                   "higher level the assessment plan sets for a distinction.",
+}
+
+
+def _resit_note(spec: StandardSpec) -> str:
+    policy = spec.resit
+    which = "Only the methods that were failed are taken again" if policy.failed_methods_only else "The assessment is taken again"
+    when = (f"within {policy.window_months} months of the outcome" if policy.window == "months_from_outcome" and policy.window_months
+            else "inside the end-point assessment period")
+    cap = (f"a method passed at a re-sit or re-take is graded at most {policy.grade_cap.capitalize()}" if policy.grade_cap
+           else "a method passed at a re-sit or re-take can reach any grade")
+    return f"{which}, {when}; {cap}. Your training provider will agree the next step with you."
+
+
 def letter(apprentice: Apprentice, entry: dict[str, object], *, today: dt.date) -> dict[str, object]:
-    """The result letter's content (services.reports.result_letter_pdf draws it); released results only."""
+    """The result letter's content (services.reports.result_letter_pdf draws it); released results only.
+
+    It says what was achieved and why: each method's grade, the overall grade, the knowledge test's
+    grade boundaries and the rules that combine the methods (both from the standard's spec), and what
+    the grade means. Dates are given as dates; the PDF formats them.
+    """
     standard: Standard = entry["standard"]  # type: ignore[assignment]
     names: dict[str, str] = entry["names"]  # type: ignore[assignment]
-    lines: list[tuple[str, str]] = [
+    spec = spec_of(standard)
+    test = spec.knowledge_test
+    details: list[tuple[str, str]] = [
         ("Apprentice", apprentice.full_name),
         ("ULN", apprentice.uln or "-"),
         ("Candidate number", apprentice.candidate_number),
-        ("Standard", f"{standard.code} {standard.title}"),
-        ("Date of letter", today.isoformat()),
+        ("Standard", f"{standard.code} {standard.title} (level {spec.level})"),
+        ("Date of letter", f"{today.day} {today:%B %Y}"),
     ]
+    methods: list[dict[str, str]] = []
     paragraphs: list[str] = []
+    failed = False
     for item in entry["methods"]:  # type: ignore[attr-defined]
         row: MethodResult = item["result"]
-        marks = f" ({row.marks} marks)" if row.marks is not None else ""
-        lines.append((names.get(row.method_key, row.method_key), f"{row.grade.capitalize()}{marks}, assessed {row.assessed_on.isoformat()}"))
+        name = names.get(row.method_key, row.method_key)
+        total = test.total_marks if test is not None and test.method == row.method_key else None
+        methods.append({
+            "method": name,
+            "grade": row.grade.capitalize(),
+            "marks": "" if row.marks is None else (f"{row.marks} of {total}" if total else str(row.marks)),
+            "assessed_on": f"{row.assessed_on.day} {row.assessed_on:%B %Y}",
+        })
+        failed = failed or row.grade == spec.method(row.method_key).grades[0]
         if item["weak"]:
             areas = "; ".join(f"{code} {text}" for code, text in item["weak"])
-            paragraphs.append(f"{names.get(row.method_key, row.method_key)}: areas to work on before a re-sit: {areas}.")
+            paragraphs.append(f"{name}: areas to work on before a re-sit: {areas}.")
     overall: OverallResult | None = entry["overall"]  # type: ignore[assignment]
-    if overall is not None:
-        lines.append(("Overall EPA grade", overall.grade.capitalize()))
-    else:
-        paragraphs.append("The overall grade will follow once every assessment method has been graded and released.")
-    return {"lines": lines, "paragraphs": paragraphs}
+    if overall is None:
+        paragraphs.insert(0, "The overall grade will follow once every assessment method has been graded and released.")
+    if failed:
+        paragraphs.append(_resit_note(spec))
+    shown = overall.grade if overall is not None else None
+    return {
+        "title": "End-point assessment result",
+        "standard": f"{standard.code} {standard.title}",
+        "details": details,
+        "methods": methods,
+        "overall": shown.capitalize() if shown else None,
+        "meaning": GRADE_MEANINGS.get(shown, "") if shown else "",
+        "boundaries": ([(b.grade.capitalize(), f"{b.min} to {b.max}") for b in sorted(test.boundaries, key=lambda b: b.min)]
+                       if test is not None else []),
+        "test_name": names.get(test.method, test.method) if test is not None else "",
+        "test_total": test.total_marks if test is not None else 0,
+        "rules": describe_overall_rules(spec),
+        "paragraphs": paragraphs,
+    }
 
 
 def export_rows(

@@ -240,10 +240,14 @@ def sign_out(sitting: Sitting, user: User, *, now: dt.datetime) -> rules.RatioSt
 
 def confirm_venue(sitting: Sitting, checks: dict[str, bool], *, now: dt.datetime, actor: User) -> None:
     """The venue checklist: every point confirmed before anybody can start."""
-    required = [item.key for item in load_policy().checklist_for(sitting.remote)]
-    missing = [key for key in required if not checks.get(key)]
+    items = load_policy().checklist_for(sitting.remote)
+    required = [item.key for item in items]
+    missing = [item.label for item in items if not checks.get(item.key)]
     if missing:
-        raise SittingError("Every point of the checklist must be confirmed: " + ", ".join(missing) + ".", code="checklist_incomplete", status=400)
+        raise SittingError(
+            "Confirm every point of the checklist before the sitting opens. Not yet confirmed: " + "; ".join(missing) + ".",
+            code="checklist_incomplete", status=400,
+        )
     if sitting.state == SittingState.CLOSED.value:
         raise SittingError("This sitting is closed.", code="closed")
     target = next_sitting_state(sitting.state, SittingEvent.CONFIRM_VENUE)
@@ -726,6 +730,7 @@ def report(sitting: Sitting) -> dict[str, Any]:
         "incidents": incidents,
         "incident_names": {c.key: c.name for c in load_policy().incident_types},
         "candidates": {b.apprentice_id: b.apprentice.candidate_number for b in bookings},  # incidents name apprentices by id
+        "apprentices": {b.apprentice_id: f"{b.apprentice.candidate_number} {b.apprentice.full_name}" for b in bookings},
         "starts": [a.started_at for a in attempts.values() if a.started_at],
         "ends": [a.submitted_at for a in attempts.values() if a.submitted_at],
     }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -476,22 +477,31 @@ def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
 # --- computing -------------------------------------------------------------------------------
 
 
-def bank_statistics(standard: Standard, *, min_responses: int = MIN_RESPONSES) -> BankStatistics:
+def bank_statistics(
+    standard: Standard, *, min_responses: int = MIN_RESPONSES, progress: Callable[[int, int], None] | None = None
+) -> BankStatistics:
     """Item statistics for every question version of `standard` that has marked responses, and
-    the reliability of each sitting and of all scripts together."""
+    the reliability of each sitting and of all scripts together.
+
+    `progress(done, 3)` hears of each stage done: reading the responses, the items, the reliabilities."""
+    step = progress or (lambda done, total: None)
+    step(0, 3)
     spec = spec_of(standard)
     test = spec.knowledge_test
     max_total = test.total_marks if test else 0
     per_paper = sum(q.count for q in test.blueprint.quotas.values()) if test else 0
     boundaries = [(b.grade, b.min, b.max) for b in test.boundaries] if test else []
     data = load(standard)
+    step(1, 3)
     r, n_items = data.responses, len(data.items)
     results: list[ItemResult] = []
     overall = None
     sittings: list[Reliability] = []
     if n_items:
         results = _item_results(data, min_responses)
+        step(2, 3)
         overall, sittings = _reliabilities(data, per_paper, max_total)
+    step(3, 3)
     results.sort(key=lambda item: (item.info.external_id, item.info.version))
     return BankStatistics(
         standard=standard.code,

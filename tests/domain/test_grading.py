@@ -611,3 +611,22 @@ def test_ksb_feedback_refuses_impossible_marks(
 ) -> None:
     with pytest.raises(OutOfRange):
         ksb_feedback(ksb_marks, weak_below)
+
+
+def test_the_overall_rules_in_words_follow_the_spec_in_order(st0663: StandardSpec, st1379: StandardSpec) -> None:
+    from testengine.domain.grading import describe_overall_rules
+
+    assert describe_overall_rules(st0663) == [
+        "Any method graded fail: Fail.", "At least 2 of the 3 methods graded distinction: Distinction.", "Otherwise: Pass.",
+    ]
+    assert describe_overall_rules(st1379) == [
+        "Any method graded fail: Fail.", "At least 2 of the 2 methods graded distinction: Distinction.",
+        "At least 1 of the 2 methods graded distinction: Merit.", "Otherwise: Pass.",
+    ]
+
+
+def test_a_numpy_integer_is_a_whole_number_of_marks(st0663: StandardSpec) -> None:
+    assert st0663.knowledge_test is not None
+    assert grade_for_marks(st0663.knowledge_test.boundaries, np.int64(53), 66) == "distinction"
+    with pytest.raises(OutOfRange):
+        grade_for_marks(st0663.knowledge_test.boundaries, np.bool_(True), 66)  # type: ignore[arg-type]

@@ -238,3 +238,17 @@ def test_export_to_stdout_after_pseudonymisation_by_candidate_number(app, clock,
     assert data["apprentice"]["uln"] is None and data["apprentice"]["pseudonymised_at"]
     assert "Ann" not in json.dumps([data["apprentice"], data["account"], data["incidents"], data["adjustments"]])
     assert "apprentice.pseudonymise" in {entry["action"] for entry in data["audit"]}
+
+
+def test_retention_shows_progress_on_a_terminal_and_nothing_else_changes(app, clock, finish_apprentice, monkeypatch):
+    from testengine import cli_progress
+
+    first, second = finish_apprentice("Ann Lee"), finish_apprentice("Bob Stone")
+    for finished in (first, second):
+        release_results(finished.apprentice.id, clock.now())
+    clock.advance(dt.timedelta(days=RETENTION + 1))
+    monkeypatch.setattr(cli_progress, "_is_terminal", lambda stream: True)
+    result = _cli(app, "retention")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "\rPseudonymising: 1/2 (50%)\rPseudonymising: 2/2 (100%)\n"
+    assert result.stdout.splitlines()[-1] == f"2 apprentice(s) pseudonymised (retention {RETENTION} days)."

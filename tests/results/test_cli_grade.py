@@ -12,7 +12,8 @@ def grade(app):
     runner = app.test_cli_runner()
 
     def run(*args: str):
-        return runner.invoke(args=["grade", *args])
+        with app.app_context():  # the test app's bank folder; outside an app `grade` reads the setting
+            return runner.invoke(args=["grade", *args])
 
     return run
 
