@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import access, security
+from . import access, labels, security
 from .clock import Clock
 from .config import flask_config, load_settings
 from .domain.errors import DomainError
@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json = JSONProvider(app)
     _register_areas(app)
     _register_errors(app)
+    labels.register(app)
     access.install(app)
     security.install(app)
 

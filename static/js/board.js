@@ -5,8 +5,6 @@
   if (!board) { return; }
   var url = board.dataset.url;
 
-  function minutes(seconds) { return seconds === null ? "" : Math.floor(seconds / 60) + " min"; }
-
   function render(data) {
     var ratio = document.getElementById("ratio");
     var r = data.ratio;
@@ -22,7 +20,9 @@
       var status = tr.querySelector(".status");
       if (status.textContent.trim() !== row.status) { status.textContent = row.status; statusChanged = true; }
       tr.querySelector(".answered").textContent = row.answered + (row.questions ? " / " + row.questions : "");
-      tr.querySelector(".remaining").textContent = minutes(row.remaining_seconds);
+      tr.querySelector(".remaining").textContent = row.time_left;
+      // A request for a new computer (or its approval) changes the actions offered: like a status change.
+      if ((tr.dataset.device || "") !== row.device_request) { tr.dataset.device = row.device_request; statusChanged = true; }
       tr.querySelector(".warnings").textContent = row.warnings.join("; ");
     });
     document.getElementById("board-updated").textContent = data.server_time.substring(11, 19);
