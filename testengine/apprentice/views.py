@@ -78,11 +78,11 @@ def _confirm_start(booking: Booking):  # type: ignore[no-untyped-def]
     attempt = sitting_service.latest_attempt(booking)
     if attempt is not None and attempt.state != "not_started":  # already started (or finished): go there
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
-    clock = attempt_service.clock_status(attempt, utcnow()) if attempt is not None else None
-    return render_template(
-        "apprentice/start.html", booking=booking, sitting=booking.sitting, form=EmptyForm(),
-        minutes=round(clock.allowed_minutes) if clock else None, questions=len(attempt.questions) if attempt else None,
-    )
+    if attempt is not None:  # a paper drawn at check-in: its own numbers
+        questions, minutes = len(attempt.questions), round(attempt_service.clock_status(attempt, utcnow()).allowed_minutes)
+    else:
+        questions, minutes = sitting_service.start_preview(booking, utcnow().date())
+    return render_template("apprentice/start.html", booking=booking, sitting=booking.sitting, form=EmptyForm(), minutes=minutes, questions=questions)
 
 
 def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None):  # type: ignore[no-untyped-def]

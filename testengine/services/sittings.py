@@ -33,8 +33,9 @@ from ..models import (
     Stoppage,
     User,
 )
-from ..models.attempts import OPEN_STATES
 from .. import labels
+from ..domain import timing
+from ..models.attempts import OPEN_STATES
 from ..policy import load_policy
 from . import attempts as attempt_service
 from . import audit
@@ -254,6 +255,19 @@ def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, kin
     assert standard is not None
     percent, minutes = extra_time_for(booking.apprentice, now.date())
     return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, kind=kind, extra_percent=percent, extra_minutes=minutes, drawn=drawn)
+
+
+def start_preview(booking: Booking, today: dt.date) -> tuple[int, int]:
+    """What the apprentice is told before the clock starts: (questions on the paper, minutes allowed).
+
+    From the standard's spec and the extra time in force today, as the start will issue them.
+    """
+    standard = db.session.get(Standard, booking.sitting.standard_id)
+    assert standard is not None
+    test = spec_of(standard).knowledge_test
+    percent, minutes = extra_time_for(booking.apprentice, today)
+    allowed = timing.allowed_duration(test.duration_minutes, timing.ExtraTime(percent=percent, minutes=minutes))
+    return test.blueprint.question_count, round(allowed.total_seconds() / 60)
 
 
 @dataclass(frozen=True)
