@@ -11,7 +11,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import labels
 from ..domain import invigilation as rules
+from ..domain import timing
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
 from ..extensions import db
@@ -33,8 +35,6 @@ from ..models import (
     Stoppage,
     User,
 )
-from .. import labels
-from ..domain import timing
 from ..models.attempts import OPEN_STATES
 from ..policy import load_policy
 from . import attempts as attempt_service

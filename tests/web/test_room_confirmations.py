@@ -127,7 +127,7 @@ def test_the_board_says_submitted_not_zero_minutes(room, staff, start_sitter, cl
 
 
 def test_the_report_shows_words_not_stored_values(room, staff, start_sitter):
-    done, sitting_still = start_sitter(), start_sitter()
+    done, _still_sitting = start_sitter(), start_sitter()
     assert done.submit().status_code == 200
 
     report = staff.get(f"{staff.page}/report").get_data(as_text=True)
