@@ -169,3 +169,34 @@ def test_an_invigilators_pause_stops_the_clock_on_screen_with_a_message(live_app
         sittings.resume_room(room, now=live_clock.now(), actor=invigilator)
     expect(alerts).to_have_text("The clock has restarted. You have the time you had left: 2:00:00.", timeout=6000)
     expect(page.get_by_role("radio").or_(page.get_by_role("textbox", name="Your answer")).first).to_be_enabled()
+
+
+def test_a_request_from_a_new_computer_reaches_the_board_and_is_approved_in_one_click(live_app, live_server, live_clock, new_page, prepared):
+    [email] = sitting_ready(prepared, live_clock.now())
+    first = new_page()
+    browser_login(first, live_server.url, email, PASSWORD)
+    first.get_by_role("button", name="Start the test").click()
+    first.get_by_role("button", name="Start now").click()
+    expect(first.locator("#question-heading")).to_have_text("Question 1 of 40")
+    test_url = first.url
+
+    inv = new_page(viewport={"width": 1400, "height": 1000})
+    browser_login(inv, live_server.url, "invigilator@browser.test", PASSWORD)
+    inv.get_by_role("link", name="Morning sitting").click()
+    inv.get_by_label("Notes").focus()  # busy typing an incident: the board does not reload under them
+
+    # The first computer fails; on another the apprentice is told to ask, and the board shows the request.
+    second = new_page()
+    browser_login(second, live_server.url, email, PASSWORD)
+    second.goto(test_url)
+    expect(second.get_by_role("heading", level=1)).to_have_text("Ask the invigilator")
+    approve = inv.get_by_role("button", name=re.compile(r"^Approve the new computer for "))
+    expect(approve).to_be_visible(timeout=8000)
+    expect(inv.locator("#board-rows .warnings")).to_have_text("Asks to continue on another computer")
+    expect(inv.get_by_label("Notes")).to_be_focused()
+    approve.click()
+    expect(inv.get_by_text("The apprentice may continue on another computer (once).")).to_be_visible()
+    assert axe_violations(inv) == []
+
+    second.get_by_role("link", name="Try again").click()
+    expect(second.locator("#question-heading")).to_have_text("Question 1 of 40")
