@@ -362,7 +362,7 @@ def log_incident(sitting: Sitting, *, kind: str, apprentice_ids: list[int], now:
     if kind not in {c.key for c in load_policy().incident_types}:
         raise SittingError("Choose an incident type from the policy.", code="invalid_incident", status=400)
     if not notes.strip():
-        raise SittingError("Notes: say what happened.", code="notes_required", status=400)
+        raise SittingError("Notes are required: say what happened.", code="notes_required", status=400)
     incident = Incident(sitting_id=sitting.id, kind=kind, occurred_at=now, reported_by_id=actor.id if actor else None, apprentice_ids=sorted(apprentice_ids), notes=notes[:2000])
     db.session.add(incident)
     db.session.flush()

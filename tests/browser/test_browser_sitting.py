@@ -50,6 +50,13 @@ def start_from_home(page, base_url, email):
     return int(page.url.rsplit("/", 1)[1])
 
 
+def moved_to(page, position, move):
+    """Move to another question, and wait until the server has kept it as the apprentice's place."""
+    with page.expect_response(lambda response: response.url.endswith("/position") and response.request.post_data_json["position"] == position):
+        move()
+    expect(page.locator("#question-heading")).to_have_text(f"Question {position} of 40")
+
+
 def stored_answers(attempt_id):
     """What the database holds for the attempt: {position: response}, and the attempt row."""
     from testengine.extensions import db
@@ -100,7 +107,7 @@ def test_a_whole_st0663_paper_in_chromium(live_app, live_server, live_clock, new
         if position == 7:
             page.get_by_role("button", name="Flag for review").click()
             expect(page.get_by_role("button", name="Remove flag")).to_have_attribute("aria-pressed", "true")
-        page.get_by_role("button", name="Next").click()
+        moved_to(page, position + 1, lambda: page.get_by_role("button", name="Next").click())
     expect(status).to_have_text("Saved")
 
     # Reload mid-way: every answer comes back from the server (nothing is left waiting in the browser),
@@ -111,8 +118,7 @@ def test_a_whole_st0663_paper_in_chromium(live_app, live_server, live_clock, new
     navigator = page.get_by_role("navigation", name="Questions")
     for position in range(1, 21):
         label = f"Question {position}, answered" + (", flagged" if position == 7 else "")
-        navigator.get_by_role("button", name=label, exact=True).click()
-        expect(page.locator("#question-heading")).to_have_text(f"Question {position} of 40")
+        moved_to(page, position, navigator.get_by_role("button", name=label, exact=True).click)
         if page.get_by_role("radio").count():
             expect(page.locator(f"input[type=radio][value='{answers[position]}']")).to_be_checked()
         else:
