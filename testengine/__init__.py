@@ -45,7 +45,7 @@ class JSONProvider(DefaultJSONProvider):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory: settings, extensions, areas (one blueprint per role), CLI, error pages."""
-    from . import access, input_guard, security
+    from . import access, input_guard, labels, security
 
     app = Flask(
         __name__,
@@ -68,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_favicon(app)
     _register_errors(app)
     _register_states(app)
+    labels.register(app)
     access.install(app)
     input_guard.install(app)  # after the access check: a refused person learns nothing about the input
     security.install(app)
@@ -130,10 +131,10 @@ def _register_states(app: Flask) -> None:
     from .domain.attempt_states import FINISHED_STATES, AttemptKind, AttemptState
     from .domain.marking_states import MarkingState
     from .domain.result_states import ResultStatus
-    from .domain.sitting_states import BookingStatus, SittingState
+    from .domain.sitting_states import BookingStatus, DeviceRequest, SittingState
 
     app.jinja_env.globals.update(
-        AttemptKind=AttemptKind, AttemptState=AttemptState, BookingStatus=BookingStatus,
+        AttemptKind=AttemptKind, AttemptState=AttemptState, BookingStatus=BookingStatus, DeviceRequest=DeviceRequest,
         FINISHED_STATES=FINISHED_STATES, MarkingState=MarkingState, ResultStatus=ResultStatus,
         SittingState=SittingState,
     )

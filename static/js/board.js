@@ -5,7 +5,21 @@
   if (!board) { return; }
   var url = board.dataset.url;
 
-  function minutes(seconds) { return seconds === null ? "" : Math.floor(seconds / 60) + " min"; }
+  // The approve button at once, even while the invigilator is busy elsewhere on the page (the reload
+  // that redraws every action waits until nothing is focused): a plain form POST with the page's token.
+  function offerApproval(tr, row) {
+    if (tr.querySelector(".approve-device")) { return; }
+    var form = document.createElement("form");
+    form.method = "post"; form.action = tr.dataset.allowDevice; form.className = "approve-device";
+    var token = document.createElement("input");
+    token.type = "hidden"; token.name = "csrf_token"; token.value = document.querySelector('meta[name="csrf-token"]').content;
+    var button = document.createElement("button");
+    button.type = "submit"; button.className = "button"; button.textContent = "Approve the new computer";
+    var who = document.createElement("span");
+    who.className = "visually-hidden"; who.textContent = " for " + row.candidate_number;
+    button.appendChild(who); form.appendChild(token); form.appendChild(button);
+    tr.querySelector(".actions").prepend(form);
+  }
 
   function render(data) {
     var ratio = document.getElementById("ratio");
@@ -22,7 +36,13 @@
       var status = tr.querySelector(".status");
       if (status.textContent.trim() !== row.status) { status.textContent = row.status; statusChanged = true; }
       tr.querySelector(".answered").textContent = row.answered + (row.questions ? " / " + row.questions : "");
-      tr.querySelector(".remaining").textContent = minutes(row.remaining_seconds);
+      tr.querySelector(".remaining").textContent = row.time_left;
+      // A request for a new computer (or its approval) changes the actions offered: like a status change.
+      if ((tr.dataset.device || "") !== row.device_request) {
+        tr.dataset.device = row.device_request;
+        statusChanged = true;
+        if (row.device_request === "waiting") { offerApproval(tr, row); }
+      }
       tr.querySelector(".warnings").textContent = row.warnings.join("; ");
     });
     document.getElementById("board-updated").textContent = data.server_time.substring(11, 19);

@@ -11,7 +11,7 @@
   var pendingKey = "te-pending-" + root.dataset.attempt;
 
   var state = {
-    position: 1, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
+    position: 1, navFocus: 1, keptPosition: null, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
     deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
   };
 
@@ -97,9 +97,10 @@
       }
     }).catch(function () { /* offline: keep counting, retry later */ });
   }
-  // Re-sync every 10 seconds, and every 5 while the clock is stopped so the restart shows at once.
+  // Re-sync every 4 seconds (an invigilator's pause freezes this clock on the next reply), every 3
+  // while the clock is stopped so the restart shows at once. Each re-sync is one small read.
   function scheduleResync() {
-    window.setTimeout(function () { resync().then(scheduleResync); }, state.stopped ? 5000 : 10000);
+    window.setTimeout(function () { resync().then(scheduleResync); }, state.stopped ? 3000 : 4000);
   }
 
   function timeUp() {
@@ -212,22 +213,46 @@
       input.disabled = !enabled;
     });
   }
+  // The navigator is one Tab stop (a roving tabindex): arrow keys move between the numbers,
+  // Home and End go to the first and last, Enter or Space opens the question.
   function renderNavigator() {
     var list = el("navigator");
-    list.textContent = "";
-    state.questions.forEach(function (q) {
-      var item = document.createElement("li");
-      var button = document.createElement("button");
-      button.type = "button";
+    if (list.children.length !== state.questions.length) {
+      list.textContent = "";
+      state.questions.forEach(function (q) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = String(q.position);
+        button.dataset.position = String(q.position);
+        button.addEventListener("click", function () { go(q.position); });
+        list.appendChild(button);
+      });
+    }
+    state.questions.forEach(function (q, i) {
+      var button = list.children[i];
       button.className = "nav-button" + (q.answered ? " answered" : "") + (q.flagged ? " flagged" : "");
-      button.textContent = String(q.position);
-      var label = "Question " + q.position + ", " + (q.answered ? "answered" : "not answered") + (q.flagged ? ", flagged" : "");
-      button.setAttribute("aria-label", label);
-      if (q.position === state.position) { button.setAttribute("aria-current", "step"); }
-      button.addEventListener("click", function () { go(q.position); });
-      item.appendChild(button);
-      list.appendChild(item);
+      button.setAttribute("aria-label", "Question " + q.position + ", " + (q.answered ? "answered" : "not answered") + (q.flagged ? ", flagged" : ""));
+      if (q.position === state.position) { button.setAttribute("aria-current", "step"); } else { button.removeAttribute("aria-current"); }
+      button.tabIndex = q.position === state.navFocus ? 0 : -1;
     });
+    showAnsweredCount();
+  }
+  function moveNavFocus(position) {
+    position = Math.max(1, Math.min(state.questions.length, position));
+    state.navFocus = position;
+    renderNavigator();
+    el("navigator").children[position - 1].focus();
+  }
+  function onNavigatorKey(event) {
+    var from = Number(event.target.dataset.position || state.navFocus);
+    var to = { ArrowRight: from + 1, ArrowDown: from + 1, ArrowLeft: from - 1, ArrowUp: from - 1, Home: 1, End: state.questions.length }[event.key];
+    if (to === undefined) { return; }
+    event.preventDefault();
+    moveNavFocus(to);
+  }
+  function showAnsweredCount() {
+    var answered = state.questions.filter(function (q) { return q.answered; }).length;
+    el("answered-count").textContent = answered + " of " + state.questions.length + " answered";
   }
   function markAnswered(position, answered) {
     var q = state.questions[position - 1];
@@ -236,9 +261,19 @@
   function go(position) {
     if (position < 1 || position > state.questions.length) { return; }
     state.position = position;
+    state.navFocus = position;
+    keepPosition(position);
     el("review").hidden = true;
     el("question-area").hidden = false;
     load(position, true);
+  }
+  // The server keeps the question on screen, so a reload opens here and not at question 1.
+  function keepPosition(position) {
+    if (position === state.keptPosition || state.superseded || state.over) { return; }
+    state.keptPosition = position;
+    request("PUT", api + "/position", { position: position, client_token: token }).then(function (r) {
+      if (!r.ok && state.keptPosition === position) { state.keptPosition = null; }
+    }).catch(function () { if (state.keptPosition === position) { state.keptPosition = null; } });
   }
   function load(position, moveFocus) {
     return request("GET", api + "/questions/" + position).then(function (r) {
@@ -386,6 +421,7 @@
   el("to-review").addEventListener("click", showReview);
   el("back-to-questions").addEventListener("click", function () { go(state.position); });
   el("submit").addEventListener("click", submit);
+  el("navigator").addEventListener("keydown", onNavigatorKey);
   el("confirm-yes").addEventListener("click", reallySubmit);
   el("confirm-no").addEventListener("click", function () { el("confirm-submit").close(); el("submit").focus(); });
   window.addEventListener("blur", function () { report("blur"); });
@@ -400,7 +436,8 @@
     Object.keys(pending).forEach(function (p) { markAnswered(Number(p), (pending[p].response || "").trim() !== ""); });
     applyClock(r.data.clock);
     flushPending();
-    go(1);
+    state.keptPosition = r.data.position || 1;
+    go(r.data.position || 1);
     window.setInterval(tick, 1000);
     scheduleResync();
   });

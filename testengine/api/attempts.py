@@ -48,6 +48,12 @@ class ClockQuery(BaseModel):
     client_token: str | None = Field(default=None, max_length=64)
 
 
+class PositionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    position: int = Field(ge=1, le=2**31 - 1)
+    client_token: str = Field(min_length=1, max_length=64)
+
+
 class SubmitBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     confirm: bool
@@ -118,7 +124,9 @@ def status(attempt_id: int):  # type: ignore[no-untyped-def]
         for position, kind, marks, response, flagged in rows
     ]
     db.session.commit()
-    return {"attempt": attempt.id, "clock": _clock(attempt), "questions": navigator}
+    # The question the apprentice was on (kept by `position` below), so a reload opens there.
+    position = attempt.current_position if attempt.current_position and attempt.current_position <= len(navigator) else 1
+    return {"attempt": attempt.id, "clock": _clock(attempt), "questions": navigator, "position": position}
 
 
 @bp.get("/<int:attempt_id>/clock")
@@ -183,6 +191,16 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
         attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
     ))
     return {**result, "clock": clock}
+
+
+@bp.put("/<int:attempt_id>/position")
+@reads_then_writes
+def position(attempt_id: int):  # type: ignore[no-untyped-def]
+    """The browser moved to another question: remember it (one conditional update)."""
+    data = _body(PositionBody)
+    attempt = attempt_service.own_attempt(attempt_id, current_user)
+    write_now(lambda: attempt_service.remember_position(attempt, data.position, client_token=data.client_token))
+    return {"position": data.position}
 
 
 @bp.put("/<int:attempt_id>/flags/<int:position>")

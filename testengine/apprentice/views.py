@@ -44,18 +44,21 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm())
 
 
-@bp.route("/bookings/<int:booking_id>/start", methods=["POST"])
+@bp.route("/bookings/<int:booking_id>/start", methods=["GET", "POST"])
 @reads_then_writes
 def start(booking_id: int):  # type: ignore[no-untyped-def]
-    """Reads (and, with no paper prepared at check-in, the draw) without the write lock; then one short write.
+    """GET: "are you ready?" (the clock starts on the next press). POST: start.
 
-    That write also claims the attempt for this browser, as opening the test page would, so the
-    page this browser opens next has nothing to write (see `_claimed_at_start`).
+    The POST reads (and, with no paper prepared at check-in, draws) without the write lock; then one
+    short write. That write also claims the attempt for this browser, as opening the test page would,
+    so the page this browser opens next has nothing to write (see `_claimed_at_start`).
     """
     apprentice = _apprentice()
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.apprentice_id != apprentice.id:
         abort(404)
+    if request.method == "GET":
+        return _confirm_start(booking)
     if not EmptyForm().validate_on_submit():
         abort(400)
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
@@ -69,6 +72,18 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     if token is not None:
         session[CLAIM] = {"attempt": attempt.id, "token": token}
     return _with_device(redirect(url_for("apprentice.sit", attempt_id=attempt.id)), device)
+
+
+def _confirm_start(booking: Booking):  # type: ignore[no-untyped-def]
+    """The page between "Start the test" and the clock starting: what is about to happen, and a way back."""
+    attempt = sitting_service.latest_attempt(booking)
+    if attempt is not None and attempt.state != AttemptState.NOT_STARTED:  # already started (or finished): go there
+        return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
+    if attempt is not None:  # a paper drawn at check-in: its own numbers
+        questions, minutes = len(attempt.questions), round(attempt_service.clock_status(attempt, utcnow()).allowed_minutes)
+    else:
+        questions, minutes = sitting_service.start_preview(booking, utcnow().date())
+    return render_template("apprentice/start.html", booking=booking, sitting=booking.sitting, form=EmptyForm(), minutes=minutes, questions=questions)
 
 
 def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None):  # type: ignore[no-untyped-def]
@@ -148,6 +163,9 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
         )
         if booking is None or not booking.device_change_allowed:
             db.session.rollback()
+            if booking is not None:  # the request appears on the invigilator's room board, to approve
+                sitting_service.request_device_change(attempt, now=now)
+                db.session.commit()
             return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
         attempt_service.record_browser_event(attempt, "device_change", None, now)

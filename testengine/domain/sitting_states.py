@@ -46,6 +46,14 @@ class BookingStatus(StrEnum):
     ABSENT = "absent"
 
 
+class DeviceRequest(StrEnum):
+    """An apprentice's request to continue on another computer, as the invigilator's board shows it."""
+
+    NONE = ""
+    WAITING = "waiting"  # asked, not yet approved
+    ALLOWED = "allowed"  # approved, not yet used
+
+
 class BookingEvent(StrEnum):
     CHECK_IN = "check_in"
     MARK_ABSENT = "mark_absent"

@@ -18,7 +18,22 @@ class CheckInForm(FlaskForm):
 class IncidentForm(FlaskForm):
     kind = SelectField("Type", validators=[DataRequired()])
     apprentices = SelectMultipleField("Apprentices involved", coerce=int, validators=[Optional()], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField("Notes", validators=[DataRequired(message="Say what happened."), Length(max=2000)])
+
+
+class PauseRoomForm(FlaskForm):
+    """Stopping every clock in the room is confirmed, and its reason goes into the incident it opens."""
+
+    reason = StringField("Reason for pausing the room", id="pause-reason", validators=[DataRequired(message="Give the reason (it is recorded in the incident log)."), Length(max=500)])
+    confirm = BooleanField("Yes, stop every apprentice's clock now", id="pause-confirm", validators=[DataRequired(message="Tick to confirm the whole room is paused.")])
+
+
+class CloseSittingForm(FlaskForm):
+    confirm = BooleanField(
+        "Yes, close the sitting: every apprentice has finished",
+        id="close-confirm",
+        validators=[DataRequired(message="Tick to confirm that you want to close the sitting.")],
+    )
 
 
 class ExtraTimeForm(FlaskForm):

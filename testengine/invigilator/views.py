@@ -20,7 +20,7 @@ from ..policy import load_policy
 from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service
 from ..services.reports import invigilation_pdf
-from .forms import CheckInForm, IncidentForm
+from .forms import CheckInForm, CloseSittingForm, IncidentForm, PauseRoomForm
 
 bp = Blueprint("invigilator", __name__, url_prefix="/invigilate")
 access.restrict(bp, roles=("invigilator",))
@@ -37,9 +37,9 @@ def _back(sitting_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("invigilator.sitting", sitting_id=sitting_id))
 
 
-def _act(sitting_id: int, action, success: str):  # type: ignore[no-untyped-def]
-    """Run one room action from a button: CSRF-checked, one commit, a clear message either way."""
-    if not EmptyForm().validate_on_submit():
+def _act(sitting_id: int, action, success: str, form: FlaskForm | None = None):  # type: ignore[no-untyped-def]
+    """Run one room action from a button (or a form already validated): CSRF-checked, one commit, a clear message either way."""
+    if form is None and not EmptyForm().validate_on_submit():
         abort(400)
     try:
         action()
@@ -66,20 +66,32 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("invigilator/home.html", sittings=sitting_service.sittings_for_invigilator(current_user))
 
 
+def _incident_form(room) -> IncidentForm:  # type: ignore[no-untyped-def]
+    form = IncidentForm()
+    form.kind.choices = [(c.key, c.name) for c in load_policy().incident_types]
+    form.apprentices.choices = [(b.apprentice_id, b.apprentice.candidate_number) for b in room.bookings]
+    return form
+
+
+def _board_page(room, *, status: int = 200, **forms):  # type: ignore[no-untyped-def]
+    """The room page; a refused form is passed back in `forms` so its errors show beside its fields."""
+    if status != 200:
+        db.session.rollback()  # nothing of a refused action stays
+    data = sitting_service.board(room, utcnow())
+    me = next((link for link in room.invigilators if link.user_id == current_user.id), None)
+    page = render_template(
+        "invigilator/sitting.html", sitting=room, board=data, form=EmptyForm(), venue_form=checklist_form(room.remote),
+        incident_form=forms.get("incident_form") or _incident_form(room),
+        pause_form=forms.get("pause_form") or PauseRoomForm(formdata=None),
+        close_form=forms.get("close_form") or CloseSittingForm(formdata=None),
+        present=bool(me and me.present), policy=load_policy(),
+    )
+    return page, status
+
+
 @bp.route("/sittings/<int:sitting_id>")
 def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
-    room = _sitting(sitting_id)
-    now = utcnow()
-    data = sitting_service.board(room, now)
-    policy = load_policy()
-    incident_form = IncidentForm()
-    incident_form.kind.choices = [(c.key, c.name) for c in policy.incident_types]
-    incident_form.apprentices.choices = [(b.apprentice_id, b.apprentice.candidate_number) for b in room.bookings]
-    me = next((link for link in room.invigilators if link.user_id == current_user.id), None)
-    return render_template(
-        "invigilator/sitting.html", sitting=room, board=data, form=EmptyForm(), venue_form=checklist_form(room.remote),
-        incident_form=incident_form, present=bool(me and me.present), policy=policy,
-    )
+    return _board_page(_sitting(sitting_id))
 
 
 @bp.route("/sittings/<int:sitting_id>/sign-in", methods=["POST"])
@@ -182,8 +194,14 @@ def attempt_action(sitting_id: int, attempt_id: int, action: str):  # type: igno
 
 @bp.route("/sittings/<int:sitting_id>/pause-room", methods=["POST"])
 def pause_room(sitting_id: int):  # type: ignore[no-untyped-def]
+    """Confirmed, with a reason: the reason becomes the notes of the incident the pause opens."""
+    form = PauseRoomForm()
+    if not form.validate_on_submit():
+        return _board_page(_sitting(sitting_id), status=400, pause_form=form)
     room = sitting_service.lock_sitting(_sitting(sitting_id).id)
-    return _act(sitting_id, lambda: sitting_service.pause_room(room, now=utcnow(), actor=current_user), "The whole room is paused; every clock has stopped. An incident has been opened.")
+    reason = (form.reason.data or "").strip()
+    return _act(sitting_id, lambda: sitting_service.pause_room(room, now=utcnow(), actor=current_user, reason=reason),
+                "The whole room is paused; every clock has stopped. An incident has been opened.", form=form)
 
 
 @bp.route("/sittings/<int:sitting_id>/resume-room", methods=["POST"])
@@ -195,13 +213,14 @@ def resume_room(sitting_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/sittings/<int:sitting_id>/incidents", methods=["POST"])
 def incident(sitting_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
-    form = IncidentForm()
-    form.kind.choices = [(c.key, c.name) for c in load_policy().incident_types]
-    form.apprentices.choices = [(b.apprentice_id, b.apprentice.candidate_number) for b in room.bookings]
+    form = _incident_form(room)
     if not form.validate_on_submit():
-        flash("Choose an incident type. " + " ".join(e for errors in form.errors.values() for e in errors), "error")
-        return _back(sitting_id)
-    sitting_service.log_incident(room, kind=form.kind.data or "other", apprentice_ids=list(form.apprentices.data or []), now=utcnow(), actor=current_user, notes=form.notes.data or "")
+        return _board_page(room, status=400, incident_form=form)
+    try:
+        sitting_service.log_incident(room, kind=form.kind.data or "", apprentice_ids=list(form.apprentices.data or []), now=utcnow(), actor=current_user, notes=form.notes.data or "")
+    except sitting_service.SittingError as refused:
+        form.notes.errors = [*form.notes.errors, str(refused)]
+        return _board_page(room, status=400, incident_form=form)
     db.session.commit()
     flash("Incident recorded.")
     return _back(sitting_id)
@@ -210,8 +229,9 @@ def incident(sitting_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/sittings/<int:sitting_id>/close", methods=["POST"])
 def close(sitting_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    form = CloseSittingForm()
+    if not form.validate_on_submit():
+        return _board_page(room, status=400, close_form=form)
     try:
         sitting_service.close(room, now=utcnow(), actor=current_user)
     except sitting_service.SittingError as refused:

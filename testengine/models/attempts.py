@@ -53,6 +53,8 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     client_token: Mapped[str | None] = mapped_column(String(64))
     device_id: Mapped[str | None] = mapped_column(String(64))
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The question on screen in the apprentice's browser, so a reload opens there (None: question 1).
+    current_position: Mapped[int | None]
     marking_state: Mapped[str] = mapped_column(String(16), default=MarkingState.UNMARKED.value, index=True)
     total_marks: Mapped[int | None]
 

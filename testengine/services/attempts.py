@@ -430,6 +430,35 @@ def set_flag(attempt: Attempt, position: int, *, flagged: bool, client_token: st
         _explain_refusal(attempt, position, client_token, now)
 
 
+def remember_position(attempt: Attempt, position: int, *, client_token: str) -> None:
+    """Keep the question on screen, so a reload (or another computer) opens there rather than at question 1.
+
+    One conditional UPDATE: only the browser window that holds the attempt moves it, and only while
+    the attempt is open, whatever another request committed since the attempt was read.
+    """
+    _question_at(attempt, position)
+    moved = db.session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt.id,
+            Attempt.state.in_(_STARTED_OPEN),
+            or_(Attempt.client_token.is_(None), Attempt.client_token == client_token),
+        )
+        .values(current_position=position)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.refresh(attempt)
+        if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
+            raise AttemptError("This test has been submitted.", code="already_submitted")
+        if attempt.state == AttemptState.NOT_STARTED.value:
+            raise AttemptError("This test has not started yet.", code="not_started")
+        raise AttemptError("This test was opened in another browser window, so this one has stopped.", code="superseded")
+
+
+_STARTED_OPEN = (AttemptState.IN_PROGRESS.value, AttemptState.PAUSED.value, AttemptState.ON_BREAK.value)
+
+
 def record_browser_event(attempt: Attempt, kind: str, detail: str | None, now: dt.datetime) -> None:
     if kind not in BROWSER_EVENTS:
         raise AttemptError(f"Unknown event {kind!r}.", code="invalid_event", status=400)

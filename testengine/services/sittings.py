@@ -11,13 +11,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import labels
 from ..domain import invigilation as rules
 from ..domain.attempt_states import ACTIVE_STATES as domain_active_states
 from ..domain.attempt_states import AttemptState
 from ..domain.eligibility import Ineligible
+from ..domain import timing
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
 from ..domain.sitting_states import (
+    DeviceRequest,
     BookingEvent,
     SittingEvent,
     next_booking_status,
@@ -343,6 +346,19 @@ def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, dra
         raise SittingError(f"{booking.apprentice.candidate_number}: {refused}", code=refused.code, status=409) from None
 
 
+def start_preview(booking: Booking, today: dt.date) -> tuple[int, int]:
+    """What the apprentice is told before the clock starts: (questions on the paper, minutes allowed).
+
+    From the standard's spec and the extra time in force today, as the start will issue them.
+    """
+    standard = db.session.get(Standard, booking.sitting.standard_id)
+    assert standard is not None
+    test = spec_of(standard).knowledge_test
+    percent, minutes = extra_time_for(booking.apprentice, today)
+    allowed = timing.allowed_duration(test.duration_minutes, timing.ExtraTime(percent=percent, minutes=minutes))
+    return test.blueprint.question_count, round(allowed.total_seconds() / 60)
+
+
 @dataclass(frozen=True)
 class ReadAhead:
     """What a start read before its write lock. Holding it keeps the room's standard in the session
@@ -443,6 +459,8 @@ def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead |
 def log_incident(sitting: Sitting, *, kind: str, apprentice_ids: list[int], now: dt.datetime, actor: User | None, notes: str = "") -> Incident:
     if kind not in {c.key for c in load_policy().incident_types}:
         raise SittingError("Choose an incident type from the policy.", code="invalid_incident", status=400)
+    if not notes.strip():
+        raise SittingError("Notes are required: say what happened.", code="notes_required", status=400)
     incident = Incident(sitting_id=sitting.id, kind=kind, occurred_at=now, reported_by_id=actor.id if actor else None, apprentice_ids=sorted(apprentice_ids), notes=notes[:2000])
     db.session.add(incident)
     db.session.flush()
@@ -500,6 +518,24 @@ def booking_in_sitting(sitting: Sitting, booking_id: int) -> Booking:
     return booking
 
 
+def request_device_change(attempt: Attempt, *, now: dt.datetime) -> None:
+    """The apprentice opened their test on another computer: ask the invigilator, on the room board.
+
+    One waiting request is enough: asking again (a reload of the "ask the invigilator" page) adds nothing.
+    """
+    last = {
+        kind: at for kind, at in db.session.execute(
+            select(AttemptEvent.kind, func.max(AttemptEvent.at))
+            .where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind.in_(DEVICE_KINDS))
+            .group_by(AttemptEvent.kind)
+        )
+    }
+    if last.get("device_request") is not None and (last.get("device_change") is None or last["device_change"] < last["device_request"]):
+        return
+    db.session.add(AttemptEvent(attempt_id=attempt.id, at=now, kind="device_request", detail="asked to continue on another computer"))
+    db.session.flush()
+
+
 def allow_device_change(booking: Booking, *, actor: User) -> None:
     booking.device_change_allowed = True
     db.session.flush()
@@ -536,6 +572,7 @@ def sweep(sitting: Sitting, now: dt.datetime) -> sweeps.SweepReport:
 
 # --- the board and the report -------------------------------------------------------------
 
+DEVICE_KINDS = ("device_request", "device_change")  # asked to continue on another computer; did so
 WARNING_KINDS = {"blur": "Left the test window", "focus_lost": "Left the test window", "paste": "Pasted text", "second_browser": "Test page reopened (reload or another tab)", "copy": "Copied text"}
 
 
@@ -549,9 +586,11 @@ class BoardRow:
     status: str
     answered: int
     questions: int
-    remaining_seconds: int | None
+    remaining_seconds: int | None  # None before the start (0 once finished)
+    time_left: str  # what the board shows: "12 min", "12 min (clock stopped)", "Submitted"
     adjustments: list[str]
     warnings: list[str]
+    device_request: str  # a DeviceRequest: none, waiting (asks for a new computer), allowed (approved, not yet used)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -566,6 +605,7 @@ class Room:
     questions: dict[int, int]  # attempt id -> questions on the paper
     answered: dict[int, int]  # attempt id -> questions with a non-blank answer
     warnings: dict[int, list[str]]  # attempt id -> what the browser reported
+    device_requests: set[int]  # attempt ids whose apprentice asks to continue on another computer
     invigilators_present: int
     ratio: int  # apprentices per invigilator
 
@@ -574,20 +614,33 @@ class Room:
         return any(attempt_service.is_overdue(attempt, now) for attempt in self.attempts)
 
 
-def _warnings(attempt_ids: list[int]) -> dict[int, list[str]]:
+def _browser_events(attempt_ids: list[int]) -> tuple[dict[int, list[str]], set[int]]:
+    """In one statement: what each browser reported (warnings), and which attempts wait for a new computer.
+
+    A request is waiting when the apprentice's latest "ask the invigilator" is newer than the last
+    time the test moved to another computer.
+    """
     events: dict[int, list[str]] = {}
+    latest: dict[tuple[int, str], dt.datetime] = {}
     if not attempt_ids:
-        return events
-    for attempt_id, kind, count in db.session.execute(
-        select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count())
-        .where(AttemptEvent.attempt_id.in_(attempt_ids), AttemptEvent.kind.in_(list(WARNING_KINDS)))
+        return events, set()
+    for attempt_id, kind, count, last in db.session.execute(
+        select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count(), func.max(AttemptEvent.at))
+        .where(AttemptEvent.attempt_id.in_(attempt_ids), AttemptEvent.kind.in_([*WARNING_KINDS, *DEVICE_KINDS]))
         .group_by(AttemptEvent.attempt_id, AttemptEvent.kind)
     ):
+        if kind in DEVICE_KINDS:
+            latest[(attempt_id, kind)] = last
+            continue
         label = WARNING_KINDS[kind]
         events.setdefault(attempt_id, [])
         if label not in events[attempt_id]:
             events[attempt_id].append(f"{label}" + (f" ({count})" if count > 1 else ""))
-    return events
+    waiting = {
+        attempt_id for (attempt_id, kind), at in latest.items()
+        if kind == "device_request" and (latest.get((attempt_id, "device_change")) is None or latest[(attempt_id, "device_change")] < at)
+    }
+    return events, waiting
 
 
 def _load_stoppages(attempts: list[Attempt]) -> None:
@@ -632,6 +685,7 @@ def load_room(sitting: Sitting) -> Room:
     ).all()
     attempts = [attempt for attempt, _, _ in rows]
     _load_stoppages(attempts)
+    warnings, device_requests = _browser_events([a.id for a in attempts])
     # The standard (for the ratio) and the invigilators in the room, in one statement.
     present = _people_present(sitting.id)
     standard, invigilators_present = db.session.execute(select(Standard, present).where(Standard.id == sitting.standard_id)).one()
@@ -640,7 +694,8 @@ def load_room(sitting: Sitting) -> Room:
         attempts=attempts,
         questions={attempt.id: n for attempt, n, _ in rows},
         answered={attempt.id: n for attempt, _, n in rows},
-        warnings=_warnings([a.id for a in attempts]),
+        warnings=warnings,
+        device_requests=device_requests,
         invigilators_present=invigilators_present,
         ratio=_ratio_of(standard),
     )
@@ -672,11 +727,22 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: 
         attempt = attempts_by_apprentice.get(booking.apprentice_id)
         status = booking.status
         remaining = None
+        time_left = ""
         warnings: list[str] = []
+        device_request = DeviceRequest.NONE.value
         if attempt is not None and attempt.state != AttemptState.NOT_STARTED:
             status = {AttemptState.ON_BREAK.value: "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
-            remaining = attempt_service.clock_status(attempt, now).remaining_seconds
             warnings = list(room.warnings.get(attempt.id, []))
+            remaining = attempt_service.clock_status(attempt, now).remaining_seconds
+            if attempt.state in ACTIVE_STATES:
+                time_left = f"{remaining // 60} min" + ("" if attempt.state == AttemptState.IN_PROGRESS else " (clock stopped)")
+                if booking.device_change_allowed:
+                    device_request = DeviceRequest.ALLOWED.value
+                elif attempt.id in room.device_requests:
+                    device_request = DeviceRequest.WAITING.value
+                    warnings.append("Asks to continue on another computer")
+            else:  # submitted or abandoned: no time left to show, and no "0 min"
+                time_left = labels.label(attempt.state, "attempt_state")
             if attempt.state == AttemptState.IN_PROGRESS and attempt.last_seen_at and now - attempt.last_seen_at > idle:
                 warnings.append(f"Idle for over {idle.seconds // 60} minutes")
             if attempt.id in failed:
@@ -685,7 +751,8 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: 
             booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
             name=apprentice.full_name, seat=booking.seat, status=status.replace("_", " "),
             answered=room.answered.get(attempt.id, 0) if attempt else 0, questions=room.questions.get(attempt.id, 0) if attempt else 0,
-            remaining_seconds=remaining, adjustments=_adjustment_labels(apprentice, today), warnings=warnings,
+            remaining_seconds=remaining, time_left=time_left, adjustments=_adjustment_labels(apprentice, today), warnings=warnings,
+            device_request=device_request,
         ))
     in_progress = sum(1 for attempt in room.attempts if attempt.state in ACTIVE_STATES)
     ratio = rules.RatioState(in_progress=in_progress, invigilators_present=room.invigilators_present, ratio=room.ratio)

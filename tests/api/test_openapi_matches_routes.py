@@ -17,6 +17,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 BODY_MODELS = {
     "saveAnswer": attempts_api.SaveBody,
     "setFlag": attempts_api.FlagBody,
+    "setPosition": attempts_api.PositionBody,
     "recordEvent": attempts_api.EventBody,
     "submitAttempt": attempts_api.SubmitBody,
 }

@@ -93,6 +93,7 @@ def test_an_invigilated_room_with_three_browsers(live_app, live_server, live_clo
         page = new_page()
         browser_login(page, url, email, PASSWORD)
         page.get_by_role("button", name="Start the test").click()
+        page.get_by_role("button", name="Start now").click()
         expect(page.locator("#question-heading")).to_have_text("Question 1 of 40")
         pages[email] = page
     ada_page, ben_page = pages[ada], pages[ben]
@@ -113,6 +114,13 @@ def test_an_invigilated_room_with_three_browsers(live_app, live_server, live_clo
     # Five minutes in, the fire alarm: the whole room is paused for seven minutes, then resumed.
     live_clock.advance(dt.timedelta(minutes=5))
     ben_page.route("**/clock*", lambda route: route.abort())  # Ben's page has not yet heard of the pause...
+    # The pause asks for its reason and a confirmation; without them nothing stops.
+    inv.get_by_role("button", name="Pause the whole room (evacuation)").click()
+    expect(inv.get_by_role("alert")).to_contain_text("Give the reason (it is recorded in the incident log).")
+    expect(inv.get_by_role("alert")).to_contain_text("Tick to confirm the whole room is paused.")
+    assert axe_violations(inv) == []
+    inv.get_by_label("Reason for pausing the room").fill("Fire alarm: evacuation")
+    inv.get_by_label("Yes, stop every apprentice's clock now").check()
     inv.get_by_role("button", name="Pause the whole room (evacuation)").click()
     expect(inv.get_by_text("The whole room is paused; every clock has stopped.")).to_be_visible()
     expect(inv.locator("#ratio")).to_contain_text("ROOM PAUSED.")
@@ -152,14 +160,21 @@ def test_an_invigilated_room_with_three_browsers(live_app, live_server, live_clo
     for number in (ada_number, ben_number):
         expect(board_row(inv, number).locator(".status")).to_have_text("submitted", timeout=12000)
         expect(board_row(inv, number).locator(".answered")).to_have_text("2 / 40")
+        expect(board_row(inv, number).locator(".remaining")).to_have_text("Submitted")
+    inv.get_by_role("button", name="Close the sitting").click()
+    expect(inv.get_by_role("alert")).to_contain_text("Tick to confirm that you want to close the sitting.")
+    inv.get_by_label("Yes, close the sitting: every apprentice has finished").check()
     inv.get_by_role("button", name="Close the sitting").click()
     expect(inv.get_by_role("heading", level=1)).to_have_text("Invigilation report: Morning sitting")
     expect(inv.locator("#ratio-held")).to_have_text("Held at every moment")
     register = inv.get_by_role("table", name="Register")
     for number, name, seat in ((ada_number, "Ada Apprentice", "A1"), (ben_number, "Ben Apprentice", "B2")):
         row = register.get_by_role("row").filter(has_text=number)
-        expect(row.get_by_role("cell")).to_have_text([number, name, seat, "present", re.compile(r"\d\d:\d\d:\d\d"), re.compile(r"\d\d:\d\d:\d\d"), re.compile(r"candidate"), "7.0"])
+        expect(row.get_by_role("cell")).to_have_text([
+            number, name, seat, "Present", "Passport (any country)", re.compile(r"\d\d:\d\d:\d\d"), re.compile(r"\d\d:\d\d:\d\d"),
+            re.compile(r"\d\d:\d\d:\d\d \(Submitted by the apprentice\)"), "7.0",
+        ])
     incidents = inv.locator("#incidents")
-    expect(incidents).to_contain_text(f"Whole room paused (apprentices {ada_number}, {ben_number})")
+    expect(incidents).to_contain_text(f"Whole room paused (apprentices {ada_number}, {ben_number}) Fire alarm: evacuation")
     expect(incidents).to_contain_text("Resumed after 7.0 minutes.")
     assert axe_violations(inv) == []

@@ -43,9 +43,18 @@ def sitting_ready(prepared, now, apprentices=1, display=()):
 def start_from_home(page, base_url, email):
     browser_login(page, base_url, email, PASSWORD)
     page.get_by_role("button", name="Start the test").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Are you ready to start?")
+    page.get_by_role("button", name="Start now").click()
     page.wait_for_url(re.compile(r"/apprentice/attempts/\d+$"))
     expect(page.locator("#question-heading")).to_have_text("Question 1 of 40")
     return int(page.url.rsplit("/", 1)[1])
+
+
+def moved_to(page, position, move):
+    """Move to another question, and wait until the server has kept it as the apprentice's place."""
+    with page.expect_response(lambda response: response.url.endswith("/position") and response.request.post_data_json["position"] == position):
+        move()
+    expect(page.locator("#question-heading")).to_have_text(f"Question {position} of 40")
 
 
 def stored_answers(attempt_id):
@@ -98,18 +107,18 @@ def test_a_whole_st0663_paper_in_chromium(live_app, live_server, live_clock, new
         if position == 7:
             page.get_by_role("button", name="Flag for review").click()
             expect(page.get_by_role("button", name="Remove flag")).to_have_attribute("aria-pressed", "true")
-        page.get_by_role("button", name="Next").click()
+        moved_to(page, position + 1, lambda: page.get_by_role("button", name="Next").click())
     expect(status).to_have_text("Saved")
 
-    # Reload mid-way: every answer comes back from the server (nothing is left waiting in the browser).
+    # Reload mid-way: every answer comes back from the server (nothing is left waiting in the browser),
+    # and the page opens at the question the apprentice was on.
     assert page.evaluate(f"localStorage.getItem('te-pending-{attempt_id}')") in (None, "{}")
     page.reload()
-    expect(page.locator("#question-heading")).to_have_text("Question 1 of 40")
+    expect(page.locator("#question-heading")).to_have_text("Question 21 of 40")
     navigator = page.get_by_role("navigation", name="Questions")
     for position in range(1, 21):
         label = f"Question {position}, answered" + (", flagged" if position == 7 else "")
-        navigator.get_by_role("button", name=label, exact=True).click()
-        expect(page.locator("#question-heading")).to_have_text(f"Question {position} of 40")
+        moved_to(page, position, navigator.get_by_role("button", name=label, exact=True).click)
         if page.get_by_role("radio").count():
             expect(page.locator(f"input[type=radio][value='{answers[position]}']")).to_be_checked()
         else:
@@ -118,14 +127,14 @@ def test_a_whole_st0663_paper_in_chromium(live_app, live_server, live_clock, new
     # A second window on the same attempt wins; this one is told why it stopped, and a reload takes it back.
     second = page.context.new_page()
     second.goto(page.url)
-    expect(second.locator("#question-heading")).to_have_text("Question 1 of 40")
-    page.get_by_role("button", name="Flag for review").click()
+    expect(second.locator("#question-heading")).to_have_text("Question 20 of 40")
+    # The first window hears of it at its next re-sync (every few seconds), or at its next action.
     expect(page.locator("#alerts")).to_have_text(re.compile(r"^This test was opened in another window, so this window has stopped\."))
     expect(page.locator("#flag")).to_be_disabled()
     expect(page.get_by_role("radio").or_(page.get_by_role("textbox", name="Your answer")).first).to_be_disabled()
     second.close()
     page.reload()
-    expect(page.locator("#question-heading")).to_have_text("Question 1 of 40")
+    expect(page.locator("#question-heading")).to_have_text("Question 20 of 40")
 
     # The rest, leaving question 33 for the review screen to find.
     navigator.get_by_role("button", name="Question 21, not answered").click()
@@ -248,6 +257,10 @@ def test_sitting_by_keyboard_alone_with_no_accessibility_violations(live_app, li
     assert axe_violations(page) == []
 
     tab_to(page, lambda f: f["text"] == "Start the test")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Are you ready to start?")
+    assert axe_violations(page) == []
+    tab_to(page, lambda f: f["text"] == "Start now")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/apprentice/attempts/\d+$"))
     attempt_id = int(page.url.rsplit("/", 1)[1])

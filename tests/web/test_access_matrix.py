@@ -48,6 +48,7 @@ OWNED: dict[str, dict[str, str]] = {
     "api.attempts.question": ATTEMPT,
     "api.attempts.save": ATTEMPT,
     "api.attempts.flag": ATTEMPT,
+    "api.attempts.position": ATTEMPT,
     "api.attempts.event": ATTEMPT,
     "api.attempts.submit": ATTEMPT,
     "api.bookings.start": {"booking_id": "booking"},
@@ -93,6 +94,7 @@ PARAMETERS: dict[str, Callable[[World], Any]] = {
 API_BODIES: dict[str, dict[str, Any]] = {
     "api.attempts.save": {"response": "An answer", "revision": 1, "client_token": "matrix"},
     "api.attempts.flag": {"flagged": True, "client_token": "matrix"},
+    "api.attempts.position": {"position": 1, "client_token": "matrix"},
     "api.attempts.event": {"kind": "blur", "client_token": "matrix"},
     "api.attempts.submit": {"confirm": True, "client_token": "matrix"},
 }

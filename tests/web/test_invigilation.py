@@ -40,9 +40,9 @@ def start_through_the_page(app, login, user):
     return browser, browser.post(f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)}, follow_redirects=True)
 
 
-def post_button(client, page_url, action_url):
+def post_button(client, page_url, action_url, **fields):
     token = csrf_token_from(client.get(page_url).get_data(as_text=True))
-    return client.post(action_url, data={"csrf_token": token}, follow_redirects=True)
+    return client.post(action_url, data={"csrf_token": token, **fields}, follow_redirects=True)
 
 
 def test_21st_start_refused_with_one_invigilator_and_accepted_with_two(app, room, make_user, login, clock, seat_apprentices):
@@ -125,7 +125,7 @@ def test_a_room_pause_of_7_minutes_moves_every_deadline_in_the_room_by_7_minutes
     login(invigilator, test_client=staff)
     page = f"/invigilate/sittings/{room.id}"
 
-    paused = post_button(staff, page, f"{page}/pause-room").get_data(as_text=True)
+    paused = post_button(staff, page, f"{page}/pause-room", reason="Fire alarm", confirm="y").get_data(as_text=True)
     assert "The whole room is paused" in paused
     board = staff.get(f"/api/sittings/{room.id}/board").get_json()
     assert board["sitting"]["room_paused"] is True

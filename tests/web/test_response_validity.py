@@ -181,5 +181,5 @@ def test_the_board_shows_a_failing_attempt_and_submits_the_rest(app: Any, room: 
     assert f"Attempt {bad} could not be submitted" in page
     # Closing the room tries again for each attempt on its own and says who is still sitting.
     token = csrf_token_from(staff.get(f"/invigilate/sittings/{room.id}").get_data(as_text=True))
-    closed = staff.post(f"/invigilate/sittings/{room.id}/close", data={"csrf_token": token}, follow_redirects=True)
+    closed = staff.post(f"/invigilate/sittings/{room.id}/close", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True)
     assert closed.status_code == 200 and "1 apprentice(s) are still sitting the test" in closed.get_data(as_text=True)
