@@ -806,8 +806,10 @@ def test_grading_is_monotonic_in_marks(a: int, b: int) -> None:
         ((), "no grade boundaries given"),
         (
             (Boundary("fail", 0, 44), Boundary("pass", 46, 52), Boundary("distinction", 53, 66)),
-            "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
-            "46-52, expected it to start at 45",
+            (
+                "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
+                "46-52, expected it to start at 45"
+            ),
         ),
         (
             (Boundary("fail", 0, 45), Boundary("pass", 46, 52), Boundary("distinction", 53, 60)),
@@ -815,14 +817,14 @@ def test_grading_is_monotonic_in_marks(a: int, b: int) -> None:
         ),
         (
             (Boundary("fail", 0, 45), Boundary("pass", 46, 45), Boundary("distinction", 46, 66)),
-            "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
-            "46-45, expected it to start at 46",
+            (
+                "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
+                "46-45, expected it to start at 46"
+            ),
         ),
     ],
 )
-def test_boundary_errors_say_what_is_wrong(
-    boundaries: tuple[Boundary, ...], message: str
-) -> None:
+def test_boundary_errors_say_what_is_wrong(boundaries: tuple[Boundary, ...], message: str) -> None:
     with pytest.raises(DomainError) as err:
         grade_for_marks(boundaries, 10, 66)
     assert err.value.code == "invalid_boundaries"
@@ -869,8 +871,7 @@ def test_method_grade_errors_list_the_choices(st0663: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
         overall_grade(st0663, {**dict.fromkeys(ST0663_METHODS, P), "observation": M})
     assert str(err.value) == (
-        "ST0663: 'merit' is not a grade of method 'observation' (it awards fail, pass, "
-        "distinction)"
+        "ST0663: 'merit' is not a grade of method 'observation' (it awards fail, pass, distinction)"
     )
     with pytest.raises(DomainError) as err:
         overall_grade(st0663, {"presentation": P, "observation": P})
