@@ -923,3 +923,10 @@ def test_ksb_feedback_errors_say_what_is_impossible(
         ksb_feedback(ksb_marks, weak_below)
     assert err.value.code == "out_of_range"
     assert str(err.value) == message
+
+
+def test_a_standard_names_the_method_it_does_not_have(st1379: StandardSpec) -> None:
+    assert st1379.method("observation").key == "observation"
+    with pytest.raises(KeyError) as err:
+        st1379.method("knowledge_test")
+    assert err.value.args == ("knowledge_test",)
