@@ -549,12 +549,14 @@ def test_no_responses_give_undefined_statistics_without_warnings() -> None:
         s = item_statistics(no_rows(), 3)
         empty = item_statistics(no_rows(), 0)
         ci = wilson_interval(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+        d = distractors(rows([], [], [], [], []), 2)
     assert s.n.tolist() == [0, 0, 0] and s.n.dtype == np.int64
     assert np.isnan(s.facility).all() and np.isnan(s.discrimination).all()
     assert np.isnan(s.upper_lower).all() and np.isnan(s.facility_ci).all()
     assert s.mark_distribution.tolist() == [[0], [0], [0]]
     assert empty.n.shape == (0,) and empty.mark_distribution.shape == (0, 1)
     assert np.isnan(ci[0]).all() and not np.isnan(ci[1]).any()
+    assert d.n.tolist() == [0, 0] and np.isnan(d.overall).all() and d.key.tolist() == [-1, -1]
 
 
 def test_item_index_errors_name_the_valid_range() -> None:
