@@ -662,7 +662,8 @@ def test_distractors_need_the_choices() -> None:
 
 def test_one_right_answer_is_enough_to_read_the_key() -> None:
     r = rows([0, 1, 2], [0, 0, 0], [1.0, 0.0, 0.0], [1.0] * 3, [3, 1, 1])
-    assert distractors(r, 1).key.tolist() == [3]
+    key = distractors(r, 1).key
+    assert key.tolist() == [3] and key.dtype == np.int64
 
 
 def test_a_given_key_is_used_as_given() -> None:
