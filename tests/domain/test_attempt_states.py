@@ -113,8 +113,11 @@ def test_text_from_the_database_or_a_form_is_accepted() -> None:
 
 @pytest.mark.parametrize(("state", "event"), [("finished", "start"), ("in_progress", "rewind")])
 def test_unknown_states_and_events_are_refused(state: str, event: str) -> None:
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransition) as err:
         next_state(state, event)  # type: ignore[arg-type]
+    assert err.value.code == "illegal_transition"
+    assert str(err.value).startswith("unknown attempt state or event: ")
+    assert repr(state if state == "finished" else event) in str(err.value)
 
 
 @pytest.mark.parametrize(

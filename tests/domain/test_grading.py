@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ from testengine.domain.grading import (
     ksb_feedback,
     overall_grade,
     resit_allowed,
+    resit_last_day,
     resit_method_grade,
     resit_overall_grade,
 )
@@ -630,3 +631,319 @@ def test_a_numpy_integer_is_a_whole_number_of_marks(st0663: StandardSpec) -> Non
     assert grade_for_marks(st0663.knowledge_test.boundaries, np.int64(53), 66) == "distinction"
     with pytest.raises(OutOfRange):
         grade_for_marks(st0663.knowledge_test.boundaries, np.bool_(True), 66)  # type: ignore[arg-type]
+# --- rules pinned by mutation testing -------------------------------------------------------
+# Each test below fails on a fault that the tests above let through (scripts/mutation).
+
+
+def _months_later(day: date, months: int) -> date:
+    """An independent month add for checking add_months: step one month at a time."""
+    year, month = day.year, day.month
+    for _ in range(months):
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    first_of_next = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    last = (first_of_next - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+OUTCOME_DAYS = [
+    date(2024, month, day)
+    for month in range(1, 13)
+    for day in (1, 15, 28, 29, 30, 31)
+    if day <= (date(2024 + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+]
+
+
+@pytest.mark.parametrize("outcome_on", OUTCOME_DAYS, ids=str)
+def test_resit_window_from_an_outcome_in_every_month_of_the_year(
+    st1379: StandardSpec, outcome_on: date
+) -> None:
+    # ST1379: six calendar months from the outcome; from July onwards it ends in the next year.
+    last_day = _months_later(outcome_on, 6)
+    assert last_day.year == outcome_on.year + (outcome_on.month > 6)
+    assert resit_last_day(st1379, outcome_on=outcome_on, epa_period_ends=None) == last_day
+    resit_allowed(st1379, F, outcome_on=outcome_on, today=last_day, epa_period_ends=None)
+    with pytest.raises(DomainError) as err:
+        resit_allowed(
+            st1379,
+            F,
+            outcome_on=outcome_on,
+            today=last_day + timedelta(days=1),
+            epa_period_ends=None,
+        )
+    assert err.value.code == "resit_not_allowed"
+
+
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2200, 12, 31)), st.integers(0, 60))
+def test_add_months_agrees_with_stepping_month_by_month(day: date, months: int) -> None:
+    assert add_months(day, months) == _months_later(day, months)
+
+
+@pytest.mark.parametrize("months", [0, 1, 11, 12, 13, 24])
+def test_resit_window_length_is_the_spec_setting(st1379: StandardSpec, months: int) -> None:
+    spec = replace(st1379, resit=replace(st1379.resit, window_months=months))
+    outcome_on = date(2025, 12, 31)
+    expected = _months_later(outcome_on, months)
+    assert resit_last_day(spec, outcome_on=outcome_on, epa_period_ends=None) == expected
+
+
+@pytest.mark.parametrize("months", [None, -1, -6])
+def test_resit_window_with_no_or_negative_months_is_refused(
+    st1379: StandardSpec, months: int | None
+) -> None:
+    spec = replace(st1379, resit=replace(st1379.resit, window_months=months))
+    with pytest.raises(DomainError) as err:
+        resit_last_day(spec, outcome_on=date(2025, 1, 1), epa_period_ends=None)
+    assert err.value.code == "invalid_resit_policy"
+    assert str(err.value) == "ST1379: a months_from_outcome re-sit window needs window_months"
+
+
+def test_resit_window_of_an_unknown_type_is_refused(st1379: StandardSpec) -> None:
+    spec = replace(st1379, resit=replace(st1379.resit, window="weeks_from_outcome"))
+    with pytest.raises(DomainError) as err:
+        resit_last_day(spec, outcome_on=date(2025, 1, 1), epa_period_ends=date(2025, 3, 1))
+    assert err.value.code == "invalid_resit_policy"
+    assert str(err.value) == "ST1379: unknown re-sit window 'weeks_from_outcome'"
+
+
+def test_resit_window_of_the_epa_period_ends_with_the_period(st0663: StandardSpec) -> None:
+    ends = date(2025, 6, 30)
+    assert resit_last_day(st0663, outcome_on=date(2025, 3, 1), epa_period_ends=ends) == ends
+    with pytest.raises(DomainError) as err:
+        resit_last_day(st0663, outcome_on=date(2025, 3, 1), epa_period_ends=None)
+    assert err.value.code == "epa_period_end_required"
+    assert str(err.value) == (
+        "ST0663: re-sits must be inside the EPA period, so its end date is needed"
+    )
+
+
+def test_resit_before_the_outcome_says_so(st1379: StandardSpec) -> None:
+    with pytest.raises(DomainError) as err:
+        resit_allowed(
+            st1379, F, outcome_on=date(2025, 3, 1), today=date(2025, 2, 28), epa_period_ends=None
+        )
+    assert err.value.code == "resit_not_allowed"
+    assert str(err.value) == "a re-sit cannot be booked before the outcome it follows (2025-03-01)"
+
+
+def test_resit_of_a_grade_no_method_awards_names_it(st1379: StandardSpec) -> None:
+    with pytest.raises(DomainError) as err:
+        resit_allowed(
+            st1379, M, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None
+        )
+    assert str(err.value) == "ST1379: 'merit' is not a method grade"
+
+
+def test_resit_too_late_message_names_the_window(st1379: StandardSpec) -> None:
+    with pytest.raises(DomainError) as err:
+        resit_allowed(
+            st1379, F, outcome_on=date(2024, 8, 31), today=date(2025, 3, 1), epa_period_ends=None
+        )
+    assert str(err.value) == (
+        "ST1379: too late to re-sit: the 6-month re-sit window from the outcome on 2024-08-31 "
+        "closed on 2025-02-28; the whole EPA must be taken again"
+    )
+
+
+def test_resit_of_an_unknown_method_is_refused_with_its_code(st1379: StandardSpec) -> None:
+    with pytest.raises(DomainError) as err:
+        resit_method_grade(st1379, P, "knowledge_test")
+    assert err.value.code == "invalid_grades"
+    assert str(err.value) == "ST1379 has no method 'knowledge_test'"
+    with pytest.raises(DomainError) as err:
+        resit_method_grade(st1379, M, "observation")
+    assert err.value.code == "invalid_grades"
+    assert str(err.value) == "ST1379: 'merit' is not a grade of method 'observation'"
+
+
+def test_resit_overall_grade_refuses_an_unknown_resat_method(st1379: StandardSpec) -> None:
+    grades = {"observation": P, "professional_discussion": P}
+    with pytest.raises(DomainError) as err:
+        resit_overall_grade(st1379, grades, {"knowledge_test"})
+    assert err.value.code == "invalid_grades"
+    assert str(err.value) == "ST1379 has no method 'knowledge_test'"
+
+
+def test_cap_grade_error_codes_and_messages() -> None:
+    with pytest.raises(DomainError) as err:
+        cap_grade(M, P, FPD)
+    assert err.value.code == "invalid_grades"
+    assert str(err.value) == "'merit' is not on the scale fail, pass, distinction"
+    with pytest.raises(DomainError) as err:
+        cap_grade(P, M, FPD)
+    assert err.value.code == "invalid_grades"
+    assert str(err.value) == "grade cap 'merit' is not on the scale fail, pass, distinction"
+
+
+def test_each_resat_method_is_capped_not_only_the_overall_grade(st1379: StandardSpec) -> None:
+    # An overall scale without the cap's name: only the method caps can hold the grade down.
+    spec = replace(
+        st1379,
+        overall=OverallRules(
+            grades=("not_yet", "competent", "merit", "excellent"),
+            rules=(
+                OverallRule("not_yet", Condition(any="fail")),
+                OverallRule("excellent", Condition(at_least={"distinction": 2})),
+                OverallRule("merit", Condition(at_least={"distinction": 1})),
+                OverallRule("competent"),
+            ),
+        ),
+    )
+    grades = {"observation": D, "professional_discussion": D}
+    assert resit_overall_grade(spec, grades, set()) == "excellent"
+    assert resit_overall_grade(spec, grades, {"observation"}) == "merit"
+    assert resit_overall_grade(spec, grades, {"observation", "professional_discussion"}) == (
+        "competent"
+    )
+
+
+def test_a_one_mark_wide_grade_band_is_a_band() -> None:
+    bands = (Boundary("fail", 0, 45), Boundary("pass", 46, 46), Boundary("distinction", 47, 66))
+    assert [grade_for_marks(bands, m, 66) for m in (45, 46, 47)] == ["fail", "pass", "distinction"]
+    assert grades_for_marks(bands, np.array([45, 46, 47]), 66).tolist() == [
+        "fail",
+        "pass",
+        "distinction",
+    ]
+
+
+@given(st.integers(0, 66), st.integers(0, 66))
+def test_grading_is_monotonic_in_marks(a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    order = [bd.grade for bd in ST0663_BOUNDARIES]
+    assert order.index(grade_for_marks(ST0663_BOUNDARIES, low, 66)) <= order.index(
+        grade_for_marks(ST0663_BOUNDARIES, high, 66)
+    )
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "message"),
+    [
+        ((), "no grade boundaries given"),
+        (
+            (Boundary("fail", 0, 44), Boundary("pass", 46, 52), Boundary("distinction", 53, 66)),
+            (
+                "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
+                "46-52, expected it to start at 45"
+            ),
+        ),
+        (
+            (Boundary("fail", 0, 45), Boundary("pass", 46, 52), Boundary("distinction", 53, 60)),
+            "grade boundaries end at 60 but the paper is out of 66",
+        ),
+        (
+            (Boundary("fail", 0, 45), Boundary("pass", 46, 45), Boundary("distinction", 46, 66)),
+            (
+                "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
+                "46-45, expected it to start at 46"
+            ),
+        ),
+    ],
+)
+def test_boundary_errors_say_what_is_wrong(boundaries: tuple[Boundary, ...], message: str) -> None:
+    with pytest.raises(DomainError) as err:
+        grade_for_marks(boundaries, 10, 66)
+    assert err.value.code == "invalid_boundaries"
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("marks", "message"),
+    [
+        (45.5, "marks must be a whole number, got 45.5"),
+        (-1, "marks must be from 0 to 66, got -1"),
+        (67, "marks must be from 0 to 66, got 67"),
+    ],
+)
+def test_mark_errors_name_the_mark(marks: object, message: str) -> None:
+    with pytest.raises(OutOfRange) as err:
+        grade_for_marks(ST0663_BOUNDARIES, marks, 66)  # type: ignore[arg-type]
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("marks", "message"),
+    [
+        (np.array([10, 45.5]), "marks must be whole numbers"),
+        (np.array(["50"]), "marks must be whole numbers, got an array of <U2"),
+        (np.array([-1, 70]), "marks must be from 0 to 66, got -1"),
+        (np.array([0, 67]), "marks must be from 0 to 66, got 67"),
+        (np.array([1, 67]), "marks must be from 0 to 66, got 67"),
+    ],
+)
+def test_vectorised_mark_errors_name_the_first_bad_mark(marks: np.ndarray, message: str) -> None:
+    with pytest.raises(OutOfRange) as err:
+        grades_for_marks(ST0663_BOUNDARIES, marks, 66)
+    assert str(err.value) == message
+
+
+def test_method_grade_errors_list_the_choices(st0663: StandardSpec) -> None:
+    with pytest.raises(DomainError) as err:
+        overall_grade(st0663, {**dict.fromkeys(ST0663_METHODS, P), "interview": P})
+    assert str(err.value) == (
+        "ST0663 has no method 'interview' (its methods are presentation, observation, "
+        "knowledge_test)"
+    )
+    with pytest.raises(DomainError) as err:
+        overall_grade(st0663, {**dict.fromkeys(ST0663_METHODS, P), "observation": M})
+    assert str(err.value) == (
+        "ST0663: 'merit' is not a grade of method 'observation' (it awards fail, pass, distinction)"
+    )
+    with pytest.raises(DomainError) as err:
+        overall_grade(st0663, {"presentation": P, "observation": P})
+    assert str(err.value) == "ST0663: no grade given for method 'knowledge_test'"
+
+
+def test_no_matching_overall_rule_names_the_grades(st0663: StandardSpec) -> None:
+    broken = replace(
+        st0663,
+        overall=OverallRules(grades=FPD, rules=(OverallRule("fail", Condition(any="fail")),)),
+    )
+    with pytest.raises(DomainError) as err:
+        overall_grade(broken, dict.fromkeys(ST0663_METHODS, P))
+    assert str(err.value) == (
+        "ST0663: no overall-grade rule matches {'presentation': 'pass', 'observation': 'pass', "
+        "'knowledge_test': 'pass'}"
+    )
+
+
+def test_a_ksb_area_is_weak_below_half_its_marks_by_default() -> None:
+    marks = {"K3": (1, 4), "K9": (2, 4), "K10": (3, 4)}
+    assert ksb_feedback(marks) == ["K3"]
+    assert ksb_feedback({"K3": (49, 100), "K9": (50, 100)}) == ["K3"]
+
+
+def test_weak_below_may_be_nought_or_one() -> None:
+    marks = {"K3": (0, 4), "K9": (3, 4), "K10": (4, 4)}
+    assert ksb_feedback(marks, 0) == []
+    assert ksb_feedback(marks, 1) == ["K3", "K9"]
+
+
+def test_ksb_codes_without_digits_come_before_numbered_ones() -> None:
+    marks = {"B0": (0, 2), "B": (0, 2), "b1": (0, 2), "K3x": (0, 2), "K3": (0, 2)}
+    assert ksb_feedback(marks) == ["B", "B0", "b1", "K3", "K3x"]
+
+
+@pytest.mark.parametrize(
+    ("ksb_marks", "weak_below", "message"),
+    [
+        ({"K3": (5, 4)}, 0.5, "K3: 5 marks scored out of 4 is impossible"),
+        ({"K3": (1, 2)}, 1.5, "weak_below is a share from 0 to 1, got 1.5"),
+        ({"K3": (1, 2)}, -0.1, "weak_below is a share from 0 to 1, got -0.1"),
+    ],
+)
+def test_ksb_feedback_errors_say_what_is_impossible(
+    ksb_marks: dict[str, tuple[int, int]], weak_below: float, message: str
+) -> None:
+    with pytest.raises(OutOfRange) as err:
+        ksb_feedback(ksb_marks, weak_below)
+    assert err.value.code == "out_of_range"
+    assert str(err.value) == message
+
+
+def test_a_standard_names_the_method_it_does_not_have(st1379: StandardSpec) -> None:
+    assert st1379.method("observation").key == "observation"
+    with pytest.raises(KeyError) as err:
+        st1379.method("knowledge_test")
+    assert err.value.args == ("knowledge_test",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -482,3 +483,296 @@ def test_flags_from_real_statistics() -> None:
     flags = flag_items(item_statistics(r, 4), distractors(r, 4), min_responses=6)
     assert flags[0] == ["unused_distractor"]
     assert flags[1:] == [[], [], []]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules pinned by mutation testing (scripts/mutation): edges, defaults and messages
+# ---------------------------------------------------------------------------------------------
+def rows(
+    script: list[int],
+    item: list[int],
+    score: list[float],
+    max_marks: list[float],
+    choice: list[int] | None = None,
+) -> Responses:
+    return Responses(
+        np.array(script, dtype=np.int64),
+        np.array(item, dtype=np.int64),
+        np.array(score, dtype=np.float64),
+        np.array(max_marks, dtype=np.float64),
+        None if choice is None else np.array(choice, dtype=np.int64),
+    )
+
+
+def no_rows() -> Responses:
+    return rows([], [], [], [])
+
+
+@pytest.mark.parametrize("name", ["script", "item", "score", "max_marks", "choice", "position"])
+def test_responses_name_the_array_of_the_wrong_shape(name: str) -> None:
+    good = {
+        "script": np.array([0, 1]),
+        "item": np.array([0, 0]),
+        "score": np.array([1.0, 0.0]),
+        "max_marks": np.array([1.0, 1.0]),
+        "choice": np.array([0, 1]),
+        "position": np.array([0, 0]),
+    }
+    good[name] = good[name][:1] if name != "script" else good[name].reshape(1, 2)
+    with pytest.raises(DomainError) as err:
+        Responses(**good)
+    assert str(err.value) == f"responses: {name} must be 1-D with one entry per response"
+
+
+@pytest.mark.parametrize(
+    ("script", "item", "score", "max_marks", "message"),
+    [
+        ([-1], [0], [0.0], [1.0], "responses: script and item indices must be >= 0"),
+        ([0], [-1], [0.0], [1.0], "responses: script and item indices must be >= 0"),
+        ([0], [0], [np.nan], [1.0], "responses: scores must be finite and max_marks positive"),
+        ([0], [0], [0.0], [0.0], "responses: scores must be finite and max_marks positive"),
+        ([0], [0], [-1.0], [1.0], "responses: a score lies outside 0..max_marks"),
+        ([0], [0], [2.0], [1.0], "responses: a score lies outside 0..max_marks"),
+    ],
+)
+def test_responses_refuse_impossible_rows(
+    script: list[int], item: list[int], score: list[float], max_marks: list[float], message: str
+) -> None:
+    with pytest.raises(OutOfRange) as err:
+        rows(script, item, score, max_marks)
+    assert str(err.value) == message
+
+
+def test_no_responses_give_undefined_statistics_without_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = item_statistics(no_rows(), 3)
+        empty = item_statistics(no_rows(), 0)
+        ci = wilson_interval(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+        d = distractors(rows([], [], [], [], []), 2)
+    assert s.n.tolist() == [0, 0, 0] and s.n.dtype == np.int64
+    assert np.isnan(s.facility).all() and np.isnan(s.discrimination).all()
+    assert np.isnan(s.upper_lower).all() and np.isnan(s.facility_ci).all()
+    assert s.mark_distribution.tolist() == [[0], [0], [0]]
+    assert empty.n.shape == (0,) and empty.mark_distribution.shape == (0, 1)
+    assert np.isnan(ci[0]).all() and not np.isnan(ci[1]).any()
+    assert d.n.tolist() == [0, 0] and np.isnan(d.overall).all() and d.key.tolist() == [-1, -1]
+
+
+def test_item_index_errors_name_the_valid_range() -> None:
+    r = rows([0], [3], [1.0], [1.0])
+    with pytest.raises(OutOfRange) as err:
+        item_statistics(r, 3)
+    assert str(err.value) == "responses: an item index is outside 0..2"
+    with pytest.raises(OutOfRange):
+        item_statistics(no_rows(), -1)
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.1, 0.51])
+def test_group_fraction_outside_its_range_is_refused(fraction: float) -> None:
+    with pytest.raises(OutOfRange) as err:
+        item_statistics(hand_responses(), 4, group_fraction=fraction)
+    assert str(err.value) == "group_fraction must be in (0, 0.5]"
+
+
+def test_half_the_scripts_may_form_each_group() -> None:
+    # Totals 5 4 3 2 1 0: the top three against the bottom three.
+    s = item_statistics(hand_responses(), 4, group_fraction=0.5)
+    assert s.upper_lower[0] == pytest.approx(1.0 - 1 / 3)
+
+
+def test_a_group_of_one_script_in_four() -> None:
+    # Four scripts, 27% of 4 rounds to 1: the top script (total 3) against the bottom (total 0).
+    m = np.array([[1, 1, 1], [1, 1, 0], [0, 1, 0], [0, 0, 0]], dtype=float)
+    s = item_statistics(long_form(m, np.ones(3)), 3)
+    assert s.upper_lower.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_scripts_with_no_rows_and_scripts_with_one_row_count_as_they_should() -> None:
+    # Scripts 0, 2, 4, 6 answered one item each; 1, 3, 5 were never sat and must not join the
+    # bottom group with a total of 0.
+    r = rows([0, 2, 4, 6], [0, 0, 0, 0], [1.0, 1.0, 0.0, 0.0], [1.0] * 4, [0, 0, 1, 2])
+    assert item_statistics(r, 1, group_fraction=0.5).upper_lower.tolist() == [1.0]
+    d = distractors(r, 1, group_fraction=0.5)
+    assert d.upper[0].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert d.lower[0].tolist() == [0.0, 0.5, 0.5, 0.0, 0.0]
+    assert d.n.dtype == np.int64
+
+
+def test_a_one_mark_group_facility_counts() -> None:
+    r = rows([0, 1], [0, 0], [1.0, 0.0], [1.0, 1.0])
+    assert item_statistics(r, 1, group_fraction=0.5).upper_lower.tolist() == [1.0]
+
+
+def test_discrimination_is_defined_from_two_responses() -> None:
+    r = rows([0, 0, 1, 1], [0, 1, 0, 1], [1.0, 1.0, 0.0, 0.0], [1.0] * 4)
+    assert item_statistics(r, 2).discrimination.tolist() == [1.0, 1.0]
+
+
+def test_discrimination_stays_within_minus_one_and_one() -> None:
+    # Item 0's rest score is item 0 + 3 (r = +1) in the first set and 100 - 2 * item 0 (r = -1)
+    # in the second; computed naively both come out a rounding error beyond 1.
+    x = [1.0, 0.0, 1.0, 1.0, 2.0, 2.0]
+    n = len(x)
+    up = rows(
+        [s for s in range(n) for _ in range(3)],
+        [i for _ in range(n) for i in range(3)],
+        [v for xi in x for v in (xi, xi, 3.0)],
+        [2.0, 2.0, 3.0] * n,
+    )
+    assert item_statistics(up, 3).discrimination[0] == 1.0
+    x = [2.0, 1.0, 1.0, 2.0, 2.0]
+    n = len(x)
+    down = rows(
+        [s for s in range(n) for _ in range(4)],
+        [i for _ in range(n) for i in range(4)],
+        [v for xi in x for v in (xi, 2 - xi, 2 - xi, 96.0)],
+        [2.0, 2.0, 2.0, 96.0] * n,
+    )
+    assert item_statistics(down, 4).discrimination[0] == -1.0
+
+
+def test_wilson_interval_stays_inside_nought_and_one() -> None:
+    ci = wilson_interval(np.array([0.0, 16.0, 1.0]), np.array([66.0, 16.0, 1.0]))
+    assert ci[0, 0] == 0.0 and ci[1, 1] == 1.0
+    assert ((ci >= 0.0) & (ci <= 1.0)).all()
+    assert ci[2, 0] == pytest.approx(0.2065493, abs=1e-6)  # one trial still has an interval
+
+
+def test_mark_distribution_needs_whole_marks() -> None:
+    with pytest.raises(OutOfRange) as err:
+        item_statistics(rows([0], [0], [0.5], [1.0]), 1)
+    assert str(err.value) == "mark distribution needs whole marks"
+    assert item_statistics(hand_responses(), 4).mark_distribution.dtype == np.int64
+
+
+@pytest.mark.parametrize("bad", [-3, 4])
+def test_distractors_refuse_a_choice_outside_the_options(bad: int) -> None:
+    r = rows([0, 1], [0, 0], [1.0, 0.0], [1.0, 1.0], [0, bad])
+    with pytest.raises(OutOfRange) as err:
+        distractors(r, 1)
+    assert str(err.value) == "choice must be -2 (not MCQ), -1 (blank) or 0..3"
+
+
+def test_distractors_need_the_choices() -> None:
+    with pytest.raises(DomainError) as err:
+        distractors(rows([0], [0], [1.0], [1.0]), 1)
+    assert str(err.value) == "distractor analysis needs the option each candidate chose"
+
+
+def test_one_right_answer_is_enough_to_read_the_key() -> None:
+    r = rows([0, 1, 2], [0, 0, 0], [1.0, 0.0, 0.0], [1.0] * 3, [3, 1, 1])
+    key = distractors(r, 1).key
+    assert key.tolist() == [3] and key.dtype == np.int64
+
+
+def test_a_given_key_is_used_as_given() -> None:
+    r = rows([0, 1, 2], [0, 0, 0], [1.0, 0.0, 0.0], [1.0] * 3, [3, 1, 1])
+    d = distractors(r, 1, key=np.array([2]))
+    assert d.key.tolist() == [2] and d.key.dtype == np.int64
+    with pytest.raises(DomainError) as err:
+        distractors(r, 1, key=np.array([2, 3]))
+    assert str(err.value) == "key must give one option per item"
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message"),
+    [
+        (np.ones(5), "alpha needs at least 2 scripts and 2 items"),
+        (np.ones((1, 3)), "alpha needs at least 2 scripts and 2 items"),
+        (np.ones((3, 1)), "alpha needs at least 2 scripts and 2 items"),
+        (
+            np.array([[1.0, np.nan], [0.0, 1.0]]),
+            "alpha needs a complete matrix (drop scripts with missing items)",
+        ),
+    ],
+)
+def test_reliability_errors_say_what_the_matrix_lacks(matrix: np.ndarray, message: str) -> None:
+    with pytest.raises(OutOfRange) as err:
+        cronbach_alpha(matrix)
+    assert str(err.value) == message
+    with pytest.raises(OutOfRange) as err:
+        kr20(matrix)
+    assert str(err.value) == message.replace("alpha", "KR-20")
+
+
+def test_kr20_says_it_needs_right_or_wrong_scores() -> None:
+    with pytest.raises(OutOfRange) as err:
+        kr20(np.array([[0, 2], [1, 0]]))
+    assert str(err.value) == "KR-20 needs 0/1 scores"
+
+
+def test_sem_edges() -> None:
+    assert sem([10.0, 12.0], 1.0) == 0.0  # two totals are enough; perfect reliability, no error
+    assert sem([10.0, 12.0], 0.0) == pytest.approx(math.sqrt(2))
+    for totals, reliability, message in [
+        ([10.0], 0.5, "SEM needs at least 2 totals"),
+        ([[10.0, 12.0], [1.0, 2.0]], 0.5, "SEM needs at least 2 totals"),
+        ([10.0, 12.0], 1.01, "reliability cannot exceed 1"),
+    ]:
+        with pytest.raises(OutOfRange) as err:
+            sem(totals, reliability)
+        assert str(err.value) == message
+
+
+@pytest.mark.parametrize("totals", [[1.5], [-1.0], [67.0], [0.0, -2.0], [3.0, 70.0]])
+def test_score_distribution_refuses_totals_off_the_paper(totals: list[float]) -> None:
+    with pytest.raises(OutOfRange) as err:
+        score_distribution(totals, 66)
+    assert str(err.value) == "totals must be whole marks in 0..66"
+
+
+def test_score_distribution_counts_the_top_mark() -> None:
+    counts = score_distribution([0.0, 66.0, 66.0], 66)
+    assert counts.dtype == np.int64 and counts[66] == 2 and counts[0] == 1 and counts.sum() == 3
+
+
+def test_position_matrix_errors() -> None:
+    r = rows([0, 0], [0, 1], [1.0, 0.0], [1.0, 1.0])
+    cases: list[tuple[object, type[DomainError], str]] = [
+        (None, DomainError, "position matrix needs each response's position on the paper"),
+        (np.array([0]), DomainError, "position must have one entry per response"),
+        (np.array([0, 2]), OutOfRange, "position must be in 0..1"),
+        (np.array([1, 1]), DomainError, "a script has two responses at the same position"),
+    ]
+    for position, error, message in cases:
+        with pytest.raises(error) as err:
+            position_matrix(r, 2, position)  # type: ignore[arg-type]
+        assert str(err.value) == message
+
+
+def test_flags_start_at_thirty_responses_by_default() -> None:
+    s = stats_for([0.95], [0.3], n=30)
+    assert flag_items(s, None) == [["too_easy"]]
+
+
+def test_flag_thresholds_are_strict() -> None:
+    # Facility exactly 0.9 or 0.2, discrimination exactly 0.15, agreement exactly 0.7: no flag.
+    s = stats_for([0.9, 0.2, 0.5], [0.3, 0.3, 0.15])
+    assert flag_items(s, None, marker_agreement=np.array([0.7, 0.7, 0.7])) == [[], [], []]
+
+
+def test_unused_distractor_edges() -> None:
+    s = stats_for([0.5, 0.5, 0.5], [0.3, 0.3, 0.3])
+    shares = np.array(
+        [
+            [0.5, 0.3, 0.0, 0.2, 0.0],  # option 2 chosen by nobody
+            [0.6, 0.2, 0.15, 0.05, 0.0],  # option 3 chosen by exactly 5%: used
+            [1.0, 0.0, 0.0, 0.0, 0.0],  # one response, nobody chose a wrong option
+        ]
+    )
+    d = Distractors(
+        n=np.array([100, 100, 1]),
+        key=np.array([0, 0, 0]),
+        overall=shares,
+        upper=shares,
+        lower=shares,
+    )
+    assert flag_items(s, d) == [["unused_distractor"], [], ["unused_distractor"]]
+    assert flag_items(s, d, unused_share=0.0) == [["unused_distractor"], [], ["unused_distractor"]]
+
+
+def test_marker_agreement_must_cover_every_item() -> None:
+    with pytest.raises(DomainError) as err:
+        flag_items(stats_for([0.5, 0.5], [0.3, 0.3]), None, marker_agreement=np.array([0.9]))
+    assert str(err.value) == "marker_agreement must give one value per item"

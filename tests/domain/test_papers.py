@@ -504,3 +504,69 @@ def test_papers_without_repeat_is_achievable_and_never_above_the_bound(case) -> 
     for t, quota in bp.quotas.items():
         if quota.count:
             assert n * quota.count <= usable[t]
+
+
+# --- rules pinned by mutation testing -------------------------------------------------------
+
+
+def test_seeds_use_all_63_bits() -> None:
+    seeds = [new_seed(entropy) for entropy in range(64)]
+    assert max(seeds) >= 2**62  # the top bit of the 63 is used
+    assert all(s >= 2**32 for s in seeds[:8])  # not a 32-bit seed
+
+
+def test_a_shortfall_with_enough_available_is_nought_short() -> None:
+    assert Shortfall("mcq", None, 2, 5).describe() == "mcq: 2 needed, 5 unseen available (0 short)"
+    assert Shortfall(None, "K17", 1, 0).describe() == "K17: no unseen item available (1 short)"
+
+
+def test_a_shortfall_message_lists_what_ran_out_and_nothing_else() -> None:
+    assert str(PaperShortfall([])) == (
+        "Cannot draw a paper from this bank: no paper fits the blueprint."
+    )
+    one = PaperShortfall([Shortfall("mcq", None, 14, 3)])
+    assert (
+        str(one)
+        == "Cannot draw a paper from this bank: mcq: 14 needed, 3 unseen available (11 short)."
+    )
+    assert one.code == "bank_shortfall"
+    noted = PaperShortfall([], note="Add questions.")
+    assert str(noted).endswith("blueprint. Add questions.")
+
+
+@pytest.mark.parametrize(("mean", "tolerance"), [(0.0, 0.0), (1.0, 0.0), (0.5, 0.99)])
+def test_difficulty_targets_at_the_ends_of_the_scale_are_allowed(
+    mean: float, tolerance: float
+) -> None:
+    assert DifficultyTarget(mean, {}, tolerance).mean_facility == mean
+
+
+@pytest.mark.parametrize(
+    ("mean", "tolerance", "message"),
+    [
+        (-0.1, 0.02, "mean_facility must be between 0 and 1, not -0.1"),
+        (1.1, 0.02, "mean_facility must be between 0 and 1, not 1.1"),
+        (0.5, 1.0, "tolerance must be between 0 and 1, not 1.0"),
+        (0.5, -0.01, "tolerance must be between 0 and 1, not -0.01"),
+    ],
+)
+def test_difficulty_targets_off_the_scale_are_refused(
+    mean: float, tolerance: float, message: str
+) -> None:
+    with pytest.raises(ValueError) as err:
+        DifficultyTarget(mean, {}, tolerance)
+    assert str(err.value) == message
+
+
+def test_papers_without_repeat_counts_whole_papers() -> None:
+    # Five questions, two a paper: two papers, not two and a half.
+    items = [mcq(f"M{i}", "K1") for i in range(5)]
+    n = papers_without_repeat(items, blueprint(2, 0, ["K1"]))
+    assert n == 2 and isinstance(n, int)
+    assert papers_without_repeat(ItemPool(items), blueprint(2, 0, ["K1"])) == 2
+
+
+def test_papers_without_repeat_says_the_blueprint_is_empty() -> None:
+    with pytest.raises(ValueError) as err:
+        papers_without_repeat([saq("A", "K1")], blueprint(0, 0, []))
+    assert str(err.value) == "the blueprint asks for no questions"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
@@ -431,3 +433,120 @@ def test_a_backward_step_under_a_stoppage_neither_gives_nor_takes_time(
     closed = [Stoppage(s.start, closing.end, s.kind) if s.end is None else s for s in going]
     steps = [closing.clock_step] if closing.clock_step else []
     assert remaining(T0, 120, NONE, [*closed, *steps], stepped) == before
+# --- rules pinned by mutation testing -------------------------------------------------------
+
+
+class _NoOffset(tzinfo):
+    """A zone that does not know its offset: as unusable as no zone at all."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+@pytest.fixture
+def host_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The host's local zone is not UTC, so nothing may lean on it being UTC."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_zone_whose_offset_is_unknown_is_refused_like_a_naive_one() -> None:
+    value = datetime(2025, 3, 3, 9, 30, tzinfo=_NoOffset())
+    with pytest.raises(NaiveDatetime) as err:
+        require_utc(value)
+    assert err.value.code == "naive_datetime"
+    assert str(err.value) == "datetime 2025-03-03T09:30:00 has no timezone; times must be UTC"
+
+
+def test_a_non_datetime_is_refused_by_name() -> None:
+    with pytest.raises(NaiveDatetime) as err:
+        require_utc("2025-03-03T09:30:00Z")  # type: ignore[arg-type]
+    assert err.value.code == "naive_datetime"
+    assert str(err.value) == "expected a datetime, got '2025-03-03T09:30:00Z'"
+
+
+@pytest.mark.usefixtures("host_in_new_york")
+def test_results_are_in_utc_whatever_the_host_zone() -> None:
+    assert time.localtime(0).tm_gmtoff != 0  # the fixture took effect
+    plus_one = timezone(timedelta(hours=1))
+    assert require_utc(datetime(2025, 3, 3, 10, 30, tzinfo=plus_one)).utcoffset() == timedelta(0)
+    started = datetime(2025, 3, 3, 10, 30, tzinfo=plus_one)
+    due = deadline(started, 120, NONE, [], started)
+    assert due.utcoffset() == timedelta(0)
+    assert due.hour == 11  # 09:30 UTC + 120 minutes
+
+
+def test_stoppage_times_are_kept_in_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    stoppage = Stoppage(
+        datetime(2025, 3, 3, 11, 30, tzinfo=plus_two),
+        datetime(2025, 3, 3, 11, 40, tzinfo=plus_two),
+        "pause",
+    )
+    assert stoppage.start.utcoffset() == timedelta(0)
+    assert stoppage.end is not None and stoppage.end.utcoffset() == timedelta(0)
+    assert (stoppage.start.hour, stoppage.end.hour) == (9, 9)
+
+
+def test_an_extra_time_change_landing_the_deadline_exactly_on_now_is_accepted() -> None:
+    # 25% of 120 minutes is 30; taking it away at minute 120 ends the attempt now, not before.
+    check_extra_time_change(T0, 120, ExtraTime(percent=25), NONE, [], at(120))
+    with pytest.raises(DomainError) as err:
+        check_extra_time_change(
+            T0, 120, ExtraTime(percent=25), NONE, [], at(120) + timedelta(seconds=1)
+        )
+    assert err.value.code == "deadline_in_past"
+    assert str(err.value) == (
+        "Refused: the new extra time would move the deadline from 12:00:00 to 11:30:00 UTC, "
+        "which is already in the past (now 11:30:01)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "code", "message"),
+    [
+        (
+            lambda: Stoppage(at(0), None, "lunch"),
+            DomainError,
+            "invalid_stoppage",
+            "unknown stoppage kind 'lunch' (one of clock_step, pause, rest_break, room_pause)",
+        ),
+        (
+            lambda: Stoppage(at(10), at(5), "pause"),
+            DomainError,
+            "invalid_stoppage",
+            (
+                "a stoppage cannot end (2025-03-03T09:35:00+00:00) before it starts "
+                "(2025-03-03T09:40:00+00:00)"
+            ),
+        ),
+        (
+            lambda: ExtraTime(percent=-5, minutes=2),
+            OutOfRange,
+            "out_of_range",
+            "extra time cannot be negative (percent=-5, minutes=2)",
+        ),
+        (
+            lambda: allowed_duration(0, NONE),
+            OutOfRange,
+            "out_of_range",
+            "a test lasts a positive number of minutes, got 0",
+        ),
+    ],
+)
+def test_clock_errors_have_codes_and_say_what_is_wrong(
+    make: Callable[[], object], error: type[DomainError], code: str, message: str
+) -> None:
+    with pytest.raises(error) as err:
+        make()
+    assert err.value.code == code
+    assert str(err.value) == message
