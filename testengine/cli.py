@@ -33,10 +33,24 @@ def fail(message: str, code: int = 2) -> None:
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create or upgrade the database schema to the latest migration."""
+    """Create or upgrade the database schema to the latest migration.
+
+    Connects with TESTENGINE_MIGRATION_DATABASE_URL when set (the owner role, on PostgreSQL), so the
+    app's own role never needs the right to alter or drop tables.
+    """
     from flask_migrate import upgrade
 
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    directory = current_app.extensions["migrate"].directory
+    owner_url = current_app.config["TESTENGINE"]["MIGRATION_DATABASE_URL"]
+    if owner_url:
+        from . import create_app
+
+        owner_app = create_app({"DATABASE_URL": owner_url})
+        with owner_app.app_context():
+            upgrade(directory=directory)
+            db.engine.dispose()
+    else:
+        upgrade(directory=directory)
     click.echo("Database is up to date.")
 
 
@@ -122,3 +136,7 @@ def register_cli(app: Flask) -> None:
     from .cli_data import data_group
 
     app.cli.add_command(data_group)
+    from . import cli_ops
+
+    for command in (cli_ops.backup, cli_ops.restore, cli_ops.db_group):
+        app.cli.add_command(command)
