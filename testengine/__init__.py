@@ -11,12 +11,14 @@ from flask import Flask, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import access, security
 from .clock import Clock
 from .config import flask_config, load_settings
 from .domain.errors import DomainError
+from .ops import metrics
 from .extensions import WriterQueueConnection, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,12 +61,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["testengine.clock"] = Clock()
 
     _init_extensions(app, settings)
+    if settings["TRUSTED_PROXIES"]:
+        # Behind N proxies, believe the last N hops of X-Forwarded-For/-Proto: the sign-in limit and the
+        # audit log then see the client's address. With none trusted the headers are ignored, so a forged one changes nothing.
+        hops = int(settings["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.converters["int"] = RowIdConverter
     app.json = JSONProvider(app)
     _register_areas(app)
     _register_errors(app)
     access.install(app)
     security.install(app)
+    metrics.install(app)
 
     from .cli import register_cli
 
@@ -103,9 +111,10 @@ def _register_areas(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .invigilator.views import bp as invigilator_bp
     from .marker.views import bp as marker_bp
+    from .ops.views import bp as ops_bp
     from .reviewer.views import bp as reviewer_bp
 
-    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp):
+    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp, ops_bp):
         app.register_blueprint(blueprint)
 
 

@@ -110,4 +110,8 @@ def sweep() -> None:
     for attempt in db.session.scalars(select(Attempt).where(Attempt.state == "in_progress", Attempt.deadline_at.is_not(None))):
         done += finalise_if_expired(attempt, now)
     db.session.commit()
+    from .ops.metrics import SWEEP_RUNS, SWEEP_SUBMITTED
+
+    SWEEP_RUNS.inc()
+    SWEEP_SUBMITTED.inc(done)
     click.echo(f"Submitted {done} attempt(s) whose time was up.")
