@@ -238,3 +238,22 @@ def test_export_to_stdout_after_pseudonymisation_by_candidate_number(app, clock,
     assert data["apprentice"]["uln"] is None and data["apprentice"]["pseudonymised_at"]
     assert "Ann" not in json.dumps([data["apprentice"], data["account"], data["incidents"], data["adjustments"]])
     assert "apprentice.pseudonymise" in {entry["action"] for entry in data["audit"]}
+
+
+def test_after_retention_the_audit_log_names_the_apprentice_by_pseudonym_only(app, client, clock, finish_apprentice, login_as):
+    """Entries hold people's ids, not their emails, so the append-only log is pseudonymised with the account."""
+    finished = finish_apprentice("Ann Lee")
+    release_results(finished.apprentice.id, clock.now())
+    old_email, user_id = finished.user.email, finished.user.id
+    assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.actor_id == user_id))  # they acted: start, submit
+    clock.advance(dt.timedelta(days=RETENTION + 1))
+    assert _cli(app, "retention").exit_code == 0
+
+    db.session.expire_all()
+    entries = list(db.session.scalars(select(AuditEntry)))
+    stored = json.dumps([[e.actor_label, e.before, e.after, e.reason, e.object_id] for e in entries], default=str)
+    assert old_email not in stored and "Ann Lee" not in stored
+    login_as("admin")
+    page = client.get("/admin/audit", query_string={"actor": "pseudonymised"}).get_data(as_text=True)
+    assert f"pseudonymised-{user_id}@removed.invalid" in page
+    assert old_email not in client.get("/admin/audit").get_data(as_text=True)
