@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context, request
+
 from ..clock import utcnow
 from ..extensions import db
 from ..models import AuditEntry, User
@@ -45,6 +47,7 @@ def record(
         before=before,
         after=after,
         reason=reason,
+        address=request.remote_addr if has_request_context() else None,
     )
     db.session.add(entry)
     db.session.flush()

@@ -127,6 +127,29 @@ def test_behind_a_trusted_proxy_two_clients_are_limited_separately(make_app):
     assert 429 not in second  # the same proxy, another client: its own allowance
 
 
+@pytest.mark.parametrize("trusted, recorded", [(1, "203.0.113.9"), (0, "10.0.0.1")])
+def test_the_audit_log_records_the_client_address_only_through_a_trusted_proxy(make_app, trusted, recorded):
+    from sqlalchemy import select
+
+    from testengine.models import AuditEntry
+    from testengine.services import accounts
+    from tests.conftest import PASSWORD
+
+    application = make_app(TRUSTED_PROXIES=trusted, LOGIN_FAILURES_ALLOWED=2)
+    with application.app_context():
+        accounts.create_user(email="dana@example.org", display_name="Dana", password=PASSWORD, roles=["marker"])
+        db.session.commit()
+    client = application.test_client()
+    through = {"environ_base": {"REMOTE_ADDR": "10.0.0.1"}, "headers": {"X-Forwarded-For": "203.0.113.9"}}
+    token = csrf_token_from(client.get("/login", **through).get_data(as_text=True))
+    for _ in range(3):
+        client.post("/login", data={"identifier": "dana@example.org", "password": "wrong", "csrf_token": token}, **through)
+    with application.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.throttled"))
+        assert entry is not None and entry.address == recorded
+        db.session.remove()
+
+
 def test_without_trusted_proxies_a_forged_forwarded_for_changes_nothing(make_app):
     application = make_app(RATELIMIT_PER_ADDRESS="3 per minute")
     first = _sign_in_posts(application, "10.0.0.1", "203.0.113.5", 3)
@@ -150,3 +173,30 @@ def test_bad_operations_settings_stop_the_app(monkeypatch, tmp_path, name, value
     monkeypatch.setenv("TESTENGINE_INSTANCE_PATH", str(tmp_path))
     with pytest.raises(ConfigError, match=message):
         create_app({"SECRET_KEY": "k" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
+
+
+def test_multiprocess_mode_adds_up_every_process(database_url, tmp_path):
+    """Under gunicorn each worker counts in its own process: with PROMETHEUS_MULTIPROC_DIR a scrape sees them all."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    count = "from testengine.ops.metrics import SAVES; SAVES.labels('saved').inc({n})"
+    for n in (2, 3):  # two workers, each saving and exiting
+        subprocess.run([sys.executable, "-c", count.format(n=n)], env=env, cwd=REPO, check=True, timeout=120)
+    scrape = (
+        "from testengine import create_app; from testengine.ops.metrics import exposition\n"
+        f"app = create_app({{'SECRET_KEY': 'k' * 32, 'DATABASE_URL': {database_url!r}}})\n"
+        "with app.app_context(): print(exposition().decode())\n"
+    )
+    env["TESTENGINE_INSTANCE_PATH"] = str(tmp_path / "instance")
+    done = subprocess.run([sys.executable, "-c", scrape], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    families = _families(done.stdout)
+    assert _sample(families, "testengine_saves_total", outcome="saved") == 5
+    assert _sample(families, "testengine_open_attempts", state="in_progress") == 0
