@@ -122,7 +122,11 @@ def make_backup(url: str, target: Path, now: dt.datetime) -> Manifest:
     if target.exists():
         raise BackupError(f"{target} already exists: give a new path for each backup")
     engine = _engine_name(url)
-    partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=target.parent if target.parent.exists() else None))
+    if engine == "sqlite" and not _sqlite_path(url).is_file():
+        raise BackupError(f"{_sqlite_path(url)}: no such database file")  # sqlite3.connect would create an empty one
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Made beside the target and renamed into place, so a backup directory is only ever complete.
+    partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=target.parent))
     try:
         os.chmod(partial, 0o700)  # personal data
         data = partial / DATA_FILES[engine]

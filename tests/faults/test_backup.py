@@ -196,3 +196,10 @@ def test_backup_refuses_an_existing_path(make_user, database_url, tmp_path):
     (tmp_path / "taken").mkdir()
     refused = run_cli(database_url, "backup", str(tmp_path / "taken"), tmp_path=tmp_path)
     assert refused.returncode == 2 and "already exists" in refused.stderr
+
+
+def test_backup_of_a_missing_sqlite_file_is_refused_not_created(tmp_path):
+    missing = tmp_path / "nowhere.sqlite3"
+    refused = run_cli(f"sqlite:///{missing}", "backup", str(tmp_path / "backup"), tmp_path=tmp_path)
+    assert refused.returncode == 2 and "no such database file" in refused.stderr
+    assert not missing.exists() and not (tmp_path / "backup").exists()
