@@ -6,8 +6,8 @@ import os
 bind = "127.0.0.1:8000"
 # One worker per core (each has its own GIL), threads to overlap waits on the database: the layout
 # docs/benchmarks.md measured (2 workers x 4 threads on 2 cores).
-workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+workers = int(os.environ.get("GUNICORN_WORKERS") or max(2, multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 worker_class = "gthread"
 timeout = 60
 graceful_timeout = 30
@@ -18,7 +18,7 @@ errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"  # nginx on this host; the app's own ProxyFix reads the headers
 
 
-def child_exit(server, worker):  # noqa: ANN001, ANN201
+def child_exit(server, worker):
     """A worker that exits leaves its metrics files behind; live gauges of a dead process must go."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

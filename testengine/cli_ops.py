@@ -75,7 +75,8 @@ def grant_app_role(role: str) -> None:
 
     Run with TESTENGINE_MIGRATION_DATABASE_URL (or DATABASE_URL) connecting as the owner role; again after a restore.
     """
-    from .ops.roles import RoleError, grant_app_role as grant
+    from .ops.roles import RoleError
+    from .ops.roles import grant_app_role as grant
 
     settings = current_app.config["TESTENGINE"]
     url = settings["MIGRATION_DATABASE_URL"] or settings["DATABASE_URL"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess

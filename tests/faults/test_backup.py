@@ -33,7 +33,7 @@ def run_cli(url: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess
         TESTENGINE_SECRET_KEY=BASE_CONFIG["SECRET_KEY"],
         TESTENGINE_INSTANCE_PATH=str(tmp_path / "cli-instance"),
     )
-    return subprocess.run(["testengine", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run(["testengine", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
 @pytest.fixture
