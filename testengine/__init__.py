@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .clock import Clock
@@ -46,6 +47,7 @@ class JSONProvider(DefaultJSONProvider):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory: settings, extensions, areas (one blueprint per role), CLI, error pages."""
     from . import access, input_guard, labels, security
+    from .ops import metrics
 
     app = Flask(
         __name__,
@@ -62,6 +64,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["testengine.clock"] = Clock()
 
     _init_extensions(app, settings)
+    if settings["TRUSTED_PROXIES"]:
+        # Behind N proxies, believe the last N hops of X-Forwarded-For/-Proto: the sign-in limit and the
+        # audit log then see the client's address. With none trusted the headers are ignored, so a forged one changes nothing.
+        hops = int(settings["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.converters["int"] = RowIdConverter
     app.json = JSONProvider(app)
     _register_areas(app)
@@ -72,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     access.install(app)
     input_guard.install(app)  # after the access check: a refused person learns nothing about the input
     security.install(app)
+    metrics.install(app)
 
     from .cli import register_cli
 
@@ -120,9 +128,10 @@ def _register_areas(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .invigilator.views import bp as invigilator_bp
     from .marker.views import bp as marker_bp
+    from .ops.views import bp as ops_bp
     from .reviewer.views import bp as reviewer_bp
 
-    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp):
+    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp, ops_bp):
         app.register_blueprint(blueprint)
 
 

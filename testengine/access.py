@@ -6,7 +6,7 @@ endpoint without a rule is refused (403) and a test fails when such a route is a
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from flask import Blueprint, Flask, abort, jsonify, redirect, request, url_for
 from flask_login import current_user
@@ -16,11 +16,18 @@ AREA_RULES: dict[str, frozenset[str]] = {}
 PUBLIC_ENDPOINTS: set[str] = {"static", "favicon"}
 # What a person with a temporary password may still reach: everything else sends them to choose their own.
 PASSWORD_CHANGE_ENDPOINTS: frozenset[str] = frozenset({"auth.change_password", "auth.logout"})
+# endpoint -> a test of the request's address that lets a machine in without signing in (a metrics scraper).
+ADDRESS_RULES: dict[str, Callable[[], bool]] = {}
 
 
 def public(endpoint: str) -> None:
     """Mark one endpoint as open to anonymous visitors (login page, health check)."""
     PUBLIC_ENDPOINTS.add(endpoint)
+
+
+def allow_by_address(endpoint: str, allowed: Callable[[], bool]) -> None:
+    """Besides its area's rule, let one endpoint answer requests whose address `allowed()` accepts."""
+    ADDRESS_RULES[endpoint] = allowed
 
 
 def restrict(blueprint: Blueprint, roles: Iterable[str], *, within: str | None = None) -> None:
@@ -55,6 +62,9 @@ def check_access():  # type: ignore[no-untyped-def]
     rule = _rule_for(full_name)
     if rule is None:
         return _refuse(403, "no_access_rule", "This page has no access rule.")
+    by_address = ADDRESS_RULES.get(endpoint)
+    if by_address is not None and by_address():
+        return None
     if not current_user.is_authenticated:
         if _wants_json():
             return _refuse(401, "login_required", "Sign in first.")

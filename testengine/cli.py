@@ -79,10 +79,25 @@ def write_lock(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create or upgrade the database schema to the latest migration."""
+    """Create or upgrade the database schema to the latest migration.
+
+    Connects with TESTENGINE_MIGRATION_DATABASE_URL when set (the owner role, on PostgreSQL), so the
+    app's own role never needs the right to alter or drop tables.
+    """
     from flask_migrate import upgrade
 
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    directory = current_app.extensions["migrate"].directory
+    owner_url = current_app.config["TESTENGINE"]["MIGRATION_DATABASE_URL"]
+    if owner_url:
+        from . import create_app
+        from .extensions import db
+
+        owner_app = create_app({"DATABASE_URL": owner_url})
+        with owner_app.app_context():
+            upgrade(directory=directory)
+            db.engine.dispose()
+    else:
+        upgrade(directory=directory)
     click.echo("Database is up to date.")
 
 
@@ -177,13 +192,13 @@ def users_list() -> None:
 def all_commands() -> list[click.Command]:
     """Every top-level command; importing the modules attaches their subcommands to the groups."""
     # cli_banks, cli_papers and cli_stats attach their subcommands to the groups above when imported.
-    from . import cli_banks, cli_demo, cli_grade, cli_papers, cli_stats  # noqa: F401
+    from . import cli_banks, cli_demo, cli_grade, cli_ops, cli_papers, cli_stats  # noqa: F401
     from .cli_data import data_group
-
     from .cli_resit import resit_group
 
     return [init_db, create_user, serve, bank_group, paper_group, users_group,
-            cli_grade.grade, cli_demo.demo, cli_demo.sweep, data_group, resit_group]
+            cli_grade.grade, cli_demo.demo, cli_demo.sweep, data_group, resit_group,
+            cli_ops.backup, cli_ops.restore, cli_ops.db_group]
 
 
 def register_cli(app: Flask) -> None:

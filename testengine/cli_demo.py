@@ -115,6 +115,10 @@ def sweep() -> None:
     attempts = list(db.session.scalars(select(Attempt).where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None)).order_by(Attempt.id)))
     report = finalise_each(attempts, now)  # each attempt on its own: one failure never stops the others
     db.session.commit()
+    from .ops.metrics import SWEEP_RUNS, SWEEP_SUBMITTED
+
+    SWEEP_RUNS.inc()
+    SWEEP_SUBMITTED.inc(len(report.submitted))
     click.echo(f"Submitted {len(report.submitted)} attempt(s) whose time was up.")
     for note in report.unreadable:
         click.echo(f"Unreadable response, {note}.")

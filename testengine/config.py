@@ -6,6 +6,7 @@ with a message that names it, rather than failing later in the middle of a sitti
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -62,6 +63,9 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ALLOW_TEST_EMAIL_DOMAINS": (False, _bool, "accept reserved test domains (.test, .example, example.com/.net/.org) in email addresses: demo and test systems only"),
     "RELEASE_NEEDS_SECOND_ADMIN": (True, _bool, "a result is released by a different administrator from the one who signed it off"),
     "BANK_MAX_FILE_BYTES": (1024 * 1024, _int, "largest bank file (spec or questions) read; larger ones are refused unread"),
+    "MIGRATION_DATABASE_URL": ("", str, "URL `init-db` and `db grant-app-role` connect with (the owner role), when the app's own role may not alter tables"),
+    "TRUSTED_PROXIES": (0, _int, "reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx alone: 1); 0 ignores them"),
+    "METRICS_ALLOW_FROM": ("", str, "comma-separated addresses or CIDR networks that may read /metrics without signing in (admins always may)"),
 }
 
 BANK_FILE_LIMITS = (1024, 64 * 1024 * 1024)
@@ -104,6 +108,29 @@ def _instance_secret(instance_path: Path) -> str:
     return key
 
 
+def _database_url(name: str, url: str) -> str:
+    if url.startswith("postgres://") or url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; say so instead of failing on a missing psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
+        raise ConfigError(f"{PREFIX}{name}={url!r}: use sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB")
+    return url
+
+
+def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A CIDR list (a string from the environment, or already a list) as networks; a bad entry is named."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    networks = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{PREFIX}METRICS_ALLOW_FROM: {item!r} is not an address or CIDR network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    return tuple(networks)
+
+
 def load_settings(
     instance_path: Path, environ: Mapping[str, str], overrides: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -125,15 +152,13 @@ def load_settings(
     if not values["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'testengine.sqlite3'}"
-    url = str(values["DATABASE_URL"])
-    if url.startswith("postgres://") or url.startswith("postgresql://"):
-        # psycopg 3 is the driver we ship; say so instead of failing on a missing psycopg2.
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
-        raise ConfigError(
-            f"{PREFIX}DATABASE_URL={url!r}: use sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB"
-        )
+    url = _database_url("DATABASE_URL", str(values["DATABASE_URL"]))
     values["DATABASE_URL"] = url
+    if values["MIGRATION_DATABASE_URL"]:
+        values["MIGRATION_DATABASE_URL"] = _database_url("MIGRATION_DATABASE_URL", str(values["MIGRATION_DATABASE_URL"]))
+    if not isinstance(values["TRUSTED_PROXIES"], int) or not 0 <= values["TRUSTED_PROXIES"] <= 5:
+        raise ConfigError(f"{PREFIX}TRUSTED_PROXIES must be a whole number from 0 to 5: the proxies in front of the app (nginx alone: 1)")
+    values["METRICS_ALLOW_FROM"] = _networks(values["METRICS_ALLOW_FROM"])
     if not values["SECRET_KEY"]:
         values["SECRET_KEY"] = _instance_secret(instance_path)
     if len(str(values["SECRET_KEY"])) < 16:

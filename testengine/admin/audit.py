@@ -8,13 +8,13 @@ import json
 from typing import Any
 
 from flask import render_template, request
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, and_, distinct, func, or_, select
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..extensions import db
-from ..models import AuditEntry
+from ..models import AuditEntry, User
 from .views import bp
 
 PER_PAGE = 50
@@ -51,7 +51,12 @@ def _apply(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
     if "action" in filters:
         query = query.where(AuditEntry.action == filters["action"])
     if "actor" in filters:
-        query = query.where(func.lower(AuditEntry.actor_label).contains(filters["actor"].strip().lower(), autoescape=True))
+        # Who acted is the person's account as it is now (entries hold only their id), or "system".
+        wanted = filters["actor"].strip().lower()
+        query = query.where(or_(
+            func.lower(User.email).contains(wanted, autoescape=True),
+            and_(AuditEntry.actor_id.is_(None), func.lower(AuditEntry.actor_label).contains(wanted, autoescape=True)),
+        ))
     if "object_type" in filters:
         query = query.where(AuditEntry.object_type == filters["object_type"])
     if "object_id" in filters:
@@ -83,20 +88,29 @@ def changes(entry: AuditEntry) -> list[tuple[str, str, str]]:
     return [(key, _text(before.get(key)), _text(after.get(key))) for key in keys]
 
 
+def _who(entry: AuditEntry, email: str | None) -> str:
+    """The actor as their account reads now (a pseudonym after retention), joined at read time."""
+    if entry.actor_id is None:
+        return "system"
+    return email or f"user {entry.actor_id}"
+
+
 @bp.route("/audit")
 def audit():  # type: ignore[no-untyped-def]
     form = AuditFilterForm(MultiDict(request.args))
     form.action.choices = _choices(AuditEntry.action, "Any action")
     form.object_type.choices = _choices(AuditEntry.object_type, "Any type")
     filters = _filters(form)
-    total = db.session.scalar(_apply(select(func.count(AuditEntry.id)), filters)) or 0
+    with_actor = lambda query: query.outerjoin(User, User.id == AuditEntry.actor_id)
+    total = db.session.scalar(_apply(with_actor(select(func.count(AuditEntry.id))), filters)) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = db.session.scalars(
-        _apply(select(AuditEntry), filters).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    rows = db.session.execute(
+        _apply(with_actor(select(AuditEntry, User.email)), filters)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ).all()
     args = {name: (value.isoformat() if isinstance(value, dt.date) else value) for name, value in filters.items()}
     return render_template(
-        "admin/audit.html", form=form, entries=[(row, changes(row)) for row in rows], total=total, page=page, pages=pages,
+        "admin/audit.html", form=form, entries=[(entry, _who(entry, email), changes(entry)) for entry, email in rows], total=total, page=page, pages=pages,
         first=(page - 1) * PER_PAGE + 1, last=(page - 1) * PER_PAGE + len(rows), args=args, filtered=bool(filters),
     )

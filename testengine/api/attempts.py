@@ -14,6 +14,7 @@ from ..clock import utcnow
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now
 from ..models import Answer, AttemptQuestion, QuestionVersion
+from ..ops.metrics import SAVES
 from ..services import attempts as attempt_service
 from .errors import BodyError, json_error, parse_body, parse_query, refusal_status
 
@@ -90,6 +91,8 @@ def _load(attempt_id: int):  # type: ignore[no-untyped-def]
 @bp.errorhandler(attempt_service.AttemptError)
 def attempt_error(error: attempt_service.AttemptError):  # type: ignore[no-untyped-def]
     db.session.rollback()
+    if request.endpoint == "api.attempts.save":
+        SAVES.labels("refused").inc()
     return json_error(refusal_status(error), error.code, str(error), **({"field": error.field} if error.field else {}))
 
 
@@ -190,6 +193,7 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     result = write_now(lambda: attempt_service.save_answer(
         attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
     ))
+    SAVES.labels(str(result.get("status", "saved"))).inc()
     return {**result, "clock": clock}
 
 

@@ -14,6 +14,7 @@ from ..clock import utcnow
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now, write_transaction
 from ..models import Attempt, Booking, Sitting
+from ..ops.metrics import STARTS
 from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service
 
@@ -69,7 +70,8 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         flash(str(refused), "error")
         return redirect(url_for("apprentice.home"))
-    if token is not None:
+    if token is not None:  # this request started the attempt (a second click only reopens it)
+        STARTS.inc()
         session[CLAIM] = {"attempt": attempt.id, "token": token}
     return _with_device(redirect(url_for("apprentice.sit", attempt_id=attempt.id)), device)
 

@@ -13,7 +13,7 @@ from ..services import accounts
 from .forms import ChangePasswordForm, EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
-access.restrict(bp, roles=())  # any signed-in user; login and health are public below
+access.restrict(bp, roles=())  # any signed-in user; login is public below
 
 AREA_ORDER = [
     ("apprentice", "apprentice.home", "Sit a test"),
@@ -108,10 +108,3 @@ def home():  # type: ignore[no-untyped-def]
         return redirect(url_for(areas[0][0]))
     return render_template("auth/home.html", areas=areas)
 
-
-@bp.route("/healthz")
-def health():  # type: ignore[no-untyped-def]
-    return {"status": "ok"}
-
-
-access.public("auth.health")

@@ -25,6 +25,8 @@ class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(String(500))
+    # Where a web request came from (after ProxyFix: the client, not the proxy); None for the CLI and sweeps.
+    address: Mapped[str | None] = mapped_column(String(45))
 
 
 class AuditLogIsAppendOnly(RuntimeError):

@@ -177,7 +177,7 @@ def create_user(
             )
         )
     db.session.flush()
-    audit.record(actor, "user.create", user, after={"email": email, "roles": sorted(roles)})
+    audit.record(actor, "user.create", user, after={"user_id": user.id, "roles": sorted(roles)})
     return user
 
 

@@ -115,7 +115,7 @@ def assign_invigilator(sitting: Sitting, user: User, *, actor: User | None) -> N
     if db.session.get(SittingInvigilator, (sitting.id, user.id)) is None:
         db.session.add(SittingInvigilator(sitting_id=sitting.id, user_id=user.id))
         db.session.flush()
-        audit.record(actor, "sitting.assign_invigilator", sitting, after={"invigilator": user.email})
+        audit.record(actor, "sitting.assign_invigilator", sitting, after={"invigilator_id": user.id})
 
 
 def invigilator_sitting(sitting_id: int, user: User) -> Sitting:
@@ -464,7 +464,8 @@ def log_incident(sitting: Sitting, *, kind: str, apprentice_ids: list[int], now:
     incident = Incident(sitting_id=sitting.id, kind=kind, occurred_at=now, reported_by_id=actor.id if actor else None, apprentice_ids=sorted(apprentice_ids), notes=notes[:2000])
     db.session.add(incident)
     db.session.flush()
-    audit.record(actor, "incident.log", incident, after={"kind": kind, "apprentices": sorted(apprentice_ids), "notes": notes[:200]})
+    # The notes stay on the incident, where retention can redact a name; the append-only log could not.
+    audit.record(actor, "incident.log", incident, after={"kind": kind, "apprentices": sorted(apprentice_ids), "notes_chars": len(incident.notes)})
     return incident
 
 

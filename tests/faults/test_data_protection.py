@@ -252,3 +252,22 @@ def test_retention_shows_progress_on_a_terminal_and_nothing_else_changes(app, cl
     assert result.exit_code == 0, result.output
     assert result.stderr == "\rPseudonymising: 1/2 (50%)\rPseudonymising: 2/2 (100%)\n"
     assert result.stdout.splitlines()[-1] == f"2 apprentice(s) pseudonymised (retention {RETENTION} days)."
+
+
+def test_after_retention_the_audit_log_names_the_apprentice_by_pseudonym_only(app, client, clock, finish_apprentice, login_as):
+    """Entries hold people's ids, not their emails, so the append-only log is pseudonymised with the account."""
+    finished = finish_apprentice("Ann Lee")
+    release_results(finished.apprentice.id, clock.now())
+    old_email, user_id = finished.user.email, finished.user.id
+    assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.actor_id == user_id))  # they acted: start, submit
+    clock.advance(dt.timedelta(days=RETENTION + 1))
+    assert _cli(app, "retention").exit_code == 0
+
+    db.session.expire_all()
+    entries = list(db.session.scalars(select(AuditEntry)))
+    stored = json.dumps([[e.actor_label, e.before, e.after, e.reason, e.object_id] for e in entries], default=str)
+    assert old_email not in stored and "Ann Lee" not in stored
+    login_as("admin")
+    page = client.get("/admin/audit", query_string={"actor": "pseudonymised"}).get_data(as_text=True)
+    assert f"pseudonymised-{user_id}@removed.invalid" in page
+    assert old_email not in client.get("/admin/audit").get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""Running the service: health, metrics, schema version, database roles."""
