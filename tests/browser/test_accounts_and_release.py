@@ -55,7 +55,8 @@ def test_a_new_account_changes_its_temporary_password_at_first_sign_in(live_serv
 
 def _current_row(page):
     """The method's row in the current-grades table (its name is the row's header cell)."""
-    return page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Observation with questioning"))
+    current = page.get_by_role("table", name="The grade in force for each method")
+    return current.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Observation with questioning"))
 
 
 def test_one_admin_signs_off_and_a_second_admin_releases(live_app, live_server, live_clock, new_page, prepared):

@@ -73,7 +73,7 @@ def test_a_room_pause_resumed_after_the_clock_steps_back_keeps_everyones_time(ap
     staff, page = _staff(app, login, room)
     clock.advance(dt.timedelta(minutes=12))
     before = _left_now(sitter.id, clock)
-    post_button(staff, page, f"{page}/pause-room")
+    assert post_button(staff, page, f"{page}/pause-room", reason="Fire alarm", confirm="y").status_code == 200
     clock.advance(-BACK)
     assert _left(staff, room, sitter.id) == before
     resumed = post_button(staff, page, f"{page}/resume-room")
