@@ -8,12 +8,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .extensions import write_lock
-
 from .banks import BankValidationError, validate_standard
 from .cli import bank_group, fail
 from .clock import utcnow
-from .extensions import db
+from .extensions import db, write_lock
 
 
 @bank_group.command("validate")
@@ -31,7 +29,7 @@ def validate(path: Path) -> None:
         limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
-    problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date(), max_file_bytes=limit)
+    problems = validate_standard(path, today=dt.datetime.now(dt.UTC).date(), max_file_bytes=limit)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
@@ -104,3 +102,45 @@ def report(standard: str, as_json: bool) -> None:
     due = data["due_for_review"]
     click.echo(f"Review: {due['overdue']} overdue (never drawn), {due['next_30_days']} due in 30 days, {due['next_90_days']} in 90 days")
     click.echo(f"Papers without repeat for one apprentice: {data['papers_without_repeat']}")
+
+
+def _banks_dir() -> Path:
+    import os
+
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return Path(current_app.config["TESTENGINE"]["BANKS_DIR"])
+    return Path(os.environ.get("TESTENGINE_BANKS_DIR") or Path.cwd() / "question_banks")
+
+
+@bank_group.command("convert")
+@click.option("--from", "fmt", required=True, type=click.Choice(["moodle-xml", "gift", "qti"]), help="The source's format")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--standard", required=True, help="The standard the questions are for (its spec.yaml in the banks folder)")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write question files into")
+@click.option("--encoding", default=None, help="Encoding of a GIFT file without a byte-order mark (default UTF-8)")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+def convert_(fmt: str, source: Path, standard: str, out: Path, encoding: str | None, as_json: bool) -> None:
+    """Convert Moodle XML, GIFT or QTI questions into bank files in OUT, with a report of every item.
+
+    Exit 0 when every input was read, 2 when a file (or a package entry) is malformed or refused;
+    the items that could be read are converted either way.
+    """
+    from .interop import SourceError, convert
+
+    spec_path = _banks_dir() / standard / "spec.yaml"
+    if not spec_path.is_file():
+        fail(f"no standard {standard!r}: {spec_path} does not exist")
+    try:
+        result = convert(fmt, source, spec_path=spec_path, out=out, today=utcnow().date(), encoding=encoding)
+    except SourceError as error:
+        fail(str(error))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(result.as_text())
+    if result.errors:
+        for error in result.errors:
+            click.echo(f"{error.where}: {error.message}", err=True)
+        raise SystemExit(2)
