@@ -10,6 +10,7 @@ point outside it.
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,8 @@ def parse_xml(data: bytes, where: str) -> LocatedTree:
         ) from None
     except ParseError as error:
         line = error.position[0] if getattr(error, "position", None) else 1
-        raise SourceError(f"{where}:{line}", f"is not well-formed XML: {error.msg if hasattr(error, 'msg') else error}") from None
+        reason = re.sub(r": line \d+, column \d+$", "", str(error))
+        raise SourceError(f"{where}:{line}", f"is not well-formed XML: {reason}") from None
     except (LookupError, ValueError) as error:
         raise SourceError(f"{where}:1", f"cannot be read: {error}") from None
     return LocatedTree(root, builder.lines)
