@@ -35,6 +35,9 @@ REFUSED_KINDS: dict[str, str] = {
     "calculated": "calculated: the bank has no calculated question type",
     "random": "random question: a placeholder drawn from a category, not a question",
     "composite": "more than one interaction in one item: a bank question asks one thing",
+    "no_interaction": "no interaction: nothing to answer",
+    "no_key": "no correct response declared, so the key cannot be read (custom response processing is not carried)",
+    "other": "the bank has no question type for this interaction",
 }
 
 
@@ -217,6 +220,10 @@ def map_item(item: SourceItem, target: Target, taken: set[str]) -> Entry:
             if option.fraction < 0:
                 notes.append(f"option {letter} carried a negative weight ({option.fraction:.0%}): the bank has no negative marking")
             options.append(entry)
+        for text, text_format in item.feedback:
+            general = _text(text, text_format, "general feedback", dropped)
+            if general:
+                dropped.append(f"general feedback (a multiple-choice question keeps a rationale per option): {general}")
         content = {"options": options}
     else:
         if native.guide is not None:
