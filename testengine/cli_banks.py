@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from .extensions import write_lock
+
 from .banks import BankValidationError, validate_standard
 from .cli import bank_group, fail
 from .clock import utcnow
-from .extensions import db, write_lock
+from .extensions import db
 
 
 @bank_group.command("validate")
@@ -29,7 +31,7 @@ def validate(path: Path) -> None:
         limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
-    problems = validate_standard(path, today=dt.datetime.now(dt.UTC).date(), max_file_bytes=limit)
+    problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date(), max_file_bytes=limit)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
@@ -67,17 +69,41 @@ def import_(path: Path) -> None:
 
 @bank_group.command("export")
 @click.option("--standard", required=True)
-@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "qti3", "moodle-xml"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: bank files (a folder); qti3: a QTI 3.0 content package (a .zip); moodle-xml: one .xml file",
+)
+@click.argument("path", type=click.Path(path_type=Path))
 @with_appcontext
-def export(standard: str, path: Path) -> None:
-    """Write the bank as files that validate and re-import to the same bank."""
-    from .services.banks import UnknownStandard, export_bank
+def export(standard: str, fmt: str, path: Path) -> None:
+    """Write the bank as files that validate and re-import (or convert back) to the same bank."""
+    from .services.banks import UnknownStandard, current_bank_questions, export_bank, get_standard
 
+    if fmt == "yaml":
+        if path.exists() and not path.is_dir():
+            fail(f"{path} is a file: a yaml export writes a folder")
+        try:
+            count = export_bank(standard, path)
+        except UnknownStandard as error:
+            fail(str(error))
+        click.echo(f"Wrote {count} questions to {path}")
+        return
+    from .interop.export import moodle_xml, qti3_package
+
+    if path.is_dir():
+        fail(f"{path} is a folder: a {fmt} export writes one file")
     try:
-        count = export_bank(standard, path)
+        questions = current_bank_questions(get_standard(standard))
     except UnknownStandard as error:
         fail(str(error))
-    click.echo(f"Wrote {count} questions to {path}")
+    data = qti3_package(standard, questions) if fmt == "qti3" else moodle_xml(standard, questions).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    click.echo(f"Wrote {len(questions)} questions to {path} ({fmt})")
 
 
 @bank_group.command("report")
