@@ -60,8 +60,8 @@ class Conversion:
 def decode_text(data: bytes, where: str, encoding: str | None) -> str:
     """Text of a non-XML file: its byte-order mark (UTF-8, UTF-16) wins, else `encoding`, else UTF-8."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data, encoding = data[3:], "utf-8"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:

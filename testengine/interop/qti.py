@@ -150,7 +150,10 @@ def read_item(data: bytes, where: str, native: Native | None = None, tags: tuple
     body = root.find("itemBody")
     if body is None:
         raise SourceError(source, "has no item body")
-    declarations = _declarations(root)
+    try:
+        declarations = _declarations(root)
+    except ValueError as error:
+        raise SourceError(source, f"a response declaration's mapped value is not a number ({error})") from None
     notes: list[str] = []
     processing = root.find("responseProcessing")
     if processing is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -191,8 +192,11 @@ class Package:
     def read(self, name: str) -> bytes:
         """One entry's bytes; never more than its declared size (a lying header cannot inflate it)."""
         info = self._members[name]
-        with self._zip.open(info) as handle:
-            data = handle.read(min(info.file_size, self.limits.file_bytes) + 1)
+        try:
+            with self._zip.open(info) as handle:
+                data = handle.read(min(info.file_size, self.limits.file_bytes) + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise SourceError(f"{self.path}!{name}", f"cannot be unpacked: {error}") from None
         if len(data) > info.file_size or len(data) > self.limits.file_bytes:
             raise SourceError(f"{self.path}!{name}", "unpacks to more than it declares; refused")
         return data
