@@ -152,6 +152,8 @@ def convert(
         if written:
             name = path.stem if path.is_file() else path.name
             file = out / "questions" / f"{fmt}-{name}.yaml"
+            if file in result.written:  # notes.gift and notes.txt in one folder: keep both
+                file = out / "questions" / f"{fmt}-{path.name.replace('.', '-')}.yaml"
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(question_file_text(written), encoding="utf-8")
             result.written.append(file)

@@ -71,3 +71,13 @@ def test_the_converters_import_neither_the_web_nor_the_database(path: Path) -> N
     ]
     bad = [n for n in names if n.split(".")[0] in {"flask", "sqlalchemy", "werkzeug", "models", "services", "extensions"}]
     assert bad == []
+
+
+def test_two_sources_with_the_same_name_write_two_files(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for suffix in ("gift", "txt"):
+        (folder / f"notes.{suffix}").write_text(f"::{suffix}:: Explain one thing about the {suffix} file here.{{}}\n", encoding="utf-8")
+    result = run("gift", folder, tmp_path / "out")
+    assert sorted(p.name for p in result.written) == ["gift-notes-txt.yaml", "gift-notes.yaml"]
+    assert len(result.entries) == 2
