@@ -70,17 +70,41 @@ def import_(path: Path) -> None:
 
 @bank_group.command("export")
 @click.option("--standard", required=True)
-@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "qti3", "moodle-xml"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: bank files (a folder); qti3: a QTI 3.0 content package (a .zip); moodle-xml: one .xml file",
+)
+@click.argument("path", type=click.Path(path_type=Path))
 @with_appcontext
-def export(standard: str, path: Path) -> None:
-    """Write the bank as files that validate and re-import to the same bank."""
-    from .services.banks import UnknownStandard, export_bank
+def export(standard: str, fmt: str, path: Path) -> None:
+    """Write the bank as files that validate and re-import (or convert back) to the same bank."""
+    from .services.banks import UnknownStandard, current_bank_questions, export_bank, get_standard
 
+    if fmt == "yaml":
+        if path.exists() and not path.is_dir():
+            fail(f"{path} is a file: a yaml export writes a folder")
+        try:
+            count = export_bank(standard, path)
+        except UnknownStandard as error:
+            fail(str(error))
+        click.echo(f"Wrote {count} questions to {path}")
+        return
+    from .interop.export import moodle_xml, qti3_package
+
+    if path.is_dir():
+        fail(f"{path} is a folder: a {fmt} export writes one file")
     try:
-        count = export_bank(standard, path)
+        questions = current_bank_questions(get_standard(standard))
     except UnknownStandard as error:
         fail(str(error))
-    click.echo(f"Wrote {count} questions to {path}")
+    data = qti3_package(standard, questions) if fmt == "qti3" else moodle_xml(standard, questions).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    click.echo(f"Wrote {len(questions)} questions to {path} ({fmt})")
 
 
 @bank_group.command("report")
@@ -105,3 +129,45 @@ def report(standard: str, as_json: bool) -> None:
     due = data["due_for_review"]
     click.echo(f"Review: {due['overdue']} overdue (never drawn), {due['next_30_days']} due in 30 days, {due['next_90_days']} in 90 days")
     click.echo(f"Papers without repeat for one apprentice: {data['papers_without_repeat']}")
+
+
+def _banks_dir() -> Path:
+    import os
+
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return Path(current_app.config["TESTENGINE"]["BANKS_DIR"])
+    return Path(os.environ.get("TESTENGINE_BANKS_DIR") or Path.cwd() / "question_banks")
+
+
+@bank_group.command("convert")
+@click.option("--from", "fmt", required=True, type=click.Choice(["moodle-xml", "gift", "qti"]), help="The source's format")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--standard", required=True, help="The standard the questions are for (its spec.yaml in the banks folder)")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write question files into")
+@click.option("--encoding", default=None, help="Encoding of a GIFT file without a byte-order mark (default UTF-8)")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+def convert_(fmt: str, source: Path, standard: str, out: Path, encoding: str | None, as_json: bool) -> None:
+    """Convert Moodle XML, GIFT or QTI questions into bank files in OUT, with a report of every item.
+
+    Exit 0 when every input was read, 2 when a file (or a package entry) is malformed or refused;
+    the items that could be read are converted either way.
+    """
+    from .interop import SourceError, convert
+
+    spec_path = _banks_dir() / standard / "spec.yaml"
+    if not spec_path.is_file():
+        fail(f"no standard {standard!r}: {spec_path} does not exist")
+    try:
+        result = convert(fmt, source, spec_path=spec_path, out=out, today=utcnow().date(), encoding=encoding)
+    except SourceError as error:
+        fail(str(error))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(result.as_text())
+    if result.errors:
+        for error in result.errors:
+            click.echo(f"{error.where}: {error.message}", err=True)
+        raise SystemExit(2)

@@ -30,6 +30,10 @@ class _FlowMap(dict[str, Any]):
 
 
 class _BankDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        # A date shared by two fields is written twice, never as an &anchor a reviewer must chase.
+        return True
+
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         # Indent list items under their key, as the hand-written files do.
         super().increase_indent(flow, False)
@@ -150,3 +154,22 @@ def write_standard(
         for path in directory.iterdir():
             if path.is_file() and path.suffix in QUESTION_SUFFIXES and path.name not in groups:
                 path.unlink()
+
+
+def question_file_text(entries: Sequence[tuple[Sequence[str], Mapping[str, Any]]]) -> str:
+    """A question file from (comment lines, question mapping) pairs, written as export writes them.
+
+    Comments go above their question (a converted question's source, what was dropped); the
+    mappings are in bank-file form (BankQuestion.to_file_dict order).
+    """
+    blocks: list[str] = []
+    for comments, question in entries:
+        data = dict(question)
+        data["ksb"] = _Flow(data.get("ksb") or [])
+        data["review"] = _FlowMap(data["review"])
+        if "enemies" in data:
+            data["enemies"] = _Flow(data["enemies"])
+        body = _dump([data])
+        lines = "".join(f"  # {line}\n" for comment in comments for line in comment.splitlines())
+        blocks.append(lines + "".join(f"  {line}\n" if line else "\n" for line in body.splitlines()))
+    return "questions:\n" + "\n".join(blocks) if blocks else "questions: []\n"
