@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from difflib import SequenceMatcher
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -194,20 +195,18 @@ def _cueing(question: BankQuestion, out: _Collector) -> None:
         )
 
 
-def _normalised(text: str) -> str:
-    return " ".join(words(text))
-
-
-def _similar(a: str, b: str) -> float:
-    from difflib import SequenceMatcher
-
-    return SequenceMatcher(None, a, b).ratio()
+def _similar(a: list[str], b: list[str]) -> float:
+    """difflib's similarity ratio of two options' words (case and punctuation ignored), after a
+    length bound rules most pairs out cheaply."""
+    if 2 * min(len(a), len(b)) < NEAR_IDENTICAL_OPTIONS * (len(a) + len(b)):
+        return 2 * min(len(a), len(b)) / max(1, len(a) + len(b))
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def _option_faults(question: BankQuestion, out: _Collector) -> None:
     options = _options(question)
-    texts = [_normalised(o["text"]) for o in options]
-    digits = [re.findall(r"\d+", t) for t in texts]
+    texts = [words(o["text"]) for o in options]
+    digits = [[w for w in t if w.isdigit()] for t in texts]
     for i in range(len(texts)):
         for j in range(i + 1, len(texts)):
             if digits[i] != digits[j]:

@@ -198,3 +198,23 @@ def test_cli_validate_blocks_on_lint_errors_not_warnings(app, tmp_path: Path) ->
     result = runner.invoke(args=["bank", "validate", str(warned)])
     assert result.exit_code == 0, result.output
     assert "valid (1 item-writing warning(s))" in result.output
+
+
+def test_projected_candidates_find_the_same_pairs_as_the_exact_join(monkeypatch) -> None:
+    """Large banks take candidates from a random projection; on a real bank both agree."""
+    from testengine.banks import lint_text
+    from testengine.banks.lint import _item_text
+
+    repo = HERE.parent.parent / "question_banks"
+    questions = [
+        *load_standard(repo / "ST0663", today=TODAY).questions,
+        *load_standard(repo / "ST1380", today=TODAY).questions,
+    ]
+    texts = [_item_text(q) for q in questions]
+    texts += [texts[5] + " today", texts[40].replace("the", "a")]  # two planted near-copies
+    exact = near_duplicate_pairs(texts, 0.5)
+    monkeypatch.setattr(lint_text, "EXACT_WORK", 0)
+    projected = near_duplicate_pairs(texts, 0.5)
+    assert [(i, j) for i, j, _s in projected] == [(i, j) for i, j, _s in exact]
+    assert [s for _i, _j, s in projected] == pytest.approx([s for _i, _j, s in exact])
+    assert {(5, len(texts) - 2), (40, len(texts) - 1)} <= {(i, j) for i, j, _s in exact}
