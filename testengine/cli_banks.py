@@ -94,10 +94,21 @@ def lint(path: Path | None, standard: str | None, as_json: bool) -> None:
 @write_lock
 def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
+    from .banks import load_standard
+    from .banks.lint import lint_loaded
     from .services.banks import import_bank
 
+    now = utcnow()
     try:
-        summary = import_bank(path, now=utcnow())
+        loaded = load_standard(path, today=now.date())
+        # Item-writing errors block an import as a schema problem does; warnings are for reviewers.
+        report = lint_loaded(loaded)
+        if report.errors:
+            for finding in report.errors:
+                click.echo(str(finding), err=True)
+            click.echo(f"Nothing imported: {len(report.errors)} item-writing error(s).", err=True)
+            raise SystemExit(2)
+        summary = import_bank(path, now=now, loaded=loaded)
     except BankValidationError as error:
         db.session.rollback()
         for problem in error.problems:

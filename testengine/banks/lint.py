@@ -39,7 +39,8 @@ Locator = Callable[[BankQuestion, YamlPath], tuple[str, int]]
 KEY_MUCH_LONGER = 1.20  # a key more than 20% longer than every distractor is a cue on its own
 CHANCE_KEY_LONGEST = 0.25  # with four options, the key is the longest one time in four by chance
 SIGNIFICANCE = 0.05
-NEAR_IDENTICAL_OPTIONS = 0.9  # similarity ratio of two options' normalised text
+NEAR_IDENTICAL_OPTIONS = 0.9
+MAX_PAIRS = 10_000  # beyond this many near-duplicate pairs, listing them helps nobody  # similarity ratio of two options' normalised text
 _ABSOLUTES = frozenset({"always", "never", "all", "none", "only", "every", "must"})
 _ALL_NONE = re.compile(r"\b(all|none|both|neither) of the (above|options|answers)\b", re.IGNORECASE)
 _NEGATIVE = re.compile(r"\b(not|except|least|never)\b", re.IGNORECASE)
@@ -409,7 +410,21 @@ def lint_questions(
     by_id = {q.id: q for q in live}
     duplicates: list[NearDuplicate] = []
     texts = [_item_text(q) for q in live]
-    for i, j, similarity in near_duplicate_pairs(texts, settings.near_duplicate_threshold):
+    found = near_duplicate_pairs(texts, settings.near_duplicate_threshold, MAX_PAIRS)
+    if len(found) >= MAX_PAIRS and live:
+        file, line = bank_location or out.locate(live[0], ())
+        out.findings.append(
+            Finding(
+                file,
+                line,
+                "near-duplicate",
+                ERROR,
+                "bank",
+                f"at least {MAX_PAIRS:,} near-duplicate pairs: the bank's items are written from "
+                "one template; only the first are listed",
+            )
+        )
+    for i, j, similarity in found:
         first, second = sorted((live[i].id, live[j].id))
         if frozenset((first, second)) in declared:
             continue

@@ -214,8 +214,11 @@ PROJECTION_DIMS = 256
 PROJECTION_MARGIN = 0.25  # four standard errors of a 256-dimension cosine estimate
 
 
-def near_duplicate_pairs(texts: list[str], threshold: float) -> list[tuple[int, int, float]]:
-    """Every pair (i, j, cosine) with i < j whose TF-IDF cosine is at least `threshold`.
+def near_duplicate_pairs(
+    texts: list[str], threshold: float, limit: int = 10_000
+) -> list[tuple[int, int, float]]:
+    """Every pair (i, j, cosine) with i < j whose TF-IDF cosine is at least `threshold`, up to
+    `limit` pairs (a bank with more has a problem no list of pairs will fix).
 
     Exact when the words the documents share are few enough to join (every real bank here);
     for a large bank of much-shared words, candidate pairs come from a 256-dimension Gaussian
@@ -230,12 +233,12 @@ def near_duplicate_pairs(texts: list[str], threshold: float) -> list[tuple[int, 
         return []
     df = np.bincount(term).astype(np.float64)
     if float((df * df).sum()) > EXACT_WORK:
-        return _projected_pairs(n, doc, term, weight, threshold)
-    return _exact_pairs(n, doc, term, weight, threshold)
+        return _projected_pairs(n, doc, term, weight, threshold, limit)
+    return _exact_pairs(n, doc, term, weight, threshold, limit)
 
 
 def _projected_pairs(
-    n: int, doc: np.ndarray, term: np.ndarray, weight: np.ndarray, threshold: float
+    n: int, doc: np.ndarray, term: np.ndarray, weight: np.ndarray, threshold: float, limit: int
 ) -> list[tuple[int, int, float]]:
     rng = np.random.default_rng(0)
     basis = rng.standard_normal((int(term.max()) + 1, PROJECTION_DIMS)).astype(np.float32)
@@ -275,11 +278,13 @@ def _projected_pairs(
             exact = sum(w * large.get(t, 0.0) for t, w in small.items())
             if exact >= threshold - 1e-9 and exact > 0:
                 pairs.append((i, j, float(min(1.0, exact))))
+                if len(pairs) >= limit:
+                    return pairs
     return pairs
 
 
 def _exact_pairs(
-    n: int, doc: np.ndarray, term: np.ndarray, weight: np.ndarray, threshold: float
+    n: int, doc: np.ndarray, term: np.ndarray, weight: np.ndarray, threshold: float, limit: int
 ) -> list[tuple[int, int, float]]:
     # Postings: for each term, the documents that use it (sorted by term, then document).
     order = np.lexsort((doc, term))
@@ -318,5 +323,7 @@ def _exact_pairs(
             for flat in hits.tolist():
                 i, j = divmod(flat, n)
                 pairs.append((first + i, j, float(min(1.0, sims[flat]))))
+                if len(pairs) >= limit:
+                    return pairs
         first = end_doc
     return pairs

@@ -218,3 +218,22 @@ def test_projected_candidates_find_the_same_pairs_as_the_exact_join(monkeypatch)
     assert [(i, j) for i, j, _s in projected] == [(i, j) for i, j, _s in exact]
     assert [s for _i, _j, s in projected] == pytest.approx([s for _i, _j, s in exact])
     assert {(5, len(texts) - 2), (40, len(texts) - 1)} <= {(i, j) for i, j, _s in exact}
+
+
+def test_cli_import_refuses_lint_errors_and_accepts_warnings(app, tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from testengine.extensions import db
+    from testengine.models import Question
+
+    runner = app.test_cli_runner()
+    broken = _assemble(CORPUS / "near-identical-options", tmp_path)
+    result = runner.invoke(args=["bank", "import", str(broken)])
+    assert result.exit_code == 2
+    assert "error [near-identical-options] T-K1-MCQ-010" in result.output
+    assert "Nothing imported: 1 item-writing error(s)." in result.output
+    assert db.session.scalar(select(func.count(Question.id))) == 0
+    warned = _assemble(CORPUS / "negative-stem", tmp_path)
+    result = runner.invoke(args=["bank", "import", str(warned)])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(Question.id))) == 3
