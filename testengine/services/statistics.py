@@ -125,8 +125,14 @@ class Reliability:
     sd: float
     coefficient: float  # Cronbach's alpha (KR-20 when every position is worth 1 mark)
     method: str  # "alpha" | "KR-20"
-    sem: float
+    sem: float  # NaN when the coefficient is undefined or negative (see item_stats.sem)
     distribution: list[int]  # scripts with each total 0..max_total
+
+    @property
+    def flags(self) -> list[str]:
+        """A negative coefficient is a finding in itself: the positions disagree about who is
+        stronger (a miskeyed item, or too few scripts), and it has no meaningful SEM."""
+        return ["negative_reliability"] if self.coefficient < 0 else []
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +144,7 @@ class Reliability:
             "reliability": _num(self.coefficient),
             "method": self.method,
             "sem": _num(self.sem),
+            "flags": self.flags,
             "distribution": self.distribution,
         }
 
@@ -490,7 +497,7 @@ def bank_statistics(standard: Standard, *, min_responses: int = MIN_RESPONSES) -
     overall = None
     sittings: list[Reliability] = []
     if n_items:
-        results = _item_results(data, min_responses)
+        results = _item_results(data, min_responses, spec.quality.low_discrimination)
         overall, sittings = _reliabilities(data, per_paper, max_total)
     results.sort(key=lambda item: (item.info.external_id, item.info.version))
     return BankStatistics(
@@ -506,7 +513,9 @@ def bank_statistics(standard: Standard, *, min_responses: int = MIN_RESPONSES) -
     )
 
 
-def _item_results(data: _Loaded, min_responses: int) -> list[ItemResult]:
+def _item_results(
+    data: _Loaded, min_responses: int, low_discrimination: float
+) -> list[ItemResult]:
     r, n_items = data.responses, len(data.items)
     stats = item_stats.item_statistics(r, n_items)
     n_options = max([info.options for info in data.items] + [1])
@@ -517,7 +526,11 @@ def _item_results(data: _Loaded, min_responses: int) -> list[ItemResult]:
     agreement = agreement_by_item(item, first, second, n_items)
     doubled = np.bincount(np.asarray(item, dtype=np.int64), minlength=n_items)
     flags = item_stats.flag_items(
-        stats, shares, min_responses=min_responses, marker_agreement=agreement
+        stats,
+        shares,
+        min_responses=min_responses,
+        marker_agreement=agreement,
+        low_discrimination=low_discrimination,
     )
     # Python numbers once per column (tolist), not one NumPy scalar at a time: 2,000 items x 20.
     n, facility, ci = stats.n.tolist(), stats.facility.tolist(), stats.facility_ci.tolist()
