@@ -17,11 +17,13 @@ What counts:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from ..domain import item_stats
@@ -483,9 +485,40 @@ def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
 # --- computing -------------------------------------------------------------------------------
 
 
+def _freshness(standard: Standard) -> tuple[Any, ...]:
+    """What the statistics depend on, read cheaply: the submitted scripts of the standard (count,
+    largest id, sum of ids, latest submission) and the newest mark anywhere (marks are only ever
+    added, so a new mark means a larger id). Any change there changes this key."""
+    scripts = db.session.execute(
+        select(func.count(Attempt.id), func.max(Attempt.id), func.sum(Attempt.id), func.max(Attempt.submitted_at))
+        .where(Attempt.standard_id == standard.id, Attempt.state == SUBMITTED)
+    ).one()
+    newest_mark = db.session.scalar(select(func.max(Mark.id)))
+    return (*tuple(scripts), newest_mark, json.dumps(standard.spec, sort_keys=True, default=str))
+
+
 def bank_statistics(standard: Standard, *, min_responses: int = MIN_RESPONSES) -> BankStatistics:
     """Item statistics for every question version of `standard` that has marked responses, and
-    the reliability of each sitting and of all scripts together."""
+    the reliability of each sitting and of all scripts together.
+
+    Kept per app and bank, and recomputed when a script is submitted or a mark is added (the
+    key is a few aggregate reads, milliseconds at a million responses, where the statistics
+    themselves take over a second to load): the review pages then open at once. The key is
+    read from the database, so a mark written by another worker process is seen too.
+    """
+    cache = current_app.extensions.setdefault("testengine.bank_statistics", {})
+    key = _freshness(standard)
+    slot = (standard.id, min_responses)
+    cached = cache.get(slot)
+    if cached is not None and cached[0] == key:
+        kept: BankStatistics = cached[1]
+        return kept
+    result = _compute_bank_statistics(standard, min_responses)
+    cache[slot] = (key, result)
+    return result
+
+
+def _compute_bank_statistics(standard: Standard, min_responses: int) -> BankStatistics:
     spec = spec_of(standard)
     test = spec.knowledge_test
     max_total = test.total_marks if test else 0
