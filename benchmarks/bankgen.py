@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.draw_papers import make_bank
+from benchmarks.lint_bank import _vocabulary
 from testengine.banks import BankQuestion, write_standard
 from testengine.domain.grading import add_months
 
@@ -25,6 +26,7 @@ SPEC = REPO / "question_banks" / "ST0663" / "spec.yaml"
 def bank_questions(today: dt.date, seed: int = 10_000) -> list[BankQuestion]:
     """The questions, reviewed a month ago and due again in eleven months (so all are drawable)."""
     rnd = random.Random(seed)
+    vocabulary = _vocabulary()
     reviewed = today - dt.timedelta(days=30)
     due = add_months(reviewed, 11)
     out = []
@@ -34,16 +36,16 @@ def bank_questions(today: dt.date, seed: int = 10_000) -> list[BankQuestion]:
         reviewed_on = dt.date(reviewed.year, reviewed.month, reviewed.day)
         due_on = dt.date(due.year, due.month, due.day)
         topic = item.ksb[0]
-        stem = (
-            f"Benchmark question {item.id} about {topic}: a service user describes a situation "
-            f"and asks what the practitioner should do next. Which response is best?"
-        )
+        # Distinct wording per question (words of the shipped bank), so the item linter that
+        # `bank import` runs finds no near-duplicates in a bank written from one template.
+        scenario = " ".join(rnd.choices(vocabulary, k=rnd.randint(12, 24)))
+        stem = f"Benchmark question about {topic}: {scenario}. Which response is best?"
         if item.type == "mcq":
             key = rnd.randrange(4)
             content = {
                 "options": [
                     {
-                        "text": f"Option {n + 1} for {item.id}" + (" (the key)" if n == key else ""),
+                        "text": f"Option {n + 1}",
                         "correct": n == key,
                         "rationale": None,
                     }
@@ -56,7 +58,7 @@ def bank_questions(today: dt.date, seed: int = 10_000) -> list[BankQuestion]:
                     "indicative_content": [f"A first point about {topic}", f"A second point about {topic}"],
                     "two_marks": "Both points, each explained",
                     "one_mark": "One point explained, or both named without explanation",
-                    "zero_marks": "Neither point",
+                    "zero_marks": "Neither point; a single point named alone, with no explanation, earns 0",
                     "acceptable_alternatives": [],
                 }
             }

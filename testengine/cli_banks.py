@@ -21,20 +21,75 @@ def validate(path: Path) -> None:
 
     from flask import current_app, has_app_context
 
-    from .banks import validate_standard
+    from .banks import load_standard, validate_standard
+    from .banks.lint import lint_loaded
     from .config import ConfigError, bank_max_file_bytes
 
     try:
         limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
-    problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date(), max_file_bytes=limit)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    problems = validate_standard(path, today=today, max_file_bytes=limit)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
         click.echo(f"{len(problems)} problem(s) in {path}", err=True)
         raise SystemExit(2)
-    click.echo(f"{path}: valid")
+    # The item linter: warnings are shown and do not block; an error blocks like a schema problem.
+    report = lint_loaded(load_standard(path, today=today, max_file_bytes=limit))
+    for finding in report.findings:
+        click.echo(str(finding), err=True)
+    if report.errors:
+        click.echo(f"{len(report.errors)} item-writing error(s) in {path}", err=True)
+        raise SystemExit(2)
+    warnings = len(report.findings)
+    click.echo(f"{path}: valid" + (f" ({warnings} item-writing warning(s))" if warnings else ""))
+
+
+@bank_group.command("lint")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--standard", help="Lint question_banks/<STANDARD> (the configured banks folder)")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON")
+@with_appcontext
+def lint(path: Path | None, standard: str | None, as_json: bool) -> None:
+    """Item-writing faults (cueing, near-duplicates, option faults, marking guides, readability).
+
+    Every finding as FILE:LINE: severity [rule] item: message. Exit 0 with no errors, 2 otherwise.
+    """
+    import datetime as dt
+
+    from flask import current_app
+
+    from .banks import BankValidationError, load_standard
+    from .banks.lint import lint_loaded
+
+    if (path is None) == (standard is None):
+        fail("Give either a standard folder or --standard CODE.")
+    folder = path if path is not None else Path(current_app.config["TESTENGINE"]["BANKS_DIR"]) / str(standard)
+    if not folder.is_dir():
+        fail(f"No bank folder {folder}")
+    try:
+        loaded = load_standard(folder, today=dt.datetime.now(dt.UTC).date())
+    except BankValidationError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        fail(f"{folder} does not validate ({len(error.problems)} problem(s)); fix those first.")
+    report = lint_loaded(loaded)
+    if as_json:
+        click.echo(json.dumps({"standard": loaded.spec.code, **report.as_dict()}, indent=2))
+    else:
+        for finding in report.findings:
+            click.echo(str(finding))
+        click.echo(
+            f"{loaded.spec.code}: {len(report.errors)} error(s), "
+            f"{len(report.findings) - len(report.errors)} warning(s); key strictly longest in "
+            f"{report.key_longest_count} of {report.mcq_count} MCQs ({report.key_longest_share:.0%}, "
+            f"p = {report.key_longest_p:.2g}); {len(report.undeclared_near_duplicates)} undeclared "
+            "near-duplicate pair(s)"
+        )
+    if report.errors:
+        raise SystemExit(2)
 
 
 @bank_group.command("import")
@@ -43,14 +98,27 @@ def validate(path: Path) -> None:
 @write_lock
 def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
-    from .banks import BankValidationError
+    from flask import current_app
+
+    from .banks import BankValidationError, load_standard
+    from .banks.lint import lint_loaded
     from .cli_progress import progress
     from .extensions import db
     from .services.banks import import_bank
 
+    now = utcnow()
     try:
+        limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"])
+        loaded = load_standard(path, today=now.date(), max_file_bytes=limit)
+        # Item-writing errors block an import as a schema problem does; warnings are for reviewers.
+        report = lint_loaded(loaded)
+        if report.errors:
+            for finding in report.errors:
+                click.echo(str(finding), err=True)
+            click.echo(f"Nothing imported: {len(report.errors)} item-writing error(s).", err=True)
+            raise SystemExit(2)
         with progress(f"Importing {path.name}") as step:
-            summary = import_bank(path, now=utcnow(), progress=step)
+            summary = import_bank(path, now=now, loaded=loaded, progress=step)
     except BankValidationError as error:
         db.session.rollback()
         for problem in error.problems:

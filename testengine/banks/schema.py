@@ -169,6 +169,13 @@ class InvigilationModel(_Strict):
     ratio: Annotated[int, Field(ge=1)]
 
 
+class QualityModel(_Strict):
+    near_duplicate_threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
+    max_reading_grade: Annotated[float, Field(gt=0, le=30)] = 12.0
+    max_key_longest_share: Annotated[float, Field(gt=0, le=1)] = 0.30
+    low_discrimination: Annotated[float, Field(ge=-1, le=1)] = 0.20
+
+
 class SpecModel(_Strict):
     standard: Annotated[str, _matching(_CODE_PATTERN, "standard code (like ST0663)")]
     title: Title
@@ -180,6 +187,7 @@ class SpecModel(_Strict):
     overall: OverallModel
     resit: ResitModel
     invigilation: InvigilationModel
+    quality: QualityModel | None = None
 
 
 # --- question files ------------------------------------------------------------------------------

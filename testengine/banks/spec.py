@@ -19,6 +19,7 @@ from ..domain.standards import (
     MethodSpec,
     OverallRule,
     OverallRules,
+    QualitySettings,
     ResitPolicy,
     StandardSpec,
     TypeQuota,
@@ -324,6 +325,14 @@ def _build(values: dict[str, Any]) -> StandardSpec:
             window_months=spec.resit.window_months,
         ),
         invigilation_ratio=spec.invigilation.ratio,
+        quality=QualitySettings()
+        if spec.quality is None
+        else QualitySettings(
+            near_duplicate_threshold=spec.quality.near_duplicate_threshold,
+            max_reading_grade=spec.quality.max_reading_grade,
+            max_key_longest_share=spec.quality.max_key_longest_share,
+            low_discrimination=spec.quality.low_discrimination,
+        ),
     )
 
 

@@ -25,6 +25,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 Z_95 = 1.959963984540054  # standard normal quantile for a two-sided 95% interval
+# Below an item-rest r of 0.20 an item adds little to the test (Ebel's "marginal" band starts
+# at 0.20; 0.15 lets weak items through). A standard's spec may set its own (quality:).
+LOW_DISCRIMINATION = 0.20
 
 FLAG_CODES = (
     "too_easy",
@@ -343,12 +346,17 @@ def sem(totals: npt.ArrayLike, reliability: float) -> float:
 
     SD is the sample SD (n - 1). The SEM says how far a candidate's mark could move on a re-sit
     of an equivalent paper, which is why scripts near a grade boundary get a second marking.
+    A negative reliability (alpha below 0: the positions do not measure one thing, or too few
+    scripts) has no SEM: the formula would give one larger than the SD itself, which no error
+    of measurement can be. It is NaN here and flagged where reliability is reported.
     """
     t = np.asarray(totals, dtype=np.float64)
     if t.ndim != 1 or t.size < 2:
         raise OutOfRange("SEM needs at least 2 totals")
     if reliability > 1.0:
         raise OutOfRange("reliability cannot exceed 1")
+    if reliability < 0.0:
+        return math.nan
     return float(t.std(ddof=1)) * math.sqrt(1.0 - reliability)
 
 
@@ -402,7 +410,7 @@ def flag_items(
     min_responses: int = 30,
     easy: float = 0.9,
     hard: float = 0.2,
-    low_discrimination: float = 0.15,
+    low_discrimination: float = LOW_DISCRIMINATION,
     marker_agreement: npt.NDArray[np.floating] | None = None,
     weak_agreement: float = 0.7,
     unused_share: float = 0.05,

@@ -87,8 +87,10 @@ def quadratic_weighted_kappa(
     marginal proportions. A 1-vs-2 disagreement costs a quarter of a 0-vs-2 one.
 
     Defined behaviour at the edge: when sum(w * expected) is 0 both raters gave one and the same
-    mark to every answer; they agree perfectly, and we return 1.0 (the formula would be 0/0). If
-    only one rater is constant, observed equals expected and kappa is 0.0, as chance explains it.
+    mark to every answer. Kappa is then undefined (0/0) and we return NaN, as scikit-learn's
+    cohen_kappa_score does: identical constant marks show no ability to tell answers apart, so
+    reporting 1.0 would praise agreement that chance alone explains. If only one rater is
+    constant, observed equals expected and kappa is 0.0.
     """
     x, y = _paired(a, b)
     cats = np.asarray(sorted(categories), dtype=np.int64)
@@ -104,7 +106,7 @@ def quadratic_weighted_kappa(
     weights = (ranks[:, None] - ranks[None, :]) ** 2 / (k - 1) ** 2
     chance = float((weights * expected).sum())
     if chance == 0.0:
-        return 1.0
+        return math.nan
     return 1.0 - float((weights * observed).sum()) / chance
 
 

@@ -94,6 +94,20 @@ class ResitPolicy:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """Thresholds for bank quality checks: the item linter and the item statistics.
+
+    Defaults are the usual item-writing guidance; a standard's spec.yaml may set its own under
+    `quality:` (a standard is data, so a stricter awarding body changes a number, not code).
+    """
+
+    near_duplicate_threshold: float = 0.6  # TF-IDF cosine at or above which two items are near-duplicates
+    max_reading_grade: float = 12.0  # Flesch-Kincaid grade above which a stem is hard to read
+    max_key_longest_share: float = 0.30  # bank share of MCQs whose key is strictly the longest
+    low_discrimination: float = 0.20  # item-rest correlation below which an item is flagged
+
+
+@dataclass(frozen=True)
 class StandardSpec:
     code: str
     title: str
@@ -105,6 +119,7 @@ class StandardSpec:
     overall: OverallRules
     resit: ResitPolicy
     invigilation_ratio: int
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     def method(self, key: str) -> MethodSpec:
         for method in self.methods:

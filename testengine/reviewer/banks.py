@@ -72,7 +72,10 @@ def sitting(code: str, sitting_id: int):  # type: ignore[no-untyped-def]
 def record(code: str):  # type: ignore[no-untyped-def]
     standard = _standard(code)
     return render_template(
-        "reviewer/record.html", standard=standard, rows=review_record.review_record(standard)
+        "reviewer/record.html",
+        standard=standard,
+        rows=review_record.review_record(standard),
+        lint=review_record.lint_record(standard),
     )
 
 

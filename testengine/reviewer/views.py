@@ -16,7 +16,7 @@ from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Question, QuestionReview, Standard, User
-from ..services import review
+from ..services import bank_lint, review
 from ..services.statistics import BankStatistics, bank_statistics
 from . import charts
 from .forms import DecisionForm, RejectForm
@@ -36,7 +36,10 @@ def home():  # type: ignore[no-untyped-def]
     today = utcnow().date()
     due = review.queue(today, all_statistics())
     standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
-    return render_template("reviewer/home.html", due=due, standards=standards, today=today)
+    lint = bank_lint.findings_by_item(list(standards))
+    return render_template(
+        "reviewer/home.html", due=due, standards=standards, today=today, lint=lint
+    )
 
 
 def _names(user_ids: set[int | None]) -> dict[int, str]:
@@ -84,6 +87,7 @@ def question_page(  # type: ignore[no-untyped-def]
         decision_form=decision_form or DecisionForm(),
         reject_form=reject_form or RejectForm(formdata=None),
         changes=review.changes_in(pending) if pending is not None else [],
+        lint=bank_lint.findings_by_item([question.standard]).get(question.external_id, []),
         button=EmptyForm(),
     )
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
 
-from ..banks import BankQuestion, LoadedStandard, load_standard, parse_spec, write_standard
+from ..banks import (
+    BankQuestion,
+    BankValidationError,
+    LoadedStandard,
+    Problem,
+    load_standard,
+    parse_spec,
+    write_standard,
+)
 from ..domain.errors import DomainError
 from ..domain.papers import Item, papers_without_repeat
 from ..domain.standards import StandardSpec
@@ -107,6 +115,44 @@ def _bank_max_file_bytes() -> int:
     return int(settings["BANK_MAX_FILE_BYTES"]) if settings else DEFAULT_MAX_FILE_BYTES
 
 
+def _ownership_problems(source: BankQuestion, current: QuestionVersion | None, versions: list[QuestionVersion]) -> list[Problem]:
+    """Why a changed question in the files may not be imported over what review has done.
+
+    The files and the review pages both change questions; one must not silently undo the other.
+    A file that still holds a version older than one approved in review would revert the
+    reviewer's revision, and a change while a revision waits for its second reviewer would make
+    two candidate next versions: both are refused, naming the question and the versions.
+    """
+    fingerprint = source.fingerprint()
+    if current is None or current.fingerprint == fingerprint:
+        return []
+    file, _, line = source.source.rpartition(":")
+    where = (file, int(line)) if line.isdigit() else (source.source, 1)
+    pending = [v for v in versions if not v.approved and v.rejected_by_id is None]
+    if pending:
+        return [
+            Problem(
+                *where,
+                f"{source.id}: revision version {pending[0].version} is waiting for a second reviewer; "
+                "approve or reject it in review before importing a change to this question",
+            )
+        ]
+    older = next((v for v in versions if v.version < current.version and v.fingerprint == fingerprint), None)
+    reviewed_since = [v for v in versions if older is not None and v.version > older.version and v.proposed_by_id is not None and v.approved]
+    if older is not None and reviewed_since:
+        newest = reviewed_since[-1]
+        on = f" on {newest.decided_at:%Y-%m-%d}" if newest.decided_at else ""
+        return [
+            Problem(
+                *where,
+                f"{source.id}: the file holds version {older.version}, older than version {current.version} "
+                f"(revised in review and approved{on}); export the bank (testengine bank export) to bring "
+                "the files up to date, then edit from there",
+            )
+        ]
+    return []
+
+
 def import_bank(
     folder: Path, *, now: dt.datetime, actor: User | None = None, loaded: LoadedStandard | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -135,14 +181,22 @@ def import_bank(
         row.external_id: row
         for row in db.session.scalars(select(Question).where(Question.standard_id == standard.id))
     }
+    all_versions: dict[int, list[QuestionVersion]] = {}
+    for version in db.session.scalars(
+        select(QuestionVersion).join(Question).where(Question.standard_id == standard.id).order_by(QuestionVersion.version)
+    ):
+        all_versions.setdefault(version.question_id, []).append(version)
     current_versions = {
-        version.question_id: version
-        for version in db.session.scalars(
-            select(QuestionVersion)
-            .join(Question)
-            .where(Question.standard_id == standard.id, QuestionVersion.version == Question.current_version)
-        )
+        row.id: version for row in existing.values() for version in all_versions.get(row.id, []) if version.version == row.current_version
     }
+    conflicts = [
+        problem
+        for source in loaded.questions
+        if (row := existing.get(source.id)) is not None
+        for problem in _ownership_problems(source, current_versions.get(row.id), all_versions.get(row.id, []))
+    ]
+    if conflicts:
+        raise BankValidationError(conflicts)
     seen: set[str] = set()
     total = len(loaded.questions) + 1  # the last step: writing the rows out
     for done, source in enumerate(loaded.questions):
@@ -159,7 +213,8 @@ def import_bank(
         changed = False
         current = current_versions.get(row.id)
         if current is None or current.fingerprint != source.fingerprint():
-            row.current_version = (current.version if current else 0) + 1
+            # After every version so far, rejected revisions included (their numbers are taken).
+            row.current_version = max([v.version for v in all_versions.get(row.id, [])] + [0]) + 1
             _new_version(row, source, row.current_version, now)
             summary.new_versions.append(source.id)
             changed = True

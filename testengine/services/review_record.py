@@ -119,3 +119,21 @@ def review_record_csv(standard: Standard) -> str:
     for row in review_record(standard):
         writer.writerow(safe_csv_row(row[key] for key in HEADER))
     return buffer.getvalue()
+
+
+def lint_record(standard: Standard) -> dict[str, Any]:
+    """The item linter's state of the bank, for the annual record: the bank-wide cueing figure,
+    undeclared near-duplicates, and every finding by question (services.bank_lint)."""
+    from .bank_lint import bank_lint
+
+    report = bank_lint(standard)
+    return {
+        "mcq_count": report.mcq_count,
+        "key_longest_count": report.key_longest_count,
+        "key_longest_share": report.key_longest_share,
+        "key_longest_p": report.key_longest_p,
+        "near_duplicates": list(report.undeclared_near_duplicates),
+        "errors": len(report.errors),
+        "warnings": len(report.findings) - len(report.errors),
+        "findings": sorted(report.findings, key=lambda f: (f.item, f.severity != "error", f.rule)),
+    }

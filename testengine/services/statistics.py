@@ -17,12 +17,14 @@ What counts:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from ..domain import item_stats
@@ -126,8 +128,14 @@ class Reliability:
     sd: float
     coefficient: float  # Cronbach's alpha (KR-20 when every position is worth 1 mark)
     method: str  # "alpha" | "KR-20"
-    sem: float
+    sem: float  # NaN when the coefficient is undefined or negative (see item_stats.sem)
     distribution: list[int]  # scripts with each total 0..max_total
+
+    @property
+    def flags(self) -> list[str]:
+        """A negative coefficient is a finding in itself: the positions disagree about who is
+        stronger (a miskeyed item, or too few scripts), and it has no meaningful SEM."""
+        return ["negative_reliability"] if self.coefficient < 0 else []
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +147,7 @@ class Reliability:
             "reliability": _num(self.coefficient),
             "method": self.method,
             "sem": _num(self.sem),
+            "flags": self.flags,
             "distribution": self.distribution,
         }
 
@@ -477,13 +486,47 @@ def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
 # --- computing -------------------------------------------------------------------------------
 
 
+def _freshness(standard: Standard) -> tuple[Any, ...]:
+    """What the statistics depend on, read cheaply: the submitted scripts of the standard (count,
+    largest id, sum of ids, latest submission) and the newest mark anywhere (marks are only ever
+    added, so a new mark means a larger id). Any change there changes this key."""
+    scripts = db.session.execute(
+        select(func.count(Attempt.id), func.max(Attempt.id), func.sum(Attempt.id), func.max(Attempt.submitted_at))
+        .where(Attempt.standard_id == standard.id, Attempt.state == SUBMITTED)
+    ).one()
+    newest_mark = db.session.scalar(select(func.max(Mark.id)))
+    return (*tuple(scripts), newest_mark, json.dumps(standard.spec, sort_keys=True, default=str))
+
+
 def bank_statistics(
     standard: Standard, *, min_responses: int = MIN_RESPONSES, progress: Callable[[int, int], None] | None = None
 ) -> BankStatistics:
     """Item statistics for every question version of `standard` that has marked responses, and
     the reliability of each sitting and of all scripts together.
 
-    `progress(done, 3)` hears of each stage done: reading the responses, the items, the reliabilities."""
+    Kept per app and bank, and recomputed when a script is submitted or a mark is added (the
+    key is a few aggregate reads, milliseconds at a million responses, where the statistics
+    themselves take over a second to load): the review pages then open at once. The key is
+    read from the database, so a mark written by another worker process is seen too.
+    `progress(done, 3)` hears of each stage done: reading the responses, the items, the reliabilities.
+    """
+    cache = current_app.extensions.setdefault("testengine.bank_statistics", {})
+    key = _freshness(standard)
+    slot = (standard.id, min_responses)
+    cached = cache.get(slot)
+    if cached is not None and cached[0] == key:
+        kept: BankStatistics = cached[1]
+        if progress is not None:
+            progress(3, 3)
+        return kept
+    result = _compute_bank_statistics(standard, min_responses, progress)
+    cache[slot] = (key, result)
+    return result
+
+
+def _compute_bank_statistics(
+    standard: Standard, min_responses: int, progress: Callable[[int, int], None] | None = None
+) -> BankStatistics:
     step = progress or (lambda done, total: None)
     step(0, 3)
     spec = spec_of(standard)
@@ -498,7 +541,7 @@ def bank_statistics(
     overall = None
     sittings: list[Reliability] = []
     if n_items:
-        results = _item_results(data, min_responses)
+        results = _item_results(data, min_responses, spec.quality.low_discrimination)
         step(2, 3)
         overall, sittings = _reliabilities(data, per_paper, max_total)
     step(3, 3)
@@ -516,7 +559,9 @@ def bank_statistics(
     )
 
 
-def _item_results(data: _Loaded, min_responses: int) -> list[ItemResult]:
+def _item_results(
+    data: _Loaded, min_responses: int, low_discrimination: float
+) -> list[ItemResult]:
     r, n_items = data.responses, len(data.items)
     stats = item_stats.item_statistics(r, n_items)
     n_options = max([info.options for info in data.items] + [1])
@@ -527,7 +572,11 @@ def _item_results(data: _Loaded, min_responses: int) -> list[ItemResult]:
     agreement = agreement_by_item(item, first, second, n_items)
     doubled = np.bincount(np.asarray(item, dtype=np.int64), minlength=n_items)
     flags = item_stats.flag_items(
-        stats, shares, min_responses=min_responses, marker_agreement=agreement
+        stats,
+        shares,
+        min_responses=min_responses,
+        marker_agreement=agreement,
+        low_discrimination=low_discrimination,
     )
     # Python numbers once per column (tolist), not one NumPy scalar at a time: 2,000 items x 20.
     n, facility, ci = stats.n.tolist(), stats.facility.tolist(), stats.facility_ci.tolist()

@@ -138,7 +138,7 @@ def test_fingerprints_are_stable(minimal: LoadedStandard) -> None:
                     "rationale": "Honest about what happens next.",
                 },
                 {"text": "End the conversation", "correct": False, "rationale": None},
-                {"text": "Call the police at once", "correct": False, "rationale": None},
+                {"text": "Call the police and wait with them", "correct": False, "rationale": None},
             ]
         },
         "enemies": [],

@@ -30,20 +30,22 @@ def _modules_after(*args: str) -> tuple[subprocess.CompletedProcess[str], set[st
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    ("args", "expected", "allowed"),
     [
-        (("--help",), "grade"),
-        (("grade", "--standard", "ST0663", "--method", "knowledge_test", "--marks", "53"), "distinction"),
-        (("grade", "--standard", "ST1379", "--overall", "observation=distinction", "professional_discussion=pass"), "merit"),
-        (("bank", "validate", str(REPO / "question_banks" / "ST0663")), "valid"),
-        (("bank", "--help"), "validate"),
+        (("--help",), "grade", ()),
+        (("grade", "--standard", "ST0663", "--method", "knowledge_test", "--marks", "53"), "distinction", ()),
+        (("grade", "--standard", "ST1379", "--overall", "observation=distinction", "professional_discussion=pass"), "merit", ()),
+        # The item linter's TF-IDF runs on NumPy arrays: validate loads NumPy, and nothing else heavy.
+        (("bank", "validate", str(REPO / "question_banks" / "ST0663")), "valid", ("numpy",)),
+        (("bank", "--help"), "validate", ()),
     ],
 )
-def test_commands_without_a_database_do_not_import_the_database_layer(args, expected):
+def test_commands_without_a_database_do_not_import_the_database_layer(args, expected, allowed):
     done, modules = _modules_after(*args)
     assert done.returncode == 0, done.stderr
     assert expected in done.stdout
-    loaded = sorted(name for name in modules if any(name == heavy or name.startswith(heavy + ".") for heavy in HEAVY))
+    heavy_here = [heavy for heavy in HEAVY if heavy not in allowed]
+    loaded = sorted(name for name in modules if any(name == heavy or name.startswith(heavy + ".") for heavy in heavy_here))
     assert loaded == [], f"`testengine {' '.join(args)}` imported {loaded[:8]}"
 
 

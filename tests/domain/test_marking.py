@@ -93,7 +93,7 @@ def test_kappa_hand_example() -> None:
 
 def test_kappa_edges() -> None:
     assert quadratic_weighted_kappa([0, 1, 2, 1], [0, 1, 2, 1]) == pytest.approx(1.0)
-    assert quadratic_weighted_kappa([2, 2, 2], [2, 2, 2]) == 1.0  # both constant and equal
+    assert math.isnan(quadratic_weighted_kappa([2, 2, 2], [2, 2, 2]))  # both constant: undefined
     assert quadratic_weighted_kappa([2, 2, 2], [1, 1, 1]) == 0.0  # both constant, differ
     assert quadratic_weighted_kappa([1, 1, 1], [0, 1, 2]) == pytest.approx(0.0)  # one constant
     assert quadratic_weighted_kappa([0, 2], [2, 0]) == pytest.approx(-1.0)
@@ -118,7 +118,7 @@ def reference_qwk(a: list[int], b: list[int], cats: list[int]) -> float:
             num += w * observed[i][j]
             den += w * rows[i] * cols[j]
     if den == 0:
-        return 1.0
+        return math.nan  # both constant and equal: undefined, as in scikit-learn
     return 1 - num / den
 
 
@@ -129,10 +129,10 @@ def reference_qwk(a: list[int], b: list[int], cats: list[int]) -> float:
 def test_kappa_matches_plain_python(pairs: list[tuple[int, int]]) -> None:
     a, b = [p[0] for p in pairs], [p[1] for p in pairs]
     assert quadratic_weighted_kappa(a, b) == pytest.approx(
-        reference_qwk(a, b, [0, 1, 2]), abs=1e-12
+        reference_qwk(a, b, [0, 1, 2]), abs=1e-12, nan_ok=True
     )
     assert quadratic_weighted_kappa(a, b) == pytest.approx(
-        quadratic_weighted_kappa(b, a), abs=1e-12
+        quadratic_weighted_kappa(b, a), abs=1e-12, nan_ok=True
     )
 
 
