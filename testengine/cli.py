@@ -125,3 +125,6 @@ def register_cli(app: Flask) -> None:
     from .cli_data import data_group
 
     app.cli.add_command(data_group)
+    from .cli_questions import questions_group
+
+    app.cli.add_command(questions_group)

@@ -87,7 +87,7 @@ def export(standard: str, path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON")
 @with_appcontext
 def report(standard: str, as_json: bool) -> None:
-    """Counts by type, status and KSB; review dates; how many papers one apprentice can sit without a repeat."""
+    """Counts by type, status and KSB; review dates; papers and question sets one apprentice can meet without a repeat."""
     from .services.banks import UnknownStandard, bank_report
 
     try:
@@ -104,3 +104,9 @@ def report(standard: str, as_json: bool) -> None:
     due = data["due_for_review"]
     click.echo(f"Review: {due['overdue']} overdue (never drawn), {due['next_30_days']} due in 30 days, {due['next_90_days']} in 90 days")
     click.echo(f"Papers without repeat for one apprentice: {data['papers_without_repeat']}")
+    for method, figures in data["question_sets"].items():
+        click.echo(
+            f"Question sets for {method}: {figures['approved']} approved questions, {figures['questions_per_set']} per set"
+            f" ({figures['pre_picked']} pre-picked) covering {' '.join(figures['required_ksbs'])};"
+            f" sets without repeat for one apprentice: {figures['sets_without_repeat']}"
+        )
