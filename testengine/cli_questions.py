@@ -85,3 +85,41 @@ def show(set_id: int, as_json: bool) -> None:
         fail(f"No question set {set_id}.")
     _redrawn, same = reproduce_set(record)
     _print_set(record, set_view(record), as_json, reproduced=same)
+
+
+@questions_group.command("appoint")
+@click.option("--assessor", "assessor_email", required=True, help="The assessor's account email")
+@click.option("--candidate", "uln", required=True, help="The apprentice's 10-digit ULN")
+@click.option("--standard", required=True)
+@click.option("--method", "method_key", required=True)
+@click.option("--at", "when", required=True, type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+              help="When (UTC), e.g. 2026-12-10T09:30")
+@with_appcontext
+@write_lock
+def appoint(assessor_email: str, uln: str, standard: str, method_key: str, when) -> None:  # type: ignore[no-untyped-def]
+    """Book an assessor with an apprentice for an assessor-led method (an administrator's task)."""
+    import datetime as dt
+
+    from .models import Apprentice, User
+    from .services import appointments
+    from .services.accounts import AccountError, validate_uln
+    from .services.banks import get_standard
+
+    try:
+        uln = validate_uln(uln)
+        standard_row = get_standard(standard)
+        apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == uln))
+        if apprentice is None:
+            raise DomainError(f"No apprentice with ULN {uln}.", code="not_found")
+        assessor = db.session.scalar(select(User).where(User.email == assessor_email.strip().lower()))
+        if assessor is None:
+            raise DomainError(f"No account {assessor_email}.", code="not_found")
+        appointment = appointments.create(
+            apprentice=apprentice, standard=standard_row, method_key=method_key, assessor=assessor,
+            scheduled_for=when.replace(tzinfo=dt.UTC), now=utcnow(), actor=None,
+        )
+    except (DomainError, AccountError) as refused:
+        db.session.rollback()
+        fail(str(refused))
+    db.session.commit()
+    click.echo(f"Appointment {appointment.id}: {assessor.email} with {apprentice.candidate_number} for {method_key} at {when:%Y-%m-%d %H:%M} UTC")
