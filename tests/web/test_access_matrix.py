@@ -360,7 +360,7 @@ def test_the_matrix_reports_a_route_without_a_rule_and_the_app_refuses_it(app_co
     assert client.get("/api/unruled").get_json()["error"] == "no_access_rule"
 
     # (b) The matrix reports each of them, by name, as well as routes it cannot fill or judge.
-    placeholders = {(role, kind): 1 for role in OWNABLE for kind in ("attempt", "booking", "sitting", "result")}
+    placeholders = {(role, kind): 1 for role in OWNABLE for kind in ("attempt", "booking", "sitting", "result", "appointment")}
     problems = "\n".join(plan_for(other, World(own=placeholders, others=placeholders)).problems)
     for name in ("unruled (/unruled)", "unruled_api (/api/unruled)", "stray.index (/stray/)"):
         assert f"{name}: no access rule" in problems
