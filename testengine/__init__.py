@@ -125,13 +125,14 @@ def _register_areas(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
     from .apprentice.views import bp as apprentice_bp
+    from .assessor.views import bp as assessor_bp
     from .auth.views import bp as auth_bp
     from .invigilator.views import bp as invigilator_bp
     from .marker.views import bp as marker_bp
     from .ops.views import bp as ops_bp
     from .reviewer.views import bp as reviewer_bp
 
-    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, api_bp, ops_bp):
+    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, assessor_bp, api_bp, ops_bp):
         app.register_blueprint(blueprint)
 
 

@@ -194,11 +194,12 @@ def all_commands() -> list[click.Command]:
     # cli_banks, cli_papers and cli_stats attach their subcommands to the groups above when imported.
     from . import cli_banks, cli_demo, cli_grade, cli_ops, cli_papers, cli_stats  # noqa: F401
     from .cli_data import data_group
+    from .cli_questions import questions_group
     from .cli_resit import resit_group
 
     return [init_db, create_user, serve, bank_group, paper_group, users_group,
             cli_grade.grade, cli_demo.demo, cli_demo.sweep, data_group, resit_group,
-            cli_ops.backup, cli_ops.restore, cli_ops.db_group]
+            cli_ops.backup, cli_ops.restore, cli_ops.db_group, questions_group]
 
 
 def register_cli(app: Flask) -> None:

@@ -161,7 +161,7 @@ def export(standard: str, fmt: str, path: Path) -> None:
             fail(str(error))
         click.echo(f"Wrote {count} questions to {path}")
         return
-    from .interop.export import moodle_xml, qti3_package
+    from .interop.export import exportable, moodle_xml, qti3_package
 
     if path.is_dir():
         fail(f"{path} is a folder: a {fmt} export writes one file")
@@ -172,7 +172,10 @@ def export(standard: str, fmt: str, path: Path) -> None:
     data = qti3_package(standard, questions) if fmt == "qti3" else moodle_xml(standard, questions).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    click.echo(f"Wrote {len(questions)} questions to {path} ({fmt})")
+    written = exportable(questions)
+    left = len(questions) - len(written)
+    click.echo(f"Wrote {len(written)} questions to {path} ({fmt})"
+               + (f"; {left} assessor question(s) stay in the bank files (the format has no place for them)" if left else ""))
 
 
 @bank_group.command("report")
@@ -180,7 +183,7 @@ def export(standard: str, fmt: str, path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON")
 @with_appcontext
 def report(standard: str, as_json: bool) -> None:
-    """Counts by type, status and KSB; review dates; how many papers one apprentice can sit without a repeat."""
+    """Counts by type, status and KSB; review dates; papers and question sets one apprentice can meet without a repeat."""
     from .services.banks import UnknownStandard, bank_report
 
     try:
@@ -197,6 +200,12 @@ def report(standard: str, as_json: bool) -> None:
     due = data["due_for_review"]
     click.echo(f"Review: {due['overdue']} overdue (never drawn), {due['next_30_days']} due in 30 days, {due['next_90_days']} in 90 days")
     click.echo(f"Papers without repeat for one apprentice: {data['papers_without_repeat']}")
+    for method, figures in data["question_sets"].items():
+        click.echo(
+            f"Question sets for {method}: {figures['approved']} approved questions, {figures['questions_per_set']} per set"
+            f" ({figures['pre_picked']} pre-picked) covering {' '.join(figures['required_ksbs'])};"
+            f" sets without repeat for one apprentice: {figures['sets_without_repeat']}"
+        )
 
 
 def _banks_dir() -> Path:

@@ -89,6 +89,9 @@ def demo(host: str, port: int) -> None:
                 sittings.check_in(booking, document_type="driving_licence", last_digits=f"00{index:02d}", photo_matched=True,
                                   uln_confirmed=True, seat=f"A{index}", now=now - dt.timedelta(minutes=6), actor=invigilator)
                 sittings.prepare_paper(booking, now=now, actor=invigilator)
+    from .demo_assessor import seed_assessor  # an assessor with an ST1379 appointment (see that module)
+
+    seed_assessor(now, passwords)
     db.session.commit()
     click.echo("")
     click.echo("Demo users (keep these; run `testengine demo` again to reset them):")

@@ -21,6 +21,7 @@ AREA_ORDER = [
     ("marker", "marker.home", "Mark"),
     ("reviewer", "reviewer.home", "Review banks"),
     ("admin", "admin.home", "Administer"),
+    ("assessor", "assessor.home", "Assess"),
 ]
 
 

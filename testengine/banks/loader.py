@@ -270,12 +270,32 @@ def _read(folder: Path, today: dt.date, max_bytes: int) -> tuple[LoadedStandard 
         elif enemy not in reading.first_seen:
             problems.append(Problem(file, line, f"{qid} enemies: unknown question id {enemy!r}"))
 
+    if spec is not None:
+        problems += _method_problems(spec, reading.questions)
+
     # The spec first (its problems explain others), then each file top to bottom.
     problems.sort(key=lambda p: (p.file != str(spec_path), p.file, p.line))
     if problems or spec is None or doc is None:
         return None, problems
     questions = tuple(sorted(reading.questions, key=lambda q: q.id))
     return LoadedStandard(spec=spec, spec_raw=doc.data, questions=questions, folder=folder), []
+
+
+def _method_problems(spec: StandardSpec, questions: list[BankQuestion]) -> list[Problem]:
+    """A question that belongs to a method's bank must name a method of the spec that draws sets."""
+    with_sets = [m.key for m in spec.methods if m.question_set is not None]
+    out: list[Problem] = []
+    for question in questions:
+        method = question.content.get("method")
+        if method is None or method in with_sets:
+            continue
+        file, _, line = question.source.rpartition(":")
+        known = ", ".join(with_sets) or "none in this spec"
+        out.append(
+            Problem(file, int(line) if line.isdigit() else 0,
+                    f"{question.id} method: {method!r} is not a method with a question_set ({known})")
+        )
+    return out
 
 
 def load_standard(

@@ -113,6 +113,12 @@ class _Strict(BaseModel):
 # --- spec.yaml -----------------------------------------------------------------------------------
 
 
+class QuestionSetModel(_Strict):
+    questions: Positive
+    pre_picked: NonNegative
+    ksbs: Annotated[list[KsbCode], Field(min_length=1)]
+
+
 class MethodModel(_Strict):
     key: Key
     name: Title
@@ -120,6 +126,7 @@ class MethodModel(_Strict):
     min_questions: NonNegative | None = None
     max_questions: NonNegative | None = None
     duration_minutes: Positive | None = None
+    question_set: QuestionSetModel | None = None
 
 
 class QuotaModel(_Strict):
@@ -221,7 +228,7 @@ class QuestionModel(_Strict):
     id: QuestionId
     type: str
     ksb: Annotated[list[Annotated[KsbCode, AfterValidator(_known_ksb)]], Field(min_length=1)]
-    marks: Positive | None = None
+    marks: NonNegative | None = None  # 0 only for types worth nothing (asked by an assessor)
     status: Annotated[str, AfterValidator(_status)]
     author: PersonName
     review: ReviewModel

@@ -20,6 +20,7 @@ from ..domain.standards import (
     OverallRule,
     OverallRules,
     QualitySettings,
+    QuestionSetRule,
     ResitPolicy,
     StandardSpec,
     TypeQuota,
@@ -38,7 +39,34 @@ from .schema import (
 WINDOWS = ("epa_period", "months_from_outcome")
 
 
-def _methods_issues(methods: list[MethodModel]) -> list[Issue]:
+def _question_set_issues(method: MethodModel, i: int, known_ksbs: Any) -> list[Issue]:
+    """A method's question set must fit its min/max questions and name known KSBs once each."""
+    rule = method.question_set
+    if rule is None:
+        return []
+    base: tuple[str | int, ...] = ("methods", i, "question_set")
+    issues: list[Issue] = []
+    if method.min_questions is not None and rule.questions < method.min_questions:
+        issues.append(
+            Issue((*base, "questions"), f"is {rule.questions}, below min_questions ({method.min_questions})")
+        )
+    if method.max_questions is not None and rule.questions > method.max_questions:
+        issues.append(
+            Issue((*base, "questions"), f"is {rule.questions}, above max_questions ({method.max_questions})")
+        )
+    if rule.pre_picked > rule.questions:
+        issues.append(
+            Issue((*base, "pre_picked"), f"is {rule.pre_picked}, more than the set's {rule.questions} questions")
+        )
+    for k, code in enumerate(rule.ksbs):
+        if isinstance(known_ksbs, dict) and code not in known_ksbs:
+            issues.append(Issue((*base, "ksbs", k), f"KSB {code!r} is not in the spec's ksbs"))
+        if code in rule.ksbs[:k]:
+            issues.append(Issue((*base, "ksbs", k), f"KSB {code!r} is listed twice"))
+    return issues
+
+
+def _methods_issues(methods: list[MethodModel], known_ksbs: Any = None) -> list[Issue]:
     issues: list[Issue] = []
     seen: set[str] = set()
     for i, method in enumerate(methods):
@@ -58,6 +86,7 @@ def _methods_issues(methods: list[MethodModel]) -> list[Issue]:
                     f"is less than min_questions ({method.min_questions})",
                 )
             )
+        issues += _question_set_issues(method, i, known_ksbs)
     return issues
 
 
@@ -142,6 +171,13 @@ def _knowledge_test_issues(kt: KnowledgeTestModel, values: dict[str, Any]) -> li
                 Issue(
                     (*base, "questions", key),
                     f"unknown question type {key!r} (known: {', '.join(QUESTION_TYPES)})",
+                )
+            )
+        elif not qtype.on_papers:
+            issues.append(
+                Issue(
+                    (*base, "questions", key),
+                    f"{key} questions are asked by an assessor and never go on a paper",
                 )
             )
         elif qtype.fixed_marks is not None and quota.marks != qtype.fixed_marks:
@@ -301,6 +337,13 @@ def _build(values: dict[str, Any]) -> StandardSpec:
                 min_questions=m.min_questions,
                 max_questions=m.max_questions,
                 duration_minutes=m.duration_minutes,
+                question_set=None
+                if m.question_set is None
+                else QuestionSetRule(
+                    questions=m.question_set.questions,
+                    pre_picked=m.question_set.pre_picked,
+                    ksbs=tuple(m.question_set.ksbs),
+                ),
             )
             for m in spec.methods
         ),
@@ -340,7 +383,7 @@ def read_spec(data: object) -> tuple[StandardSpec | None, list[Issue]]:
     """Check a spec document and build its StandardSpec; None and every issue when it is wrong."""
     values, issues = check_fields(SpecModel, data, ())
     if "methods" in values:
-        issues += _methods_issues(values["methods"])
+        issues += _methods_issues(values["methods"], values.get("ksbs"))
     if values.get("knowledge_test") is not None:
         issues += _knowledge_test_issues(values["knowledge_test"], values)
     if "overall" in values:

@@ -191,6 +191,8 @@ class QuestionType(ABC):
     fixed_marks: int | None
     auto_marked: bool
     content_fields: tuple[str, ...]
+    #: False for questions an assessor asks in person: they never go on a knowledge-test paper.
+    on_papers: bool = True
 
     @abstractmethod
     def read_content(
@@ -422,7 +424,70 @@ class ShortAnswer(QuestionType):
         return None
 
 
-QUESTION_TYPES: dict[str, QuestionType] = {t.key: t for t in (MultipleChoice(), ShortAnswer())}
+_METHOD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class AssessorQuestion(QuestionType):
+    """An open question an independent assessor asks in an observation, presentation or
+    professional discussion. It carries no marks: the assessor records evidence against the KSBs
+    it is tagged with, and `pass_shows` / `distinction_shows` say what an answer at each grade
+    shows (the plan's grading descriptors, applied to this question). `method` is the key of the
+    spec method whose bank it belongs to. Never on a knowledge-test paper."""
+
+    key = "assessor_question"
+    label = "Assessor question"
+    fixed_marks = 0
+    auto_marked = False
+    on_papers = False
+    content_fields = ("method", "pass_shows", "distinction_shows", "follow_ups")
+
+    def read_content(
+        self, raw: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
+        reader = _Reader()
+        for required in ("method", "pass_shows", "distinction_shows"):
+            if required not in raw:
+                reader.fail((), f"missing field {required!r} (an assessor question needs it)")
+        if reader.issues:
+            return None, reader.issues
+        method = raw["method"]
+        if not isinstance(method, str) or not _METHOD_KEY.match(method):
+            reader.fail(("method",), f"should be a method key (like observation), not {describe(method)}")
+        pass_shows = reader.texts(raw["pass_shows"], ("pass_shows",), NOTE, min_items=1)
+        distinction_shows = reader.texts(
+            raw["distinction_shows"], ("distinction_shows",), NOTE, min_items=1
+        )
+        follow_ups = (
+            reader.texts(raw["follow_ups"], ("follow_ups",), NOTE, min_items=0)
+            if "follow_ups" in raw
+            else []
+        )
+        if reader.issues:
+            return None, reader.issues
+        return {
+            "method": method,
+            "pass_shows": pass_shows,
+            "distinction_shows": distinction_shows,
+            "follow_ups": follow_ups,
+        }, []
+
+    def file_content(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "method": content["method"],
+            "pass_shows": list(content["pass_shows"]),
+            "distinction_shows": list(content["distinction_shows"]),
+        }
+        if content.get("follow_ups"):
+            out["follow_ups"] = list(content["follow_ups"])
+        return out
+
+    def mark(self, content: Mapping[str, Any], response: str | None) -> int | None:
+        return None  # never answered on screen: the assessor grades the method, not the question
+
+
+QUESTION_TYPES: dict[str, QuestionType] = {
+    t.key: t for t in (MultipleChoice(), ShortAnswer(), AssessorQuestion())
+}
 
 
 def get_type(key: str) -> QuestionType:

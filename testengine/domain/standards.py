@@ -66,6 +66,24 @@ class OverallRules:
 
 
 @dataclass(frozen=True)
+class QuestionSetRule:
+    """The questions an assessor asks in one sitting of an assessor-led method.
+
+    `questions` are drawn per set; the first `pre_picked` are fixed at random before the
+    appointment and the rest are random suggestions the assessor may swap for other unseen
+    questions from the method's bank. Together the set covers every KSB in `ksbs`.
+    """
+
+    questions: int
+    pre_picked: int
+    ksbs: tuple[str, ...]
+
+    @property
+    def assessor_chosen(self) -> int:
+        return self.questions - self.pre_picked
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     key: str
     name: str
@@ -73,6 +91,7 @@ class MethodSpec:
     min_questions: int | None = None
     max_questions: int | None = None
     duration_minutes: int | None = None
+    question_set: QuestionSetRule | None = None
 
 
 @dataclass(frozen=True)

@@ -124,12 +124,22 @@ def _bank_block(question: BankQuestion) -> str:
     return "<bank:question>" + "".join(parts) + "</bank:question>"
 
 
+# Assessor questions are asked in person (observation, presentation, discussion): neither format has a
+# place for their pass and distinction indicators, so they stay in the bank's own files.
+EXPORTED_TYPES = frozenset({"mcq", "short_answer"})
+
+
+def exportable(questions: Sequence[BankQuestion]) -> list[BankQuestion]:
+    """The knowledge-test questions of a bank: what QTI 3.0 and Moodle XML carry."""
+    return [question for question in questions if question.type in EXPORTED_TYPES]
+
+
 def qti3_package(standard: str, questions: Sequence[BankQuestion]) -> bytes:
     """The bank as a QTI 3.0 content package (zip): imsmanifest.xml and items/<id>.xml."""
     resources = ""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for question in sorted(questions, key=lambda q: q.id):
+        for question in sorted(exportable(questions), key=lambda q: q.id):
             href = f"items/{question.id}.xml"
             archive.writestr(href, qti3_item(question))
             keywords = "".join(f"<imsmd:keyword><imsmd:string>{_x(k)}</imsmd:string></imsmd:keyword>" for k in question.ksb)
@@ -165,7 +175,7 @@ def moodle_xml(standard: str, questions: Sequence[BankQuestion]) -> str:
         "<quiz>",
         f'  <question type="category"><category><text>$course$/top/{_x(standard)}</text></category></question>',
     ]
-    for question in sorted(questions, key=lambda q: q.id):
+    for question in sorted(exportable(questions), key=lambda q: q.id):
         tags = list(question.ksb) + [
             f"{NATIVE_TAG}{key}={value}"
             for key, value in (

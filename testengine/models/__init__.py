@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .assessment import Appointment, QuestionSetDraw
 from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
 from .audit import AuditEntry, AuditLogIsAppendOnly
 from .draws import DrawPool, ItemExposure
@@ -10,6 +11,7 @@ from .results import MethodResult, OverallResult, ResitAgreement
 from .sittings import Booking, BookingStatus, Incident, RoomEvent, Sitting, SittingInvigilator, SittingState
 
 __all__ = [
+    "Appointment", "QuestionSetDraw",
     "Adjustment", "AdjustmentKind", "Answer", "Apprentice", "Attempt", "AttemptEvent",
     "AttemptQuestion", "AuditEntry", "AuditLogIsAppendOnly", "BankImport", "Booking",
     "BookingStatus", "DrawPool", "ItemExposure", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",

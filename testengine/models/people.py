@@ -20,6 +20,7 @@ class Role(str, enum.Enum):
     MARKER = "marker"
     REVIEWER = "reviewer"
     ADMIN = "admin"
+    ASSESSOR = "assessor"
 
 
 ULN_PATTERN = re.compile(r"^[0-9]{10}$")

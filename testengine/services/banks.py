@@ -23,6 +23,7 @@ from ..banks import (
 )
 from ..domain.errors import DomainError
 from ..domain.papers import Item, papers_without_repeat
+from ..domain.question_types import get_type
 from ..domain.standards import StandardSpec
 from ..extensions import db
 from ..models import BankImport, Question, QuestionStatus, QuestionVersion, Standard, User
@@ -314,6 +315,8 @@ def to_item(question: Question, version: QuestionVersion) -> Item:
 
 
 def bank_report(code: str, today: dt.date) -> dict[str, Any]:
+    from . import question_sets  # it builds on this module
+
     standard = get_standard(code)
     spec = spec_of(standard)
     questions = db.session.scalars(select(Question).where(Question.standard_id == standard.id)).all()
@@ -323,6 +326,8 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
     eligible = eligible_rows(standard, today)
     approved_by_type: dict[str, int] = {}
     ksb_counts: dict[str, int] = {code_: 0 for code_ in (spec.knowledge_test.blueprint.required_ksbs if spec.knowledge_test else ())}
+    # The paper figures count paper questions only; assessor questions are reported per method below.
+    eligible = [(q, v) for q, v in eligible if get_type(v.type).on_papers]
     for _question, version in eligible:
         approved_by_type[version.type] = approved_by_type.get(version.type, 0) + 1
         for ksb in version.ksb:
@@ -349,6 +354,7 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
         "papers_without_repeat": capacity,
         "due_for_review": due,
         "not_drawable_overdue": overdue,
+        "question_sets": question_sets.capacity(standard, today),
     }
 
 

@@ -25,6 +25,7 @@ from testengine.banks import (
     validate_standard,
     write_standard,
 )
+from testengine.banks.spec import read_spec
 from testengine.banks.yaml_lines import load_yaml
 from testengine.domain.question_types import STEM, plain_text_problem
 from testengine.domain.standards import Boundary, Condition, StandardSpec, TypeQuota
@@ -494,11 +495,18 @@ def test_st1379_spec_matches_the_epa_specification() -> None:
     spec = _real_spec("ST1379")
     assert spec.code == "ST1379"
     assert spec.knowledge_test is None
-    assert spec.ksbs == {}
+    # The KSBs of the two grading-criteria tables: 16 knowledge, 14 skills, 5 behaviours.
+    assert len([k for k in spec.ksbs if k.startswith("K")]) == 16
+    assert len([k for k in spec.ksbs if k.startswith("S")]) == 14
+    assert len([k for k in spec.ksbs if k.startswith("B")]) == 5
     assert [(m.key, m.min_questions, m.duration_minutes) for m in spec.methods] == [
         ("observation", 5, 30),
         ("professional_discussion", 8, 60),
     ]
+    sets = {m.key: m.question_set for m in spec.methods}
+    assert sets["observation"] is not None and sets["observation"].questions >= 5
+    assert sets["professional_discussion"] is not None
+    assert sets["professional_discussion"].questions >= 8
     assert spec.overall.grades == ("fail", "pass", "merit", "distinction")
     assert [r.grade for r in spec.overall.rules] == ["fail", "distinction", "merit", "pass"]
     assert spec.overall.rules[2].when == Condition(at_least={"distinction": 1})
@@ -510,12 +518,53 @@ def test_st1379_spec_matches_the_epa_specification() -> None:
     assert spec.invigilation_ratio == 20
 
 
-def test_st1379_loads_cleanly_without_questions() -> None:
+def test_st1379_loads_cleanly_with_assessor_questions_only() -> None:
     folder = REPO / "question_banks" / "ST1379"
     assert validate_standard(folder, today=TODAY) == []
     loaded = load_standard(folder, today=TODAY)
-    assert loaded.questions == ()
+    assert {q.type for q in loaded.questions} == {"assessor_question"}
+    assert {q.content["method"] for q in loaded.questions} == {"observation", "professional_discussion"}
+    assert all(q.marks == 0 and q.content["pass_shows"] and q.content["distinction_shows"] for q in loaded.questions)
     assert loaded.spec == _real_spec("ST1379")
+
+
+def test_an_assessor_question_must_name_a_method_that_draws_sets(tmp_path: Path) -> None:
+    loaded = load_standard(REPO / "question_banks" / "ST0663", today=TODAY)
+    write_standard(tmp_path, loaded.spec_raw, loaded.questions)
+    path = tmp_path / "questions" / "K1.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "method: presentation" in text
+    path.write_text(text.replace("method: presentation", "method: knowledge_test", 1), encoding="utf-8")
+    problems = validate_standard(tmp_path, today=TODAY)
+    assert len(problems) == 1
+    assert problems[0].file == str(path) and problems[0].line > 1
+    assert "'knowledge_test' is not a method with a question_set (presentation)" in problems[0].message
+
+
+def test_a_knowledge_test_cannot_ask_for_assessor_questions() -> None:
+    raw = load_yaml((REPO / "question_banks" / "ST0663" / "spec.yaml").read_text(encoding="utf-8")).data
+    data = json.loads(json.dumps(raw))
+    data["knowledge_test"]["questions"]["assessor_question"] = {"count": 1, "marks": 1}
+    spec, issues = read_spec(data)
+    assert spec is None
+    assert any(
+        i.path == ("knowledge_test", "questions", "assessor_question") and "never go on a paper" in i.message
+        for i in issues
+    )
+
+
+def test_a_question_set_must_fit_the_method() -> None:
+    raw = load_yaml((REPO / "question_banks" / "ST0663" / "spec.yaml").read_text(encoding="utf-8")).data
+    data = json.loads(json.dumps(raw))
+    data["methods"][0]["question_set"] = {"questions": 7, "pre_picked": 8, "ksbs": ["K1", "Z9", "K1"]}
+    spec, issues = read_spec(data)
+    assert spec is None
+    base = ("methods", 0, "question_set")
+    found = {(i.path, i.message) for i in issues}
+    assert ((*base, "questions"), "is 7, above max_questions (6)") in found
+    assert ((*base, "pre_picked"), "is 8, more than the set's 7 questions") in found
+    assert ((*base, "ksbs", 1), "KSB 'Z9' is not in the spec's ksbs") in found
+    assert ((*base, "ksbs", 2), "KSB 'K1' is listed twice") in found
 
 
 @pytest.mark.parametrize("code", ["ST0663", "ST1379"])

@@ -35,7 +35,10 @@ GUIDE = {
 
 
 def test_the_registry() -> None:
-    assert set(QUESTION_TYPES) == {"mcq", "short_answer"}
+    assert set(QUESTION_TYPES) == {"mcq", "short_answer", "assessor_question"}
+    assessor = get_type("assessor_question")
+    assert (assessor.fixed_marks, assessor.auto_marked, assessor.on_papers) == (0, False, False)
+    assert get_type("mcq").on_papers and get_type("short_answer").on_papers
     mcq, short = get_type("mcq"), get_type("short_answer")
     assert (mcq.key, mcq.fixed_marks, mcq.auto_marked, mcq.content_fields) == (
         "mcq",
@@ -249,3 +252,27 @@ def test_text_limits_match_the_format() -> None:
     assert plain_text_problem("x" * 300, OPTION_TEXT) is None
     assert plain_text_problem("x" * 1000, STEM) is None
     assert plain_text_problem("x" * 10, STEM) is None
+
+
+def test_an_assessor_question_needs_pass_and_distinction_indicators() -> None:
+    assessor = get_type("assessor_question")
+    content, issues = assessor.read_content(
+        {"method": "observation", "pass_shows": ["Names a model."], "distinction_shows": ["Adapts it."]}
+    )
+    assert issues == [] and content is not None
+    assert content["follow_ups"] == []
+    assert assessor.file_content(content) == {
+        "method": "observation",
+        "pass_shows": ["Names a model."],
+        "distinction_shows": ["Adapts it."],
+    }
+    assert assessor.mark(content, "anything") is None
+    content, issues = assessor.read_content({"method": "Observation!", "pass_shows": []})
+    assert content is None
+    messages = {(i.path, i.message) for i in issues}
+    assert ((), "missing field 'distinction_shows' (an assessor question needs it)") in messages
+    content, issues = assessor.read_content(
+        {"method": "Observation!", "pass_shows": [], "distinction_shows": ["<b>x</b>"]}
+    )
+    paths = {i.path for i in issues}
+    assert ("method",) in paths and ("pass_shows",) in paths and ("distinction_shows", 0) in paths

@@ -10,7 +10,8 @@ from tests.browser.conftest import browser_login
 
 pytestmark = pytest.mark.browser
 
-LANDING = {"admin": "/admin/", "invigilator": "/invigilate/", "marker": "/mark/", "reviewer": "/review/", "apprentice": "/apprentice/"}
+LANDING = {"admin": "/admin/", "invigilator": "/invigilate/", "marker": "/mark/", "reviewer": "/review/", "apprentice": "/apprentice/",
+           "assessor": "/assess/"}
 
 
 def test_demo_users_sign_in_to_their_areas(live_app, live_server, new_page):
@@ -30,3 +31,7 @@ def test_demo_users_sign_in_to_their_areas(live_app, live_server, new_page):
     page = new_page()
     browser_login(page, live_server.url, *apprentice)
     assert page.get_by_role("button", name="Start the test").is_visible()
+    # The demo assessor has an appointment waiting for their declaration.
+    page = new_page()
+    browser_login(page, live_server.url, *next((e, p) for r, e, p in users if r == "assessor"))
+    assert "Declaration needed" in page.inner_text("main")

@@ -747,8 +747,8 @@ def test_flags_start_at_thirty_responses_by_default() -> None:
 
 
 def test_flag_thresholds_are_strict() -> None:
-    # Facility exactly 0.9 or 0.2, discrimination exactly 0.15, agreement exactly 0.7: no flag.
-    s = stats_for([0.9, 0.2, 0.5], [0.3, 0.3, 0.15])
+    # Facility exactly 0.9 or 0.2, discrimination exactly 0.20 (the default threshold), agreement exactly 0.7: no flag.
+    s = stats_for([0.9, 0.2, 0.5], [0.3, 0.3, 0.20])
     assert flag_items(s, None, marker_agreement=np.array([0.7, 0.7, 0.7])) == [[], [], []]
 
 

@@ -48,6 +48,9 @@ def test_every_apostrophe_variant_falls_into_one_marking_group() -> None:
 def test_kappa_is_symmetric_and_at_most_one(pairs: list[tuple[int, int]]) -> None:
     a, b = [p[0] for p in pairs], [p[1] for p in pairs]
     kappa = quadratic_weighted_kappa(a, b)
+    if math.isnan(kappa):  # undefined when no disagreement could be expected (both markers constant)
+        assert math.isnan(quadratic_weighted_kappa(b, a)) and len(set(a)) == len(set(b)) == 1
+        return
     assert kappa == pytest.approx(quadratic_weighted_kappa(b, a), abs=1e-12)
     assert -1.0 - 1e-12 <= kappa <= 1.0 + 1e-12
 
@@ -55,7 +58,10 @@ def test_kappa_is_symmetric_and_at_most_one(pairs: list[tuple[int, int]]) -> Non
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2), min_size=1, max_size=40))
 def test_kappa_of_perfect_agreement_is_one(marks: list[int]) -> None:
-    assert quadratic_weighted_kappa(marks, marks) == pytest.approx(1.0)
+    if len(set(marks)) == 1:  # one constant mark from both: agreement is undefined, not perfect
+        assert math.isnan(quadratic_weighted_kappa(marks, marks))
+    else:
+        assert quadratic_weighted_kappa(marks, marks) == pytest.approx(1.0)
 
 
 def test_kappa_with_two_categories_is_cohens_kappa() -> None:

@@ -371,3 +371,12 @@ def test_reviewers_never_see_who_was_assessed(
         and "fail from" not in scores
         and "pass from 46" in scores
     )
+
+
+def test_a_reviewer_reads_an_assessor_questions_indicators(st0663, client, login_as):
+    login_as("reviewer")
+    question = question_of(st0663, "ST0663-PRES-001")
+    page = client.get(f"/review/questions/{question.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "A pass answer shows" in html and "A distinction answer shows" in html and "presentation" in html

@@ -30,7 +30,7 @@ from testengine.extensions import db
 from testengine.models import Booking, MethodResult, Question, QuestionVersion
 from tests.conftest import csrf_token_from
 
-ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin")
+ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor")
 PERSONAS = ("anonymous", *ROLES)
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -66,11 +66,16 @@ OWNED: dict[str, dict[str, str]] = {
     "invigilator.allow_device": {"sitting_id": "sitting", "booking_id": "booking"},
     "invigilator.attempt_action": {"sitting_id": "sitting", "attempt_id": "attempt"},
     "api.sittings.board": SITTING,
+    "assessor.appointment": {"appointment_id": "appointment"},
+    "assessor.declare": {"appointment_id": "appointment"},
+    "assessor.open_set": {"appointment_id": "appointment"},
+    "assessor.grade": {"appointment_id": "appointment"},
 }
 # Parameters that, in these roles' areas, can only name the person's own object: such a route must be in OWNED.
 OWNABLE = {
     "apprentice": {"attempt_id", "booking_id", "result_id", "sitting_id"},
     "invigilator": {"attempt_id", "booking_id", "sitting_id"},
+    "assessor": {"appointment_id"},
 }
 
 # Values for every other URL parameter, by name (any object of the kind will do), from the World.
@@ -267,6 +272,14 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
         target[("apprentice", "result")] = _released_result(apprentice.id, st0663.id, clock.now())
         if kind_of_person == "own":
             w.apprentice_row_id = apprentice.id
+    from testengine.services import appointments
+
+    assessors = {"own": make_user("assessor"), "others": make_user("assessor")}
+    for kind_of_person, sitter, target in (("own", sitter_a, w.own), ("others", sitter_b, w.others)):
+        target[("assessor", "appointment")] = appointments.create(
+            apprentice=sitter.user.apprentice, standard=st0663, method_key="presentation", assessor=assessors[kind_of_person],
+            scheduled_for=clock.now(), now=clock.now(), actor=None,
+        ).id
     w.spare_user_id = make_user("marker").id
     question = db.session.scalars(select(Question).where(Question.standard_id == st0663.id).order_by(Question.id)).first()
     w.question_id = question.id
@@ -283,7 +296,8 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     csrf: dict[str, str] = {}
     # Each role at its fullest: the marker is a senior marker (moderator), so every marking page is theirs.
     # Finer rules inside an area (moderator-only pages, a second approver) are that area's own tests' business.
-    people = {"invigilator": room.test_invigilator, "marker": make_user("marker", moderator=True), "reviewer": make_user("reviewer"), "admin": make_user("admin")}
+    people = {"invigilator": room.test_invigilator, "marker": make_user("marker", moderator=True), "reviewer": make_user("reviewer"), "admin": make_user("admin"),
+              "assessor": assessors["own"]}
     for role, user in people.items():
         clients[role] = app.test_client()
         assert login(user, test_client=clients[role]).status_code == 302
@@ -348,7 +362,7 @@ def test_the_matrix_reports_a_route_without_a_rule_and_the_app_refuses_it(app_co
     assert client.get("/api/unruled").get_json()["error"] == "no_access_rule"
 
     # (b) The matrix reports each of them, by name, as well as routes it cannot fill or judge.
-    placeholders = {(role, kind): 1 for role in OWNABLE for kind in ("attempt", "booking", "sitting", "result")}
+    placeholders = {(role, kind): 1 for role in OWNABLE for kind in ("attempt", "booking", "sitting", "result", "appointment")}
     problems = "\n".join(plan_for(other, World(own=placeholders, others=placeholders)).problems)
     for name in ("unruled (/unruled)", "unruled_api (/api/unruled)", "stray.index (/stray/)"):
         assert f"{name}: no access rule" in problems

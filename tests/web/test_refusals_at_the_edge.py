@@ -25,7 +25,7 @@ from testengine.models import User
 from testengine.services.attempts import AttemptError
 from tests.factories import csrf_of
 
-ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin")
+ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor")
 REFUSALS = [
     (DomainError("Refused: not possible in this state."), 409),
     (IllegalTransition("Refused: cannot go from submitted to paused."), 409),

@@ -1,0 +1,1 @@
+"""The assessor's area: appointments for observation, presentation and professional discussion."""
