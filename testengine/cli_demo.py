@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from .cli import login_url, write_lock
 from .clock import utcnow
 from .domain.attempt_states import AttemptState
+from .domain.errors import DomainError
 from .domain.sitting_states import SittingState
 
 DEMO_PEOPLE = [
@@ -84,6 +85,7 @@ def demo(host: str, port: int) -> None:
         users[email] = user
         passwords.append((", ".join(roles) + (" (moderator)" if moderator else ""), email, password))
     standard = get_standard("ST0663")
+    not_booked: list[str] = []
     sitting = db.session.scalar(select(Sitting).where(Sitting.title == SITTING, Sitting.state != SittingState.CLOSED.value))
     if sitting is None:
         sitting = sittings.create_sitting(
@@ -100,12 +102,16 @@ def demo(host: str, port: int) -> None:
         add_adjustment(third, kind="extra_time", extra_percent=25, extra_minutes=0, reason="Dyslexia: specialist assessment report seen",
                        approval_reference="RA-DEMO-001", approved_by="Alex Admin", expires_on=None, now=now, actor=None)
         for index, email in enumerate(["apprentice1@demo.test", "apprentice2@demo.test", "apprentice3@demo.test"], start=1):
-            booking = sittings.book(sitting, users[email].apprentice, now=now, actor=None)
-            if index < 3:  # the third waits for the invigilator to check them in
-                booking.checked_in_at = None
-                sittings.check_in(booking, document_type="driving_licence", last_digits=f"00{index:02d}", photo_matched=True,
-                                  uln_confirmed=True, seat=f"A{index}", now=now - dt.timedelta(minutes=6), actor=invigilator)
-                sittings.prepare_paper(booking, now=now, actor=invigilator)
+            try:
+                with db.session.begin_nested():  # one apprentice who may not sit again (e.g. a fail not yet released) stops nobody else
+                    booking = sittings.book(sitting, users[email].apprentice, now=now, actor=None)
+                    if index < 3:  # the third waits for the invigilator to check them in
+                        booking.checked_in_at = None
+                        sittings.check_in(booking, document_type="driving_licence", last_digits=f"00{index:02d}", photo_matched=True,
+                                          uln_confirmed=True, seat=f"A{index}", now=now - dt.timedelta(minutes=6), actor=invigilator)
+                        sittings.prepare_paper(booking, now=now, actor=invigilator)
+            except DomainError as refused:
+                not_booked.append(f"{email} is not booked into the new sitting: {refused}")
     next_sitting = _next_sitting(users, now)
     standardised = _standardisation(users["moderator@demo.test"], now)
     due, revision = _review_queue(users["reviewer@demo.test"], now)
@@ -118,6 +124,8 @@ def demo(host: str, port: int) -> None:
     click.echo("")
     click.echo(f"A sitting is open now: '{sitting.title}'. Apprentices 1 and 2 are checked in and can start;")
     click.echo("apprentice 3 (25% extra time) waits for the invigilator to check them in.")
+    for note in not_booked:
+        click.echo(f"  {note}")
     click.echo(f"'{next_sitting.title}' ({next_sitting.venue}) waits for the invigilator to confirm its venue.")
     click.echo(f"Standardisation is set up for {standardised} short-answer questions; {due} questions are due for review,"
                f" and {revision} has a revision waiting for a second reviewer.")
