@@ -52,7 +52,7 @@ class ImportSummary:
 
 
 def get_standard(code: str) -> Standard:
-    standard = db.session.scalar(select(Standard).where(Standard.code == code))
+    standard: Standard | None = db.session.scalar(select(Standard).where(Standard.code == code))
     if standard is None:
         raise UnknownStandard(f"No standard {code!r} has been imported. Run: testengine bank import question_banks/{code}")
     return standard

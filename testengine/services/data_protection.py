@@ -111,7 +111,7 @@ def due_for_pseudonymisation(now: dt.datetime, retention_days: int) -> list[Rete
 
     due = []
     finished = set(last_attempt) | set(last_release)
-    candidates = db.session.scalars(
+    candidates: Iterable[Apprentice] = db.session.scalars(
         select(Apprentice).where(Apprentice.pseudonymised_at.is_(None), Apprentice.id.in_(finished)).order_by(Apprentice.id)
     ) if finished else []
     for apprentice in candidates:
@@ -224,9 +224,10 @@ def find_apprentice(identifier: str) -> Apprentice:
     """By ULN (10 digits) or candidate number (a pseudonymised apprentice has only the latter)."""
     identifier = identifier.strip()
     if ULN_PATTERN.match(identifier):
-        apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == identifier))
+        by_identifier = select(Apprentice).where(Apprentice.uln == identifier)
     else:
-        apprentice = db.session.scalar(select(Apprentice).where(Apprentice.candidate_number == identifier.upper()))
+        by_identifier = select(Apprentice).where(Apprentice.candidate_number == identifier.upper())
+    apprentice: Apprentice | None = db.session.scalar(by_identifier)
     if apprentice is None:
         raise DataProtectionError(f"No apprentice with ULN or candidate number {identifier!r}.")
     return apprentice
