@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -179,7 +180,6 @@ def all_commands() -> list[click.Command]:
     # cli_banks, cli_papers and cli_stats attach their subcommands to the groups above when imported.
     from . import cli_banks, cli_demo, cli_grade, cli_papers, cli_stats  # noqa: F401
     from .cli_data import data_group
-
     from .cli_resit import resit_group
 
     return [init_db, create_user, serve, bank_group, paper_group, users_group,

@@ -28,7 +28,7 @@ def validate(path: Path) -> None:
         limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
-    problems = validate_standard(path, today=dt.datetime.now(dt.timezone.utc).date(), max_file_bytes=limit)
+    problems = validate_standard(path, today=dt.datetime.now(dt.UTC).date(), max_file_bytes=limit)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)

@@ -30,8 +30,8 @@ from ..domain.grading import (
     resit_overall_grade,
 )
 from ..domain.marking_states import MarkingState
-from ..domain.result_states import ResultAction, ResultStatus
 from ..domain.question_types import get_type
+from ..domain.result_states import ResultAction, ResultStatus
 from ..domain.standards import StandardSpec
 from ..extensions import db
 from ..models import (

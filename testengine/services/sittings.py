@@ -13,15 +13,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import labels
 from ..domain import invigilation as rules
+from ..domain import timing
 from ..domain.attempt_states import ACTIVE_STATES as domain_active_states
 from ..domain.attempt_states import AttemptState
 from ..domain.eligibility import Ineligible
-from ..domain import timing
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
 from ..domain.sitting_states import (
-    DeviceRequest,
     BookingEvent,
+    DeviceRequest,
     SittingEvent,
     next_booking_status,
     next_sitting_state,
