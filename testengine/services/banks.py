@@ -242,7 +242,7 @@ def eligible_rows(standard: Standard, today: dt.date, *columns: Any) -> list[Any
     )
     if not columns:
         statement = statement.order_by(Question.external_id)
-    return list(db.session.execute(statement).tuples())
+    return [tuple(row) for row in db.session.execute(statement)]
 
 
 def to_item(question: Question, version: QuestionVersion) -> Item:
