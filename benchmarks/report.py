@@ -20,7 +20,7 @@ def machine_line() -> str:
     return (
         f"Machine: {platform.machine()}, {cpus} cores, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}, NumPy {numpy.__version__}; "
-        f"run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+        f"run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     )
 
 

@@ -6,7 +6,7 @@ endpoint without a rule is refused (403) and a test fails when such a route is a
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from flask import Blueprint, Flask, abort, jsonify, redirect, request, url_for
 from flask_login import current_user

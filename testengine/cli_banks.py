@@ -29,7 +29,7 @@ def validate(path: Path) -> None:
         limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     problems = validate_standard(path, today=today, max_file_bytes=limit)
     if problems:
         for problem in problems:
@@ -238,13 +238,13 @@ def convert_(fmt: str, source: Path, standard: str, out: Path, encoding: str | N
         fail(f"no standard {standard!r}: {spec_path} does not exist")
     try:
         result = convert(fmt, source, spec_path=spec_path, out=out, today=utcnow().date(), encoding=encoding)
-    except SourceError as error:
-        fail(str(error))
+    except SourceError as unreadable:
+        fail(str(unreadable))
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
         click.echo(result.as_text())
     if result.errors:
-        for error in result.errors:
-            click.echo(f"{error.where}: {error.message}", err=True)
+        for problem in result.errors:
+            click.echo(f"{problem.where}: {problem.message}", err=True)
         raise SystemExit(2)

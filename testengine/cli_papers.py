@@ -32,9 +32,9 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
 
     from .extensions import db
     from .models import Apprentice
+    from .services import eligibility
     from .services.accounts import AccountError, next_candidate_number, validate_uln
     from .services.banks import get_standard
-    from .services import eligibility
     from .services.papers import issue_paper
 
     try:

@@ -8,7 +8,8 @@ import fcntl
 import os
 import sqlite3
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import current_app, has_request_context, request
 from flask_limiter import Limiter

@@ -19,8 +19,9 @@ import os
 import queue
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -115,7 +116,7 @@ class GroupCommitter:
         return results
 
 
-_committers: "weakref.WeakKeyDictionary[Engine, GroupCommitter]" = weakref.WeakKeyDictionary()
+_committers: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()
 _committers_guard = threading.Lock()
 
 

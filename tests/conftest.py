@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from testengine import create_app
 from testengine.extensions import db
 
 PG_URL = os.environ.get("TESTENGINE_TEST_DATABASE_URL", "")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PASSWORD = "correct horse battery"
 REPO = Path(__file__).resolve().parent.parent
 

@@ -101,7 +101,9 @@ def audit():  # type: ignore[no-untyped-def]
     form.action.choices = _choices(AuditEntry.action, "Any action")
     form.object_type.choices = _choices(AuditEntry.object_type, "Any type")
     filters = _filters(form)
-    with_actor = lambda query: query.outerjoin(User, User.id == AuditEntry.actor_id)
+    def with_actor(query):  # type: ignore[no-untyped-def]
+        return query.outerjoin(User, User.id == AuditEntry.actor_id)
+
     total = db.session.scalar(_apply(with_actor(select(func.count(AuditEntry.id))), filters)) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)

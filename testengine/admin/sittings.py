@@ -12,13 +12,13 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Adjustment, Apprentice, Attempt, Role, Sitting, Standard, User, UserRole
 from ..models.attempts import OPEN_STATES
-from ..services import attempts as attempt_service
 from ..services import adjustments as adjustment_service
+from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service
 from .forms import AdjustmentForm, BookForm, ExtraTimeForm, RemoveAdjustmentForm, SittingForm
 from .views import bp
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @bp.route("/sittings")

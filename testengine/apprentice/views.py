@@ -13,7 +13,7 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now, write_transaction
-from ..models import Attempt, Booking, Sitting
+from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
 from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from difflib import SequenceMatcher
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

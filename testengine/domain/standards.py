@@ -6,8 +6,8 @@ A new standard is a new folder of data, never a new `if`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 
 @dataclass(frozen=True)

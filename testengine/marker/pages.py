@@ -266,7 +266,7 @@ def script_page(attempt: Attempt, marker: Any, now: dt.datetime) -> ScriptPage:
         .join(AttemptQuestion, AttemptQuestion.id == MarkingClaim.attempt_question_id)
         .where(AttemptQuestion.attempt_id == attempt.id, MarkingClaim.role == "first", MarkingClaim.expires_at > now)).all())
     out, automatic, yours, waiting, others = [], 0, 0, 0, 0
-    for aq_id, position, available_marks, kind, ref in rows:
+    for aq_id, position, _available, kind, ref in rows:
         response = marks[aq_id]
         auto, first = response.latest("auto"), response.latest("first")
         if auto is not None:

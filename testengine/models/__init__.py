@@ -3,8 +3,8 @@
 from .assessment import Appointment, QuestionSetDraw
 from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
 from .audit import AuditEntry, AuditLogIsAppendOnly
-from .draws import DrawPool, ItemExposure
 from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
+from .draws import DrawPool, ItemExposure
 from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
 from .results import MethodResult, OverallResult, ResitAgreement

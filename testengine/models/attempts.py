@@ -58,10 +58,10 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     marking_state: Mapped[str] = mapped_column(String(16), default=MarkingState.UNMARKED.value, index=True)
     total_marks: Mapped[int | None]
 
-    questions: Mapped[list["AttemptQuestion"]] = relationship(
+    questions: Mapped[list[AttemptQuestion]] = relationship(
         back_populates="attempt", order_by="AttemptQuestion.position"
     )
-    stoppages: Mapped[list["Stoppage"]] = relationship(order_by="Stoppage.id")
+    stoppages: Mapped[list[Stoppage]] = relationship(order_by="Stoppage.id")
 
 
 class AttemptQuestion(db.Model):  # type: ignore[name-defined,misc]
@@ -76,7 +76,7 @@ class AttemptQuestion(db.Model):  # type: ignore[name-defined,misc]
     marks: Mapped[int]
 
     attempt: Mapped[Attempt] = relationship(back_populates="questions")
-    version: Mapped["QuestionVersion"] = relationship()  # type: ignore[name-defined]  # noqa: F821
+    version: Mapped[QuestionVersion] = relationship()  # type: ignore[name-defined]  # noqa: F821
 
 
 class Answer(db.Model):  # type: ignore[name-defined,misc]

@@ -29,7 +29,7 @@ class Standard(db.Model):  # type: ignore[name-defined,misc]
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the spec file as loaded; read through banks.spec_from_row
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    questions: Mapped[list["Question"]] = relationship(back_populates="standard")
+    questions: Mapped[list[Question]] = relationship(back_populates="standard")
 
 
 class Question(db.Model):  # type: ignore[name-defined,misc]
@@ -50,7 +50,7 @@ class Question(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     standard: Mapped[Standard] = relationship(back_populates="questions")
-    versions: Mapped[list["QuestionVersion"]] = relationship(
+    versions: Mapped[list[QuestionVersion]] = relationship(
         back_populates="question", order_by="QuestionVersion.version"
     )
 

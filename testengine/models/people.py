@@ -7,7 +7,7 @@ import enum
 import re
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -45,10 +45,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    role_rows: Mapped[list["UserRole"]] = relationship(
+    role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
-    apprentice: Mapped["Apprentice | None"] = relationship(back_populates="user", uselist=False)
+    apprentice: Mapped[Apprentice | None] = relationship(back_populates="user", uselist=False)
 
     @property
     def roles(self) -> set[str]:
@@ -91,7 +91,7 @@ class Apprentice(db.Model):  # type: ignore[name-defined,misc]
     pseudonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship(back_populates="apprentice")
-    adjustments: Mapped[list["Adjustment"]] = relationship(
+    adjustments: Mapped[list[Adjustment]] = relationship(
         back_populates="apprentice", order_by="Adjustment.id"
     )
 

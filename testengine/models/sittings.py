@@ -34,8 +34,8 @@ class Sitting(db.Model):  # type: ignore[name-defined,misc]
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    bookings: Mapped[list["Booking"]] = relationship(back_populates="sitting", order_by="Booking.id")
-    invigilators: Mapped[list["SittingInvigilator"]] = relationship(back_populates="sitting")
+    bookings: Mapped[list[Booking]] = relationship(back_populates="sitting", order_by="Booking.id")
+    invigilators: Mapped[list[SittingInvigilator]] = relationship(back_populates="sitting")
 
 
 class SittingInvigilator(db.Model):  # type: ignore[name-defined,misc]
@@ -70,7 +70,7 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
     device_change_allowed: Mapped[bool] = mapped_column(default=False)
 
     sitting: Mapped[Sitting] = relationship(back_populates="bookings")
-    apprentice: Mapped["Apprentice"] = relationship()  # type: ignore[name-defined]  # noqa: F821
+    apprentice: Mapped[Apprentice] = relationship()  # type: ignore[name-defined]  # noqa: F821
 
 
 class Incident(db.Model):  # type: ignore[name-defined,misc]

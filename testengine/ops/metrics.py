@@ -55,7 +55,7 @@ def exposition() -> bytes:
     """The scrape: this process's metrics (or every process's, in multiprocess mode) and the database gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         counted = CollectorRegistry()
-        multiprocess.MultiProcessCollector(counted)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(counted)
     else:
         from prometheus_client import REGISTRY
 

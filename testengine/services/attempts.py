@@ -9,11 +9,12 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import group_commit
@@ -119,7 +120,7 @@ def clock_status(attempt: Attempt, now: dt.datetime) -> ClockStatus:
 
 def own_attempt(attempt_id: int, user: User) -> Attempt:
     """The apprentice's own attempt, or 404: another person's attempt does not exist for them."""
-    attempt = db.session.scalar(
+    attempt: Attempt | None = db.session.scalar(
         select(Attempt)
         .join(Apprentice, Apprentice.id == Attempt.apprentice_id)
         .where(Attempt.id == attempt_id, Apprentice.user_id == user.id)
@@ -183,12 +184,12 @@ def _finish(attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: U
     """Move the attempt to its finished state (exactly once) and mark it; None if another request did first."""
     target = next_state(AttemptState(attempt.state), event).value
     # A conditional update: of many simultaneous finishes exactly one changes the row.
-    result = db.session.execute(
+    result = cast("CursorResult[Any]", db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
         .values(state=target, submitted_at=finished_at, finish_reason=reason)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         db.session.refresh(attempt)
         return None
@@ -374,6 +375,7 @@ def _answer_upsert(attempt: Attempt, position: int, client_token: str | None, no
     committer = group_commit.committer_for(db.engine)
     # SQLite: share a transaction and its fsync with the saves arriving alongside. Only from a caller
     # with no transaction open (the API's write_now): one holding the write lock would wait on itself.
+    stored: int | None
     if committer is not None and not db.session().in_transaction():
         stored = committer.run(steps, timeout=_write_timeout())
     else:
@@ -437,7 +439,7 @@ def remember_position(attempt: Attempt, position: int, *, client_token: str) -> 
     the attempt is open, whatever another request committed since the attempt was read.
     """
     _question_at(attempt, position)
-    moved = db.session.execute(
+    moved = cast("CursorResult[Any]", db.session.execute(
         update(Attempt)
         .where(
             Attempt.id == attempt.id,
@@ -446,7 +448,7 @@ def remember_position(attempt: Attempt, position: int, *, client_token: str) -> 
         )
         .values(current_position=position)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if moved != 1:
         db.session.refresh(attempt)
         if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):

@@ -112,7 +112,8 @@ def _revision_in(url: str) -> str | None:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("alembic_version"):
                 return None
-            return connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            revision: str | None = connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            return revision
     finally:
         engine.dispose()
 

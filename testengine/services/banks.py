@@ -61,7 +61,7 @@ class ImportSummary:
 
 
 def get_standard(code: str) -> Standard:
-    standard = db.session.scalar(select(Standard).where(Standard.code == code))
+    standard: Standard | None = db.session.scalar(select(Standard).where(Standard.code == code))
     if standard is None:
         raise UnknownStandard(f"No standard {code!r} has been imported. Run: testengine bank import question_banks/{code}")
     return standard
@@ -298,7 +298,7 @@ def eligible_rows(standard: Standard, today: dt.date, *columns: Any) -> list[Any
     )
     if not columns:
         statement = statement.order_by(Question.external_id)
-    return list(db.session.execute(statement).tuples())
+    return [tuple(row) for row in db.session.execute(statement)]
 
 
 def to_item(question: Question, version: QuestionVersion) -> Item:

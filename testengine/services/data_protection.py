@@ -92,14 +92,14 @@ def due_for_pseudonymisation(now: dt.datetime, retention_days: int) -> list[Rete
     cutoff = now - dt.timedelta(days=retention_days)
     last_attempt = _by_apprentice(db.session.execute(
         select(Attempt.apprentice_id, func.max(func.coalesce(Attempt.submitted_at, Attempt.issued_at))).group_by(Attempt.apprentice_id)
-    ).tuples())
+    ))
     open_attempts = set(db.session.scalars(select(Attempt.apprentice_id).where(Attempt.state.in_(OPEN_STATES))))
     last_release: dict[int, dt.datetime] = {}
     unreleased: set[int] = set()
     for model in (MethodResult, OverallResult):
         for apprentice_id, released in db.session.execute(
             select(model.apprentice_id, func.max(model.released_at)).group_by(model.apprentice_id)
-        ).tuples():
+        ):
             if released is not None:
                 last_release[apprentice_id] = max(released, last_release.get(apprentice_id, released))
         unreleased.update(db.session.scalars(
@@ -107,11 +107,11 @@ def due_for_pseudonymisation(now: dt.datetime, retention_days: int) -> list[Rete
         ))
     last_sitting = _by_apprentice(db.session.execute(
         select(Booking.apprentice_id, func.max(Sitting.window_end)).join(Sitting, Sitting.id == Booking.sitting_id).group_by(Booking.apprentice_id)
-    ).tuples())
+    ))
 
     due = []
     finished = set(last_attempt) | set(last_release)
-    candidates = db.session.scalars(
+    candidates: Iterable[Apprentice] = db.session.scalars(
         select(Apprentice).where(Apprentice.pseudonymised_at.is_(None), Apprentice.id.in_(finished)).order_by(Apprentice.id)
     ) if finished else []
     for apprentice in candidates:
@@ -224,9 +224,10 @@ def find_apprentice(identifier: str) -> Apprentice:
     """By ULN (10 digits) or candidate number (a pseudonymised apprentice has only the latter)."""
     identifier = identifier.strip()
     if ULN_PATTERN.match(identifier):
-        apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == identifier))
+        by_identifier = select(Apprentice).where(Apprentice.uln == identifier)
     else:
-        apprentice = db.session.scalar(select(Apprentice).where(Apprentice.candidate_number == identifier.upper()))
+        by_identifier = select(Apprentice).where(Apprentice.candidate_number == identifier.upper())
+    apprentice: Apprentice | None = db.session.scalar(by_identifier)
     if apprentice is None:
         raise DataProtectionError(f"No apprentice with ULN or candidate number {identifier!r}.")
     return apprentice
@@ -256,7 +257,7 @@ def _attempts(apprentice: Apprentice) -> list[dict[str, Any]]:
         select(AttemptQuestion, QuestionVersion.type)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
         .where(AttemptQuestion.attempt_id.in_(ids)).order_by(AttemptQuestion.attempt_id, AttemptQuestion.position)
-    ).tuples():
+    ):
         questions.setdefault(aq.attempt_id, []).append((aq, kind))
     marks: dict[int, list[dict[str, Any]]] = {}
     for mark in db.session.scalars(select(Mark).where(Mark.attempt_id.in_(ids)).order_by(Mark.created_at, Mark.id)):

@@ -15,9 +15,11 @@ import hashlib
 import hmac
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import Exists, Select, exists, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.attempt_states import AttemptState
@@ -82,7 +84,7 @@ def _live_claims(role: str, now: dt.datetime) -> dict[int, int]:
     return {aq_id: marker_id for aq_id, marker_id in rows}
 
 
-def _responses_query():  # type: ignore[no-untyped-def]
+def _responses_query() -> Select[int, int, int, int]:
     return (
         select(AttemptQuestion.id, AttemptQuestion.attempt_id, QuestionVersion.question_id, AttemptQuestion.position)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
@@ -91,7 +93,7 @@ def _responses_query():  # type: ignore[no-untyped-def]
     )
 
 
-def _has_mark(*roles: str):  # type: ignore[no-untyped-def]
+def _has_mark(*roles: str) -> Exists:
     return exists().where(Mark.attempt_question_id == AttemptQuestion.id, Mark.role.in_(roles))
 
 
@@ -119,8 +121,8 @@ def pending(role: str, now: dt.datetime, *, question_id: int | None = None, atte
     return [Pending(aq_id, attempt, question, position, claims.get(aq_id)) for aq_id, attempt, question, position in rows]
 
 
-def _markers_of(aq_ids: list[int], roles: tuple[str, ...]) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = defaultdict(set)
+def _markers_of(aq_ids: list[int], roles: tuple[str, ...]) -> dict[int, set[int | None]]:
+    out: dict[int, set[int | None]] = defaultdict(set)
     if aq_ids:
         for aq_id, marker_id in db.session.execute(
             select(Mark.attempt_question_id, Mark.marker_id).where(Mark.attempt_question_id.in_(aq_ids), Mark.role.in_(roles))
@@ -195,12 +197,12 @@ def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
     if row.expires_at > now:
         return False
     previous = {"marker_id": row.marker_id, "claimed_at": row.claimed_at.isoformat(), "expires_at": row.expires_at.isoformat()}
-    taken = db.session.execute(
+    taken = cast("CursorResult[Any]", db.session.execute(
         update(MarkingClaim)
         .where(MarkingClaim.id == row.id, MarkingClaim.marker_id == row.marker_id, MarkingClaim.expires_at <= now)
         .values(marker_id=marker.id, claimed_at=now, expires_at=expires)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if taken.rowcount != 1:
         return False
     db.session.refresh(row)

@@ -212,6 +212,7 @@ def marker_statistics() -> list[MarkerStatistics]:
         if role == "moderator":
             moderated[aq_id] = mark
             continue
+        assert marker_id is not None  # the query leaves out marks without a marker
         key = (aq_id, marker_id, role)
         latest[key] = (mark, question_id)
         if spent is not None:

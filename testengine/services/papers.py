@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,7 +141,7 @@ def current_pool(standard: Standard, today: dt.date, now: dt.datetime) -> PoolSn
     return snapshot
 
 
-def _insert():  # type: ignore[no-untyped-def]
+def _insert() -> Callable[..., Any]:
     return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 

@@ -87,7 +87,7 @@ def local_time(value: dt.datetime | str | None, zone: ZoneInfo, *, seconds: bool
         return "-"
     when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     local = when.astimezone(zone)
     clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
     return f"{local.day} {local:%B %Y}, {clock} {local:%Z}" if date else f"{clock} {local:%Z}"

@@ -30,8 +30,8 @@ from ..domain.grading import (
     resit_overall_grade,
 )
 from ..domain.marking_states import MarkingState
-from ..domain.result_states import ResultAction, ResultStatus
 from ..domain.question_types import get_type
+from ..domain.result_states import ResultAction, ResultStatus
 from ..domain.standards import StandardSpec
 from ..extensions import db
 from ..models import (
@@ -426,7 +426,7 @@ def set_epa_period_end(apprentice: Apprentice, ends_on: dt.date | None, *, actor
 
 def final_marks(attempt_id: int) -> dict[int, int | None]:
     """Each attempt question's mark that stands (None while undecided), by domain.mark_standing's one rule."""
-    from .marking import marks_of
+    from .marking_progress import marks_of
 
     return {aq_id: response.final for aq_id, response in marks_of([attempt_id]).items()}
 

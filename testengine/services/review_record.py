@@ -102,7 +102,7 @@ def review_record(standard: Standard) -> list[dict[str, Any]]:
                 "version_after": review.version_after,
                 "changed": _changed(before, after) or _DECISION_CHANGE.get(review.decision, ""),
                 "revision_state": after.revision_state if after else "",
-                "decided_by": names.get(decided_by, ""),
+                "decided_by": names.get(decided_by, "") if decided_by is not None else "",
                 "decided_on": decided_at.date().isoformat() if decided_at else "",
             }
         )

@@ -13,15 +13,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import labels
 from ..domain import invigilation as rules
+from ..domain import timing
 from ..domain.attempt_states import ACTIVE_STATES as domain_active_states
 from ..domain.attempt_states import AttemptState
 from ..domain.eligibility import Ineligible
-from ..domain import timing
 from ..domain.errors import DomainError
 from ..domain.papers import PaperShortfall
 from ..domain.sitting_states import (
-    DeviceRequest,
     BookingEvent,
+    DeviceRequest,
     SittingEvent,
     next_booking_status,
     next_sitting_state,
@@ -96,7 +96,9 @@ def eligible_kind(apprentice: Apprentice, standard: Standard, *, today: dt.date,
 
 def book(sitting: Sitting, apprentice: Apprentice, *, now: dt.datetime, actor: User | None) -> Booking:
     """Book an apprentice into a sitting, if they may sit the test (services.eligibility)."""
-    existing = db.session.scalar(select(Booking).where(Booking.sitting_id == sitting.id, Booking.apprentice_id == apprentice.id))
+    existing: Booking | None = db.session.scalar(
+        select(Booking).where(Booking.sitting_id == sitting.id, Booking.apprentice_id == apprentice.id)
+    )
     if existing is not None:
         return existing
     standard = db.session.get(Standard, sitting.standard_id)
@@ -120,7 +122,7 @@ def assign_invigilator(sitting: Sitting, user: User, *, actor: User | None) -> N
 
 def invigilator_sitting(sitting_id: int, user: User) -> Sitting:
     """A sitting this invigilator is assigned to, or 404: others' sittings do not exist for them."""
-    sitting = db.session.scalar(
+    sitting: Sitting | None = db.session.scalar(
         select(Sitting)
         .join(SittingInvigilator, (SittingInvigilator.sitting_id == Sitting.id) & (SittingInvigilator.user_id == user.id))
         .where(Sitting.id == sitting_id)
@@ -354,6 +356,7 @@ def start_preview(booking: Booking, today: dt.date) -> tuple[int, int]:
     standard = db.session.get(Standard, booking.sitting.standard_id)
     assert standard is not None
     test = spec_of(standard).knowledge_test
+    assert test is not None  # sittings are scheduled only for a standard with a knowledge test
     percent, minutes = extra_time_for(booking.apprentice, today)
     allowed = timing.allowed_duration(test.duration_minutes, timing.ExtraTime(percent=percent, minutes=minutes))
     return test.blueprint.question_count, round(allowed.total_seconds() / 60)
@@ -390,7 +393,7 @@ def read_ahead(booking: Booking, *, now: dt.datetime) -> ReadAhead | None:
         return ReadAhead(standard, None)  # drawn again under the lock, after the room's checks, and refused there
 
 
-def _open_attempt_id(booking: Booking) -> Select[tuple[int]]:
+def _open_attempt_id(booking: Booking) -> Select[int]:
     return select(Attempt.id).where(
         Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES)
     )

@@ -218,7 +218,7 @@ class _Loaded:
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray]
     issued: dict[int, int]  # version id -> times issued
     exposure: dict[int, int]  # question id -> times issued
-    last_response_at: dict[int, dt.datetime]  # version id -> latest submission
+    last_response_at: dict[int, dt.datetime | None]  # version id -> latest submission
     awaiting: int
 
 
@@ -417,13 +417,13 @@ def _attempts(scripts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _last_response_at(
     version_ids: list[int], item: np.ndarray, rank: np.ndarray, by_rank: np.ndarray
-) -> dict[int, dt.datetime]:
+) -> dict[int, dt.datetime | None]:
     """Per version, the latest submission among the counted scripts that included it."""
     latest = np.full(len(version_ids), -1, dtype=np.int64)
     np.maximum.at(latest, item, rank)
     has = np.flatnonzero(latest >= 0)
     winners = by_rank[latest[has]]
-    when: dict[int, dt.datetime] = {}
+    when: dict[int, dt.datetime | None] = {}
     for chunk in chunks(winners):
         when.update(
             db.session.execute(
@@ -440,7 +440,7 @@ _OPTIONS: dict[str, tuple[int, int]] = {}
 
 
 def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
-    rows = []
+    rows: list[Any] = []
     for chunk in chunks(version_ids):
         rows += db.session.execute(
             select(

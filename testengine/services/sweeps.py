@@ -50,8 +50,8 @@ def finalise_each(attempts: list[Attempt], now: dt.datetime) -> SweepReport:
         if notes is not None:
             report.submitted.append(attempt_id)
             report.unreadable.extend(f"attempt {attempt_id}: {note}" for note in notes)
-    for attempt_id, error in report.failed.items():
-        _record_failure(attempt_id, error, now)
+    for attempt_id, message in report.failed.items():
+        _record_failure(attempt_id, message, now)
     return report
 
 

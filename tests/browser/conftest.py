@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -41,7 +42,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         return self
 
@@ -60,7 +61,7 @@ def live_app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
     application = create_app(app_config)
     application.instance_path = str(tmp_path / "live-instance")
     clock = application.extensions["testengine.clock"]
-    clock.freeze(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    clock.freeze(dt.datetime.now(dt.UTC).replace(microsecond=0))
     with application.app_context():
         yield application
         db.session.remove()

@@ -34,7 +34,7 @@ def _counts() -> dict[str, int]:
 def test_the_demo_sets_up_a_day_for_every_role_and_a_second_run_adds_nothing(app, clock):
     from testengine.extensions import db
     from testengine.models import Question, Sitting, User
-    from testengine.services import marking_quality, review, results
+    from testengine.services import marking_quality, results, review
     from testengine.services.banks import get_standard
 
     first = _run(app)

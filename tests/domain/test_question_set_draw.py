@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from testengine.banks import load_standard
+from testengine.domain.errors import DomainError
 from testengine.domain.papers import Item
 from testengine.domain.question_sets import (
     QuestionSetShortfall,
@@ -16,7 +17,6 @@ from testengine.domain.question_sets import (
     sets_without_repeat,
     swap_options,
 )
-from testengine.domain.errors import DomainError
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)

@@ -122,7 +122,7 @@ def test_backup_while_saving_restores_every_acknowledged_save(start_sitter, data
     for position, revision, _text in before_backup:
         # Later saves to the same question may be in the copy too; an acknowledged one is never missing.
         assert answers[position][0] >= revision, (position, revision, answers.get(position))
-    for position, (revision, response) in answers.items():
+    for revision, response in answers.values():
         assert response == f"answer {revision}"  # each row whole: the text and revision of one save
 
     health = run_cli(restore_target, "init-db", tmp_path=tmp_path)

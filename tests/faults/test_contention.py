@@ -162,7 +162,7 @@ def test_many_writers_at_once_never_see_database_is_locked(app, room, make_user,
         assert db.session.get(Attempt, attempt_id).state == "submitted"
         stored = {aq.position: (a.revision, a.response) for aq, a in db.session.execute(
             select(AttemptQuestion, Answer).join(Answer, Answer.attempt_question_id == AttemptQuestion.id).where(Answer.attempt_id == attempt_id)
-        ).tuples()}
+        ).all()}
         assert {p: stored[p] for p in answers} == answers
     # Never two marks of one kind for one response.
     doubled = db.session.execute(

@@ -37,10 +37,10 @@ def _snapshot(attempt_id: int) -> dict[str, object]:
     attempt = db.session.get(Attempt, attempt_id)
     db.session.refresh(attempt)
     return {
-        "answers": sorted(db.session.execute(select(Answer.attempt_question_id, Answer.response, Answer.revision).where(Answer.attempt_id == attempt_id)).tuples()),
-        "marks": sorted(db.session.execute(select(Mark.attempt_question_id, Mark.role, Mark.mark).where(Mark.attempt_id == attempt_id)).tuples()),
+        "answers": sorted(db.session.execute(select(Answer.attempt_question_id, Answer.response, Answer.revision).where(Answer.attempt_id == attempt_id)).all()),
+        "marks": sorted(db.session.execute(select(Mark.attempt_question_id, Mark.role, Mark.mark).where(Mark.attempt_id == attempt_id)).all()),
         "attempt": (attempt.state, attempt.started_at, attempt.submitted_at, attempt.deadline_at, attempt.marking_state, attempt.total_marks),
-        "results": sorted(db.session.execute(select(MethodResult.method_key, MethodResult.grade, MethodResult.marks).where(MethodResult.apprentice_id == attempt.apprentice_id)).tuples()),
+        "results": sorted(db.session.execute(select(MethodResult.method_key, MethodResult.grade, MethodResult.marks).where(MethodResult.apprentice_id == attempt.apprentice_id)).all()),
     }
 
 

@@ -117,7 +117,7 @@ def _prepare(url: str, instance: Path) -> Prepared:
                 sa.select(AttemptQuestion.position, QuestionVersion.type)
                 .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
                 .where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position)
-            ).tuples()]
+            ).all()]
             for attempt_id in attempts.values()
         }
         db.session.remove()
@@ -430,7 +430,7 @@ def _check_database(url: str, browsers: list[Browser], prepared: Prepared, deadl
                     sa.select(AttemptQuestion.position, Answer.revision, Answer.response)
                     .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
                     .where(AttemptQuestion.attempt_id == browser.attempt_id)
-                ).tuples()
+                ).all()
             }
             for position, acked in browser.acked.items():
                 revision, response = stored.get(position, (0, None))

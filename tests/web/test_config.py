@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from testengine import create_app
 from testengine.config import ConfigError, load_settings
 from testengine.extensions import db
 from tests.conftest import PG_URL
@@ -50,7 +49,7 @@ def test_bank_validate_and_import_use_the_bank_file_limit(app, tmp_path, monkeyp
     import datetime as dt
 
     with pytest.raises(BankValidationError, match="over the limit of 1,024 bytes"):
-        import_bank(bank, now=dt.datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=dt.timezone.utc))
+        import_bank(bank, now=dt.datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=dt.UTC))
     # Without an app, `testengine bank validate` reads the environment.
     import subprocess
     import sys

@@ -15,7 +15,7 @@ from testengine.extensions import db
 from testengine.services import sittings
 from tests.factories import book_and_check_in, open_sitting
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _text(data: bytes) -> str:
