@@ -173,7 +173,7 @@ def test_time_runs_out_and_the_last_seconds_are_kept(live_app, live_server, live
     [email] = sitting_ready(prepared, live_clock.now(), display=("high_contrast", "large_text"))
     page = new_page()
     attempt_id = start_from_home(page, live_server.url, email)
-    expect(page.locator("body")).to_have_class("sitting large-text high-contrast")
+    expect(page.locator("body")).to_have_class("sitting bg-dark text-150")  # the presets, as display settings
     assert axe_violations(page) == []
     alerts = page.locator("#alerts")
     timer = page.locator("#timer")
