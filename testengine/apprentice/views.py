@@ -102,7 +102,7 @@ def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # typ
 def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None, settings: display_rules.DisplaySettings):  # type: ignore[no-untyped-def]
     now = utcnow()  # the clock starts when the write is made (it may have waited for the lock)
     attempt = sitting_service.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
-    if attempt.started_at == now:  # this press started it: its display settings are kept for the attempt
+    if attempt.display_settings is None:  # the first press chooses; another (a second window) changes nothing
         display_service.keep(attempt, settings)
     claimed = attempt.started_at == now and attempt.device_id == device  # this request started it and opened it here
     return attempt, attempt.client_token if claimed else None
