@@ -16,7 +16,7 @@
   };
 
   var el = function (id) { return document.getElementById(id); };
-  var timer = el("timer"), saveStatus = el("save-status"), alerts = el("alerts");
+  var timer = el("timer"), saveStatus = el("save-status"), alerts = el("alerts"), announcer = el("announcer");
 
   // ---- pending answers survive a reload (localStorage), and are re-sent ----
   function loadPending() {
@@ -50,6 +50,22 @@
   }
 
   function say(message) { alerts.textContent = ""; window.setTimeout(function () { alerts.textContent = message; }, 50); }
+  // The polite live region: time warnings and the time on request, read out when the screen reader is free.
+  function announce(message) { announcer.textContent = ""; window.setTimeout(function () { announcer.textContent = message; }, 50); }
+  function inWords(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var parts = [];
+    if (h) { parts.push(h + (h === 1 ? " hour" : " hours")); }
+    if (m) { parts.push(m + (m === 1 ? " minute" : " minutes")); }
+    if (!h && m < 2 && s) { parts.push(s + (s === 1 ? " second" : " seconds")); }
+    return parts.length ? parts.join(" ") : "no time";
+  }
+  function timeLeft() {
+    if (state.deadlineAt === null) { announce("The time left is not known yet."); return; }
+    if (state.stopped) { announce("The clock is stopped. You have " + inWords(state.stoppedSeconds) + " left."); return; }
+    announce("You have " + inWords((state.deadlineAt - performance.now()) / 1000) + " left.");
+  }
   function setSaveStatus(text, bad) { saveStatus.textContent = text; saveStatus.className = "save-status" + (bad ? " save-bad" : ""); }
 
   // ---- the clock: remaining time from the server, counted down locally, re-synced often ----
@@ -57,6 +73,7 @@
     if (!clock) { return; }
     var wasStopped = state.stopped;
     state.stopped = clock.stopped;
+    state.stoppedSeconds = clock.remaining_seconds;
     state.deadlineAt = performance.now() + clock.remaining_seconds * 1000;
     if (clock.state === "submitted" || clock.state === "abandoned") { finish(); return; }
     setInputsEnabled(!clock.stopped && !state.over && !state.superseded);
@@ -83,7 +100,7 @@
     [30, 10, 5].forEach(function (minutes) {
       if (left <= minutes * 60 && left > minutes * 60 - 60 && !state.warned[minutes]) {
         state.warned[minutes] = true;
-        say(minutes + " minutes left.");
+        announce(minutes + " minutes left.");
       } else if (left <= minutes * 60) { state.warned[minutes] = true; }
     });
     if (left <= 0) { timeUp(); }
@@ -418,6 +435,7 @@
   el("prev").addEventListener("click", function () { go(state.position - 1); });
   el("next").addEventListener("click", function () { go(state.position + 1); });
   el("flag").addEventListener("click", toggleFlag);
+  el("time-left").addEventListener("click", timeLeft);
   el("to-review").addEventListener("click", showReview);
   el("back-to-questions").addEventListener("click", function () { go(state.position); });
   el("submit").addEventListener("click", submit);
