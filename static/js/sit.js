@@ -12,7 +12,7 @@
 
   var state = {
     position: 1, navFocus: 1, keptPosition: null, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
-    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
+    deadlineAt: null, lastMessage: 0, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
   };
 
   var el = function (id) { return document.getElementById(id); };
@@ -106,8 +106,9 @@
     if (left <= 0) { timeUp(); }
   }
   function resync() {
-    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token)).then(function (r) {
+    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token) + "&messages_after=" + state.lastMessage).then(function (r) {
       if (r.ok) {
+        showMessages(r.data.messages || []);
         if (r.data.superseded) { superseded(); return; }
         applyClock(r.data.clock);
         if (!state.stopped) { flushPending(); }
@@ -118,6 +119,21 @@
   // while the clock is stopped so the restart shows at once. Each re-sync is one small read.
   function scheduleResync() {
     window.setTimeout(function () { resync().then(scheduleResync); }, state.stopped ? 3000 : 4000);
+  }
+
+  // ---- the invigilator's messages: listed on screen, the newest read out (role="alert") ----
+  function showMessages(messages) {
+    if (!messages.length) { return; }
+    var list = el("messages-list");
+    messages.forEach(function (m) {
+      if (m.id <= state.lastMessage) { return; }
+      state.lastMessage = m.id;
+      var item = document.createElement("li");
+      item.textContent = m.body;
+      list.insertBefore(item, list.firstChild);
+    });
+    el("messages").hidden = false;
+    say("Message from the invigilator: " + messages[messages.length - 1].body);
   }
 
   function timeUp() {

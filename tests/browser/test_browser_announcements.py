@@ -36,3 +36,38 @@ def test_the_ten_minute_warning_is_announced_politely_and_the_time_left_on_reque
     page.get_by_role("button", name="Time left").click()
     expect(announcer).to_have_text(re.compile(r"^You have 9 minutes left\.$"))
     assert axe_violations(page) == []
+
+
+def test_a_message_from_the_board_reaches_the_apprentices_screen_and_is_read_out(live_app, live_server, live_clock, new_page, prepared):
+    from tests.browser.conftest import browser_login
+    from tests.conftest import PASSWORD
+
+    first, second = sitting_ready(prepared, live_clock.now(), apprentices=2)
+    alex, sam = new_page(), new_page()
+    start_from_home(alex, live_server.url, first)
+    start_from_home(sam, live_server.url, second)
+
+    board = new_page()
+    browser_login(board, live_server.url, "invigilator@browser.test", PASSWORD)
+    board.locator("main table a").first.click()
+    expect(board.get_by_role("heading", name="Send a message")).to_be_visible()
+    assert axe_violations(board) == []
+
+    # To the whole room: both screens show it, in the alert region a screen reader reads out.
+    board.get_by_label("Send to").select_option(label="The whole room")
+    board.get_by_role("textbox", name="Message").fill("The fire alarm will be tested at 10:30. Stay seated.")
+    board.get_by_role("button", name="Send message").click()
+    expect(board.get_by_text("Message sent to the whole room")).to_be_visible()
+    for page in (alex, sam):
+        expect(page.get_by_role("alert")).to_have_text("Message from the invigilator: The fire alarm will be tested at 10:30. Stay seated.", timeout=6000)
+        expect(page.locator("#messages-list li")).to_have_text(["The fire alarm will be tested at 10:30. Stay seated."])
+
+    # To one apprentice: only their screen.
+    board.get_by_label("Send to").select_option(board.locator("#message-recipient option", has_text="Apprentice1").get_attribute("value"))
+    board.get_by_role("textbox", name="Message").fill("Please raise your hand.")
+    board.get_by_role("button", name="Send message").click()
+    expect(sam.get_by_role("alert")).to_have_text("Message from the invigilator: Please raise your hand.", timeout=6000)
+    expect(sam.locator("#messages-list li")).to_have_text(["Please raise your hand.", "The fire alarm will be tested at 10:30. Stay seated."])
+    alex.wait_for_timeout(4500)  # at least one more poll
+    expect(alex.locator("#messages-list li")).to_have_text(["The fire alarm will be tested at 10:30. Stay seated."])
+    assert axe_violations(sam) == []
