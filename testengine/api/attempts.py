@@ -47,7 +47,7 @@ class ClockQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     client_token: str | None = Field(default=None, max_length=64)
-    messages_after: int = Field(default=0, ge=0, le=2_147_483_647)
+    messages_after: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
 
 class PositionBody(BaseModel):
@@ -137,7 +137,7 @@ def clock(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = _load(attempt_id)
     # The invigilator's messages not yet on this page (it sends the last id it shows): one small indexed read.
     messages = [{"id": m.id, "body": m.body, "sent_at": m.sent_at.isoformat(), "to_room": m.apprentice_id is None}
-                for m in message_service.for_attempt(attempt, query.messages_after)]
+                for m in message_service.for_attempt(attempt, query.messages_after or 0)]
     db.session.commit()
     return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token), "messages": messages}
 
