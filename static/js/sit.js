@@ -31,15 +31,27 @@
     if (p[position] && p[position].revision <= revision) { delete p[position]; storePending(p); }
   }
 
+  // ---- the offline banner: shown while the browser says it is offline or the server cannot be reached ----
+  var OFFLINE = "You are offline. Your answers are kept on this computer and will be sent when the connection is back. The clock keeps running.";
+  function setOffline(offline) {
+    var banner = el("offline");
+    if (offline && banner.textContent !== OFFLINE) { banner.textContent = OFFLINE; }
+    if (!offline && banner.textContent) { banner.textContent = ""; }
+  }
+
   function request(method, url, body) {
     return fetch(url, {
       method: method, credentials: "same-origin", cache: "no-store",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
+      setOffline(false);
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
       });
+    }, function (failure) {  // no answer at all: the network (not the server) failed
+      setOffline(true);
+      throw failure;
     });
   }
 
@@ -460,7 +472,9 @@
   el("confirm-no").addEventListener("click", function () { el("confirm-submit").close(); el("submit").focus(); });
   window.addEventListener("blur", function () { report("blur"); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
-  window.addEventListener("online", function () { flushPending(); });
+  window.addEventListener("online", function () { setOffline(false); resync(); flushPending(); });
+  window.addEventListener("offline", function () { setOffline(true); });
+  if (navigator.onLine === false) { setOffline(true); }
 
   request("GET", api).then(function (r) {
     if (!r.ok) { say(r.data.message || "The test could not be loaded."); if (r.data.error === "already_submitted") { finish(); } return; }

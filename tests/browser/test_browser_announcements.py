@@ -1,5 +1,5 @@
 """What a screen reader hears: the time warnings through a polite live region, the time left on request,
-and the invigilator's messages."""
+the invigilator's messages, and the offline banner."""
 
 from __future__ import annotations
 
@@ -71,3 +71,31 @@ def test_a_message_from_the_board_reaches_the_apprentices_screen_and_is_read_out
     alex.wait_for_timeout(4500)  # at least one more poll
     expect(alex.locator("#messages-list li")).to_have_text(["The fire alarm will be tested at 10:30. Stay seated."])
     assert axe_violations(sam) == []
+
+
+OFFLINE = "You are offline. Your answers are kept on this computer and will be sent when the connection is back. The clock keeps running."
+
+
+def test_the_offline_banner_says_what_is_safe_and_the_answer_arrives_after_reconnecting(live_app, live_server, live_clock, new_page, prepared):
+    from tests.browser.test_browser_sitting import answer_current, stored_answers
+
+    [email] = sitting_ready(prepared, live_clock.now())
+    page = new_page()
+    attempt_id = start_from_home(page, live_server.url, email)
+    banner = page.locator("#offline")
+    expect(banner).to_have_text("")
+    expect(banner).to_be_hidden()
+
+    page.context.set_offline(True)
+    expect(banner).to_have_text(OFFLINE)
+    expect(banner).to_have_attribute("role", "alert")
+    answers: dict[int, str] = {}
+    answer_current(page, 1, answers)  # the question already on screen can still be answered
+    expect(page.locator("#save-status")).to_have_text(re.compile("Not saved|Saving"))
+    assert axe_violations(page) == []
+    assert stored_answers(attempt_id)[0] == {}
+
+    page.context.set_offline(False)
+    expect(banner).to_be_hidden()
+    expect(page.locator("#save-status")).to_have_text("Saved", timeout=8000)
+    assert stored_answers(attempt_id)[0] == answers
