@@ -206,7 +206,9 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
     if attempt.state not in FINISHED_STATES:
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
     answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
-    return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions))
+    settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())  # the test's display to its end
+    return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions),
+                           display_classes=display_rules.display_classes(settings))
 
 
 from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)

@@ -127,3 +127,10 @@ def test_every_background_and_size_has_no_accessibility_violations_and_reflows_a
     expect(page.get_by_role("heading", name="Review your answers")).to_be_visible()
     assert no_sideways_scrolling(page) is True, no_sideways_scrolling(page)
     assert axe_violations(page) == []
+    # The finished page keeps the test's display (the last setting above: dark, 125%).
+    page.get_by_role("button", name="Submit the test").click()
+    page.get_by_role("button", name="Yes, submit my test").click()
+    page.wait_for_url(f"{live_server.url}/apprentice/attempts/{attempt_id}/finished")
+    assert "bg-dark" in page.locator("body").get_attribute("class")
+    assert no_sideways_scrolling(page) is True, no_sideways_scrolling(page)
+    assert axe_violations(page) == []
