@@ -279,6 +279,7 @@ def close(sitting_id: int):  # type: ignore[no-untyped-def]
 def report(sitting_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
     data = sitting_service.report(room)
+    data["messages"] = message_service.for_report(room)  # what the invigilators told the room, kept with it
     fmt = request.args.get("format", "html")
     if fmt == "csv":
         from ..services.exports import safe_csv_row
@@ -293,8 +294,12 @@ def report(sitting_id: int):  # type: ignore[no-untyped-def]
         writer.writerow(["incident", "occurred_at", "ended_at", "apprentices", "notes"])
         for item in data["incidents"]:
             writer.writerow(safe_csv_row([data["incident_names"].get(item.kind, item.kind), item.occurred_at.isoformat(), item.ended_at.isoformat() if item.ended_at else "", " ".join(data["candidates"].get(a, str(a)) for a in item.apprentice_ids), item.notes]))
+        writer.writerow([])
+        writer.writerow(["message", "sent_at", "to", "from"])
+        for message in data["messages"]:
+            writer.writerow(safe_csv_row([message["body"], message["sent_at"].isoformat(), message["to"], message["sent_by"]]))
         return Response(buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.csv"})
     if fmt == "pdf":
         zone = ZoneInfo(current_app.config["TESTENGINE"]["DISPLAY_TIMEZONE"])
         return Response(invigilation_pdf(data, zone), mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"})
-    return render_template("invigilator/report.html", report=data, sitting=room, messages=message_service.for_report(room))
+    return render_template("invigilator/report.html", report=data, sitting=room, messages=data["messages"])

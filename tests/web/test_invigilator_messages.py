@@ -3,7 +3,10 @@ names its field and sends nothing; each reaches only its apprentices' clock poll
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from testengine.extensions import db
@@ -47,6 +50,12 @@ def test_a_message_reaches_its_apprentice_or_the_whole_room_and_the_report_keeps
     report = staff.get(f"/invigilate/sittings/{room.id}/report").get_data(as_text=True)
     assert "to Whole room" in report and "Ten minutes until the fire drill: stay seated." in report
     assert "Sam, please raise your hand." in report
+    exported = staff.get(f"/invigilate/sittings/{room.id}/report?format=csv").get_data(as_text=True)
+    assert "Ten minutes until the fire drill: stay seated." in exported and "Sam, please raise your hand." in exported
+    pdf = staff.get(f"/invigilate/sittings/{room.id}/report?format=pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Messages to apprentices" in text and "Sam, please raise your hand." in " ".join(text.split())
 
 
 @pytest.mark.parametrize(
