@@ -12,11 +12,11 @@
 
   var state = {
     position: 1, navFocus: 1, keptPosition: null, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
-    deadlineAt: null, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
+    deadlineAt: null, lastMessage: 0, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
   };
 
   var el = function (id) { return document.getElementById(id); };
-  var timer = el("timer"), saveStatus = el("save-status"), alerts = el("alerts");
+  var timer = el("timer"), saveStatus = el("save-status"), alerts = el("alerts"), announcer = el("announcer");
 
   // ---- pending answers survive a reload (localStorage), and are re-sent ----
   function loadPending() {
@@ -31,15 +31,27 @@
     if (p[position] && p[position].revision <= revision) { delete p[position]; storePending(p); }
   }
 
+  // ---- the offline banner: shown while the browser says it is offline or the server cannot be reached ----
+  var OFFLINE = "You are offline. Your answers are kept on this computer and will be sent when the connection is back. The clock keeps running.";
+  function setOffline(offline) {
+    var banner = el("offline");
+    if (offline && banner.textContent !== OFFLINE) { banner.textContent = OFFLINE; }
+    if (!offline && banner.textContent) { banner.textContent = ""; }
+  }
+
   function request(method, url, body) {
     return fetch(url, {
       method: method, credentials: "same-origin", cache: "no-store",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
+      setOffline(false);
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
       });
+    }, function (failure) {  // no answer at all: the network (not the server) failed
+      setOffline(true);
+      throw failure;
     });
   }
 
@@ -50,6 +62,22 @@
   }
 
   function say(message) { alerts.textContent = ""; window.setTimeout(function () { alerts.textContent = message; }, 50); }
+  // The polite live region: time warnings and the time on request, read out when the screen reader is free.
+  function announce(message) { announcer.textContent = ""; window.setTimeout(function () { announcer.textContent = message; }, 50); }
+  function inWords(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var parts = [];
+    if (h) { parts.push(h + (h === 1 ? " hour" : " hours")); }
+    if (m) { parts.push(m + (m === 1 ? " minute" : " minutes")); }
+    if (!h && m < 2 && s) { parts.push(s + (s === 1 ? " second" : " seconds")); }
+    return parts.length ? parts.join(" ") : "no time";
+  }
+  function timeLeft() {
+    if (state.deadlineAt === null) { announce("The time left is not known yet."); return; }
+    if (state.stopped) { announce("The clock is stopped. You have " + inWords(state.stoppedSeconds) + " left."); return; }
+    announce("You have " + inWords((state.deadlineAt - performance.now()) / 1000) + " left.");
+  }
   function setSaveStatus(text, bad) { saveStatus.textContent = text; saveStatus.className = "save-status" + (bad ? " save-bad" : ""); }
 
   // ---- the clock: remaining time from the server, counted down locally, re-synced often ----
@@ -57,6 +85,7 @@
     if (!clock) { return; }
     var wasStopped = state.stopped;
     state.stopped = clock.stopped;
+    state.stoppedSeconds = clock.remaining_seconds;
     state.deadlineAt = performance.now() + clock.remaining_seconds * 1000;
     if (clock.state === "submitted" || clock.state === "abandoned") { finish(); return; }
     setInputsEnabled(!clock.stopped && !state.over && !state.superseded);
@@ -83,14 +112,15 @@
     [30, 10, 5].forEach(function (minutes) {
       if (left <= minutes * 60 && left > minutes * 60 - 60 && !state.warned[minutes]) {
         state.warned[minutes] = true;
-        say(minutes + " minutes left.");
+        announce(minutes + " minutes left.");
       } else if (left <= minutes * 60) { state.warned[minutes] = true; }
     });
     if (left <= 0) { timeUp(); }
   }
   function resync() {
-    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token)).then(function (r) {
+    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token) + "&messages_after=" + state.lastMessage).then(function (r) {
       if (r.ok) {
+        showMessages(r.data.messages || []);
         if (r.data.superseded) { superseded(); return; }
         applyClock(r.data.clock);
         if (!state.stopped) { flushPending(); }
@@ -101,6 +131,21 @@
   // while the clock is stopped so the restart shows at once. Each re-sync is one small read.
   function scheduleResync() {
     window.setTimeout(function () { resync().then(scheduleResync); }, state.stopped ? 3000 : 4000);
+  }
+
+  // ---- the invigilator's messages: listed on screen, the newest read out (role="alert") ----
+  function showMessages(messages) {
+    if (!messages.length) { return; }
+    var list = el("messages-list");
+    messages.forEach(function (m) {
+      if (m.id <= state.lastMessage) { return; }
+      state.lastMessage = m.id;
+      var item = document.createElement("li");
+      item.textContent = m.body;
+      list.insertBefore(item, list.firstChild);
+    });
+    el("messages").hidden = false;
+    say("Message from the invigilator: " + messages[messages.length - 1].body);
   }
 
   function timeUp() {
@@ -418,6 +463,7 @@
   el("prev").addEventListener("click", function () { go(state.position - 1); });
   el("next").addEventListener("click", function () { go(state.position + 1); });
   el("flag").addEventListener("click", toggleFlag);
+  el("time-left").addEventListener("click", timeLeft);
   el("to-review").addEventListener("click", showReview);
   el("back-to-questions").addEventListener("click", function () { go(state.position); });
   el("submit").addEventListener("click", submit);
@@ -426,7 +472,9 @@
   el("confirm-no").addEventListener("click", function () { el("confirm-submit").close(); el("submit").focus(); });
   window.addEventListener("blur", function () { report("blur"); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
-  window.addEventListener("online", function () { flushPending(); });
+  window.addEventListener("online", function () { setOffline(false); resync(); flushPending(); });
+  window.addEventListener("offline", function () { setOffline(true); });
+  if (navigator.onLine === false) { setOffline(true); }
 
   request("GET", api).then(function (r) {
     if (!r.ok) { say(r.data.message || "The test could not be loaded."); if (r.data.error === "already_submitted") { finish(); } return; }

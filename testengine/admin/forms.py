@@ -84,7 +84,14 @@ ADJUSTMENT_KINDS = [
     ("large_text", "Larger text"),
     ("high_contrast", "High-contrast display"),
     ("screen_reader", "Screen reader"),
+    ("display", "Display settings (colours, text size, spacing, font)"),
 ]
+
+
+def _display_select(name: str) -> SelectField:
+    from ..domain import display
+
+    return SelectField(f"Display: {display.FIELD_LABELS[name].lower()}", choices=[("", "Not set"), *display.FIELDS[name].items()], validators=[Optional()])
 
 
 class AdjustmentForm(FlaskForm):
@@ -95,6 +102,14 @@ class AdjustmentForm(FlaskForm):
     approval_reference = StringField("Approval reference", validators=[DataRequired(), Length(max=100)])
     approved_by = StringField("Approved by", validators=[DataRequired(), Length(max=120)])
     expires_on = DateField("Expires on", validators=[Optional()])
+    background = _display_select("background")
+    text_size = _display_select("text_size")
+    line_spacing = _display_select("line_spacing")
+    letter_spacing = _display_select("letter_spacing")
+    font = _display_select("font")
+
+    def display_settings(self) -> dict[str, str]:
+        return {name: getattr(self, name).data for name in ("background", "text_size", "line_spacing", "letter_spacing", "font") if getattr(self, name).data}
 
 
 class ExtraTimeForm(FlaskForm):

@@ -107,7 +107,7 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
             adjustment_service.add_adjustment(
                 apprentice, kind=form.kind.data or "", extra_percent=form.extra_percent.data or 0, extra_minutes=form.extra_minutes.data or 0,
                 reason=form.reason.data or "", approval_reference=form.approval_reference.data or "", approved_by=form.approved_by.data or "",
-                expires_on=form.expires_on.data, now=utcnow(), actor=current_user,
+                expires_on=form.expires_on.data, now=utcnow(), actor=current_user, display=form.display_settings(),
             )
         except adjustment_service.AdjustmentError as refused:
             db.session.rollback()

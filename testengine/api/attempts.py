@@ -16,6 +16,7 @@ from ..extensions import db, reads_then_writes, write_now
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..ops.metrics import SAVES
 from ..services import attempts as attempt_service
+from ..services import messages as message_service
 from .errors import BodyError, json_error, parse_body, parse_query, refusal_status
 
 bp = Blueprint("attempts", __name__, url_prefix="/attempts")
@@ -47,6 +48,7 @@ class ClockQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     client_token: str | None = Field(default=None, max_length=64)
+    messages_after: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
 
 class PositionBody(BaseModel):
@@ -136,8 +138,11 @@ def status(attempt_id: int):  # type: ignore[no-untyped-def]
 def clock(attempt_id: int):  # type: ignore[no-untyped-def]
     query = parse_query(ClockQuery, request.args)
     attempt = _load(attempt_id)
+    # The invigilator's messages not yet on this page (it sends the last id it shows): one small indexed read.
+    messages = [{"id": m.id, "body": m.body, "sent_at": m.sent_at.isoformat(), "to_room": m.apprentice_id is None}
+                for m in message_service.for_attempt(attempt, query.messages_after or 0)]
     db.session.commit()
-    return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token)}
+    return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token), "messages": messages}
 
 
 @bp.get("/<int:attempt_id>/questions/<int:position>")

@@ -11,12 +11,15 @@ from sqlalchemy import select
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
+from ..domain import display as display_rules
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now, write_transaction
 from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
 from ..services import attempts as attempt_service
+from ..services import display as display_service
 from ..services import sittings as sitting_service
+from .forms import StartForm
 
 bp = Blueprint("apprentice", __name__, url_prefix="/apprentice")
 access.restrict(bp, roles=("apprentice",))
@@ -59,13 +62,18 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     if booking is None or booking.apprentice_id != apprentice.id:
         abort(404)
     if request.method == "GET":
-        return _confirm_start(booking)
-    if not EmptyForm().validate_on_submit():
+        return _confirm_start(booking, _start_form(apprentice))
+    form = StartForm()
+    if not form.validate_on_submit():
+        if not form.csrf_token.errors and form.errors:  # a display choice not on its list: say which
+            db.session.rollback()
+            return _confirm_start(booking, form, status=400)
         abort(400)
+    settings = form.settings(display_service.defaults_for(apprentice, utcnow().date()))
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     try:
         ahead = sitting_service.read_ahead(booking, now=utcnow())
-        attempt, token = write_now(lambda: _start_and_claim(booking, device, ahead))
+        attempt, token = write_now(lambda: _start_and_claim(booking, device, ahead, settings))
     except sitting_service.SittingError as refused:
         db.session.rollback()
         flash(str(refused), "error")
@@ -76,8 +84,13 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     return _with_device(redirect(url_for("apprentice.sit", attempt_id=attempt.id)), device)
 
 
-def _confirm_start(booking: Booking):  # type: ignore[no-untyped-def]
-    """The page between "Start the test" and the clock starting: what is about to happen, and a way back."""
+def _start_form(apprentice) -> StartForm:  # type: ignore[no-untyped-def]
+    """The start form, its display settings filled from the apprentice's adjustments."""
+    return StartForm(data=display_service.defaults_for(apprentice, utcnow().date()).as_dict())
+
+
+def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # type: ignore[no-untyped-def]
+    """The page between "Start the test" and the clock starting: what is about to happen, the display settings, and a way back."""
     attempt = sitting_service.latest_attempt(booking)
     if attempt is not None and attempt.state != AttemptState.NOT_STARTED:  # already started (or finished): go there
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
@@ -85,12 +98,14 @@ def _confirm_start(booking: Booking):  # type: ignore[no-untyped-def]
         questions, minutes = len(attempt.questions), round(attempt_service.clock_status(attempt, utcnow()).allowed_minutes)
     else:
         questions, minutes = sitting_service.start_preview(booking, utcnow().date())
-    return render_template("apprentice/start.html", booking=booking, sitting=booking.sitting, form=EmptyForm(), minutes=minutes, questions=questions)
+    return render_template("apprentice/start.html", booking=booking, sitting=booking.sitting, form=form, minutes=minutes, questions=questions), status
 
 
-def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None):  # type: ignore[no-untyped-def]
+def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None, settings: display_rules.DisplaySettings):  # type: ignore[no-untyped-def]
     now = utcnow()  # the clock starts when the write is made (it may have waited for the lock)
     attempt = sitting_service.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
+    if attempt.display_settings is None:  # the first press chooses; another (a second window) changes nothing
+        display_service.keep(attempt, settings)
     claimed = attempt.started_at == now and attempt.device_id == device  # this request started it and opened it here
     return attempt, attempt.client_token if claimed else None
 
@@ -111,9 +126,10 @@ def sit(attempt_id: int):  # type: ignore[no-untyped-def]
             return opened
     attempt, token, device = opened
     sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
-    display = {a.kind for a in sitting_service.in_force_adjustments(attempt_service.apprentice_for(current_user), utcnow().date())}
+    settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())
     db.session.commit()
-    page = make_response(render_template("apprentice/sit.html", attempt=attempt, client_token=token, sitting=sitting, display=display))
+    page = make_response(render_template("apprentice/sit.html", attempt=attempt, client_token=token, sitting=sitting,
+                                         display_classes=display_rules.display_classes(settings)))
     return _with_device(page, device)
 
 
@@ -192,7 +208,9 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
     if attempt.state not in FINISHED_STATES:
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
     answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
-    return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions))
+    settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())  # the test's display to its end
+    return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions),
+                           display_classes=display_rules.display_classes(settings))
 
 
 from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)

@@ -109,3 +109,14 @@ def home():  # type: ignore[no-untyped-def]
         return redirect(url_for(areas[0][0]))
     return render_template("auth/home.html", areas=areas)
 
+
+
+@bp.route("/accessibility")
+def accessibility():  # type: ignore[no-untyped-def]
+    """The accessibility statement for the test: what is supported, and how to ask for an adjustment. Open to anyone."""
+    from ..domain import display
+
+    return render_template("auth/accessibility.html", fields=[(display.FIELD_LABELS[name], list(choices.values())) for name, choices in display.FIELDS.items()])
+
+
+access.public("auth.accessibility")

@@ -38,3 +38,10 @@ class CloseSittingForm(FlaskForm):
 
 class ExtraTimeForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class MessageForm(FlaskForm):
+    """A message to one apprentice or the whole room; it appears on their screens within seconds."""
+
+    recipient = SelectField("Send to", id="message-recipient", validators=[DataRequired(message="Choose who receives the message.")])
+    body = TextAreaField("Message", id="message-body", validators=[DataRequired(message="Write the message."), Length(max=500, message="Keep the message to 500 characters.")])

@@ -18,9 +18,10 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..policy import load_policy
 from ..services import attempts as attempt_service
+from ..services import messages as message_service
 from ..services import sittings as sitting_service
 from ..services.reports import invigilation_pdf
-from .forms import CheckInForm, CloseSittingForm, IncidentForm, PauseRoomForm
+from .forms import CheckInForm, CloseSittingForm, IncidentForm, MessageForm, PauseRoomForm
 
 bp = Blueprint("invigilator", __name__, url_prefix="/invigilate")
 access.restrict(bp, roles=("invigilator",))
@@ -73,6 +74,12 @@ def _incident_form(room) -> IncidentForm:  # type: ignore[no-untyped-def]
     return form
 
 
+def _message_form(room) -> MessageForm:  # type: ignore[no-untyped-def]
+    form = MessageForm()
+    form.recipient.choices = [("room", "The whole room"), *((str(b.apprentice_id), f"{b.apprentice.candidate_number} {b.apprentice.full_name}") for b in room.bookings)]
+    return form
+
+
 def _board_page(room, *, status: int = 200, **forms):  # type: ignore[no-untyped-def]
     """The room page; a refused form is passed back in `forms` so its errors show beside its fields."""
     if status != 200:
@@ -84,6 +91,7 @@ def _board_page(room, *, status: int = 200, **forms):  # type: ignore[no-untyped
         incident_form=forms.get("incident_form") or _incident_form(room),
         pause_form=forms.get("pause_form") or PauseRoomForm(formdata=None),
         close_form=forms.get("close_form") or CloseSittingForm(formdata=None),
+        message_form=forms.get("message_form") or _blank_message_form(room),
         present=bool(me and me.present), policy=load_policy(),
     )
     return page, status
@@ -226,6 +234,30 @@ def incident(sitting_id: int):  # type: ignore[no-untyped-def]
     return _back(sitting_id)
 
 
+def _blank_message_form(room) -> MessageForm:  # type: ignore[no-untyped-def]
+    form = _message_form(room)
+    form.process(formdata=None)
+    return form
+
+
+@bp.route("/sittings/<int:sitting_id>/messages", methods=["POST"])
+def message(sitting_id: int):  # type: ignore[no-untyped-def]
+    """Send a message to one apprentice or the room: it reaches their screens at their next clock poll, and the report keeps it."""
+    room = _sitting(sitting_id)
+    form = _message_form(room)
+    if not form.validate_on_submit():
+        return _board_page(room, status=400, message_form=form)
+    recipient = None if form.recipient.data == "room" else int(form.recipient.data or 0)
+    try:
+        message_service.send(room, apprentice_id=recipient, body=form.body.data or "", now=utcnow(), actor=current_user)
+    except message_service.MessageError as refused:
+        getattr(form, refused.field).errors = [*getattr(form, refused.field).errors, str(refused)]
+        return _board_page(room, status=400, message_form=form)
+    db.session.commit()
+    flash("Message sent: it appears on the screen within a few seconds." if recipient else "Message sent to the whole room: it appears on every screen within a few seconds.")
+    return _back(sitting_id)
+
+
 @bp.route("/sittings/<int:sitting_id>/close", methods=["POST"])
 def close(sitting_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
@@ -247,6 +279,7 @@ def close(sitting_id: int):  # type: ignore[no-untyped-def]
 def report(sitting_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
     data = sitting_service.report(room)
+    data["messages"] = message_service.for_report(room)  # what the invigilators told the room, kept with it
     fmt = request.args.get("format", "html")
     if fmt == "csv":
         from ..services.exports import safe_csv_row
@@ -261,8 +294,12 @@ def report(sitting_id: int):  # type: ignore[no-untyped-def]
         writer.writerow(["incident", "occurred_at", "ended_at", "apprentices", "notes"])
         for item in data["incidents"]:
             writer.writerow(safe_csv_row([data["incident_names"].get(item.kind, item.kind), item.occurred_at.isoformat(), item.ended_at.isoformat() if item.ended_at else "", " ".join(data["candidates"].get(a, str(a)) for a in item.apprentice_ids), item.notes]))
+        writer.writerow([])
+        writer.writerow(["message", "sent_at", "to", "from"])
+        for message in data["messages"]:
+            writer.writerow(safe_csv_row([message["body"], message["sent_at"].isoformat(), message["to"], message["sent_by"]]))
         return Response(buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.csv"})
     if fmt == "pdf":
         zone = ZoneInfo(current_app.config["TESTENGINE"]["DISPLAY_TIMEZONE"])
         return Response(invigilation_pdf(data, zone), mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"})
-    return render_template("invigilator/report.html", report=data, sitting=room)
+    return render_template("invigilator/report.html", report=data, sitting=room, messages=data["messages"])

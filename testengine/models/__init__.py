@@ -8,13 +8,13 @@ from .draws import DrawPool, ItemExposure
 from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
 from .results import MethodResult, OverallResult, ResitAgreement
-from .sittings import Booking, BookingStatus, Incident, RoomEvent, Sitting, SittingInvigilator, SittingState
+from .sittings import Booking, BookingStatus, Incident, InvigilatorMessage, RoomEvent, Sitting, SittingInvigilator, SittingState
 
 __all__ = [
     "Appointment", "QuestionSetDraw",
     "Adjustment", "AdjustmentKind", "Answer", "Apprentice", "Attempt", "AttemptEvent",
     "AttemptQuestion", "AuditEntry", "AuditLogIsAppendOnly", "BankImport", "Booking",
-    "BookingStatus", "DrawPool", "ItemExposure", "Incident", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
+    "BookingStatus", "DrawPool", "ItemExposure", "Incident", "InvigilatorMessage", "Mark", "MarkerClearance", "MarkingClaim", "MethodResult",
     "OverallResult", "Question", "QuestionReview", "ResitAgreement", "QuestionStatus", "QuestionVersion", "Role",
     "RoomEvent", "SecondMarkingDecision", "Sitting", "SittingInvigilator", "SittingState", "StandardisationItem",
     "StandardisationMark", "Standard", "Stoppage", "User", "UserRole",

@@ -55,6 +55,8 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # The question on screen in the apprentice's browser, so a reload opens there (None: question 1).
     current_position: Mapped[int | None]
+    # The display settings chosen at the start (domain.display): kept for the whole attempt.
+    display_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     marking_state: Mapped[str] = mapped_column(String(16), default=MarkingState.UNMARKED.value, index=True)
     total_marks: Mapped[int | None]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -106,6 +107,7 @@ class AdjustmentKind(str, enum.Enum):
     LARGE_TEXT = "large_text"
     HIGH_CONTRAST = "high_contrast"
     SCREEN_READER = "screen_reader"
+    DISPLAY = "display"  # colours, text size, spacing, font: the settings themselves in `display`
 
 
 class Adjustment(db.Model):  # type: ignore[name-defined,misc]
@@ -124,6 +126,7 @@ class Adjustment(db.Model):  # type: ignore[name-defined,misc]
     expires_on: Mapped[dt.date | None]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    display: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a display adjustment's settings (domain.display)
 
     apprentice: Mapped[Apprentice] = relationship(back_populates="adjustments")
 

@@ -100,4 +100,17 @@ class RoomEvent(db.Model):  # type: ignore[name-defined,misc]
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class InvigilatorMessage(db.Model):  # type: ignore[name-defined,misc]
+    """A message from the invigilator to one apprentice (apprentice_id) or the whole room (None); kept for the report."""
+
+    __tablename__ = "invigilator_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), index=True)
+    apprentice_id: Mapped[int | None] = mapped_column(ForeignKey("apprentices.id"))
+    body: Mapped[str] = mapped_column(String(500))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 from .people import Apprentice  # noqa: E402  (resolve the relationship target)

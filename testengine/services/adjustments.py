@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ..domain import display as display_rules
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Adjustment, AdjustmentKind, Apprentice, Attempt, User
@@ -18,22 +19,36 @@ class AdjustmentError(DomainError):
     code = "invalid_adjustment"
 
 
-def add_adjustment(apprentice: Apprentice, *, kind: str, extra_percent: int, extra_minutes: int, reason: str, approval_reference: str, approved_by: str, expires_on: dt.date | None, now: dt.datetime, actor: User | None) -> Adjustment:
+def add_adjustment(apprentice: Apprentice, *, kind: str, extra_percent: int, extra_minutes: int, reason: str, approval_reference: str, approved_by: str, expires_on: dt.date | None, now: dt.datetime, actor: User | None,
+                   display: dict[str, str] | None = None) -> Adjustment:
+    """Record an adjustment. A display adjustment carries its settings (`display`, domain.display): the start page offers them first."""
     if kind not in {k.value for k in AdjustmentKind}:
         raise AdjustmentError("Choose a known adjustment.")
     if kind == AdjustmentKind.EXTRA_TIME.value and not (extra_percent or extra_minutes):
         raise AdjustmentError("Extra time needs a percentage or a number of minutes.")
     if kind != AdjustmentKind.EXTRA_TIME.value and (extra_percent or extra_minutes):
         raise AdjustmentError("Only an extra-time adjustment carries extra time.")
+    chosen = {k: v for k, v in (display or {}).items() if v}
+    if kind == AdjustmentKind.DISPLAY.value:
+        try:
+            settings = display_rules.parse(chosen)
+        except display_rules.DisplayError as refused:
+            raise AdjustmentError(str(refused), code="invalid_display") from refused
+        if not display_rules.display_classes(settings):
+            raise AdjustmentError("A display adjustment needs at least one setting other than standard.", code="display_required")
+        chosen = {k: v for k, v in settings.as_dict().items() if k in chosen}
+    elif chosen:
+        raise AdjustmentError("Only a display adjustment carries display settings.", code="display_not_allowed")
     if expires_on is not None and expires_on < now.date():
         raise AdjustmentError("The expiry date is in the past.")
     adjustment = Adjustment(
         apprentice_id=apprentice.id, kind=kind, extra_percent=extra_percent, extra_minutes=extra_minutes, reason=reason.strip(),
         approval_reference=approval_reference.strip(), approved_by=approved_by.strip(), expires_on=expires_on, created_at=now,
+        display=chosen or None,
     )
     db.session.add(adjustment)
     db.session.flush()
-    audit.record(actor, "adjustment.add", adjustment, after={"candidate": apprentice.candidate_number, "kind": kind, "extra_percent": extra_percent, "extra_minutes": extra_minutes, "reference": approval_reference})
+    audit.record(actor, "adjustment.add", adjustment, after={"candidate": apprentice.candidate_number, "kind": kind, "extra_percent": extra_percent, "extra_minutes": extra_minutes, "reference": approval_reference, **({"display": chosen} if chosen else {})})
     return adjustment
 
 

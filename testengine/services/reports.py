@@ -198,6 +198,15 @@ def invigilation_pdf(report: dict[str, Any], zone: ZoneInfo) -> bytes:
                               item.notes or "-"])
         pdf.grid(incidents, (22, 17, 25, 36), size=8)
 
+    pdf.heading("Messages to apprentices")
+    if not report.get("messages"):
+        pdf.paragraph("None sent.")
+    else:
+        sent = [["Time", "To", "From", "Message"]]
+        for message in report["messages"]:
+            sent.append([local_time(message["sent_at"], zone, seconds=True), message["to"], message["sent_by"] or "-", message["body"]])
+        pdf.grid(sent, (22, 17, 20, 41), size=8)
+
     pdf.heading("Room timeline")
     timeline = [["Time", "Event", "Tests in progress", "Invigilators present"]]
     for event in report["timeline"]:

@@ -58,6 +58,7 @@ OWNED: dict[str, dict[str, str]] = {
     "invigilator.venue": SITTING,
     "invigilator.pause_room": SITTING,
     "invigilator.resume_room": SITTING,
+    "invigilator.message": SITTING,
     "invigilator.incident": SITTING,
     "invigilator.close": SITTING,
     "invigilator.report": SITTING,
