@@ -145,11 +145,21 @@ def main(argv: list[str] | None = None) -> int:
                 s6_invigilation,
             )
 
-            doc = {"S1": s1_autosave, "S2": s2_start, "S3": s3_draws, "S4": s4_grades, "S5": s5_item_stats, "S6": s6_invigilation}[name].__doc__ or ""
+            doc = {
+                "S1": s1_autosave,
+                "S2": s2_start,
+                "S3": s3_draws,
+                "S4": s4_grades,
+                "S5": s5_item_stats,
+                "S6": s6_invigilation,
+            }[name].__doc__ or ""
             section(name, outcomes[name], doc)
             for o in outcomes[name]:
-                log(f"{name} {o.backend}: " + "; ".join(f"{t.what}: {t.result} ({'pass' if t.passed else 'MISS'})" for t in o.targets)
-                    + ("" if o.correct else " -- CORRECTNESS FAILED: " + "; ".join(c.what for c in o.checks if not c.ok)))
+                log(
+                    f"{name} {o.backend}: "
+                    + "; ".join(f"{t.what}: {t.result} ({'pass' if t.passed else 'MISS'})" for t in o.targets)
+                    + ("" if o.correct else " -- CORRECTNESS FAILED: " + "; ".join(c.what for c in o.checks if not c.ok))
+                )
         if set(chosen) == set(SCENARIOS):
             summary(outcomes, world, time.perf_counter() - started)
     finally:
@@ -160,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             if "postgresql" in backends:
                 drop_databases()
     failed = [f"{n} {o.backend}" for n, os_ in outcomes.items() for o in os_ if not o.correct]
-    log(f"done in {(time.perf_counter() - started) / 60:.1f} min; results in docs/benchmarks.md"
-        + (f"; CORRECTNESS FAILED in {', '.join(failed)}" if failed else ""))
+    log(
+        f"done in {(time.perf_counter() - started) / 60:.1f} min; results in docs/benchmarks.md"
+        + (f"; CORRECTNESS FAILED in {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 
@@ -206,7 +218,9 @@ def drop_databases() -> None:
     base = sa.make_url(PG_URL).database
     engine = sa.create_engine(dataset.pg_admin_url(PG_URL), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        names = [r[0] for r in conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": f"{base}\\_%"})]
+        names = [
+            r[0] for r in conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": f"{base}\\_%"})
+        ]
     engine.dispose()
     for name in names:
         dataset.pg_drop(name)

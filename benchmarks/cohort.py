@@ -62,15 +62,29 @@ def load(url: str) -> Cohort:
     dialect = engine.dialect.name
     with engine.connect() as conn:
         standard_id = conn.execute(sa.text("SELECT id FROM standards WHERE code = 'ST0663'")).scalar_one()
-        mcq = [r[0] for r in conn.execute(sa.text(
-            "SELECT q.id FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version "
-            "WHERE v.type = 'mcq' ORDER BY q.id"))][:N_MCQ_BANK]
-        saq = [r[0] for r in conn.execute(sa.text(
-            "SELECT q.id FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version "
-            "WHERE v.type = 'short_answer' ORDER BY q.id"))][:N_SAQ_BANK]
+        mcq = [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT q.id FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version "
+                    "WHERE v.type = 'mcq' ORDER BY q.id"
+                )
+            )
+        ][:N_MCQ_BANK]
+        saq = [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT q.id FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version "
+                    "WHERE v.type = 'short_answer' ORDER BY q.id"
+                )
+            )
+        ][:N_SAQ_BANK]
         version_of = dict(conn.execute(sa.text("SELECT question_id, id FROM question_versions")).all())
-        next_id = {t: (conn.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) FROM {t}")).scalar() or 0) + 1
-                   for t in ("apprentices", "attempts", "attempt_questions", "marks", "answers")}
+        next_id = {
+            t: (conn.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) FROM {t}")).scalar() or 0) + 1
+            for t in ("apprentices", "attempts", "attempt_questions", "marks", "answers")
+        }
     item_question = np.array(mcq + saq)
     full = simulate()
     rng = np.random.default_rng(100_000)
@@ -81,11 +95,30 @@ def load(url: str) -> Cohort:
     now = dt.datetime.now(UTC).replace(microsecond=0)
     sat = now - dt.timedelta(days=60)
     a0, t0, q0, m0, n0 = (next_id[t] for t in ("apprentices", "attempts", "attempt_questions", "marks", "answers"))
-    apprentices = [(a0 + n, f"{7_000_000_000 + n}", f"Y{n:06d}", "Cohort", f"Apprentice {n:06d}", _stamp(sat, dialect)) for n in range(SCRIPTS)]
+    apprentices = [
+        (a0 + n, f"{7_000_000_000 + n}", f"Y{n:06d}", "Cohort", f"Apprentice {n:06d}", _stamp(sat, dialect))
+        for n in range(SCRIPTS)
+    ]
     attempts = [
-        (t0 + n, a0 + n, standard_id, "first", "submitted", n, json.dumps({"cohort": True}), _stamp(sat, dialect),
-         _stamp(sat, dialect), 120, 0, 0, _stamp(sat + dt.timedelta(hours=2), dialect),
-         _stamp(sat + dt.timedelta(minutes=90), dialect), "candidate", "complete", int(totals[n]))
+        (
+            t0 + n,
+            a0 + n,
+            standard_id,
+            "first",
+            "submitted",
+            n,
+            json.dumps({"cohort": True}),
+            _stamp(sat, dialect),
+            _stamp(sat, dialect),
+            120,
+            0,
+            0,
+            _stamp(sat + dt.timedelta(hours=2), dialect),
+            _stamp(sat + dt.timedelta(minutes=90), dialect),
+            "candidate",
+            "complete",
+            int(totals[n]),
+        )
         for n in range(SCRIPTS)
     ]
     script, item, score, position, choice = full.script, full.item, full.score, full.position, full.choice
@@ -102,19 +135,55 @@ def load(url: str) -> Cohort:
         aq.append((aq_id, attempt_id, int(position[k]) + 1, versions[i], 1 if is_mcq else 2))
         marks.append((m0 + k, aq_id, attempt_id, "auto" if is_mcq else "first", int(score[k]), created))
         if is_mcq and choice[k] >= 0:
-            answers.append((n0 + len(answers), aq_id, attempt_id, str(int(choice[k])), False if dialect != "sqlite" else 0, 1, saved))
+            answers.append(
+                (n0 + len(answers), aq_id, attempt_id, str(int(choice[k])), False if dialect != "sqlite" else 0, 1, saved)
+            )
 
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
         driver = raw.driver_connection
-        _bulk(driver, dialect, "apprentices", ["id", "uln", "candidate_number", "given_name", "family_name", "created_at"], apprentices)
-        _bulk(driver, dialect, "attempts", ["id", "apprentice_id", "standard_id", "kind", "state", "seed", "draw_inputs", "issued_at",
-                                            "started_at", "base_minutes", "extra_percent", "extra_minutes", "deadline_at",
-                                            "submitted_at", "finish_reason", "marking_state", "total_marks"], attempts)
+        _bulk(
+            driver,
+            dialect,
+            "apprentices",
+            ["id", "uln", "candidate_number", "given_name", "family_name", "created_at"],
+            apprentices,
+        )
+        _bulk(
+            driver,
+            dialect,
+            "attempts",
+            [
+                "id",
+                "apprentice_id",
+                "standard_id",
+                "kind",
+                "state",
+                "seed",
+                "draw_inputs",
+                "issued_at",
+                "started_at",
+                "base_minutes",
+                "extra_percent",
+                "extra_minutes",
+                "deadline_at",
+                "submitted_at",
+                "finish_reason",
+                "marking_state",
+                "total_marks",
+            ],
+            attempts,
+        )
         _bulk(driver, dialect, "attempt_questions", ["id", "attempt_id", "position", "question_version_id", "marks"], aq)
         _bulk(driver, dialect, "marks", ["id", "attempt_question_id", "attempt_id", "role", "mark", "created_at"], marks)
-        _bulk(driver, dialect, "answers", ["id", "attempt_question_id", "attempt_id", "response", "flagged", "revision", "saved_at"], answers)
+        _bulk(
+            driver,
+            dialect,
+            "answers",
+            ["id", "attempt_question_id", "attempt_id", "response", "flagged", "revision", "saved_at"],
+            answers,
+        )
         raw.commit()
         if dialect == "postgresql":
             with driver.cursor() as cursor:
@@ -126,7 +195,17 @@ def load(url: str) -> Cohort:
         raw.close()
     engine.dispose()
     return Cohort(
-        full=full, item_question=item_question, totals=totals, attempt_ids=np.arange(t0, t0 + SCRIPTS), standard_id=standard_id,
-        rows={"apprentices": SCRIPTS, "attempts": SCRIPTS, "attempt_questions": len(aq), "marks": len(marks), "answers": len(answers),
-              "seconds": round(time.perf_counter() - started, 1)},
+        full=full,
+        item_question=item_question,
+        totals=totals,
+        attempt_ids=np.arange(t0, t0 + SCRIPTS),
+        standard_id=standard_id,
+        rows={
+            "apprentices": SCRIPTS,
+            "attempts": SCRIPTS,
+            "attempt_questions": len(aq),
+            "marks": len(marks),
+            "answers": len(answers),
+            "seconds": round(time.perf_counter() - started, 1),
+        },
     )

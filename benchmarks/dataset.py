@@ -47,9 +47,7 @@ UTC = dt.UTC
 USER_AGENT = "testengine-bench/1"
 REMOTE_ADDR = "127.0.0.1"
 PASSWORD = "bench-password-0001"
-PG_URL = os.environ.get(
-    "TESTENGINE_BENCH_PG_URL", "postgresql+psycopg://testengine:testengine@127.0.0.1:5432/testengine_bench"
-)
+PG_URL = os.environ.get("TESTENGINE_BENCH_PG_URL", "postgresql+psycopg://testengine:testengine@127.0.0.1:5432/testengine_bench")
 
 ROOM = 20
 SITTER_ROOMS = 100  # 2,000 apprentices in the middle of the test (S1, S6)
@@ -216,7 +214,11 @@ def cli(ws: Workspace, url: str, *args: str) -> str:
     """Run the real `testengine` command against `url`; its output, or an error with its output."""
     result = subprocess.run(
         [sys.executable, "-c", "from testengine.cli import main; main()", *args],
-        cwd=REPO, env={**os.environ, **ws.env(url)}, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        env={**os.environ, **ws.env(url)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"testengine {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
@@ -345,16 +347,44 @@ def _populate(app: Any) -> World:
     n_apprentices = n_rooms_now * ROOM
     users, roles, apprentices = [], [], []
     for n in range(n_apprentices):
-        users.append({"email": f"apprentice{n:05d}@bench.test", "display_name": f"Bench Apprentice {n:05d}",
-                          "password_hash": password_hash, "active": True, "session_version": 1, "failed_logins": 0,
-                          "is_moderator": False, "created_at": now})
+        users.append(
+            {
+                "email": f"apprentice{n:05d}@bench.test",
+                "display_name": f"Bench Apprentice {n:05d}",
+                "password_hash": password_hash,
+                "active": True,
+                "session_version": 1,
+                "failed_logins": 0,
+                "is_moderator": False,
+                "created_at": now,
+            }
+        )
     invigilator_count = n_rooms_now + n_history_rooms
     for n in range(invigilator_count):
-        users.append({"email": f"invigilator{n:04d}@bench.test", "display_name": f"Bench Invigilator {n:04d}",
-                          "password_hash": password_hash, "active": True, "session_version": 1, "failed_logins": 0,
-                          "is_moderator": False, "created_at": now})
-    users.append({"email": "marker@bench.test", "display_name": "Bench Marker", "password_hash": password_hash,
-                      "active": True, "session_version": 1, "failed_logins": 0, "is_moderator": False, "created_at": now})
+        users.append(
+            {
+                "email": f"invigilator{n:04d}@bench.test",
+                "display_name": f"Bench Invigilator {n:04d}",
+                "password_hash": password_hash,
+                "active": True,
+                "session_version": 1,
+                "failed_logins": 0,
+                "is_moderator": False,
+                "created_at": now,
+            }
+        )
+    users.append(
+        {
+            "email": "marker@bench.test",
+            "display_name": "Bench Marker",
+            "password_hash": password_hash,
+            "active": True,
+            "session_version": 1,
+            "failed_logins": 0,
+            "is_moderator": False,
+            "created_at": now,
+        }
+    )
     db.session.execute(sa.insert(User.__table__), users)
     user_ids = dict(db.session.execute(sa.select(User.email, User.id).where(User.email.like("%@bench.test"))).all())
     apprentice_users = [user_ids[f"apprentice{n:05d}@bench.test"] for n in range(n_apprentices)]
@@ -365,40 +395,93 @@ def _populate(app: Any) -> World:
     roles.append({"user_id": marker_id, "role": "marker"})
     db.session.execute(sa.insert(UserRole.__table__), roles)
     for n, user_id in enumerate(apprentice_users):
-        apprentices.append({"user_id": user_id, "uln": f"{8_000_000_000 + n}", "candidate_number": f"B{n:06d}",
-                                "given_name": "Bench", "family_name": f"Apprentice {n:05d}", "created_at": now,
-                                "epa_period_ends": now.date() + dt.timedelta(days=180)})
+        apprentices.append(
+            {
+                "user_id": user_id,
+                "uln": f"{8_000_000_000 + n}",
+                "candidate_number": f"B{n:06d}",
+                "given_name": "Bench",
+                "family_name": f"Apprentice {n:05d}",
+                "created_at": now,
+                "epa_period_ends": now.date() + dt.timedelta(days=180),
+            }
+        )
     db.session.execute(sa.insert(Apprentice.__table__), apprentices)
-    apprentice_of = dict(db.session.execute(sa.select(Apprentice.user_id, Apprentice.id).where(Apprentice.user_id.in_(apprentice_users))).all())
+    apprentice_of = dict(
+        db.session.execute(sa.select(Apprentice.user_id, Apprentice.id).where(Apprentice.user_id.in_(apprentice_users))).all()
+    )
     apprentice_ids = [apprentice_of[u] for u in apprentice_users]
     extra = {a: 25 for a in apprentice_ids if rnd.random() < EXTRA_TIME_SHARE}
-    db.session.execute(sa.insert(Adjustment.__table__), [
-        {"apprentice_id": a, "kind": "extra_time", "extra_percent": 25, "extra_minutes": 0, "reason": "Benchmark: assessed need",
-             "approval_reference": f"RA-BENCH-{a}", "approved_by": "Bench Admin", "expires_on": None, "created_at": now}
-        for a in extra
-    ])
+    db.session.execute(
+        sa.insert(Adjustment.__table__),
+        [
+            {
+                "apprentice_id": a,
+                "kind": "extra_time",
+                "extra_percent": 25,
+                "extra_minutes": 0,
+                "reason": "Benchmark: assessed need",
+                "approval_reference": f"RA-BENCH-{a}",
+                "approved_by": "Bench Admin",
+                "expires_on": None,
+                "created_at": now,
+            }
+            for a in extra
+        ],
+    )
 
     # Rooms: today's (open, venue confirmed, one invigilator in) and last month's (closed) ------
     rooms = []
     for r in range(n_rooms_now):
-        rooms.append({"standard_id": standard.id, "title": f"Bench room {r:03d}", "venue": f"Bench centre, room {r:03d}",
-                          "remote": False, "window_start": now - dt.timedelta(minutes=15), "window_end": now + dt.timedelta(hours=4),
-                          "state": "open", "venue_checklist": checklist, "venue_confirmed_at": now - dt.timedelta(minutes=20),
-                          "venue_confirmed_by_id": invigilator_users[r], "closed_at": None, "created_at": now - dt.timedelta(days=7)})
+        rooms.append(
+            {
+                "standard_id": standard.id,
+                "title": f"Bench room {r:03d}",
+                "venue": f"Bench centre, room {r:03d}",
+                "remote": False,
+                "window_start": now - dt.timedelta(minutes=15),
+                "window_end": now + dt.timedelta(hours=4),
+                "state": "open",
+                "venue_checklist": checklist,
+                "venue_confirmed_at": now - dt.timedelta(minutes=20),
+                "venue_confirmed_by_id": invigilator_users[r],
+                "closed_at": None,
+                "created_at": now - dt.timedelta(days=7),
+            }
+        )
     past = now - dt.timedelta(days=30)
     for r in range(n_history_rooms):
-        rooms.append({"standard_id": standard.id, "title": f"Bench past room {r:03d}", "venue": "Bench centre",
-                          "remote": False, "window_start": past, "window_end": past + dt.timedelta(hours=4), "state": "closed",
-                          "venue_checklist": checklist, "venue_confirmed_at": past, "venue_confirmed_by_id": invigilator_users[n_rooms_now + r],
-                          "closed_at": past + dt.timedelta(hours=4), "created_at": past - dt.timedelta(days=7)})
+        rooms.append(
+            {
+                "standard_id": standard.id,
+                "title": f"Bench past room {r:03d}",
+                "venue": "Bench centre",
+                "remote": False,
+                "window_start": past,
+                "window_end": past + dt.timedelta(hours=4),
+                "state": "closed",
+                "venue_checklist": checklist,
+                "venue_confirmed_at": past,
+                "venue_confirmed_by_id": invigilator_users[n_rooms_now + r],
+                "closed_at": past + dt.timedelta(hours=4),
+                "created_at": past - dt.timedelta(days=7),
+            }
+        )
     db.session.execute(sa.insert(Sitting.__table__), rooms)
     room_ids = list(db.session.scalars(sa.select(Sitting.id).where(Sitting.title.like("Bench %")).order_by(Sitting.id)))
     today_rooms, past_rooms = room_ids[:n_rooms_now], room_ids[n_rooms_now:]
-    db.session.execute(sa.insert(SittingInvigilator.__table__), [
-        {"sitting_id": s, "user_id": invigilator_users[r], "present": (r < n_rooms_now),
-             "signed_in_at": (now - dt.timedelta(minutes=20)) if r < n_rooms_now else past}
-        for r, s in enumerate(today_rooms + past_rooms)
-    ])
+    db.session.execute(
+        sa.insert(SittingInvigilator.__table__),
+        [
+            {
+                "sitting_id": s,
+                "user_id": invigilator_users[r],
+                "present": (r < n_rooms_now),
+                "signed_in_at": (now - dt.timedelta(minutes=20)) if r < n_rooms_now else past,
+            }
+            for r, s in enumerate(today_rooms + past_rooms)
+        ],
+    )
 
     # Who is where. Today's rooms, in order: sitters, expired, then the start rounds.
     seat = {}  # apprentice index -> sitting id
@@ -406,16 +489,39 @@ def _populate(app: Any) -> World:
         seat[n] = today_rooms[n // ROOM]
     bookings = []
     for n in range(n_apprentices):
-        bookings.append({"sitting_id": seat[n], "apprentice_id": apprentice_ids[n], "status": "checked_in", "seat": f"S{n % ROOM + 1:02d}",
-                             "id_document_type": "passport", "id_last_digits": f"{n % 10000:04d}", "photo_matched": True, "uln_confirmed": True,
-                             "checked_in_at": now - dt.timedelta(minutes=10), "checked_in_by_id": invigilator_users[n // ROOM], "late": False})
+        bookings.append(
+            {
+                "sitting_id": seat[n],
+                "apprentice_id": apprentice_ids[n],
+                "status": "checked_in",
+                "seat": f"S{n % ROOM + 1:02d}",
+                "id_document_type": "passport",
+                "id_last_digits": f"{n % 10000:04d}",
+                "photo_matched": True,
+                "uln_confirmed": True,
+                "checked_in_at": now - dt.timedelta(minutes=10),
+                "checked_in_by_id": invigilator_users[n // ROOM],
+                "late": False,
+            }
+        )
     # History: every 2nd apprentice (sitters and starters alike) sat last month, up to HISTORY of them.
     history = [n for n in range(n_apprentices) if n % 2 == 0][:HISTORY]
     for k, n in enumerate(history):
-        bookings.append({"sitting_id": past_rooms[k // ROOM], "apprentice_id": apprentice_ids[n], "status": "checked_in",
-                             "seat": f"P{k % ROOM + 1:02d}", "id_document_type": "passport", "id_last_digits": f"{k % 10000:04d}",
-                             "photo_matched": True, "uln_confirmed": True, "checked_in_at": past, "checked_in_by_id": invigilator_users[n_rooms_now + k // ROOM],
-                             "late": False})
+        bookings.append(
+            {
+                "sitting_id": past_rooms[k // ROOM],
+                "apprentice_id": apprentice_ids[n],
+                "status": "checked_in",
+                "seat": f"P{k % ROOM + 1:02d}",
+                "id_document_type": "passport",
+                "id_last_digits": f"{k % 10000:04d}",
+                "photo_matched": True,
+                "uln_confirmed": True,
+                "checked_in_at": past,
+                "checked_in_by_id": invigilator_users[n_rooms_now + k // ROOM],
+                "late": False,
+            }
+        )
     db.session.execute(sa.insert(Booking.__table__), bookings)
     booking_of = {(s, a): b for b, s, a in db.session.execute(sa.select(Booking.id, Booking.sitting_id, Booking.apprentice_id))}
 
@@ -429,15 +535,28 @@ def _populate(app: Any) -> World:
         seed = rnd.getrandbits(63)
         paper = draw_paper(pool, blueprint, seed=seed, seen=seen.get(n, ()), exposure=exposure)
         exposure.record(paper)
-        attempts.append({
-            "apprentice_id": a, "standard_id": standard.id, "sitting_id": sitting_id, "kind": "resit" if n in seen else "first",
-            "state": "not_started", "seed": seed,
-            "draw_inputs": {"pool": snapshot.key, "seen": sorted(seen.get(n, ())), "exposure": packed,
-                         "blueprint": {t: [q.count, q.marks] for t, q in blueprint.quotas.items()},
-                         "required_ksbs": list(blueprint.required_ksbs)},
-            "issued_at": issued_at, "base_minutes": base_minutes, "extra_percent": extra.get(a, 0), "extra_minutes": 0,
-            "marking_state": "unmarked",
-        })
+        attempts.append(
+            {
+                "apprentice_id": a,
+                "standard_id": standard.id,
+                "sitting_id": sitting_id,
+                "kind": "resit" if n in seen else "first",
+                "state": "not_started",
+                "seed": seed,
+                "draw_inputs": {
+                    "pool": snapshot.key,
+                    "seen": sorted(seen.get(n, ())),
+                    "exposure": packed,
+                    "blueprint": {t: [q.count, q.marks] for t, q in blueprint.quotas.items()},
+                    "required_ksbs": list(blueprint.required_ksbs),
+                },
+                "issued_at": issued_at,
+                "base_minutes": base_minutes,
+                "extra_percent": extra.get(a, 0),
+                "extra_minutes": 0,
+                "marking_state": "unmarked",
+            }
+        )
         attempt_papers.append((n, paper))
         seen.setdefault(n, []).extend(q.item_id for q in paper.questions)
 
@@ -453,10 +572,17 @@ def _populate(app: Any) -> World:
     aq_rows = []
     for (attempt_id, _a, _s), (_n, paper) in zip(attempt_rows, attempt_papers):
         for position, q in enumerate(paper.questions, start=1):
-            aq_rows.append({"attempt_id": attempt_id, "position": position, "question_version_id": snapshot.version_ids[q.item_id],
-                                "option_order": list(q.option_order) if q.option_order is not None else None, "marks": q.marks})
+            aq_rows.append(
+                {
+                    "attempt_id": attempt_id,
+                    "position": position,
+                    "question_version_id": snapshot.version_ids[q.item_id],
+                    "option_order": list(q.option_order) if q.option_order is not None else None,
+                    "marks": q.marks,
+                }
+            )
     for start in range(0, len(aq_rows), 20_000):
-        db.session.execute(sa.insert(AttemptQuestion.__table__), aq_rows[start:start + 20_000])
+        db.session.execute(sa.insert(AttemptQuestion.__table__), aq_rows[start : start + 20_000])
     issued = {qid: 0 for qid in snapshot.question_ids.values()}
     for item in snapshot.items:
         issued[snapshot.question_ids[item.id]] = exposure[item.id]
@@ -465,9 +591,15 @@ def _populate(app: Any) -> World:
     # History attempts: sat for 40-120 minutes, answered, marked, submitted.
     history_attempts = attempt_rows[: len(history)]
     aq_of = {}
-    for aq_id, attempt_id, position, version_id, marks in db.session.execute(sa.select(
-        AttemptQuestion.id, AttemptQuestion.attempt_id, AttemptQuestion.position, AttemptQuestion.question_version_id, AttemptQuestion.marks
-    ).where(AttemptQuestion.attempt_id.in_([a for a, _, _ in history_attempts]))):
+    for aq_id, attempt_id, position, version_id, marks in db.session.execute(
+        sa.select(
+            AttemptQuestion.id,
+            AttemptQuestion.attempt_id,
+            AttemptQuestion.position,
+            AttemptQuestion.question_version_id,
+            AttemptQuestion.marks,
+        ).where(AttemptQuestion.attempt_id.in_([a for a, _, _ in history_attempts]))
+    ):
         aq_of.setdefault(attempt_id, []).append((aq_id, position, version_id, marks))
     answers, marks_rows, updates, history_results = [], [], [], []
     for attempt_id, _a, _s in history_attempts:
@@ -483,26 +615,70 @@ def _populate(app: Any) -> World:
                 mark = min(max_marks, int(rnd.random() * 1.2 + ability * 1.5))
                 response, role, marker = f"Bench answer worth {mark}: " + "words " * rnd.randint(5, 60), "first", marker_id
             total += mark
-            answers.append({"attempt_question_id": aq_id, "attempt_id": attempt_id, "response": response, "flagged": False,
-                                "revision": rnd.randint(1, 6), "saved_at": started + dt.timedelta(minutes=20)})
-            marks_rows.append({"attempt_question_id": aq_id, "attempt_id": attempt_id, "marker_id": marker, "role": role, "mark": mark,
-                                   "created_at": submitted + dt.timedelta(days=2)})
-        updates.append({"b_id": attempt_id, "started_at": started, "deadline_at": started + dt.timedelta(minutes=base_minutes),
-                            "submitted_at": submitted, "total_marks": total})
-        history_results.append({"apprentice_id": _a, "standard_id": standard.id, "method_key": "knowledge_test", "grade": "fail",
-                                "achieved_grade": "fail", "marks": total, "attempt_id": attempt_id, "assessed_on": submitted.date(),
-                                "assessor": "Independent markers (knowledge test)", "kind": "first", "employer_agreed": False,
-                                "current": True, "recorded_at": submitted, "status": "released", "signed_off_at": submitted,
-                                "released_at": submitted + dt.timedelta(days=3)})
+            answers.append(
+                {
+                    "attempt_question_id": aq_id,
+                    "attempt_id": attempt_id,
+                    "response": response,
+                    "flagged": False,
+                    "revision": rnd.randint(1, 6),
+                    "saved_at": started + dt.timedelta(minutes=20),
+                }
+            )
+            marks_rows.append(
+                {
+                    "attempt_question_id": aq_id,
+                    "attempt_id": attempt_id,
+                    "marker_id": marker,
+                    "role": role,
+                    "mark": mark,
+                    "created_at": submitted + dt.timedelta(days=2),
+                }
+            )
+        updates.append(
+            {
+                "b_id": attempt_id,
+                "started_at": started,
+                "deadline_at": started + dt.timedelta(minutes=base_minutes),
+                "submitted_at": submitted,
+                "total_marks": total,
+            }
+        )
+        history_results.append(
+            {
+                "apprentice_id": _a,
+                "standard_id": standard.id,
+                "method_key": "knowledge_test",
+                "grade": "fail",
+                "achieved_grade": "fail",
+                "marks": total,
+                "attempt_id": attempt_id,
+                "assessed_on": submitted.date(),
+                "assessor": "Independent markers (knowledge test)",
+                "kind": "first",
+                "employer_agreed": False,
+                "current": True,
+                "recorded_at": submitted,
+                "status": "released",
+                "signed_off_at": submitted,
+                "released_at": submitted + dt.timedelta(days=3),
+            }
+        )
     for start in range(0, len(answers), 20_000):
-        db.session.execute(sa.insert(Answer.__table__), answers[start:start + 20_000])
-        db.session.execute(sa.insert(Mark.__table__), marks_rows[start:start + 20_000])
+        db.session.execute(sa.insert(Answer.__table__), answers[start : start + 20_000])
+        db.session.execute(sa.insert(Mark.__table__), marks_rows[start : start + 20_000])
     table = Attempt.__table__
     db.session.execute(
-        table.update().where(table.c.id == sa.bindparam("b_id")).values(
-            state="submitted", finish_reason="candidate", marking_state="complete",
-            started_at=sa.bindparam("started_at"), deadline_at=sa.bindparam("deadline_at"),
-            submitted_at=sa.bindparam("submitted_at"), total_marks=sa.bindparam("total_marks"),
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            state="submitted",
+            finish_reason="candidate",
+            marking_state="complete",
+            started_at=sa.bindparam("started_at"),
+            deadline_at=sa.bindparam("deadline_at"),
+            submitted_at=sa.bindparam("submitted_at"),
+            total_marks=sa.bindparam("total_marks"),
         ),
         updates,
     )
@@ -510,17 +686,30 @@ def _populate(app: Any) -> World:
     # Each history attempt is a released fail, with the employer's agreement to a re-sit inside the EPA
     # period: what lets its apprentice sit again today (services.eligibility).
     db.session.execute(sa.insert(MethodResult.__table__), history_results)
-    db.session.execute(sa.insert(ResitAgreement.__table__), [
-        {"apprentice_id": a, "standard_id": standard.id, "method_key": "knowledge_test", "after_result_id": r,
-         "employer_contact": "Benchmark employer", "agreed_on": (past + dt.timedelta(days=4)).date(), "further_learning": None,
-         "recorded_at": past + dt.timedelta(days=4)}
-        for r, a in db.session.execute(sa.select(MethodResult.id, MethodResult.apprentice_id))
-    ])
-    db.session.execute(sa.update(Apprentice.__table__).where(Apprentice.__table__.c.id.in_([r["apprentice_id"] for r in history_results]))
-                       .values(epa_period_ends=(now + dt.timedelta(days=60)).date()))
+    db.session.execute(
+        sa.insert(ResitAgreement.__table__),
+        [
+            {
+                "apprentice_id": a,
+                "standard_id": standard.id,
+                "method_key": "knowledge_test",
+                "after_result_id": r,
+                "employer_contact": "Benchmark employer",
+                "agreed_on": (past + dt.timedelta(days=4)).date(),
+                "further_learning": None,
+                "recorded_at": past + dt.timedelta(days=4),
+            }
+            for r, a in db.session.execute(sa.select(MethodResult.id, MethodResult.apprentice_id))
+        ],
+    )
+    db.session.execute(
+        sa.update(Apprentice.__table__)
+        .where(Apprentice.__table__.c.id.in_([r["apprentice_id"] for r in history_results]))
+        .values(epa_period_ends=(now + dt.timedelta(days=60)).date())
+    )
 
     # Today's sitters: started 5 minutes ago (or 3 hours ago, for the expired rooms).
-    sitter_attempts = attempt_rows[len(history):]
+    sitter_attempts = attempt_rows[len(history) :]
     tokens = {}
     updates = []
     for k, (attempt_id, a, _s) in enumerate(sitter_attempts):
@@ -528,23 +717,45 @@ def _populate(app: Any) -> World:
         started = now - (dt.timedelta(hours=3) if expired_room else dt.timedelta(minutes=5))
         minutes = base_minutes * (1 + extra.get(a, 0) / 100)
         tokens[attempt_id] = secrets.token_urlsafe(24)
-        updates.append({"b_id": attempt_id, "started_at": started, "deadline_at": started + dt.timedelta(minutes=minutes),
-                            "client_token": tokens[attempt_id], "last_seen_at": started})
+        updates.append(
+            {
+                "b_id": attempt_id,
+                "started_at": started,
+                "deadline_at": started + dt.timedelta(minutes=minutes),
+                "client_token": tokens[attempt_id],
+                "last_seen_at": started,
+            }
+        )
     db.session.execute(
-        table.update().where(table.c.id == sa.bindparam("b_id")).values(
-            state="in_progress", started_at=sa.bindparam("started_at"), deadline_at=sa.bindparam("deadline_at"),
-            client_token=sa.bindparam("client_token"), last_seen_at=sa.bindparam("last_seen_at"),
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            state="in_progress",
+            started_at=sa.bindparam("started_at"),
+            deadline_at=sa.bindparam("deadline_at"),
+            client_token=sa.bindparam("client_token"),
+            last_seen_at=sa.bindparam("last_seen_at"),
         ),
         updates,
     )
     # The expired rooms saved a few answers in time; those must survive the time-up.
     early = []
     for attempt_id, _a, _s in sitter_attempts[n_sitters:]:
-        for aq_id, position in db.session.execute(sa.select(AttemptQuestion.id, AttemptQuestion.position).where(
-            AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position <= 3
-        )):
-            early.append({"attempt_question_id": aq_id, "attempt_id": attempt_id, "response": f"early answer {position}",
-                              "flagged": False, "revision": 1, "saved_at": now - dt.timedelta(hours=2)})
+        for aq_id, position in db.session.execute(
+            sa.select(AttemptQuestion.id, AttemptQuestion.position).where(
+                AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position <= 3
+            )
+        ):
+            early.append(
+                {
+                    "attempt_question_id": aq_id,
+                    "attempt_id": attempt_id,
+                    "response": f"early answer {position}",
+                    "flagged": False,
+                    "revision": 1,
+                    "saved_at": now - dt.timedelta(hours=2),
+                }
+            )
     db.session.execute(sa.insert(Answer.__table__), early)
     db.session.flush()
 
@@ -568,18 +779,29 @@ def _populate(app: Any) -> World:
     mcq_positions = {}
     for (attempt_id, _a, _s), (_n, paper) in zip(attempt_rows, attempt_papers):
         mcq_positions[attempt_id] = [p for p, q in enumerate(paper.questions, start=1) if q.type == "mcq"]
-    world = World(secret_key=app.config["SECRET_KEY"], standard_id=standard.id, started_at=(now - dt.timedelta(minutes=5)).isoformat())
+    world = World(
+        secret_key=app.config["SECRET_KEY"], standard_id=standard.id, started_at=(now - dt.timedelta(minutes=5)).isoformat()
+    )
     for k, (attempt_id, a, s) in enumerate(sitter_attempts):
         # Today's papers were issued to apprentices 0, 1, 2, ... in order.
-        sitter = Sitter(people[apprentice_users[k]], attempt_id, s, tokens[attempt_id], extra.get(a, 0), mcq_positions[attempt_id])
+        sitter = Sitter(
+            people[apprentice_users[k]], attempt_id, s, tokens[attempt_id], extra.get(a, 0), mcq_positions[attempt_id]
+        )
         (world.sitters if k < n_sitters else world.expired).append(sitter)
     first_starter = n_sitters + n_expired
     for r in range(START_ROUNDS):
         group = range(first_starter + r * STARTER_ROOMS * ROOM, first_starter + (r + 1) * STARTER_ROOMS * ROOM)
-        world.starter_rounds.append([
-            Starter(people[apprentice_users[n]], booking_of[(seat[n], apprentice_ids[n])], seat[n], extra.get(apprentice_ids[n], 0))
-            for n in group
-        ])
+        world.starter_rounds.append(
+            [
+                Starter(
+                    people[apprentice_users[n]],
+                    booking_of[(seat[n], apprentice_ids[n])],
+                    seat[n],
+                    extra.get(apprentice_ids[n], 0),
+                )
+                for n in group
+            ]
+        )
     first_spare = first_starter + START_ROUNDS * STARTER_ROOMS * ROOM
     world.spare_starters = [
         Starter(people[apprentice_users[n]], booking_of[(seat[n], apprentice_ids[n])], seat[n], extra.get(apprentice_ids[n], 0))
@@ -588,10 +810,17 @@ def _populate(app: Any) -> World:
     for r, sitting_id in enumerate(today_rooms):
         world.invigilators[sitting_id] = people[invigilator_users[r]]
     world.counts = {
-        "questions": len(snapshot.items), "apprentices": n_apprentices, "invigilators": invigilator_count,
-        "rooms_today": n_rooms_now, "rooms_past": n_history_rooms, "attempts": len(attempt_rows),
-        "attempt_questions": len(aq_rows), "answers": len(answers) + len(early), "marks": len(marks_rows),
-        "with_extra_time": len(extra), "resitting_starters": sum(1 for n in history if n >= first_starter),
+        "questions": len(snapshot.items),
+        "apprentices": n_apprentices,
+        "invigilators": invigilator_count,
+        "rooms_today": n_rooms_now,
+        "rooms_past": n_history_rooms,
+        "attempts": len(attempt_rows),
+        "attempt_questions": len(aq_rows),
+        "answers": len(answers) + len(early),
+        "marks": len(marks_rows),
+        "with_extra_time": len(extra),
+        "resitting_starters": sum(1 for n in history if n >= first_starter),
     }
     return world
 
@@ -628,9 +857,11 @@ def copy_rows(source_url: str, target_url: str, chunk: int = 5_000) -> None:
         for table in tables:
             pk = list(table.primary_key.columns)
             if len(pk) == 1 and isinstance(pk[0].type, sa.Integer) and pk[0].autoincrement in (True, "auto"):
-                dst.execute(sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-                    f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"
-                ))
+                dst.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
+                        f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
     source.dispose()
     target.dispose()

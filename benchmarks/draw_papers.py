@@ -120,11 +120,7 @@ def reference_draw(
                 enemy_of[other].add(item.id)
     seen_ids = set(seen)
     quotas = {t: q for t, q in blueprint.quotas.items() if q.count > 0}
-    usable = [
-        it
-        for it in ordered
-        if it.id not in seen_ids and it.type in quotas and it.marks == quotas[it.type].marks
-    ]
+    usable = [it for it in ordered if it.id not in seen_ids and it.type in quotas and it.marks == quotas[it.type].marks]
     shortfalls = []
     for t, q in quotas.items():
         have = sum(1 for it in usable if it.type == t)
@@ -150,11 +146,7 @@ def reference_draw(
     counts = {t: 0 for t in quotas}
 
     def fits(it: Item) -> bool:
-        return (
-            it.id not in chosen_ids
-            and counts[it.type] < quotas[it.type].count
-            and not enemy_of[it.id] & chosen_ids
-        )
+        return it.id not in chosen_ids and counts[it.type] < quotas[it.type].count and not enemy_of[it.id] & chosen_ids
 
     def take(it: Item) -> None:
         chosen.append(it)
@@ -184,11 +176,7 @@ def reference_draw(
         group = [it for it in chosen if it.type == t]
         rnd.shuffle(group)
         for it in group:
-            order = (
-                tuple(rnd.sample(range(it.option_count), it.option_count))
-                if it.option_count
-                else None
-            )
+            order = tuple(rnd.sample(range(it.option_count), it.option_count)) if it.option_count else None
             questions.append(DrawnQuestion(it.id, it.version, it.type, it.marks, it.ksb, order))
     return Paper(seed, tuple(questions))
 
@@ -226,9 +214,7 @@ def histories(pool: ItemPool, attempts: int, count: int, seed: int) -> list[list
     return out
 
 
-def per_draw_ms(
-    draw: Callable[[int, list[str]], Paper], cases: list[list[str]], seed: int
-) -> list[float]:
+def per_draw_ms(draw: Callable[[int, list[str]], Paper], cases: list[list[str]], seed: int) -> list[float]:
     times = []
     for n, seen in enumerate(cases):
         start = time.perf_counter_ns()
@@ -271,9 +257,7 @@ def main() -> str:
         for n, seen in enumerate(cases[:50]):
             check(draw_paper(pool, BLUEPRINT, seed=1 + n, seen=seen), by_id, seen)
         ref_cases = cases[:REFERENCE_APPRENTICES]
-        slow = per_draw_ms(
-            lambda s, seen: reference_draw(items, BLUEPRINT, seed=s, seen=seen), ref_cases, 1
-        )
+        slow = per_draw_ms(lambda s, seen: reference_draw(items, BLUEPRINT, seed=s, seen=seen), ref_cases, 1)
         for n, seen in enumerate(ref_cases):
             check(reference_draw(items, BLUEPRINT, seed=1 + n, seen=seen), by_id, seen)
             reference_ok += 1
@@ -293,10 +277,7 @@ def main() -> str:
         paper = draw_paper(pool, BLUEPRINT, seed=s, exposure=counts)
         exposure_times.append((time.perf_counter_ns() - t) / 1e6)
         counts.record(paper)
-    use = {
-        t: np.array([counts[it.id] for it in pool.items if it.type == t])
-        for t in ("mcq", "short_answer")
-    }
+    use = {t: np.array([counts[it.id] for it in pool.items if it.type == t]) for t in ("mcq", "short_answer")}
     every = np.concatenate(list(use.values()))
     e_mean, e_med, e_p99 = summary(exposure_times)
     for n in range(20):
@@ -325,12 +306,8 @@ def main() -> str:
 
     # The same with the exposure as a plain dict (what a database query would hand over).
     plain = dict(counts)
-    dict_times = per_draw_ms(
-        lambda s, _seen: draw_paper(pool, BLUEPRINT, seed=s, exposure=plain), [[]] * 300, 5
-    )
-    ref_exposure = per_draw_ms(
-        lambda s, _seen: reference_draw(items, BLUEPRINT, seed=s, exposure=plain), [[]] * 20, 5
-    )
+    dict_times = per_draw_ms(lambda s, _seen: draw_paper(pool, BLUEPRINT, seed=s, exposure=plain), [[]] * 300, 5)
+    ref_exposure = per_draw_ms(lambda s, _seen: reference_draw(items, BLUEPRINT, seed=s, exposure=plain), [[]] * 20, 5)
     from_list = per_draw_ms(lambda s, _seen: draw_paper(items, BLUEPRINT, seed=s), [[]] * 20, 5)
 
     t0 = time.perf_counter()

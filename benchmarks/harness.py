@@ -48,8 +48,10 @@ def served(ctx: Context, backend: str, name: str) -> Iterator[Served]:
     url = scenario_database(ctx.ws, backend, f"{name}_{backend}")
     server = Server(ctx.ws.env(url), ctx.ws.root / f"gunicorn-{name}-{backend}.log")
     server.start()
-    log(f"{name} on {BACKEND_NAMES[backend]}: gunicorn pid {server.process.pid if server.process else '?'}, "
-        f"{server.workers} workers x {server.threads} threads on {HOST}:{server.port}")
+    log(
+        f"{name} on {BACKEND_NAMES[backend]}: gunicorn pid {server.process.pid if server.process else '?'}, "
+        f"{server.workers} workers x {server.threads} threads on {HOST}:{server.port}"
+    )
     try:
         yield Served(url, server)
     finally:
@@ -104,7 +106,9 @@ def settle(port: int, *, quiet_ms: float = 20.0, limit: float = 60.0) -> bool:
     return False
 
 
-def interleave(server: Server, phases: list[tuple[str, Callable[[], loadgen.Run]]], rounds: int = 2) -> dict[str, list[loadgen.Run]]:
+def interleave(
+    server: Server, phases: list[tuple[str, Callable[[], loadgen.Run]]], rounds: int = 2
+) -> dict[str, list[loadgen.Run]]:
     """Run each phase in turn, `rounds` times (A-B-A-B), so drift on a shared machine hits both alike.
 
     Before each phase the server is let settle, so a backlog left by the phase before is not
@@ -160,17 +164,28 @@ def statuses(runs: list[loadgen.Run], kind: str | None = None) -> dict[int, int]
     return dict(sorted(out.items()))
 
 
-def closed(port: int, source: loadgen.JobSource, *, label: str, connections: int, seconds: float, max_requests: int) -> Callable[[], loadgen.Run]:
-    return lambda: loadgen.run(loadgen.closed_loop(
-        HOST, port, source, connections=connections, seconds=seconds, max_requests=max_requests, label=label
-    ))
+def closed(
+    port: int, source: loadgen.JobSource, *, label: str, connections: int, seconds: float, max_requests: int
+) -> Callable[[], loadgen.Run]:
+    return lambda: loadgen.run(
+        loadgen.closed_loop(HOST, port, source, connections=connections, seconds=seconds, max_requests=max_requests, label=label)
+    )
 
 
-def opened(port: int, source: loadgen.JobSource, *, label: str, rate: float, seconds: float, pool: int, grace: float = 10.0) -> Callable[[], loadgen.Run]:
-    return lambda: loadgen.run(loadgen.open_loop(
-        HOST, port, source, due_times=loadgen.uniform_due_times(rate, seconds), pool=pool, label=label,
-        time_bound=seconds + grace,
-    ))
+def opened(
+    port: int, source: loadgen.JobSource, *, label: str, rate: float, seconds: float, pool: int, grace: float = 10.0
+) -> Callable[[], loadgen.Run]:
+    return lambda: loadgen.run(
+        loadgen.open_loop(
+            HOST,
+            port,
+            source,
+            due_times=loadgen.uniform_due_times(rate, seconds),
+            pool=pool,
+            label=label,
+            time_bound=seconds + grace,
+        )
+    )
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -219,7 +234,14 @@ def cpu_per_request(runs: list[loadgen.Run], kind: str | None = None) -> dict[st
 
 
 def count_statements(
-    ctx: Context, url: str, person: Person, method: str, path: str, *, json_body: Any = None, form: dict[str, str] | None = None,
+    ctx: Context,
+    url: str,
+    person: Person,
+    method: str,
+    path: str,
+    *,
+    json_body: Any = None,
+    form: dict[str, str] | None = None,
 ) -> tuple[int, int]:
     """One request through the app in this process, against the scenario's database: (status, SQL statements run).
 
@@ -236,7 +258,11 @@ def count_statements(
     client = app.test_client()
     client.set_cookie("session", person.cookie, domain="localhost")
     response = client.open(
-        path, method=method, json=json_body, data=form, headers={"User-Agent": USER_AGENT, "X-CSRFToken": person.csrf},
+        path,
+        method=method,
+        json=json_body,
+        data=form,
+        headers={"User-Agent": USER_AGENT, "X-CSRFToken": person.csrf},
         environ_base={"REMOTE_ADDR": REMOTE_ADDR},
     )
     with app.app_context():

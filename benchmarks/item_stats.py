@@ -115,9 +115,7 @@ def everything(r: Responses) -> tuple[object, object, float]:
     return stats, dist, alpha
 
 
-def reference(
-    script: list[int], item: list[int], score: list[float], max_marks: list[float]
-) -> dict[int, tuple[float, float]]:
+def reference(script: list[int], item: list[int], score: list[float], max_marks: list[float]) -> dict[int, tuple[float, float]]:
     """Plain Python, the textbook way: totals, then per item facility and item-rest r."""
     totals: dict[int, float] = {}
     for s, x in zip(script, score):
@@ -181,10 +179,7 @@ def main() -> None:
         f"{N_ITEMS:,}-item bank, simulated from a logistic ability model (seed {SEED}; "
         f"simulation {simulate_s:.1f} s, not timed). Times are best of 3."
     )
-    stats_row = (
-        "| item_statistics (facility + Wilson CI, item-rest r, upper-lower, mark counts) "
-        f"| {stats_s * 1e3:.0f} ms |"
-    )
+    stats_row = f"| item_statistics (facility + Wilson CI, item-rest r, upper-lower, mark counts) | {stats_s * 1e3:.0f} ms |"
     check = (
         f"Plain-Python reference on every {SUBSAMPLE_EVERY}th script ({sub.n_scripts:,} scripts, "
         f"{sub.script.size:,} responses, {ids.size:,} items): facility and item-rest r in "

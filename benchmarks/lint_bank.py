@@ -96,9 +96,7 @@ def make_bank(seed: int = 19) -> list[BankQuestion]:
         for _ in range(2):
             changed[rnd.randrange(len(changed))] = rnd.choice(vocabulary)
         index = SIZE - 1 - p
-        out[index] = BankQuestion(
-            **{**out[index].__dict__, "stem": " ".join(changed), "content": original.content}
-        )
+        out[index] = BankQuestion(**{**out[index].__dict__, "stem": " ".join(changed), "content": original.content})
     return out
 
 

@@ -137,9 +137,7 @@ class Connection:
             await self.reader.readexactly(2)
 
 
-def build_request(
-    method: str, path: str, host: str, *, headers: dict[str, str] | None = None, body: bytes = b""
-) -> bytes:
+def build_request(method: str, path: str, host: str, *, headers: dict[str, str] | None = None, body: bytes = b"") -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "User-Agent: testengine-bench/1"]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
@@ -239,8 +237,15 @@ async def _send(conn: Connection, job: Job, due: float, run_: Run, timeout: floa
 
 
 async def closed_loop(
-    host: str, port: int, next_job: JobSource, *, connections: int, seconds: float, max_requests: int,
-    label: str, timeout: float = 30.0,
+    host: str,
+    port: int,
+    next_job: JobSource,
+    *,
+    connections: int,
+    seconds: float,
+    max_requests: int,
+    label: str,
+    timeout: float = 30.0,
 ) -> Run:
     """`connections` workers each send, wait, send again, until the time or count bound."""
     run_ = Run(label)
@@ -269,8 +274,15 @@ async def closed_loop(
 
 
 async def open_loop(
-    host: str, port: int, next_job: JobSource, *, due_times: list[float], pool: int, label: str,
-    time_bound: float, timeout: float = 30.0,
+    host: str,
+    port: int,
+    next_job: JobSource,
+    *,
+    due_times: list[float],
+    pool: int,
+    label: str,
+    time_bound: float,
+    timeout: float = 30.0,
 ) -> Run:
     """Send a request at each due time (seconds from the start) on a pool of connections.
 
@@ -331,7 +343,9 @@ def uniform_due_times(rate: float, seconds: float) -> list[float]:
 Flow = Callable[[Connection, float, Run], Awaitable[None]]
 
 
-async def step(conn: Connection, run_: Run, kind: str, due: float, raw: bytes, judge: Callable[[Response], bool], timeout: float = 60.0) -> Response | None:
+async def step(
+    conn: Connection, run_: Run, kind: str, due: float, raw: bytes, judge: Callable[[Response], bool], timeout: float = 60.0
+) -> Response | None:
     """One request of a flow, recorded as a sample; None (and a failed sample) if it got no answer."""
     sent = time.perf_counter()
     try:

@@ -53,7 +53,9 @@ class Outcome:
             lines.append(
                 "Correctness: "
                 + ("all checks passed: " if not failed else f"**{len(failed)} check(s) FAILED**: ")
-                + "; ".join(f"{c.what}{' (' + c.detail + ')' if c.detail else ''}{'' if c.ok else ' **FAILED**'}" for c in self.checks)
+                + "; ".join(
+                    f"{c.what}{' (' + c.detail + ')' if c.detail else ''}{'' if c.ok else ' **FAILED**'}" for c in self.checks
+                )
                 + "."
             )
             lines.append("")

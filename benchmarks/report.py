@@ -28,9 +28,7 @@ def write_section(name: str, body: str) -> None:
     """Replace (or append) the section called `name`, keeping every other section as it was."""
     text = DOC.read_text() if DOC.exists() else HEADER
     block = f"<!-- section: {name} -->\n{body.rstrip()}\n<!-- end: {name} -->"
-    pattern = re.compile(
-        rf"<!-- section: {re.escape(name)} -->.*?<!-- end: {re.escape(name)} -->", re.S
-    )
+    pattern = re.compile(rf"<!-- section: {re.escape(name)} -->.*?<!-- end: {re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text)

@@ -61,14 +61,55 @@ def run(ctx: Context, backend: str) -> Outcome:
         closed(port, base, label="warm", connections=8, seconds=1.0, max_requests=2_000)()
         closed(port, ledger.next_job, label="warm", connections=8, seconds=1.0, max_requests=400)()
 
-        closed_runs = interleave(srv.server, [
-            ("baseline", harness.with_cpu(srv.server, closed(port, base, label="baseline", connections=CONNECTIONS, seconds=CLOSED_SECONDS, max_requests=40_000))),
-            ("save", harness.with_cpu(srv.server, closed(port, ledger.next_job, label="save", connections=CONNECTIONS, seconds=CLOSED_SECONDS, max_requests=40_000))),
-        ])
-        open_runs = interleave(srv.server, [
-            ("baseline", opened(port, base, label="baseline", rate=OPEN_RATE, seconds=OPEN_SECONDS, pool=OPEN_POOL, grace=OPEN_GRACE)),
-            ("save", opened(port, ledger.next_job, label="save", rate=OPEN_RATE, seconds=OPEN_SECONDS, pool=OPEN_POOL, grace=OPEN_GRACE)),
-        ])
+        closed_runs = interleave(
+            srv.server,
+            [
+                (
+                    "baseline",
+                    harness.with_cpu(
+                        srv.server,
+                        closed(
+                            port, base, label="baseline", connections=CONNECTIONS, seconds=CLOSED_SECONDS, max_requests=40_000
+                        ),
+                    ),
+                ),
+                (
+                    "save",
+                    harness.with_cpu(
+                        srv.server,
+                        closed(
+                            port,
+                            ledger.next_job,
+                            label="save",
+                            connections=CONNECTIONS,
+                            seconds=CLOSED_SECONDS,
+                            max_requests=40_000,
+                        ),
+                    ),
+                ),
+            ],
+        )
+        open_runs = interleave(
+            srv.server,
+            [
+                (
+                    "baseline",
+                    opened(port, base, label="baseline", rate=OPEN_RATE, seconds=OPEN_SECONDS, pool=OPEN_POOL, grace=OPEN_GRACE),
+                ),
+                (
+                    "save",
+                    opened(
+                        port,
+                        ledger.next_job,
+                        label="save",
+                        rate=OPEN_RATE,
+                        seconds=OPEN_SECONDS,
+                        pool=OPEN_POOL,
+                        grace=OPEN_GRACE,
+                    ),
+                ),
+            ],
+        )
         log(f"S1 {backend}: load done; checking the database")
         engine = srv.engine()
         outcome.checks = saves.check(ledger, engine)
@@ -84,38 +125,61 @@ def run(ctx: Context, backend: str) -> Outcome:
         base_lat = latency_summary([s.latency for s in open_base.of()] + [math.inf] * open_base.unsent)
         closed_lat = latency_summary([s.latency for r in closed_runs["save"] for s in r.of("save")])
         errors = (
-            harness.errors_of(closed_runs["save"], "save") + harness.errors_of(open_runs["save"], "save")
-            + harness.errors_of(closed_runs["baseline"]) + harness.errors_of(open_runs["baseline"])
+            harness.errors_of(closed_runs["save"], "save")
+            + harness.errors_of(open_runs["save"], "save")
+            + harness.errors_of(closed_runs["baseline"])
+            + harness.errors_of(open_runs["baseline"])
         )
         late_errors = harness.errors_of(closed_runs["save"], "late_save") + harness.errors_of(open_runs["save"], "late_save")
         unsent = harness.unsent_of(open_runs["save"]) + harness.unsent_of(open_runs["baseline"])
         target_ms = P99_TARGET_MS[backend]
         answered = harness.throughput(open_runs["save"], "save")  # over each phase's whole wall time
         outcome.targets = [
-            Target(f"autosave throughput / baseline, closed loop, {CONNECTIONS} connections", f">= {RATIO_TARGET:.0%}",
-                   f"{ratio:.0%} ({per_s(save_tp)} vs {per_s(base_tp)})", ratio >= RATIO_TARGET),
-            Target(f"autosave p99 at {OPEN_RATE:,} saves/s, open loop", f"< {target_ms:.0f} ms",
-                   f"{ms(save_lat['p99'])} (baseline at the same rate {ms(base_lat['p99'])})",
-                   save_lat["p99"] < target_ms),
-            Target("errors", "0", f"{errors} failed or timed out, {late_errors} late saves not refused, "
-                   f"{unsent:,} not answered within the phase's time bound", errors == 0 and late_errors == 0 and unsent == 0),
+            Target(
+                f"autosave throughput / baseline, closed loop, {CONNECTIONS} connections",
+                f">= {RATIO_TARGET:.0%}",
+                f"{ratio:.0%} ({per_s(save_tp)} vs {per_s(base_tp)})",
+                ratio >= RATIO_TARGET,
+            ),
+            Target(
+                f"autosave p99 at {OPEN_RATE:,} saves/s, open loop",
+                f"< {target_ms:.0f} ms",
+                f"{ms(save_lat['p99'])} (baseline at the same rate {ms(base_lat['p99'])})",
+                save_lat["p99"] < target_ms,
+            ),
+            Target(
+                "errors",
+                "0",
+                f"{errors} failed or timed out, {late_errors} late saves not refused, "
+                f"{unsent:,} not answered within the phase's time bound",
+                errors == 0 and late_errors == 0 and unsent == 0,
+            ),
             Target("lost or duplicated saves", "0", "0" if outcome.correct else "see checks", outcome.correct),
         ]
         outcome.checks.append(harness.server_errors_check(srv.server))
         sitter = ctx.world.sitters[-1]
         status, statements = harness.count_statements(
-            ctx, srv.url, sitter.person, "PUT", f"/api/attempts/{sitter.attempt_id}/answers/1",
+            ctx,
+            srv.url,
+            sitter.person,
+            "PUT",
+            f"/api/attempts/{sitter.attempt_id}/answers/1",
             json_body={"response": "counted", "revision": 10_000, "client_token": sitter.client_token},
         )
-        outcome.details.append(f"One save, replayed in-process against the same database: {statements} SQL statements "
-                               f"reach the driver (status {status}); the baseline runs none.")
+        outcome.details.append(
+            f"One save, replayed in-process against the same database: {statements} SQL statements "
+            f"reach the driver (status {status}); the baseline runs none."
+        )
         cpu_save = harness.cpu_per_request(closed_runs["save"])
         cpu_base = harness.cpu_per_request(closed_runs["baseline"])
         per_save = cpu_save["app"] + (max(cpu_save["postgres"], 0.0) if backend == "postgresql" else 0.0)
         outcome.details.append(
             f"Server CPU per answered request in the closed loop: a save {cpu_save['app']:.2f} ms in the app's workers"
-            + (f" + {cpu_save['postgres']:.2f} ms in PostgreSQL (all its processes, so anyone else's use counts too)"
-               if backend == "postgresql" else "")
+            + (
+                f" + {cpu_save['postgres']:.2f} ms in PostgreSQL (all its processes, so anyone else's use counts too)"
+                if backend == "postgresql"
+                else ""
+            )
             + f", the baseline {cpu_base['app']:.2f} ms. With two cores shared by the app, the database and the load "
             f"generator, {per_save:.2f} ms of CPU per save caps saves near {2000 / max(per_save, 0.01):,.0f}/s "
             "however the locking is arranged."
@@ -125,8 +189,11 @@ def run(ctx: Context, backend: str) -> Outcome:
                 f"The disk under it: a one-row SQLite commit (WAL, synchronous=FULL) took {probe[0]:.2f} ms median, "
                 f"{probe[1]:.2f} ms p90 just before the load (each save commits once)."
             )
-        outcome.checks.append(Check("no session cookie rewritten by a save", ledger.set_cookie == 0,
-                                    f"{ledger.set_cookie} answers carried Set-Cookie"))
+        outcome.checks.append(
+            Check(
+                "no session cookie rewritten by a save", ledger.set_cookie == 0, f"{ledger.set_cookie} answers carried Set-Cookie"
+            )
+        )
         if ledger.unexpected:
             outcome.details.append("Unexpected save answers (first few): " + "; ".join(f"`{u}`" for u in ledger.unexpected))
         outcome.details.append(
@@ -146,9 +213,14 @@ def run(ctx: Context, backend: str) -> Outcome:
                 out = ctx.ws.root / f"s1-{backend}-{'wall' if idle else 'cpu'}.pyspy.txt"
                 spy = start_profile(srv.server, out, CLOSED_SECONDS + 1, idle=idle)
                 time.sleep(0.5)
-                closed(port, ledger.next_job, label="profile", connections=CONNECTIONS, seconds=CLOSED_SECONDS, max_requests=40_000)()
-                profiles.append(finish_profile(spy, out, idle=idle).markdown(
-                    "Where saves wait (closed loop)" if idle else "Where saves are busy (closed loop)"))
+                closed(
+                    port, ledger.next_job, label="profile", connections=CONNECTIONS, seconds=CLOSED_SECONDS, max_requests=40_000
+                )()
+                profiles.append(
+                    finish_profile(spy, out, idle=idle).markdown(
+                        "Where saves wait (closed loop)" if idle else "Where saves are busy (closed loop)"
+                    )
+                )
             outcome.profile = "\n\n".join(profiles)
             outcome.fix = FIX
     outcome.seconds = time.perf_counter() - started

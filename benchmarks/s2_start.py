@@ -72,7 +72,9 @@ class _Cookies:
             self.values[name] = value
 
     def headers(self, path: str) -> dict[str, str]:
-        sent = {k: v for k, v in self.values.items() if k == "session" or path.startswith("/apprentice/")}  # te_device: path=/apprentice/
+        sent = {
+            k: v for k, v in self.values.items() if k == "session" or path.startswith("/apprentice/")
+        }  # te_device: path=/apprentice/
         return {**headers(self.person), "Cookie": "; ".join(f"{k}={v}" for k, v in sent.items())}
 
     def get(self, path: str) -> bytes:
@@ -85,7 +87,10 @@ def _start_flow(starter: Starter, acked: dict[int, dict[str, object]]) -> loadge
         jar = _Cookies(starter)
         path = f"/apprentice/bookings/{starter.booking_id}/start"
         post = loadgen.build_request(
-            "POST", path, "bench", headers={**jar.headers(path), "Content-Type": "application/x-www-form-urlencoded"},
+            "POST",
+            path,
+            "bench",
+            headers={**jar.headers(path), "Content-Type": "application/x-www-form-urlencoded"},
             body=f"csrf_token={quote(starter.person.csrf)}".encode(),
         )
 
@@ -112,7 +117,12 @@ def _start_flow(starter: Starter, acked: dict[int, dict[str, object]]) -> loadge
 
         def clock(response: Response) -> bool:
             data = json_of(response)
-            if response.status == 200 and isinstance(data, dict) and data["clock"]["state"] == "in_progress" and data["clock"]["deadline"]:
+            if (
+                response.status == 200
+                and isinstance(data, dict)
+                and data["clock"]["state"] == "in_progress"
+                and data["clock"]["deadline"]
+            ):
                 found["deadline"] = data["clock"]["deadline"]
                 return len(data["questions"]) == 40
             return False
@@ -123,8 +133,13 @@ def _start_flow(starter: Starter, acked: dict[int, dict[str, object]]) -> loadge
         if await step(conn, run_, "question", due, first, lambda r: r.status == 200 and b'"stem"' in r.body) is None:
             return
         run_.samples.append(loadgen.Sample("started", due, due, time.perf_counter(), 200, True))
-        acked[attempt_id] = {"booking": starter.booking_id, "sitting": starter.sitting_id, "deadline": found["deadline"],
-                             "extra": starter.extra_percent, "apprentice": starter.person.apprentice_id}
+        acked[attempt_id] = {
+            "booking": starter.booking_id,
+            "sitting": starter.sitting_id,
+            "deadline": found["deadline"],
+            "extra": starter.extra_percent,
+            "apprentice": starter.person.apprentice_id,
+        }
 
     return flow
 
@@ -175,7 +190,7 @@ def _spares(spare: list[Starter]) -> dict[str, list[Starter]]:
     for s in spare:
         rooms.setdefault(s.sitting_id, []).append(s)
     ordered = list(rooms.values())
-    first, late, rest = ordered[0], ordered[1:1 + LATE_ROOMS], ordered[1 + LATE_ROOMS:]
+    first, late, rest = ordered[0], ordered[1 : 1 + LATE_ROOMS], ordered[1 + LATE_ROOMS :]
     return {
         "warm": first[:2],  # drawn at Start: every worker's pool is built before the bursts
         "counted_late": first[2:3],
@@ -222,7 +237,9 @@ def run(ctx: Context, backend: str) -> Outcome:
         not_started = released - len(started_lat)
         lat = latency_summary(started_lat + [math.inf] * not_started)
         base_lat = latency_summary([s.latency for r in runs["baseline"] for s in r.of("started")])
-        per_step = {k: latency_summary([s.latency for r in start_runs for s in r.of(k)]) for k in ("start", "page", "status", "question")}
+        per_step = {
+            k: latency_summary([s.latency for r in start_runs for s in r.of(k)]) for k in ("start", "page", "status", "question")
+        }
         failed = Counter(s.kind for r in start_runs for s in r.samples if not s.ok)
         refusals = Counter(str(v.get("refused")) for k, v in acked.items() if k < 0)
         spans = []
@@ -231,10 +248,19 @@ def run(ctx: Context, backend: str) -> Outcome:
             spans.append((max(done) - r.started) if done else math.inf)
         within = sum(1 for v in started_lat if v <= TARGET_SECONDS)
         outcome.targets = [
-            Target(f"started within {TARGET_SECONDS:.0f} s of release ({released:,} in {len(measured)} bursts of {len(measured[0]):,})",
-                   f"all {released:,}", f"{within:,} (slowest {ms(lat['max'])}, p99 {ms(lat['p99'])})", within == released),
-            Target("errors", "0", f"{sum(failed.values())} failed requests {dict(failed) or ''}, {not_started:,} not started "
-                   f"within the {START_BOUND:.0f} s bound", not failed and not_started == 0),
+            Target(
+                f"started within {TARGET_SECONDS:.0f} s of release ({released:,} in {len(measured)} bursts of {len(measured[0]):,})",
+                f"all {released:,}",
+                f"{within:,} (slowest {ms(lat['max'])}, p99 {ms(lat['p99'])})",
+                within == released,
+            ),
+            Target(
+                "errors",
+                "0",
+                f"{sum(failed.values())} failed requests {dict(failed) or ''}, {not_started:,} not started "
+                f"within the {START_BOUND:.0f} s bound",
+                not failed and not_started == 0,
+            ),
             Target("failed draws", "0", str(sum(refusals.values())) + (f" {dict(refusals)}" if refusals else ""), not refusals),
         ]
         outcome.details.append(
@@ -244,25 +270,33 @@ def run(ctx: Context, backend: str) -> Outcome:
         outcome.details.append(
             f"Start to first question on screen, per apprentice from its own release moment: p50 {ms(lat['p50'])}, "
             f"p90 {ms(lat['p90'])}, p99 {ms(lat['p99'])}, slowest {ms(lat['max'])}; last apprentice started "
-            + ", ".join(ms(s * 1e3) for s in spans) + " after each burst began. Per step (from release): POST Start p50 "
+            + ", ".join(ms(s * 1e3) for s in spans)
+            + " after each burst began. Per step (from release): POST Start p50 "
             f"{ms(per_step['start']['p50'])} p99 {ms(per_step['start']['p99'])}; test page p99 {ms(per_step['page']['p99'])}; "
             f"status p99 {ms(per_step['status']['p99'])}; first question p99 {ms(per_step['question']['p99'])}. "
             f"Baseline bursts of the same shape (1,000 connections in 1 s, four requests each): p50 {ms(base_lat['p50'])}, "
             f"p99 {ms(base_lat['p99'])}, so the start costs {lat['p99'] / base_lat['p99']:.0f}x the baseline at p99. "
             f"{ctx.world.counts.get('resitting_starters', 0)} of the starters had sat before (their draws exclude "
             "what they saw); 5% have 25% extra time."
-            if base_lat["p99"] and not math.isnan(base_lat["p99"]) else "Baseline burst gave no samples."
+            if base_lat["p99"] and not math.isnan(base_lat["p99"])
+            else "Baseline burst gave no samples."
         )
         if not harness.settle(port, limit=harness.SETTLE_LIMIT):
             srv.server.restart()  # the backlog of starts would hold the write lock the counted start needs
         for key, what in (("counted", "the paper drawn at check-in"), ("counted_late", "no paper prepared: drawn at the start")):
             for counted in spare[key]:
                 status, statements = harness.count_statements(
-                    ctx, srv.url, counted.person, "POST", f"/apprentice/bookings/{counted.booking_id}/start",
+                    ctx,
+                    srv.url,
+                    counted.person,
+                    "POST",
+                    f"/apprentice/bookings/{counted.booking_id}/start",
                     form={"csrf_token": counted.person.csrf},
                 )
-                outcome.details.append(f"One start on a quiet server ({what}), replayed in-process against the same "
-                                       f"database: {statements} SQL statements (status {status}).")
+                outcome.details.append(
+                    f"One start on a quiet server ({what}), replayed in-process against the same "
+                    f"database: {statements} SQL statements (status {status})."
+                )
         if spare["late"]:
             outcome.details.append(_late_burst(srv, spare["late"], backend))
         outcome.checks.append(harness.server_errors_check(srv.server))
@@ -275,7 +309,9 @@ def run(ctx: Context, backend: str) -> Outcome:
             spy = start_profile(srv.server, out, 12)
             time.sleep(0.5)
             _burst(port, [_start_flow(s, {}) for s in profiled], "profile", 11)()
-            outcome.profile = finish_profile(spy, out).markdown(f"Profile of {len(profiled)} starts (papers drawn at check-in) released within 1 s")
+            outcome.profile = finish_profile(spy, out).markdown(
+                f"Profile of {len(profiled)} starts (papers drawn at check-in) released within 1 s"
+            )
         if outcome.missed:
             outcome.fix = FIX
     outcome.seconds = time.perf_counter() - began
@@ -310,30 +346,46 @@ def _check(engine: sa.Engine, groups: list[list[Starter]], acked: dict[int, dict
         return [Check("acknowledged starts checked", True, "no start was acknowledged within the bound")]
     ids = ",".join(str(i) for i in attempt_ids)
     with engine.connect() as conn:
-        attempts = {row[0]: row for row in conn.execute(sa.text(
-            f"SELECT id, apprentice_id, sitting_id, state, started_at, deadline_at, extra_percent, base_minutes FROM attempts WHERE id IN ({ids})"
-        ))}
+        attempts = {
+            row[0]: row
+            for row in conn.execute(
+                sa.text(
+                    f"SELECT id, apprentice_id, sitting_id, state, started_at, deadline_at, extra_percent, base_minutes FROM attempts WHERE id IN ({ids})"
+                )
+            )
+        }
         questions: dict[int, list[tuple[str, str, object, object]]] = {}
-        for attempt_id, external_id, qtype, ksb, enemies in conn.execute(sa.text(
-            "SELECT aq.attempt_id, q.external_id, v.type, v.ksb, v.enemies FROM attempt_questions aq "
-            "JOIN question_versions v ON v.id = aq.question_version_id JOIN questions q ON q.id = v.question_id "
-            f"WHERE aq.attempt_id IN ({ids})"
-        )):
+        for attempt_id, external_id, qtype, ksb, enemies in conn.execute(
+            sa.text(
+                "SELECT aq.attempt_id, q.external_id, v.type, v.ksb, v.enemies FROM attempt_questions aq "
+                "JOIN question_versions v ON v.id = aq.question_version_id JOIN questions q ON q.id = v.question_id "
+                f"WHERE aq.attempt_id IN ({ids})"
+            )
+        ):
             questions.setdefault(attempt_id, []).append((external_id, qtype, ksb, enemies))
         seen: dict[int, set[str]] = {}
-        for apprentice_id, external_id in conn.execute(sa.text(
-            "SELECT a.apprentice_id, q.external_id FROM attempts a JOIN attempt_questions aq ON aq.attempt_id = a.id "
-            "JOIN question_versions v ON v.id = aq.question_version_id JOIN questions q ON q.id = v.question_id "
-            f"WHERE a.state = 'submitted' AND a.apprentice_id IN ({','.join(str(a) for a in apprentices)})"
-        )):
+        for apprentice_id, external_id in conn.execute(
+            sa.text(
+                "SELECT a.apprentice_id, q.external_id FROM attempts a JOIN attempt_questions aq ON aq.attempt_id = a.id "
+                "JOIN question_versions v ON v.id = aq.question_version_id JOIN questions q ON q.id = v.question_id "
+                f"WHERE a.state = 'submitted' AND a.apprentice_id IN ({','.join(str(a) for a in apprentices)})"
+            )
+        ):
             seen.setdefault(apprentice_id, set()).add(external_id)
-        open_per_room = list(conn.execute(sa.text(
-            "SELECT sitting_id, COUNT(*) FROM attempts WHERE state = 'in_progress' AND sitting_id IN ("
-            + ",".join(str(s) for s in {s.sitting_id for g in groups for s in g}) + ") GROUP BY sitting_id"
-        )))
-        audit_starts = conn.execute(sa.text(
-            f"SELECT COUNT(*) FROM audit_log WHERE action = 'attempt.start' AND object_id IN ({','.join(repr(str(i)) for i in attempt_ids)})"
-        )).scalar()
+        open_per_room = list(
+            conn.execute(
+                sa.text(
+                    "SELECT sitting_id, COUNT(*) FROM attempts WHERE state = 'in_progress' AND sitting_id IN ("
+                    + ",".join(str(s) for s in {s.sitting_id for g in groups for s in g})
+                    + ") GROUP BY sitting_id"
+                )
+            )
+        )
+        audit_starts = conn.execute(
+            sa.text(
+                f"SELECT COUNT(*) FROM audit_log WHERE action = 'attempt.start' AND object_id IN ({','.join(repr(str(i)) for i in attempt_ids)})"
+            )
+        ).scalar()
         exposure = conn.execute(sa.text("SELECT COALESCE(SUM(issued), 0) FROM item_exposure")).scalar()
         all_attempt_questions = conn.execute(sa.text("SELECT COUNT(*) FROM attempt_questions")).scalar()
 
@@ -369,16 +421,30 @@ def _check(engine: sa.Engine, groups: list[list[Starter]], acked: dict[int, dict
     started_count = len(attempt_ids)
     return [
         Check("acknowledged starts in progress", bad_state == 0, f"{started_count:,} started, {bad_state} not in progress"),
-        Check("server deadline = start + 120 min (+ extra time)", bad_deadline == 0 and told_other == 0,
-              f"{bad_deadline} wrong in the database, {told_other} told otherwise"),
+        Check(
+            "server deadline = start + 120 min (+ extra time)",
+            bad_deadline == 0 and told_other == 0,
+            f"{bad_deadline} wrong in the database, {told_other} told otherwise",
+        ),
         Check("papers blueprint-true: 14 MCQ + 26 short answer", bad_shape == 0, f"{bad_shape} wrong"),
         Check("every knowledge-test KSB sampled", bad_ksb == 0, f"{bad_ksb} missing one"),
-        Check("no question twice, no enemies together", repeats == 0 and bad_enemy == 0, f"{repeats} repeats, {bad_enemy} enemy pairs"),
+        Check(
+            "no question twice, no enemies together",
+            repeats == 0 and bad_enemy == 0,
+            f"{repeats} repeats, {bad_enemy} enemy pairs",
+        ),
         Check("no question an apprentice saw before", reseen == 0, f"{reseen} re-sitters shown a seen question"),
-        Check("1:20 ratio held in every room", all(c <= 20 for _s, c in open_per_room), f"most in progress in a room {max((c for _s, c in open_per_room), default=0)}"),
+        Check(
+            "1:20 ratio held in every room",
+            all(c <= 20 for _s, c in open_per_room),
+            f"most in progress in a room {max((c for _s, c in open_per_room), default=0)}",
+        ),
         Check("every start audited", audit_starts == started_count, f"{audit_starts} audit entries"),
-        Check("exposure counted for every question issued", exposure == all_attempt_questions,
-              f"{exposure:,} counted, {all_attempt_questions:,} issued"),
+        Check(
+            "exposure counted for every question issued",
+            exposure == all_attempt_questions,
+            f"{exposure:,} counted, {all_attempt_questions:,} issued",
+        ),
     ]
 
 

@@ -87,9 +87,15 @@ def run() -> Outcome:
     ref_ms = statistics.fmean(ref_times) * 1e3
     fast_ms = statistics.fmean(fast_times) * 1e3
     outcome.targets = [
-        Target("draws/s on one core (10,000 draws, exposure fed back)", f">= {RATE_TARGET:,}", f"{rate:,.0f}", rate >= RATE_TARGET),
-        Target("most-used item / mean use after 10,000 draws", f"<= {EVENNESS_TARGET}",
-               f"{evenness:.3f} (mean {use.mean():.1f}, min {use.min()}, max {use.max()})", evenness <= EVENNESS_TARGET),
+        Target(
+            "draws/s on one core (10,000 draws, exposure fed back)", f">= {RATE_TARGET:,}", f"{rate:,.0f}", rate >= RATE_TARGET
+        ),
+        Target(
+            "most-used item / mean use after 10,000 draws",
+            f"<= {EVENNESS_TARGET}",
+            f"{evenness:.3f} (mean {use.mean():.1f}, min {use.min()}, max {use.max()})",
+            evenness <= EVENNESS_TARGET,
+        ),
     ]
     outcome.checks = [
         Check("papers keep every rule", bad == 0, f"{len(papers)} checked, {bad} broke one"),

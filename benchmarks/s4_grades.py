@@ -65,11 +65,19 @@ def compute_outcome(totals: np.ndarray) -> tuple[list[Target], list[Check], list
     ref_s = time.perf_counter() - t
     equal = ref == grades.tolist()
     counts = Counter(ref)
-    targets = [Target(f"grades_for_marks, {totals.size:,} scripts (best of {REPEATS})", f"< {COMPUTE_MS:.0f} ms", ms(best * 1e3), best * 1e3 < COMPUTE_MS)]
+    targets = [
+        Target(
+            f"grades_for_marks, {totals.size:,} scripts (best of {REPEATS})",
+            f"< {COMPUTE_MS:.0f} ms",
+            ms(best * 1e3),
+            best * 1e3 < COMPUTE_MS,
+        )
+    ]
     checks = [Check("same grades as the plain-Python reference", equal, f"{totals.size:,} compared")]
     details = [
         f"Compute: {ms(best * 1e3)} against {ms(ref_s * 1e3)} for the plain-Python loop (**{ref_s / best:.0f}x**); grades "
-        + ", ".join(f"{g} {counts[g]:,}" for g in ("fail", "pass", "distinction")) + "."
+        + ", ".join(f"{g} {counts[g]:,}" for g in ("fail", "pass", "distinction"))
+        + "."
     ]
     return targets, checks, details
 
@@ -98,7 +106,9 @@ def run(cohort: Cohort, url: str, backend: str) -> Outcome:
             t = time.perf_counter()
             rows = conn.execute(
                 sa.select(Attempt.id, Attempt.total_marks).where(
-                    Attempt.standard_id == cohort.standard_id, Attempt.marking_state == "complete", Attempt.total_marks.is_not(None)
+                    Attempt.standard_id == cohort.standard_id,
+                    Attempt.marking_state == "complete",
+                    Attempt.total_marks.is_not(None),
                 )
             ).all()
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -112,12 +122,21 @@ def run(cohort: Cohort, url: str, backend: str) -> Outcome:
     by_id = dict(zip(ids.tolist(), grades.tolist()))
     want = reference(boundaries, cohort.totals.tolist())
     got = [by_id.get(int(i)) for i in cohort.attempt_ids]
-    outcome.targets.append(Target(f"end to end: read {len(rows):,} totals, grade, count (best of 3)", f"< {END_TO_END_S:.0f} s",
-                                  ms(e2e * 1e3), e2e < END_TO_END_S))
+    outcome.targets.append(
+        Target(
+            f"end to end: read {len(rows):,} totals, grade, count (best of 3)",
+            f"< {END_TO_END_S:.0f} s",
+            ms(e2e * 1e3),
+            e2e < END_TO_END_S,
+        )
+    )
     outcome.checks.append(Check("database path gives the same grades", got == want, f"{len(want):,} cohort scripts compared"))
     outcome.details.append(
         f"End to end ({backend}): {len(rows):,} scripts in {ms(e2e * 1e3)} (runs: "
-        + ", ".join(ms(t * 1e3) for t in times) + "); " + ", ".join(f"{g} {int(n):,}" for g, n in sorted(report.items())) + "."
+        + ", ".join(ms(t * 1e3) for t in times)
+        + "); "
+        + ", ".join(f"{g} {int(n):,}" for g, n in sorted(report.items()))
+        + "."
     )
     outcome.seconds = time.perf_counter() - began
     return outcome

@@ -70,7 +70,12 @@ def _profile(call) -> str:  # type: ignore[no-untyped-def]
     walk(profiler.last_session.root_frame() if profiler.last_session else None, "?")
     total = sum(own.values()) or 1.0
     top = sorted(own.items(), key=lambda kv: -kv[1])[:10]
-    rows = ["Profile of one `bank_statistics` call (pyinstrument, own time by function):", "", "| function | own time |", "|---|---|"]
+    rows = [
+        "Profile of one `bank_statistics` call (pyinstrument, own time by function):",
+        "",
+        "| function | own time |",
+        "|---|---|",
+    ]
     rows += [f"| `{name}` | {ms(t * 1e3)} ({t / total:.0%}) |" for name, t in top]
     return "\n".join(rows)
 
@@ -86,16 +91,29 @@ def compute_outcome(full: Responses) -> tuple[list[Target], list[Check], list[st
     ref_r = np.array([ref[i][1] for i in ids])
     r_err = float(np.nanmax(np.abs(ref_r - vec.discrimination[ids])))
     same = fac_err < 1e-12 and r_err < 1e-9 and np.array_equal(np.isnan(ref_r), np.isnan(vec.discrimination[ids]))
-    targets = [Target(f"item statistics + distractors + alpha, {full.script.size:,} responses (best of 3)",
-                      f"< {COMPUTE_S * 1e3:.0f} ms", ms(total_s * 1e3), total_s < COMPUTE_S)]
-    checks = [Check("same facility and item-rest r as the plain-Python reference", same,
-                    f"every {SUBSAMPLE_EVERY}th script; largest differences {fac_err:.1e}, {r_err:.1e}")]
-    details = [(
-        f"Compute: {ms(total_s * 1e3)} for all three; on every {SUBSAMPLE_EVERY}th script the plain-Python reference "
-        f"takes {ms(ref_s * 1e3)} for facility and item-rest r alone, item_statistics {ms(vec_s * 1e3)} "
-        f"(**{ref_s / vec_s:.0f}x**). Alpha over positions {alpha:.3f}. The full breakdown is in the section of "
-        "`python -m benchmarks.item_stats`."
-    )]
+    targets = [
+        Target(
+            f"item statistics + distractors + alpha, {full.script.size:,} responses (best of 3)",
+            f"< {COMPUTE_S * 1e3:.0f} ms",
+            ms(total_s * 1e3),
+            total_s < COMPUTE_S,
+        )
+    ]
+    checks = [
+        Check(
+            "same facility and item-rest r as the plain-Python reference",
+            same,
+            f"every {SUBSAMPLE_EVERY}th script; largest differences {fac_err:.1e}, {r_err:.1e}",
+        )
+    ]
+    details = [
+        (
+            f"Compute: {ms(total_s * 1e3)} for all three; on every {SUBSAMPLE_EVERY}th script the plain-Python reference "
+            f"takes {ms(ref_s * 1e3)} for facility and item-rest r alone, item_statistics {ms(vec_s * 1e3)} "
+            f"(**{ref_s / vec_s:.0f}x**). Alpha over positions {alpha:.3f}. The full breakdown is in the section of "
+            "`python -m benchmarks.item_stats`."
+        )
+    ]
     return targets, checks, details
 
 
@@ -131,9 +149,15 @@ def run(cohort: Cohort, url: str, backend: str, ws: Workspace) -> Outcome:
         # Far over the target: one profiled run shows where the time goes (not counted in the figure).
         profile = _profile(lambda: statistics.bank_statistics(standard)) if min(times) >= END_TO_END_S else None
         db.session.rollback()
-        n = int(db.session.execute(sa.text(
-            "SELECT COUNT(*) FROM attempt_questions aq JOIN attempts a ON a.id = aq.attempt_id "
-            "WHERE a.standard_id = :s AND a.state = 'submitted'"), {"s": cohort.standard_id}).scalar())
+        n = int(
+            db.session.execute(
+                sa.text(
+                    "SELECT COUNT(*) FROM attempt_questions aq JOIN attempts a ON a.id = aq.attempt_id "
+                    "WHERE a.standard_id = :s AND a.state = 'submitted'"
+                ),
+                {"s": cohort.standard_id},
+            ).scalar()
+        )
         db.session.remove()
         db.engine.dispose()
     e2e = min(times)
@@ -151,10 +175,21 @@ def run(cohort: Cohort, url: str, backend: str, ws: Workspace) -> Outcome:
             if not (math.isclose(mine, theirs, abs_tol=1e-9) or (math.isnan(mine) and math.isnan(theirs))):
                 wrong += 1
                 break
-    outcome.targets.append(Target(f"end to end: `services.statistics.bank_statistics`, {n:,} responses",
-                                  f"< {END_TO_END_S:.0f} s", ms(e2e * 1e3), e2e < END_TO_END_S))
-    outcome.checks.append(Check("the service's statistics equal the compute path's", wrong == 0 and len(result.items) == compared,
-                                f"{compared:,} questions compared, {wrong} differ; {result.scripts:,} scripts"))
+    outcome.targets.append(
+        Target(
+            f"end to end: `services.statistics.bank_statistics`, {n:,} responses",
+            f"< {END_TO_END_S:.0f} s",
+            ms(e2e * 1e3),
+            e2e < END_TO_END_S,
+        )
+    )
+    outcome.checks.append(
+        Check(
+            "the service's statistics equal the compute path's",
+            wrong == 0 and len(result.items) == compared,
+            f"{compared:,} questions compared, {wrong} differ; {result.scripts:,} scripts",
+        )
+    )
     outcome.details.append(
         f"End to end ({backend}): " + ", ".join(ms(t * 1e3) for t in times) + f" for {n:,} responses of "
         f"{result.scripts:,} scripts (item statistics, distractors, flags, marker agreement, reliability overall "

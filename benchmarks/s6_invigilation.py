@@ -102,24 +102,33 @@ def run(ctx: Context, backend: str) -> Outcome:
                     return base() if baseline else ledger.next_job()
 
                 due = [t for t, _k, _r in schedule]
-                return loadgen.run(loadgen.open_loop(HOST, port, next_job, due_times=due, pool=POOL, label=label, time_bound=SECONDS + GRACE))
+                return loadgen.run(
+                    loadgen.open_loop(HOST, port, next_job, due_times=due, pool=POOL, label=label, time_bound=SECONDS + GRACE)
+                )
 
             return go
 
         # Warm-up: every board once, and some saves.
         phase("warm", True)()
-        runs = interleave(srv.server, [
-            ("baseline", phase("baseline", False, baseline=True)),
-            ("saves", phase("saves", False)),
-            ("saves+boards", phase("saves+boards", True)),
-        ])
+        runs = interleave(
+            srv.server,
+            [
+                ("baseline", phase("baseline", False, baseline=True)),
+                ("saves", phase("saves", False)),
+                ("saves+boards", phase("saves+boards", True)),
+            ],
+        )
         lighter = None
         if harness.unsent_of(runs["saves"]):
             log(f"S6 {backend}: saves alone were not all answered; measuring the boards' effect at a lighter load too")
-            lighter = interleave(srv.server, [
-                ("saves", phase("light saves", False, save_every=SLOW_SAVE_EVERY)),
-                ("saves+boards", phase("light saves+boards", True, save_every=SLOW_SAVE_EVERY)),
-            ], rounds=1)
+            lighter = interleave(
+                srv.server,
+                [
+                    ("saves", phase("light saves", False, save_every=SLOW_SAVE_EVERY)),
+                    ("saves+boards", phase("light saves+boards", True, save_every=SLOW_SAVE_EVERY)),
+                ],
+                rounds=1,
+            )
         log(f"S6 {backend}: load done; checking saves and boards against the database")
         harness.settle(port, limit=30)  # saves still queued would change the answers between board and query
         engine = srv.engine()
@@ -141,17 +150,34 @@ def run(ctx: Context, backend: str) -> Outcome:
         unsent = sum(harness.unsent_of(runs[n]) for n in runs)
         slowdown = with_boards["p99"] / alone["p99"] if alone["p99"] and not math.isinf(alone["p99"]) else math.nan
         outcome.targets = [
-            Target(f"board p99 ({ROOMS} boards every {BOARD_EVERY:.0f} s, during saves)", f"< {BOARD_P99_MS:.0f} ms",
-                   ms(board["p99"]), board["p99"] < BOARD_P99_MS),
-            Target("autosave p99 with boards / without", f"<= {SAVE_SLOWDOWN}x",
-                   f"{slowdown:.2f}x ({ms(with_boards['p99'])} vs {ms(alone['p99'])})" if not math.isnan(slowdown)
-                   else f"n/a ({ms(with_boards['p99'])} vs {ms(alone['p99'])})",
-                   not math.isnan(slowdown) and slowdown <= SAVE_SLOWDOWN),
-            Target("errors", "0", f"{errors} failed or timed out, {unsent:,} not answered within the time bound", errors == 0 and unsent == 0),
+            Target(
+                f"board p99 ({ROOMS} boards every {BOARD_EVERY:.0f} s, during saves)",
+                f"< {BOARD_P99_MS:.0f} ms",
+                ms(board["p99"]),
+                board["p99"] < BOARD_P99_MS,
+            ),
+            Target(
+                "autosave p99 with boards / without",
+                f"<= {SAVE_SLOWDOWN}x",
+                f"{slowdown:.2f}x ({ms(with_boards['p99'])} vs {ms(alone['p99'])})"
+                if not math.isnan(slowdown)
+                else f"n/a ({ms(with_boards['p99'])} vs {ms(alone['p99'])})",
+                not math.isnan(slowdown) and slowdown <= SAVE_SLOWDOWN,
+            ),
+            Target(
+                "errors",
+                "0",
+                f"{errors} failed or timed out, {unsent:,} not answered within the time bound",
+                errors == 0 and unsent == 0,
+            ),
         ]
-        status, statements = harness.count_statements(ctx, srv.url, ctx.world.invigilators[rooms[0]], "GET", f"/api/sittings/{rooms[0]}/board")
-        outcome.details.append(f"One board refresh for a room of {ROOM}, replayed in-process against the same database: "
-                               f"{statements} SQL statements (status {status}).")
+        status, statements = harness.count_statements(
+            ctx, srv.url, ctx.world.invigilators[rooms[0]], "GET", f"/api/sittings/{rooms[0]}/board"
+        )
+        outcome.details.append(
+            f"One board refresh for a room of {ROOM}, replayed in-process against the same database: "
+            f"{statements} SQL statements (status {status})."
+        )
         rate = APPRENTICES / SAVE_EVERY
         outcome.details.append(
             f"{APPRENTICES:,} apprentices in {ROOMS} rooms, each saving about every {SAVE_EVERY:.0f} s ({rate:,.0f} saves/s, "
@@ -161,8 +187,10 @@ def run(ctx: Context, backend: str) -> Outcome:
             f"rate: p50 {ms(base_lat['p50'])}, p99 {ms(base_lat['p99'])}."
         )
         if lighter is not None:
-            light_alone = latency_summary([s.latency for s in harness.merged(lighter["saves"]).of("save")]
-                                          + [math.inf] * harness.merged(lighter["saves"]).unsent)
+            light_alone = latency_summary(
+                [s.latency for s in harness.merged(lighter["saves"]).of("save")]
+                + [math.inf] * harness.merged(lighter["saves"]).unsent
+            )
             light_with = harness.merged(lighter["saves+boards"])
             light_saves = latency_summary([s.latency for s in light_with.of("save")] + [math.inf] * light_with.unsent)
             light_board = latency_summary([s.latency for s in light_with.of("board")])
@@ -187,6 +215,7 @@ def run(ctx: Context, backend: str) -> Outcome:
 
 def _check_boards(port: int, requests: list[bytes], rooms: list[int], engine: sa.Engine) -> Check:
     """Each board, fetched after the load, shows per apprentice the answers the database holds."""
+
     async def fetch() -> list[loadgen.Response]:
         conn = loadgen.Connection(HOST, port)
         try:
@@ -196,10 +225,15 @@ def _check_boards(port: int, requests: list[bytes], rooms: list[int], engine: sa
 
     responses = loadgen.run(fetch())
     with engine.connect() as conn:
-        answered = dict(conn.execute(sa.text(
-            "SELECT a.attempt_id, COUNT(*) FROM answers a JOIN attempts t ON t.id = a.attempt_id WHERE t.sitting_id IN ("
-            + ",".join(str(r) for r in rooms) + ") AND a.response IS NOT NULL AND TRIM(a.response) <> '' GROUP BY a.attempt_id"
-        )).all())
+        answered = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT a.attempt_id, COUNT(*) FROM answers a JOIN attempts t ON t.id = a.attempt_id WHERE t.sitting_id IN ("
+                    + ",".join(str(r) for r in rooms)
+                    + ") AND a.response IS NOT NULL AND TRIM(a.response) <> '' GROUP BY a.attempt_id"
+                )
+            ).all()
+        )
     wrong, rows = 0, 0
     for response in responses:
         data = json_of(response)

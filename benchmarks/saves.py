@@ -69,8 +69,11 @@ class SaveLedger:
         self.sent.setdefault(key, {})[revision] = response
         body = json.dumps({"response": response, "revision": revision, "client_token": sitter.client_token}).encode()
         raw = loadgen.build_request(
-            "PUT", f"/api/attempts/{sitter.attempt_id}/answers/{position}", "bench",
-            headers=headers(sitter.person, json_body=True), body=body,
+            "PUT",
+            f"/api/attempts/{sitter.attempt_id}/answers/{position}",
+            "bench",
+            headers=headers(sitter.person, json_body=True),
+            body=body,
         )
 
         def judge(response_: loadgen.Response) -> bool:
@@ -90,10 +93,15 @@ class SaveLedger:
         sitter = self.rnd.choice(self.late)
         position = self.rnd.randint(4, 40)
         self.late_sent += 1
-        body = json.dumps({"response": "too late", "revision": 1000 + self.late_sent, "client_token": sitter.client_token}).encode()
+        body = json.dumps(
+            {"response": "too late", "revision": 1000 + self.late_sent, "client_token": sitter.client_token}
+        ).encode()
         raw = loadgen.build_request(
-            "PUT", f"/api/attempts/{sitter.attempt_id}/answers/{position}", "bench",
-            headers=headers(sitter.person, json_body=True), body=body,
+            "PUT",
+            f"/api/attempts/{sitter.attempt_id}/answers/{position}",
+            "bench",
+            headers=headers(sitter.person, json_body=True),
+            body=body,
         )
 
         def judge(response: loadgen.Response) -> bool:
@@ -113,25 +121,51 @@ def check(ledger: SaveLedger, engine: sa.Engine, *, base_minutes: int = 120) -> 
     rows: dict[tuple[int, int], list[tuple[int, str | None]]] = {}
     with engine.connect() as conn:
         for chunk in range(0, len(attempt_ids), 500):
-            ids = attempt_ids[chunk:chunk + 500]
-            for attempt_id, position, revision, response in conn.execute(sa.text(
-                "SELECT aq.attempt_id, aq.position, a.revision, a.response FROM answers a "
-                "JOIN attempt_questions aq ON aq.id = a.attempt_question_id WHERE aq.attempt_id IN ("
-                + ",".join(str(i) for i in ids) + ")"
-            )):
+            ids = attempt_ids[chunk : chunk + 500]
+            for attempt_id, position, revision, response in conn.execute(
+                sa.text(
+                    "SELECT aq.attempt_id, aq.position, a.revision, a.response FROM answers a "
+                    "JOIN attempt_questions aq ON aq.id = a.attempt_question_id WHERE aq.attempt_id IN ("
+                    + ",".join(str(i) for i in ids)
+                    + ")"
+                )
+            ):
                 rows.setdefault((attempt_id, position), []).append((revision, response))
-        late_rows = list(conn.execute(sa.text(
-            "SELECT a.attempt_id, a.revision, a.response FROM answers a WHERE a.attempt_id IN ("
-            + ",".join(str(i) for i in late_ids or [0]) + ")"
-        ))) if late_ids else []
-        late_attempts = list(conn.execute(sa.text(
-            "SELECT id, state, finish_reason, submitted_at, deadline_at FROM attempts WHERE id IN ("
-            + ",".join(str(i) for i in late_ids or [0]) + ")"
-        ))) if late_ids else []
-        deadlines = list(conn.execute(sa.text(
-            "SELECT id, started_at, deadline_at, extra_percent, state FROM attempts WHERE id IN ("
-            + ",".join(str(i) for i in attempt_ids[:2000]) + ")"
-        )))
+        late_rows = (
+            list(
+                conn.execute(
+                    sa.text(
+                        "SELECT a.attempt_id, a.revision, a.response FROM answers a WHERE a.attempt_id IN ("
+                        + ",".join(str(i) for i in late_ids or [0])
+                        + ")"
+                    )
+                )
+            )
+            if late_ids
+            else []
+        )
+        late_attempts = (
+            list(
+                conn.execute(
+                    sa.text(
+                        "SELECT id, state, finish_reason, submitted_at, deadline_at FROM attempts WHERE id IN ("
+                        + ",".join(str(i) for i in late_ids or [0])
+                        + ")"
+                    )
+                )
+            )
+            if late_ids
+            else []
+        )
+        deadlines = list(
+            conn.execute(
+                sa.text(
+                    "SELECT id, started_at, deadline_at, extra_percent, state FROM attempts WHERE id IN ("
+                    + ",".join(str(i) for i in attempt_ids[:2000])
+                    + ")"
+                )
+            )
+        )
 
     lost, stale, duplicated, wrong_text, stray, unacked_stored = 0, 0, 0, 0, 0, 0
     for key, revision in ledger.acked.items():
@@ -160,24 +194,38 @@ def check(ledger: SaveLedger, engine: sa.Engine, *, base_minutes: int = 120) -> 
     out = [
         Check("acknowledged saves found", lost == 0, f"{len(ledger.acked):,} answers acknowledged, {lost} missing"),
         Check("each exactly once", duplicated == 0, f"{duplicated} duplicated"),
-        Check("at the latest acknowledged revision, with its text", stale == 0 and wrong_text == 0,
-              f"{stale} older, {wrong_text} with other text"),
+        Check(
+            "at the latest acknowledged revision, with its text",
+            stale == 0 and wrong_text == 0,
+            f"{stale} older, {wrong_text} with other text",
+        ),
         Check("nothing stored that was not sent", stray == 0, f"{stray} stray"),
     ]
     if unacked_stored:
-        out.append(Check("stored without an acknowledgement (a timed-out request the server still finished)", True, str(unacked_stored)))
+        out.append(
+            Check("stored without an acknowledgement (a timed-out request the server still finished)", True, str(unacked_stored))
+        )
     if late_ids:
         extra_rows = [r for r in late_rows if not (r[1] == 1 and str(r[2]).startswith("early answer"))]
         kept = len(late_rows) - len(extra_rows)
         bad_finish = [r for r in late_attempts if r[1] == "submitted" and (r[2] != "time_up" or _naive(r[3]) != _naive(r[4]))]
         touched = [r for r in late_attempts if r[1] == "submitted"]
         out += [
-            Check("saves after the deadline refused", ledger.late_refused == ledger.late_answered,
-                  f"{ledger.late_refused} of {ledger.late_answered} answered refused with 409"),
-            Check("nothing stored after the deadline, earlier answers kept", not extra_rows and kept == 3 * len(late_ids),
-                  f"{len(extra_rows)} late rows, {kept} earlier answers kept"),
-            Check("timed-out attempts submitted at their deadline", not bad_finish,
-                  f"{len(touched)} submitted as time_up at the deadline"),
+            Check(
+                "saves after the deadline refused",
+                ledger.late_refused == ledger.late_answered,
+                f"{ledger.late_refused} of {ledger.late_answered} answered refused with 409",
+            ),
+            Check(
+                "nothing stored after the deadline, earlier answers kept",
+                not extra_rows and kept == 3 * len(late_ids),
+                f"{len(extra_rows)} late rows, {kept} earlier answers kept",
+            ),
+            Check(
+                "timed-out attempts submitted at their deadline",
+                not bad_finish,
+                f"{len(touched)} submitted as time_up at the deadline",
+            ),
         ]
     moved = 0
     for _id, started, deadline, extra, _state in deadlines:

@@ -63,16 +63,27 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         self.port = self.port or free_port()
         command = [
-            sys.executable, "-m", "gunicorn",
-            "--worker-class", "gthread",
-            "--workers", str(self.workers),
-            "--threads", str(self.threads),
-            "--bind", f"{HOST}:{self.port}",
-            "--keep-alive", "75",
-            "--backlog", "4096",
-            "--worker-connections", "2000",
-            "--timeout", "120",
-            "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--keep-alive",
+            "75",
+            "--backlog",
+            "4096",
+            "--worker-connections",
+            "2000",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
             os.environ.get("BENCH_WSGI", "benchmarks.wsgi:app"),  # another module can wrap the app to try a fix
         ]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - held for the server's lifetime, closed in stop()
@@ -170,7 +181,6 @@ class Server:
         return out
 
 
-
 # --- profiling ------------------------------------------------------------------------------
 
 
@@ -187,7 +197,8 @@ class Profile:
         if not self.samples:
             return f"{title}: no samples (py-spy not available or not permitted)."
         mode = (
-            "py-spy --idle: wall clock, waiting included" if self.idle
+            "py-spy --idle: wall clock, waiting included"
+            if self.idle
             else "py-spy without --idle: threads it judges busy, which includes waits inside C calls"
         )
         rows = [f"{title} ({self.samples:,} samples of request threads, {mode}):", ""]
@@ -225,14 +236,34 @@ def start_profile(server: Server, out: Path, seconds: float, *, idle: bool = Tru
     if spy is None or server.process is None:
         return None
     return subprocess.Popen(
-        [spy, "record", "--pid", str(server.process.pid), "--subprocesses", *(["--idle"] if idle else []), "--rate", "200",
-         "--format", "raw", "--output", str(out), "--duration", str(max(1, int(seconds))), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--subprocesses",
+            *(["--idle"] if idle else []),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--duration",
+            str(max(1, int(seconds))),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
 def finish_profile(
-    process: subprocess.Popen[bytes] | None, out: Path, *, interesting: tuple[str, ...] = ("testengine/",), idle: bool = True,
+    process: subprocess.Popen[bytes] | None,
+    out: Path,
+    *,
+    interesting: tuple[str, ...] = ("testengine/",),
+    idle: bool = True,
 ) -> Profile:
     """Wait for py-spy and summarise the stacks of threads that were handling a request."""
     if process is None:

@@ -145,8 +145,13 @@ def _register_states(app: Flask) -> None:
     from .domain.sitting_states import BookingStatus, DeviceRequest, SittingState
 
     app.jinja_env.globals.update(
-        AttemptKind=AttemptKind, AttemptState=AttemptState, BookingStatus=BookingStatus, DeviceRequest=DeviceRequest,
-        FINISHED_STATES=FINISHED_STATES, MarkingState=MarkingState, ResultStatus=ResultStatus,
+        AttemptKind=AttemptKind,
+        AttemptState=AttemptState,
+        BookingStatus=BookingStatus,
+        DeviceRequest=DeviceRequest,
+        FINISHED_STATES=FINISHED_STATES,
+        MarkingState=MarkingState,
+        ResultStatus=ResultStatus,
         SittingState=SittingState,
     )
 
@@ -217,7 +222,9 @@ def _register_errors(app: Flask) -> None:
         with contextlib.suppress(Exception):  # the connection may be gone: the pool replaces it
             db.session.rollback()
         if request.path.startswith("/api/"):
-            response = jsonify(error="storage_unavailable", message=storage.SAVE_RETRY_MESSAGE, retry_after=storage.RETRY_AFTER_SECONDS)
+            response = jsonify(
+                error="storage_unavailable", message=storage.SAVE_RETRY_MESSAGE, retry_after=storage.RETRY_AFTER_SECONDS
+            )
         else:
             response = make_response(render_template("error.html", status=503, title="Server busy", message=storage.PAGE_MESSAGE))
         response.status_code = 503

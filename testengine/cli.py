@@ -103,7 +103,9 @@ def init_db() -> None:
 
 
 @click.command("create-user")
-@click.option("--role", "roles", multiple=True, required=True, help="apprentice, invigilator, marker, reviewer or admin (repeatable)")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help="apprentice, invigilator, marker, reviewer or admin (repeatable)"
+)
 @click.option("--email", required=True)
 @click.option("--name", "display_name", default="", help="Full name (defaults to the email)")
 @click.option("--uln", default=None, help="10-digit ULN (apprentices)")
@@ -112,8 +114,9 @@ def init_db() -> None:
 @click.option("--temporary", is_flag=True, help="The password is temporary: the person must choose their own at first sign-in")
 @with_appcontext
 @write_lock
-def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str | None, moderator: bool, password_stdin: bool,
-                temporary: bool) -> None:
+def create_user(
+    roles: tuple[str, ...], email: str, display_name: str, uln: str | None, moderator: bool, password_stdin: bool, temporary: bool
+) -> None:
     """Create a user with one or more roles.
 
     The email address follows the same rule as the admin web form (reserved test domains only when
@@ -127,8 +130,13 @@ def create_user(roles: tuple[str, ...], email: str, display_name: str, uln: str 
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = accounts.create_user(
-            email=email, display_name=display_name or email, password=password,
-            roles=list(roles), uln=uln, moderator=moderator, temporary_password=temporary,
+            email=email,
+            display_name=display_name or email,
+            password=password,
+            roles=list(roles),
+            uln=uln,
+            moderator=moderator,
+            temporary_password=temporary,
         )
     except accounts.AccountError as refused:
         db.session.rollback()
@@ -198,9 +206,23 @@ def all_commands() -> list[click.Command]:
     from .cli_questions import questions_group
     from .cli_resit import resit_group
 
-    return [init_db, create_user, serve, bank_group, paper_group, users_group,
-            cli_grade.grade, cli_demo.demo, cli_demo.sweep, data_group, resit_group,
-            cli_ops.backup, cli_ops.restore, cli_ops.db_group, questions_group]
+    return [
+        init_db,
+        create_user,
+        serve,
+        bank_group,
+        paper_group,
+        users_group,
+        cli_grade.grade,
+        cli_demo.demo,
+        cli_demo.sweep,
+        data_group,
+        resit_group,
+        cli_ops.backup,
+        cli_ops.restore,
+        cli_ops.db_group,
+        questions_group,
+    ]
 
 
 def register_cli(app: Flask) -> None:

@@ -26,7 +26,9 @@ def validate(path: Path) -> None:
     from .config import ConfigError, bank_max_file_bytes
 
     try:
-        limit = int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
+        limit = (
+            int(current_app.config["TESTENGINE"]["BANK_MAX_FILE_BYTES"]) if has_app_context() else bank_max_file_bytes(os.environ)
+        )
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     today = dt.datetime.now(dt.UTC).date()
@@ -174,8 +176,10 @@ def export(standard: str, fmt: str, path: Path) -> None:
     path.write_bytes(data)
     written = exportable(questions)
     left = len(questions) - len(written)
-    click.echo(f"Wrote {len(written)} questions to {path} ({fmt})"
-               + (f"; {left} assessor question(s) stay in the bank files (the format has no place for them)" if left else ""))
+    click.echo(
+        f"Wrote {len(written)} questions to {path} ({fmt})"
+        + (f"; {left} assessor question(s) stay in the bank files (the format has no place for them)" if left else "")
+    )
 
 
 @bank_group.command("report")
@@ -198,7 +202,9 @@ def report(standard: str, as_json: bool) -> None:
     click.echo("Approved and in review date: " + ", ".join(f"{k} {v}" for k, v in data["approved"].items()))
     click.echo("By KSB: " + ", ".join(f"{k} {v}" for k, v in data["ksb"].items()))
     due = data["due_for_review"]
-    click.echo(f"Review: {due['overdue']} overdue (never drawn), {due['next_30_days']} due in 30 days, {due['next_90_days']} in 90 days")
+    click.echo(
+        f"Review: {due['overdue']} overdue (never drawn), {due['next_30_days']} due in 30 days, {due['next_90_days']} in 90 days"
+    )
     click.echo(f"Papers without repeat for one apprentice: {data['papers_without_repeat']}")
     for method, figures in data["question_sets"].items():
         click.echo(
@@ -222,7 +228,9 @@ def _banks_dir() -> Path:
 @click.option("--from", "fmt", required=True, type=click.Choice(["moodle-xml", "gift", "qti"]), help="The source's format")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--standard", required=True, help="The standard the questions are for (its spec.yaml in the banks folder)")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write question files into")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write question files into"
+)
 @click.option("--encoding", default=None, help="Encoding of a GIFT file without a byte-order mark (default UTF-8)")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 def convert_(fmt: str, source: Path, standard: str, out: Path, encoding: str | None, as_json: bool) -> None:

@@ -34,22 +34,52 @@ SITTING = "Demo sitting: ST0663 knowledge test"
 NEXT_SITTING = "Demo sitting: ST0663 knowledge test, next week"
 REVIEW_DUE = 3  # questions put in the review queue: one overdue, the rest due soon
 TRY = [
-    ("apprentice", "apprentice1@demo.test", "Start the test (then Start now), answer a few questions, Submit; after release, My results and the letter."),
-    ("invigilator", "invigilator@demo.test", "The open sitting's board: check in apprentice 3, pause the room; the next sitting: confirm the venue."),
-    ("marker", "marker@demo.test", "Standardise on a short-answer question (agree with the reference marks), then mark the next script."),
-    ("moderator", "moderator@demo.test", "Draw the second-marking sample for the open sitting, second-mark; disagreements go to the other moderator."),
+    (
+        "apprentice",
+        "apprentice1@demo.test",
+        "Start the test (then Start now), answer a few questions, Submit; after release, My results and the letter.",
+    ),
+    (
+        "invigilator",
+        "invigilator@demo.test",
+        "The open sitting's board: check in apprentice 3, pause the room; the next sitting: confirm the venue.",
+    ),
+    (
+        "marker",
+        "marker@demo.test",
+        "Standardise on a short-answer question (agree with the reference marks), then mark the next script.",
+    ),
+    (
+        "moderator",
+        "moderator@demo.test",
+        "Draw the second-marking sample for the open sitting, second-mark; disagreements go to the other moderator.",
+    ),
     ("moderator", "moderator2@demo.test", "Resolve the disagreements the first moderator's second marks raised."),
-    ("admin", "admin@demo.test", "Results: Dana Apprentice's ST1379 grades are ready to sign off; Users: add apprentice5@demo.test."),
+    (
+        "admin",
+        "admin@demo.test",
+        "Results: Dana Apprentice's ST1379 grades are ready to sign off; Users: add apprentice5@demo.test.",
+    ),
     ("admin", "admin2@demo.test", "Release what the first admin signed off (a different admin must release it)."),
     ("reviewer", "reviewer@demo.test", "The review queue: questions due, keep or propose a revision."),
-    ("reviewer", "reviewer2@demo.test", "Approve the revision Robin Reviewer proposed (the change is highlighted), or reject it with a reason."),
-    ("assessor", "assessor@demo.test", "The ST1379 professional discussion appointment: declare no conflict, open the set, record evidence and a grade."),
+    (
+        "reviewer",
+        "reviewer2@demo.test",
+        "Approve the revision Robin Reviewer proposed (the change is highlighted), or reject it with a reason.",
+    ),
+    (
+        "assessor",
+        "assessor@demo.test",
+        "The ST1379 professional discussion appointment: declare no conflict, open the set, record evidence and a grade.",
+    ),
 ]
 
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where the server will listen (for the address printed)")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (for the address printed)")
+@click.option(
+    "--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (for the address printed)"
+)
 @with_appcontext
 @write_lock
 def demo(host: str, port: int) -> None:
@@ -79,8 +109,15 @@ def demo(host: str, port: int) -> None:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
             # The demo's own people live at demo.test, a reserved test domain: allowed for them alone.
-            user = accounts.create_user(email=email, display_name=name, password=password, roles=roles, uln=uln, moderator=moderator,
-                                        allow_test_domains=True)
+            user = accounts.create_user(
+                email=email,
+                display_name=name,
+                password=password,
+                roles=roles,
+                uln=uln,
+                moderator=moderator,
+                allow_test_domains=True,
+            )
         else:
             accounts.reset_password(user, password, None, temporary=False)
         users[email] = user
@@ -90,8 +127,14 @@ def demo(host: str, port: int) -> None:
     sitting = db.session.scalar(select(Sitting).where(Sitting.title == SITTING, Sitting.state != SittingState.CLOSED.value))
     if sitting is None:
         sitting = sittings.create_sitting(
-            standard=standard, title=SITTING, venue="Training room 1, Leeds",
-            remote=False, window_start=now - dt.timedelta(minutes=5), window_end=now + dt.timedelta(hours=3), now=now, actor=None,
+            standard=standard,
+            title=SITTING,
+            venue="Training room 1, Leeds",
+            remote=False,
+            window_start=now - dt.timedelta(minutes=5),
+            window_end=now + dt.timedelta(hours=3),
+            now=now,
+            actor=None,
         )
         invigilator = users["invigilator@demo.test"]
         sittings.assign_invigilator(sitting, invigilator, actor=None)
@@ -100,16 +143,36 @@ def demo(host: str, port: int) -> None:
 
         sittings.confirm_venue(sitting, {item.key: True for item in load_policy().venue_checklist}, now=now, actor=invigilator)
         third = users["apprentice3@demo.test"].apprentice
-        add_adjustment(third, kind="extra_time", extra_percent=25, extra_minutes=0, reason="Dyslexia: specialist assessment report seen",
-                       approval_reference="RA-DEMO-001", approved_by="Alex Admin", expires_on=None, now=now, actor=None)
+        add_adjustment(
+            third,
+            kind="extra_time",
+            extra_percent=25,
+            extra_minutes=0,
+            reason="Dyslexia: specialist assessment report seen",
+            approval_reference="RA-DEMO-001",
+            approved_by="Alex Admin",
+            expires_on=None,
+            now=now,
+            actor=None,
+        )
         for index, email in enumerate(["apprentice1@demo.test", "apprentice2@demo.test", "apprentice3@demo.test"], start=1):
             try:
-                with db.session.begin_nested():  # one apprentice who may not sit again (e.g. a fail not yet released) stops nobody else
+                with (
+                    db.session.begin_nested()
+                ):  # one apprentice who may not sit again (e.g. a fail not yet released) stops nobody else
                     booking = sittings.book(sitting, users[email].apprentice, now=now, actor=None)
                     if index < 3:  # the third waits for the invigilator to check them in
                         booking.checked_in_at = None
-                        sittings.check_in(booking, document_type="driving_licence", last_digits=f"00{index:02d}", photo_matched=True,
-                                          uln_confirmed=True, seat=f"A{index}", now=now - dt.timedelta(minutes=6), actor=invigilator)
+                        sittings.check_in(
+                            booking,
+                            document_type="driving_licence",
+                            last_digits=f"00{index:02d}",
+                            photo_matched=True,
+                            uln_confirmed=True,
+                            seat=f"A{index}",
+                            now=now - dt.timedelta(minutes=6),
+                            actor=invigilator,
+                        )
                         sittings.prepare_paper(booking, now=now, actor=invigilator)
             except DomainError as refused:
                 not_booked.append(f"{email} is not booked into the new sitting: {refused}")
@@ -131,8 +194,10 @@ def demo(host: str, port: int) -> None:
     for note in not_booked:
         click.echo(f"  {note}")
     click.echo(f"'{next_sitting.title}' ({next_sitting.venue}) waits for the invigilator to confirm its venue.")
-    click.echo(f"Standardisation is set up for {standardised} short-answer questions; {due} questions are due for review,"
-               f" and {revision} has a revision waiting for a second reviewer.")
+    click.echo(
+        f"Standardisation is set up for {standardised} short-answer questions; {due} questions are due for review,"
+        f" and {revision} has a revision waiting for a second reviewer."
+    )
     click.echo("Dana Apprentice (apprentice4) has ST1379 grades ready to sign off; a different admin releases them.")
     click.echo("")
     click.echo("What to try, by role (no command line needed):")
@@ -142,8 +207,10 @@ def demo(host: str, port: int) -> None:
     if current_app.config["TESTENGINE"].get("ALLOW_TEST_EMAIL_DOMAINS"):
         click.echo("TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS is true: the admin's web form accepts @demo.test addresses.")
     else:
-        click.echo("To add @demo.test people on the admin's web form, serve with TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS=true"
-                   " (scripts/demo sets it).")
+        click.echo(
+            "To add @demo.test people on the admin's web form, serve with TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS=true"
+            " (scripts/demo sets it)."
+        )
     click.echo(f"Start the server with: testengine serve --host {host} --port {port}   (then open {login_url(host, port)})")
 
 
@@ -159,8 +226,16 @@ def _next_sitting(users, now: dt.datetime):  # type: ignore[no-untyped-def]
     sitting = db.session.scalar(select(Sitting).where(Sitting.title == NEXT_SITTING, Sitting.state != SittingState.CLOSED.value))
     if sitting is None:
         start = (now + dt.timedelta(days=7)).replace(hour=9, minute=30, second=0, microsecond=0)
-        sitting = sittings.create_sitting(standard=get_standard("ST0663"), title=NEXT_SITTING, venue="Community hall, Bradford",
-                                          remote=False, window_start=start, window_end=start + dt.timedelta(hours=3), now=now, actor=None)
+        sitting = sittings.create_sitting(
+            standard=get_standard("ST0663"),
+            title=NEXT_SITTING,
+            venue="Community hall, Bradford",
+            remote=False,
+            window_start=start,
+            window_end=start + dt.timedelta(hours=3),
+            now=now,
+            actor=None,
+        )
         sittings.assign_invigilator(sitting, users["invigilator@demo.test"], actor=None)
         sittings.book(sitting, users["apprentice4@demo.test"].apprentice, now=now, actor=None)
     return sitting
@@ -183,8 +258,11 @@ def _standardisation(moderator, now: dt.datetime) -> int:  # type: ignore[no-unt
     have = set(db.session.scalars(select(StandardisationItem.question_id)))
     rows = db.session.execute(
         select(Question, QuestionVersion)
-        .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
-        .where(Question.standard_id == standard.id, QuestionVersion.type == "short_answer").order_by(Question.external_id)
+        .join(
+            QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version)
+        )
+        .where(Question.standard_id == standard.id, QuestionVersion.type == "short_answer")
+        .order_by(Question.external_id)
     ).all()
     for question, version in rows:
         if question.id in have:
@@ -192,11 +270,22 @@ def _standardisation(moderator, now: dt.datetime) -> int:  # type: ignore[no-unt
         guide = version.content.get("guide", {})
         points = list(guide.get("indicative_content", []))[:2]
         full = " ".join(points) if points else "A full answer that meets the two-mark descriptor."
-        add_standardisation_item(question.id, response=full, reference_mark=version.marks,
-                                 rationale=guide.get("two_marks") or "Meets the full-marks descriptor.", moderator=moderator, now=now)
-        add_standardisation_item(question.id, response="I am not sure; I would leave it for someone else to deal with.",
-                                 reference_mark=0, rationale=guide.get("zero_marks") or "Nothing creditworthy.",
-                                 moderator=moderator, now=now)
+        add_standardisation_item(
+            question.id,
+            response=full,
+            reference_mark=version.marks,
+            rationale=guide.get("two_marks") or "Meets the full-marks descriptor.",
+            moderator=moderator,
+            now=now,
+        )
+        add_standardisation_item(
+            question.id,
+            response="I am not sure; I would leave it for someone else to deal with.",
+            reference_mark=0,
+            rationale=guide.get("zero_marks") or "Nothing creditworthy.",
+            moderator=moderator,
+            now=now,
+        )
     return len(rows)
 
 
@@ -211,9 +300,17 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
     from .services.banks import get_standard
 
     standard = get_standard("ST0663")
-    mcqs = list(db.session.scalars(
-        select(Question).join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
-        .where(Question.standard_id == standard.id, QuestionVersion.type == "mcq").order_by(Question.external_id)))
+    mcqs = list(
+        db.session.scalars(
+            select(Question)
+            .join(
+                QuestionVersion,
+                (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version),
+            )
+            .where(Question.standard_id == standard.id, QuestionVersion.type == "mcq")
+            .order_by(Question.external_id)
+        )
+    )
     due = mcqs[:REVIEW_DUE]
     today = now.date()
     for index, question in enumerate(due):
@@ -222,14 +319,23 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
     target = mcqs[REVIEW_DUE]
     reviewed = db.session.scalar(select(QuestionReview.id).where(QuestionReview.question_id == target.id).limit(1))
     if reviewed is None and not review.pending_revisions([target.id]):
-        current = db.session.scalar(select(QuestionVersion).where(QuestionVersion.question_id == target.id,
-                                                                  QuestionVersion.version == target.current_version))
+        current = db.session.scalar(
+            select(QuestionVersion).where(
+                QuestionVersion.question_id == target.id, QuestionVersion.version == target.current_version
+            )
+        )
         assert current is not None
         stem = current.stem.replace("What is the most appropriate first response?", "What should the practitioner do first?")
         if stem == current.stem:
             stem = current.stem.rstrip("?") + ", in your first contact with them?"
-        review.propose_revision(target, stem=stem, content_fields={"options": review.as_bank_question(target, current).to_file_dict()["options"]},
-                                comments="Clearer wording: the stem should ask what to do first.", actor=reviewer, now=now)
+        review.propose_revision(
+            target,
+            stem=stem,
+            content_fields={"options": review.as_bank_question(target, current).to_file_dict()["options"]},
+            comments="Clearer wording: the stem should ask what to do first.",
+            actor=reviewer,
+            now=now,
+        )
     db.session.flush()
     return len(due), target.external_id
 
@@ -245,8 +351,16 @@ def _results_to_sign_off(users, now: dt.datetime) -> None:  # type: ignore[no-un
         return
     admin = users["admin@demo.test"]
     for key, grade in (("observation", "distinction"), ("professional_discussion", "pass")):
-        results.record_method_grade(dana, standard, method_key=key, grade=grade, assessed_on=now.date() - dt.timedelta(days=2),
-                                    assessor="Jo Assessor", now=now, actor=admin)
+        results.record_method_grade(
+            dana,
+            standard,
+            method_key=key,
+            grade=grade,
+            assessed_on=now.date() - dt.timedelta(days=2),
+            assessor="Jo Assessor",
+            now=now,
+            actor=admin,
+        )
 
 
 @click.command("sweep")
@@ -261,7 +375,13 @@ def sweep() -> None:
     from .services.sweeps import finalise_each
 
     now = utcnow()
-    attempts = list(db.session.scalars(select(Attempt).where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None)).order_by(Attempt.id)))
+    attempts = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))
+            .order_by(Attempt.id)
+        )
+    )
     report = finalise_each(attempts, now)  # each attempt on its own: one failure never stops the others
     db.session.commit()
     from .ops.metrics import SWEEP_RUNS, SWEEP_SUBMITTED
@@ -274,4 +394,6 @@ def sweep() -> None:
     for attempt_id, error in sorted(report.failed.items()):
         click.echo(f"Could not submit attempt {attempt_id}: {error}", err=True)
     if report.failed:
-        raise click.ClickException(f"{len(report.failed)} attempt(s) could not be submitted; see above and the audit log (attempt.submit_failed).")
+        raise click.ClickException(
+            f"{len(report.failed)} attempt(s) could not be submitted; see above and the audit log (attempt.submit_failed)."
+        )

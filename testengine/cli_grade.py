@@ -44,7 +44,9 @@ def _spec(code: str):  # type: ignore[no-untyped-def]
 @click.option("--overall", "overall", is_flag=True, help="Combine method grades given as METHOD=GRADE")
 @click.option("--list-methods", is_flag=True, help="Print the standard's method keys, one per line")
 @click.argument("method_grades", nargs=-1)
-def grade(standard: str, method: str | None, marks: int | None, overall: bool, list_methods: bool, method_grades: tuple[str, ...]) -> None:
+def grade(
+    standard: str, method: str | None, marks: int | None, overall: bool, list_methods: bool, method_grades: tuple[str, ...]
+) -> None:
     """Print a grade as one word: fail, pass, merit or distinction."""
     from .domain.errors import DomainError
     from .domain.grading import grade_for_marks, overall_grade

@@ -17,8 +17,12 @@ from .domain.errors import DomainError
 @click.option("--standard", required=True)
 @click.option("--candidate", "uln", required=True, help="The apprentice's 10-digit ULN")
 @click.option("--seed", type=int, default=None, help="Fix the seed (for rehearsals and audits)")
-@click.option("--kind", type=click.Choice([kind.value for kind in AttemptKind]), default=None,
-              help="Refuse unless the apprentice's history makes the attempt this kind (the kind is never chosen here)")
+@click.option(
+    "--kind",
+    type=click.Choice([kind.value for kind in AttemptKind]),
+    default=None,
+    help="Refuse unless the apprentice's history makes the attempt this kind (the kind is never chosen here)",
+)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @write_lock
@@ -42,15 +46,18 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
         standard_row = get_standard(standard)
         apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == uln))
         if apprentice is None:
-            apprentice = Apprentice(uln=uln, candidate_number=next_candidate_number(), given_name="", family_name="", created_at=utcnow())
+            apprentice = Apprentice(
+                uln=uln, candidate_number=next_candidate_number(), given_name="", family_name="", created_at=utcnow()
+            )
             db.session.add(apprentice)
             db.session.flush()
         now = utcnow()
         if kind is not None:
             derived = eligibility.check(apprentice, standard_row, today=now.date()).kind.value
             if derived != kind:
-                raise DomainError(f"This would be a {derived} attempt, not a {kind} (the kind follows from the history).",
-                                  code="kind_mismatch")
+                raise DomainError(
+                    f"This would be a {derived} attempt, not a {kind} (the kind follows from the history).", code="kind_mismatch"
+                )
         attempt = issue_paper(apprentice, standard_row, now=now, actor=None, seed=seed)
     except (DomainError, AccountError) as refused:
         db.session.rollback()
@@ -63,7 +70,9 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
     if as_json:
         click.echo(json.dumps({"attempt": attempt.id, "kind": attempt.kind, "seed": attempt.seed, "questions": questions}))
         return
-    click.echo(f"Attempt {attempt.id} ({attempt.kind}) for {apprentice.candidate_number} (seed {attempt.seed}): {len(questions)} questions, {sum(q['marks'] for q in questions)} marks")
+    click.echo(
+        f"Attempt {attempt.id} ({attempt.kind}) for {apprentice.candidate_number} (seed {attempt.seed}): {len(questions)} questions, {sum(q['marks'] for q in questions)} marks"
+    )
     for position, q in enumerate(questions, start=1):
         click.echo(f"{position:>3}. {q['id']}  {q['type']}  {q['marks']}  {' '.join(q['ksb'])}")
 
@@ -83,12 +92,24 @@ def show(attempt_id: int, as_json: bool) -> None:
         fail(f"No attempt {attempt_id}.")
     _paper, matches = reproduce_paper(attempt)
     rows = [
-        {"position": aq.position, "id": aq.version.question.external_id, "version": aq.version.version, "type": aq.version.type,
-         "marks": aq.marks, "ksb": list(aq.version.ksb), "option_order": aq.option_order, "stem": aq.version.stem}
+        {
+            "position": aq.position,
+            "id": aq.version.question.external_id,
+            "version": aq.version.version,
+            "type": aq.version.type,
+            "marks": aq.marks,
+            "ksb": list(aq.version.ksb),
+            "option_order": aq.option_order,
+            "stem": aq.version.stem,
+        }
         for aq in attempt.questions
     ]
     if as_json:
-        click.echo(json.dumps({"attempt": attempt.id, "seed": attempt.seed, "state": attempt.state, "reproduced": matches, "questions": rows}))
+        click.echo(
+            json.dumps(
+                {"attempt": attempt.id, "seed": attempt.seed, "state": attempt.state, "reproduced": matches, "questions": rows}
+            )
+        )
         return
     click.echo(f"Attempt {attempt.id}: seed {attempt.seed}, state {attempt.state}, issued {attempt.issued_at:%Y-%m-%d %H:%M} UTC")
     click.echo(f"Redrawn from its seed and inputs: {'identical' if matches else 'DIFFERENT'}")

@@ -19,8 +19,13 @@ def questions_group() -> None:
 
 def _print_set(record, rows, as_json: bool, reproduced: bool | None = None) -> None:  # type: ignore[no-untyped-def]
     if as_json:
-        payload = {"set": record.id, "method": record.method_key, "seed": record.seed,
-                   "pre_picked": record.pre_picked, "questions": rows}
+        payload = {
+            "set": record.id,
+            "method": record.method_key,
+            "seed": record.seed,
+            "pre_picked": record.pre_picked,
+            "questions": rows,
+        }
         if reproduced is not None:
             payload["reproduced"] = reproduced
         click.echo(json.dumps(payload))
@@ -60,7 +65,9 @@ def draw(standard: str, method_key: str, uln: str, seed: int | None, as_json: bo
         standard_row = get_standard(standard)
         apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == uln))
         if apprentice is None:
-            apprentice = Apprentice(uln=uln, candidate_number=next_candidate_number(), given_name="", family_name="", created_at=utcnow())
+            apprentice = Apprentice(
+                uln=uln, candidate_number=next_candidate_number(), given_name="", family_name="", created_at=utcnow()
+            )
             db.session.add(apprentice)
             db.session.flush()
         record = draw_set(apprentice, standard_row, method_key, now=utcnow(), actor=None, seed=seed)
@@ -94,8 +101,13 @@ def show(set_id: int, as_json: bool) -> None:
 @click.option("--candidate", "uln", required=True, help="The apprentice's 10-digit ULN")
 @click.option("--standard", required=True)
 @click.option("--method", "method_key", required=True)
-@click.option("--at", "when", required=True, type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
-              help="When (UTC), e.g. 2026-12-10T09:30")
+@click.option(
+    "--at",
+    "when",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    help="When (UTC), e.g. 2026-12-10T09:30",
+)
 @with_appcontext
 @write_lock
 def appoint(assessor_email: str, uln: str, standard: str, method_key: str, when) -> None:  # type: ignore[no-untyped-def]
@@ -120,11 +132,18 @@ def appoint(assessor_email: str, uln: str, standard: str, method_key: str, when)
         if assessor is None:
             raise DomainError(f"No account {assessor_email}.", code="not_found")
         appointment = appointments.create(
-            apprentice=apprentice, standard=standard_row, method_key=method_key, assessor=assessor,
-            scheduled_for=when.replace(tzinfo=dt.UTC), now=utcnow(), actor=None,
+            apprentice=apprentice,
+            standard=standard_row,
+            method_key=method_key,
+            assessor=assessor,
+            scheduled_for=when.replace(tzinfo=dt.UTC),
+            now=utcnow(),
+            actor=None,
         )
     except (DomainError, AccountError) as refused:
         db.session.rollback()
         fail(str(refused))
     db.session.commit()
-    click.echo(f"Appointment {appointment.id}: {assessor.email} with {apprentice.candidate_number} for {method_key} at {when:%Y-%m-%d %H:%M} UTC")
+    click.echo(
+        f"Appointment {appointment.id}: {assessor.email} with {apprentice.candidate_number} for {method_key} at {when:%Y-%m-%d %H:%M} UTC"
+    )

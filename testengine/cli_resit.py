@@ -41,8 +41,9 @@ def _apprentice_and_standard(uln: str, code: str):  # type: ignore[no-untyped-de
 @click.option("--further-learning", default=None, help="The further learning done: makes the attempt a re-take")
 @with_appcontext
 @write_lock
-def agree(uln: str, standard: str, method: str, employer_contact: str, agreed_on: dt.datetime | None,
-          further_learning: str | None) -> None:
+def agree(
+    uln: str, standard: str, method: str, employer_contact: str, agreed_on: dt.datetime | None, further_learning: str | None
+) -> None:
     """Record the employer's agreement to a re-sit (or, with --further-learning, a re-take) of a failed method."""
     from .extensions import db
     from .services import eligibility
@@ -52,16 +53,24 @@ def agree(uln: str, standard: str, method: str, employer_contact: str, agreed_on
     try:
         apprentice, standard_row = _apprentice_and_standard(uln, standard)
         agreement = eligibility.record_agreement(
-            apprentice, standard_row, method, employer_contact=employer_contact,
-            agreed_on=agreed_on.date() if agreed_on else now.date(), further_learning=further_learning, now=now, actor=None,
+            apprentice,
+            standard_row,
+            method,
+            employer_contact=employer_contact,
+            agreed_on=agreed_on.date() if agreed_on else now.date(),
+            further_learning=further_learning,
+            now=now,
+            actor=None,
         )
     except (DomainError, AccountError) as refused:
         db.session.rollback()
         fail(str(refused))
     db.session.commit()
     kind = "re-take" if agreement.further_learning else "re-sit"
-    click.echo(f"Recorded: {agreement.employer_contact} agreed on {agreement.agreed_on.isoformat()} to a {kind} of "
-               f"{method} for {apprentice.candidate_number}.")
+    click.echo(
+        f"Recorded: {agreement.employer_contact} agreed on {agreement.agreed_on.isoformat()} to a {kind} of "
+        f"{method} for {apprentice.candidate_number}."
+    )
 
 
 @resit_group.command("check")

@@ -61,12 +61,32 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SQLITE_BUSY_TIMEOUT_MS": (30000, _int, "how long a SQLite writer waits for the lock"),
     "ARGON2_TIME_COST": (3, _int, "argon2id passes"),
     "ARGON2_MEMORY_KIB": (65536, _int, "argon2id memory per hash, in KiB"),
-    "ALLOW_TEST_EMAIL_DOMAINS": (False, _bool, "accept reserved test domains (.test, .example, example.com/.net/.org) in email addresses: demo and test systems only"),
-    "RELEASE_NEEDS_SECOND_ADMIN": (True, _bool, "a result is released by a different administrator from the one who signed it off"),
+    "ALLOW_TEST_EMAIL_DOMAINS": (
+        False,
+        _bool,
+        "accept reserved test domains (.test, .example, example.com/.net/.org) in email addresses: demo and test systems only",
+    ),
+    "RELEASE_NEEDS_SECOND_ADMIN": (
+        True,
+        _bool,
+        "a result is released by a different administrator from the one who signed it off",
+    ),
     "BANK_MAX_FILE_BYTES": (1024 * 1024, _int, "largest bank file (spec or questions) read; larger ones are refused unread"),
-    "MIGRATION_DATABASE_URL": ("", str, "URL `init-db` and `db grant-app-role` connect with (the owner role), when the app's own role may not alter tables"),
-    "TRUSTED_PROXIES": (0, _int, "reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx alone: 1); 0 ignores them"),
-    "METRICS_ALLOW_FROM": ("", str, "comma-separated addresses or CIDR networks that may read /metrics without signing in (admins always may)"),
+    "MIGRATION_DATABASE_URL": (
+        "",
+        str,
+        "URL `init-db` and `db grant-app-role` connect with (the owner role), when the app's own role may not alter tables",
+    ),
+    "TRUSTED_PROXIES": (
+        0,
+        _int,
+        "reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx alone: 1); 0 ignores them",
+    ),
+    "METRICS_ALLOW_FROM": (
+        "",
+        str,
+        "comma-separated addresses or CIDR networks that may read /metrics without signing in (admins always may)",
+    ),
 }
 
 BANK_FILE_LIMITS = (1024, 64 * 1024 * 1024)
@@ -128,13 +148,13 @@ def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ConfigError(f"{PREFIX}METRICS_ALLOW_FROM: {item!r} is not an address or CIDR network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+            raise ConfigError(
+                f"{PREFIX}METRICS_ALLOW_FROM: {item!r} is not an address or CIDR network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
     return tuple(networks)
 
 
-def load_settings(
-    instance_path: Path, environ: Mapping[str, str], overrides: Mapping[str, Any] | None
-) -> dict[str, Any]:
+def load_settings(instance_path: Path, environ: Mapping[str, str], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Resolve every setting; raise ConfigError naming the first bad one."""
     values: dict[str, Any] = {}
     for name, (default, parse, _description) in SETTINGS.items():
@@ -147,7 +167,7 @@ def load_settings(
         except ValueError as error:
             raise ConfigError(f"{PREFIX}{name}={raw!r} is not valid: {error}") from None
     for key, value in (overrides or {}).items():
-        name = key[len(PREFIX):] if key.startswith(PREFIX) else key
+        name = key[len(PREFIX) :] if key.startswith(PREFIX) else key
         values[name] = value
 
     if not values["DATABASE_URL"]:
@@ -158,14 +178,18 @@ def load_settings(
     if values["MIGRATION_DATABASE_URL"]:
         values["MIGRATION_DATABASE_URL"] = _database_url("MIGRATION_DATABASE_URL", str(values["MIGRATION_DATABASE_URL"]))
     if not isinstance(values["TRUSTED_PROXIES"], int) or not 0 <= values["TRUSTED_PROXIES"] <= 5:
-        raise ConfigError(f"{PREFIX}TRUSTED_PROXIES must be a whole number from 0 to 5: the proxies in front of the app (nginx alone: 1)")
+        raise ConfigError(
+            f"{PREFIX}TRUSTED_PROXIES must be a whole number from 0 to 5: the proxies in front of the app (nginx alone: 1)"
+        )
     values["METRICS_ALLOW_FROM"] = _networks(values["METRICS_ALLOW_FROM"])
     if not values["SECRET_KEY"]:
         values["SECRET_KEY"] = _instance_secret(instance_path)
     if len(str(values["SECRET_KEY"])) < 16:
         raise ConfigError(f"{PREFIX}SECRET_KEY is too short: use at least 16 random characters")
     if not 0 <= int(values["SAVE_GRACE_SECONDS"]) <= 300:
-        raise ConfigError(f"{PREFIX}SAVE_GRACE_SECONDS must be between 0 and 300: it lets answers in flight count, not extend the test")
+        raise ConfigError(
+            f"{PREFIX}SAVE_GRACE_SECONDS must be between 0 and 300: it lets answers in flight count, not extend the test"
+        )
     if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
         raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
     for name in ("ALLOW_TEST_EMAIL_DOMAINS", "RELEASE_NEEDS_SECOND_ADMIN"):

@@ -22,12 +22,20 @@ def seed_assessor(now: dt.datetime, passwords: list[tuple[str, str, str]]) -> No
     password = accounts.generate_password()
     assessor = db.session.scalar(select(User).where(User.email == email))
     if assessor is None:
-        assessor = accounts.create_user(email=email, display_name=name, password=password, roles=["assessor"],
-                                        allow_test_domains=True)
+        assessor = accounts.create_user(
+            email=email, display_name=name, password=password, roles=["assessor"], allow_test_domains=True
+        )
     else:
         accounts.reset_password(assessor, password, None, temporary=False)
     passwords.append(("assessor", email, password))
     if db.session.scalar(select(Appointment.id).where(Appointment.assessor_id == assessor.id)) is None:
         apprentice = db.session.scalar(select(User).where(User.email == APPRENTICE_EMAIL)).apprentice
-        appointments.create(apprentice=apprentice, standard=get_standard("ST1379"), method_key="professional_discussion",
-                            assessor=assessor, scheduled_for=now + dt.timedelta(hours=1), now=now, actor=None)
+        appointments.create(
+            apprentice=apprentice,
+            standard=get_standard("ST1379"),
+            method_key="professional_discussion",
+            assessor=assessor,
+            scheduled_for=now + dt.timedelta(hours=1),
+            now=now,
+            actor=None,
+        )

@@ -38,9 +38,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
-_force_immediate: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
-    "testengine_force_immediate", default=None
-)
+_force_immediate: contextvars.ContextVar[bool | None] = contextvars.ContextVar("testengine_force_immediate", default=None)
 
 
 def _wants_write_lock() -> bool:

@@ -20,22 +20,35 @@ def _by_enum(words: Mapping[Enum, str]) -> dict[str, str]:
     return {member.value: text for member, text in words.items()}
 
 
-ATTEMPT_STATES = _by_enum({
-    AttemptState.NOT_STARTED: "Not started",
-    AttemptState.IN_PROGRESS: "In progress",
-    AttemptState.PAUSED: "Paused",
-    AttemptState.ON_BREAK: "On rest break",
-    AttemptState.SUBMITTED: "Submitted",
-    AttemptState.ABANDONED: "Abandoned",
-})
-BOOKING_STATUSES = _by_enum({BookingStatus.BOOKED: "Booked", BookingStatus.CHECKED_IN: "Checked in", BookingStatus.ABSENT: "Absent"})
+ATTEMPT_STATES = _by_enum(
+    {
+        AttemptState.NOT_STARTED: "Not started",
+        AttemptState.IN_PROGRESS: "In progress",
+        AttemptState.PAUSED: "Paused",
+        AttemptState.ON_BREAK: "On rest break",
+        AttemptState.SUBMITTED: "Submitted",
+        AttemptState.ABANDONED: "Abandoned",
+    }
+)
+BOOKING_STATUSES = _by_enum(
+    {BookingStatus.BOOKED: "Booked", BookingStatus.CHECKED_IN: "Checked in", BookingStatus.ABSENT: "Absent"}
+)
 SITTING_STATES = _by_enum({SittingState.PLANNED: "Planned", SittingState.OPEN: "Open", SittingState.CLOSED: "Closed"})
 # Why an attempt finished (attempts.finish_reason): who or what submitted it.
-FINISH_REASONS = {"candidate": "Submitted by the apprentice", "time_up": "Time ran out", "invigilator": "Submitted by the invigilator"}
+FINISH_REASONS = {
+    "candidate": "Submitted by the apprentice",
+    "time_up": "Time ran out",
+    "invigilator": "Submitted by the invigilator",
+}
 ATTENDANCE = {"present": "Present", "late": "Late", "absent": "Absent", "not recorded": "Not recorded"}
 ROOM_EVENTS = {
-    "invigilator_in": "Invigilator signed in", "invigilator_out": "Invigilator signed out", "venue_confirmed": "Venue confirmed",
-    "start": "Apprentice started", "room_paused": "Room paused", "room_resumed": "Room resumed", "closed": "Sitting closed",
+    "invigilator_in": "Invigilator signed in",
+    "invigilator_out": "Invigilator signed out",
+    "venue_confirmed": "Venue confirmed",
+    "start": "Apprentice started",
+    "room_paused": "Room paused",
+    "room_resumed": "Room resumed",
+    "closed": "Sitting closed",
 }
 
 _FIXED: dict[str, Mapping[str, str]] = {

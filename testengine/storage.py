@@ -42,9 +42,7 @@ def _psycopg_unavailable(error: BaseException) -> bool:
 
 
 def _sqlite_unavailable(error: BaseException) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and any(
-        text in str(error).lower() for text in _SQLITE_UNAVAILABLE
-    )
+    return isinstance(error, sqlite3.OperationalError) and any(text in str(error).lower() for text in _SQLITE_UNAVAILABLE)
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -140,6 +140,7 @@ def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
     def end_transaction(_error: Any) -> None:
         # Likewise the session outlives each request here; end its transaction as production does.
         db.session.rollback()
+
     with application.app_context():
         yield application
         db.session.remove()
@@ -171,7 +172,9 @@ def make_user(app: Any) -> Callable[..., Any]:
 
     counter = {"n": 0}
 
-    def factory(*roles: str, email: str | None = None, name: str | None = None, uln: str | None = None, moderator: bool = False) -> Any:
+    def factory(
+        *roles: str, email: str | None = None, name: str | None = None, uln: str | None = None, moderator: bool = False
+    ) -> Any:
         counter["n"] += 1
         n = counter["n"]
         user = accounts.create_user(
@@ -253,8 +256,12 @@ def start_sitter(app: Any, room: Any, make_user: Callable[..., Any], login: Call
         assert login(user, test_client=browser).status_code == 302
         home = browser.get("/apprentice/")
         booking_id = int(__import__("re").search(r"/apprentice/bookings/(\d+)/start", home.get_data(as_text=True)).group(1))
-        response = browser.post(f"/apprentice/bookings/{booking_id}/start", data={"csrf_token": csrf_of(home.get_data(as_text=True))})
-        assert response.status_code == 302 and "/apprentice/attempts/" in response.headers["Location"], response.headers.get("Location")
+        response = browser.post(
+            f"/apprentice/bookings/{booking_id}/start", data={"csrf_token": csrf_of(home.get_data(as_text=True))}
+        )
+        assert response.status_code == 302 and "/apprentice/attempts/" in response.headers["Location"], response.headers.get(
+            "Location"
+        )
         attempt_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
         sitter = Sitter(browser, attempt_id)
         sitter.user = user

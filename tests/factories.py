@@ -35,8 +35,14 @@ def open_sitting(standard: Any, invigilators: list[Any], now: dt.datetime, *, co
     from testengine.services import sittings
 
     sitting = sittings.create_sitting(
-        standard=standard, title="Morning sitting", venue="Room 1", remote=False,
-        window_start=now - dt.timedelta(minutes=5), window_end=now + dt.timedelta(hours=3), now=now, actor=None,
+        standard=standard,
+        title="Morning sitting",
+        venue="Room 1",
+        remote=False,
+        window_start=now - dt.timedelta(minutes=5),
+        window_end=now + dt.timedelta(hours=3),
+        now=now,
+        actor=None,
     )
     for invigilator in invigilators:
         sittings.assign_invigilator(sitting, invigilator, actor=None)
@@ -53,7 +59,16 @@ def book_and_check_in(sitting: Any, apprentice_user: Any, invigilator: Any, now:
 
     booking = sittings.book(sitting, apprentice_user.apprentice, now=now, actor=None)
     if check_in:
-        sittings.check_in(booking, document_type="passport", last_digits="1234", photo_matched=True, uln_confirmed=True, seat="A1", now=now - dt.timedelta(minutes=10), actor=invigilator)
+        sittings.check_in(
+            booking,
+            document_type="passport",
+            last_digits="1234",
+            photo_matched=True,
+            uln_confirmed=True,
+            seat="A1",
+            now=now - dt.timedelta(minutes=10),
+            actor=invigilator,
+        )
     db.session.commit()
     return booking
 
@@ -94,10 +109,16 @@ class Sitter:
         if revision is None:
             revision = self.revisions.get(position, 0) + 1
         self.revisions[position] = max(self.revisions.get(position, 0), revision)
-        return self.client.put(f"{self.api}/answers/{position}", json={"response": response, "revision": revision, "client_token": self.token}, headers=self.headers())
+        return self.client.put(
+            f"{self.api}/answers/{position}",
+            json={"response": response, "revision": revision, "client_token": self.token},
+            headers=self.headers(),
+        )
 
     def flag(self, position: int, flagged: bool = True) -> Any:
-        return self.client.put(f"{self.api}/flags/{position}", json={"flagged": flagged, "client_token": self.token}, headers=self.headers())
+        return self.client.put(
+            f"{self.api}/flags/{position}", json={"flagged": flagged, "client_token": self.token}, headers=self.headers()
+        )
 
     def event(self, kind: str) -> Any:
         return self.client.post(f"{self.api}/events", json={"kind": kind, "client_token": self.token}, headers=self.headers())
@@ -115,5 +136,7 @@ def second_admin() -> Any:
 
     user = db.session.scalar(select(User).where(User.email == "releaser@example.org"))
     if user is None:
-        user = accounts.create_user(email="releaser@example.org", display_name="Riley Releaser", password="correct horse battery", roles=["admin"])
+        user = accounts.create_user(
+            email="releaser@example.org", display_name="Riley Releaser", password="correct horse battery", roles=["admin"]
+        )
     return user

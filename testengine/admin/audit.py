@@ -53,10 +53,12 @@ def _apply(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
     if "actor" in filters:
         # Who acted is the person's account as it is now (entries hold only their id), or "system".
         wanted = filters["actor"].strip().lower()
-        query = query.where(or_(
-            func.lower(User.email).contains(wanted, autoescape=True),
-            and_(AuditEntry.actor_id.is_(None), func.lower(AuditEntry.actor_label).contains(wanted, autoescape=True)),
-        ))
+        query = query.where(
+            or_(
+                func.lower(User.email).contains(wanted, autoescape=True),
+                and_(AuditEntry.actor_id.is_(None), func.lower(AuditEntry.actor_label).contains(wanted, autoescape=True)),
+            )
+        )
     if "object_type" in filters:
         query = query.where(AuditEntry.object_type == filters["object_type"])
     if "object_id" in filters:
@@ -101,6 +103,7 @@ def audit():  # type: ignore[no-untyped-def]
     form.action.choices = _choices(AuditEntry.action, "Any action")
     form.object_type.choices = _choices(AuditEntry.object_type, "Any type")
     filters = _filters(form)
+
     def with_actor(query):  # type: ignore[no-untyped-def]
         return query.outerjoin(User, User.id == AuditEntry.actor_id)
 
@@ -109,10 +112,20 @@ def audit():  # type: ignore[no-untyped-def]
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     rows = db.session.execute(
         _apply(with_actor(select(AuditEntry, User.email)), filters)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
     ).all()
     args = {name: (value.isoformat() if isinstance(value, dt.date) else value) for name, value in filters.items()}
     return render_template(
-        "admin/audit.html", form=form, entries=[(entry, _who(entry, email), changes(entry)) for entry, email in rows], total=total, page=page, pages=pages,
-        first=(page - 1) * PER_PAGE + 1, last=(page - 1) * PER_PAGE + len(rows), args=args, filtered=bool(filters),
+        "admin/audit.html",
+        form=form,
+        entries=[(entry, _who(entry, email), changes(entry)) for entry, email in rows],
+        total=total,
+        page=page,
+        pages=pages,
+        first=(page - 1) * PER_PAGE + 1,
+        last=(page - 1) * PER_PAGE + len(rows),
+        args=args,
+        filtered=bool(filters),
     )

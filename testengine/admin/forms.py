@@ -31,9 +31,7 @@ class CreateUserForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[0-9]{10}$", message="ULN must be exactly 10 digits.")],
     )
     moderator = BooleanField("Senior marker (moderator)")
-    password = PasswordField(
-        "Initial password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)]
-    )
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)])
 
     def validate_uln(self, field):  # type: ignore[no-untyped-def]
         if "apprentice" in (self.roles.data or []) and not field.data:
@@ -50,9 +48,7 @@ class RolesForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)]
-    )
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)])
 
 
 from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, TextAreaField  # noqa: E402
@@ -69,8 +65,12 @@ class SittingForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     venue = StringField("Venue", validators=[DataRequired(), Length(max=200)])
     remote = BooleanField("Remote, with online proctoring")
-    window_start = DateTimeLocalField("Start window opens (UTC)", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter a date and time.")])
-    window_minutes = IntegerField("Start window length (minutes)", default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)])
+    window_start = DateTimeLocalField(
+        "Start window opens (UTC)", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter a date and time.")]
+    )
+    window_minutes = IntegerField(
+        "Start window length (minutes)", default=60, validators=[DataRequired(), NumberRange(min=5, max=24 * 60)]
+    )
 
 
 class BookForm(FlaskForm):
@@ -91,7 +91,11 @@ ADJUSTMENT_KINDS = [
 def _display_select(name: str) -> SelectField:
     from ..domain import display
 
-    return SelectField(f"Display: {display.FIELD_LABELS[name].lower()}", choices=[("", "Not set"), *display.FIELDS[name].items()], validators=[Optional()])
+    return SelectField(
+        f"Display: {display.FIELD_LABELS[name].lower()}",
+        choices=[("", "Not set"), *display.FIELDS[name].items()],
+        validators=[Optional()],
+    )
 
 
 class AdjustmentForm(FlaskForm):
@@ -109,7 +113,11 @@ class AdjustmentForm(FlaskForm):
     font = _display_select("font")
 
     def display_settings(self) -> dict[str, str]:
-        return {name: getattr(self, name).data for name in ("background", "text_size", "line_spacing", "letter_spacing", "font") if getattr(self, name).data}
+        return {
+            name: getattr(self, name).data
+            for name in ("background", "text_size", "line_spacing", "letter_spacing", "font")
+            if getattr(self, name).data
+        }
 
 
 class ExtraTimeForm(FlaskForm):
@@ -121,7 +129,9 @@ class ExtraTimeForm(FlaskForm):
 class RemoveAdjustmentForm(FlaskForm):
     """Removing an adjustment is recorded with its reason and must be confirmed."""
 
-    reason = TextAreaField("Reason for removing it", validators=[DataRequired("Give the reason for removing this adjustment."), Length(max=450)])
+    reason = TextAreaField(
+        "Reason for removing it", validators=[DataRequired("Give the reason for removing this adjustment."), Length(max=450)]
+    )
     confirm = BooleanField(
         "I confirm the removal: it no longer applies, including to a test already issued or in progress",
         validators=[DataRequired("Tick the box to confirm the removal.")],

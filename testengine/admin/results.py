@@ -38,8 +38,10 @@ class AgreementForm(FlaskForm):
     method = SelectField("Failed method", validators=[DataRequired()])
     employer_contact = StringField("Who at the employer agreed", validators=[DataRequired(), Length(max=eligibility.MAX_CONTACT)])
     agreed_on = DateField("Date they agreed", validators=[DataRequired(message="Enter the date the employer agreed.")])
-    further_learning = TextAreaField("Further learning done (a re-take; leave empty for a re-sit)",
-                                     validators=[Optional(), Length(max=eligibility.MAX_FURTHER_LEARNING)])
+    further_learning = TextAreaField(
+        "Further learning done (a re-take; leave empty for a re-sit)",
+        validators=[Optional(), Length(max=eligibility.MAX_FURTHER_LEARNING)],
+    )
 
 
 class EpaPeriodForm(FlaskForm):
@@ -49,7 +51,9 @@ class EpaPeriodForm(FlaskForm):
 class ChangeForm(FlaskForm):
     route = SelectField("Route", choices=[("appeal", "Appeal"), ("remark", "Re-mark")], validators=[DataRequired()])
     grade = SelectField("New grade", validators=[Optional()])
-    reason = TextAreaField("Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_service.MAX_REASON)])
+    reason = TextAreaField(
+        "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_service.MAX_REASON)]
+    )
 
 
 def _change_form(items: list[dict[str, object]]) -> ChangeForm:
@@ -86,23 +90,35 @@ def _grade_form(standard: Standard) -> GradeForm:
 def results():  # type: ignore[no-untyped-def]
     """Results waiting for sign-off or release, and a search for an apprentice's results."""
     waiting = db.session.execute(
-        select(MethodResult, Apprentice, Standard).join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
+        select(MethodResult, Apprentice, Standard)
+        .join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
         .join(Standard, Standard.id == MethodResult.standard_id)
-        .where(MethodResult.current.is_(True), MethodResult.status != ResultStatus.RELEASED.value).order_by(MethodResult.recorded_at)
+        .where(MethodResult.current.is_(True), MethodResult.status != ResultStatus.RELEASED.value)
+        .order_by(MethodResult.recorded_at)
     ).all()
     overall = db.session.execute(
-        select(OverallResult, Apprentice, Standard).join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
+        select(OverallResult, Apprentice, Standard)
+        .join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
         .join(Standard, Standard.id == OverallResult.standard_id)
-        .where(OverallResult.current.is_(True), OverallResult.status != ResultStatus.RELEASED.value).order_by(OverallResult.created_at)
+        .where(OverallResult.current.is_(True), OverallResult.status != ResultStatus.RELEASED.value)
+        .order_by(OverallResult.created_at)
     ).all()
     query = (request.args.get("q") or "").strip()
     found = []
     if query:
         like = f"%{query}%"
         found = db.session.scalars(
-            select(Apprentice).where(or_(Apprentice.candidate_number.ilike(like), Apprentice.uln.ilike(like),
-                                         Apprentice.given_name.ilike(like), Apprentice.family_name.ilike(like)))
-            .order_by(Apprentice.candidate_number).limit(50)
+            select(Apprentice)
+            .where(
+                or_(
+                    Apprentice.candidate_number.ilike(like),
+                    Apprentice.uln.ilike(like),
+                    Apprentice.given_name.ilike(like),
+                    Apprentice.family_name.ilike(like),
+                )
+            )
+            .order_by(Apprentice.candidate_number)
+            .limit(50)
         ).all()
     standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
     return render_template("admin/results.html", waiting=waiting, overall=overall, query=query, found=found, standards=standards)
@@ -123,8 +139,14 @@ def _agreement_form(standard: Standard) -> AgreementForm:
     return form
 
 
-def _results_page(apprentice: Apprentice, standard: Standard, *, grade_form: GradeForm | None = None,
-                  epa_form: EpaPeriodForm | None = None, agreement_form: AgreementForm | None = None):  # type: ignore[no-untyped-def]
+def _results_page(
+    apprentice: Apprentice,
+    standard: Standard,
+    *,
+    grade_form: GradeForm | None = None,
+    epa_form: EpaPeriodForm | None = None,
+    agreement_form: AgreementForm | None = None,
+):  # type: ignore[no-untyped-def]
     spec = spec_of(standard)
     methods, overall = result_service.history(apprentice.id, standard.id)
     attempts = db.session.scalars(
@@ -138,24 +160,41 @@ def _results_page(apprentice: Apprentice, standard: Standard, *, grade_form: Gra
         except DomainError as refused:
             eligible[m.key] = str(refused)
     return render_template(
-        "admin/results_apprentice.html", apprentice=apprentice, standard=standard, spec=spec,
-        names=result_service.method_names(spec), current=result_service.current_method_results(apprentice.id, standard.id),
-        overall=result_service.current_overall(apprentice.id, standard.id), methods=methods, overall_history=overall,
-        attempts=attempts, grade_form=grade_form or _grade_form(standard),
+        "admin/results_apprentice.html",
+        apprentice=apprentice,
+        standard=standard,
+        spec=spec,
+        names=result_service.method_names(spec),
+        current=result_service.current_method_results(apprentice.id, standard.id),
+        overall=result_service.current_overall(apprentice.id, standard.id),
+        methods=methods,
+        overall_history=overall,
+        attempts=attempts,
+        grade_form=grade_form or _grade_form(standard),
         epa_form=epa_form or EpaPeriodForm(prefix="e", ends_on=apprentice.epa_period_ends),
-        agreement_form=agreement_form or _agreement_form(standard), agreements=eligibility.agreements(apprentice, standard),
-        eligible=eligible, button=EmptyForm(),
-        signers=_signers(apprentice.id, standard.id), second_admin=result_service.second_admin_required(),
+        agreement_form=agreement_form or _agreement_form(standard),
+        agreements=eligibility.agreements(apprentice, standard),
+        eligible=eligible,
+        button=EmptyForm(),
+        signers=_signers(apprentice.id, standard.id),
+        second_admin=result_service.second_admin_required(),
     )
 
 
 def _signers(apprentice_id: int, standard_id: int) -> dict[int, str]:
     """Who signed each current result off: the page names them, and another admin releases."""
     rows = db.session.execute(
-        select(User.id, User.display_name).where(User.id.in_(
-            select(MethodResult.signed_off_by_id).where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
-            .union(select(OverallResult.signed_off_by_id).where(OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id))
-        ))
+        select(User.id, User.display_name).where(
+            User.id.in_(
+                select(MethodResult.signed_off_by_id)
+                .where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
+                .union(
+                    select(OverallResult.signed_off_by_id).where(
+                        OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id
+                    )
+                )
+            )
+        )
     ).all()
     return {user_id: name for user_id, name in rows}
 
@@ -170,8 +209,14 @@ def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             result_service.record_method_grade(
-                apprentice, standard, method_key=form.method.data or "", grade=form.grade.data or "",
-                assessed_on=form.assessed_on.data, assessor=form.assessor.data or "", now=utcnow(), actor=current_user,
+                apprentice,
+                standard,
+                method_key=form.method.data or "",
+                grade=form.grade.data or "",
+                assessed_on=form.assessed_on.data,
+                assessor=form.assessor.data or "",
+                now=utcnow(),
+                actor=current_user,
             )
         except DomainError as refused:
             db.session.rollback()
@@ -194,8 +239,14 @@ def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-
     if form.validate_on_submit():
         try:
             eligibility.record_agreement(
-                apprentice, standard, form.method.data or "", employer_contact=form.employer_contact.data or "",
-                agreed_on=form.agreed_on.data, further_learning=form.further_learning.data, now=utcnow(), actor=current_user,
+                apprentice,
+                standard,
+                form.method.data or "",
+                employer_contact=form.employer_contact.data or "",
+                agreed_on=form.agreed_on.data,
+                further_learning=form.further_learning.data,
+                now=utcnow(),
+                actor=current_user,
             )
         except DomainError as refused:
             db.session.rollback()
@@ -288,7 +339,11 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             result_service.change_after_release(
-                result, route=form.route.data or "", reason=form.reason.data or "", now=utcnow(), actor=current_user,
+                result,
+                route=form.route.data or "",
+                reason=form.reason.data or "",
+                now=utcnow(),
+                actor=current_user,
                 grade=None if by_marks else form.grade.data,
                 item_marks={int(item["id"]): form[f"item_{item['id']}"].data for item in items} if by_marks else None,  # type: ignore[call-overload]
             )
@@ -303,28 +358,43 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     elif form.is_submitted():
         status = 400
     fields = [(item, form[f"item_{item['id']}"]) for item in items]
-    return render_template("admin/results_change.html", result=result, standard=standard, apprentice=apprentice,
-                           name=result_service.method_names(spec)[result.method_key], by_marks=by_marks, standing=standing,
-                           form=form, fields=fields), status
+    return render_template(
+        "admin/results_change.html",
+        result=result,
+        standard=standard,
+        apprentice=apprentice,
+        name=result_service.method_names(spec)[result.method_key],
+        by_marks=by_marks,
+        standing=standing,
+        form=form,
+        fields=fields,
+    ), status
 
 
 @bp.route("/results/export.csv")
 def export_results():  # type: ignore[no-untyped-def]
     """Every method result ever recorded (history included), safe to open in a spreadsheet."""
     methods = db.session.execute(
-        select(MethodResult, Apprentice, Standard).join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
-        .join(Standard, Standard.id == MethodResult.standard_id).order_by(Standard.code, Apprentice.candidate_number, MethodResult.id)
+        select(MethodResult, Apprentice, Standard)
+        .join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
+        .join(Standard, Standard.id == MethodResult.standard_id)
+        .order_by(Standard.code, Apprentice.candidate_number, MethodResult.id)
     ).all()
     overall = db.session.execute(
-        select(OverallResult, Apprentice, Standard).join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
-        .join(Standard, Standard.id == OverallResult.standard_id).order_by(Standard.code, Apprentice.candidate_number, OverallResult.id)
+        select(OverallResult, Apprentice, Standard)
+        .join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
+        .join(Standard, Standard.id == OverallResult.standard_id)
+        .order_by(Standard.code, Apprentice.candidate_number, OverallResult.id)
     ).all()
     out = io.StringIO()
     writer = csv.writer(out)
     for row in result_service.export_rows(methods, overall):
         writer.writerow(safe_csv_row(row))
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=results-{utcnow():%Y%m%d}.csv"})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=results-{utcnow():%Y%m%d}.csv"},
+    )
 
 
 @bp.route("/attempts/<int:attempt_id>/appeal-pack")

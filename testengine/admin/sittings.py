@@ -37,8 +37,14 @@ def create_sitting():  # type: ignore[no-untyped-def]
         end = start + dt.timedelta(minutes=form.window_minutes.data or 60)
         try:
             sitting = sitting_service.create_sitting(
-                standard=standard, title=form.title.data or "", venue=form.venue.data or "", remote=bool(form.remote.data),
-                window_start=start, window_end=end, now=utcnow(), actor=current_user,
+                standard=standard,
+                title=form.title.data or "",
+                venue=form.venue.data or "",
+                remote=bool(form.remote.data),
+                window_start=start,
+                window_end=end,
+                now=utcnow(),
+                actor=current_user,
             )
         except sitting_service.SittingError as refused:
             db.session.rollback()
@@ -55,12 +61,15 @@ def _book_form(sitting: Sitting) -> BookForm:
     booked = {b.apprentice_id for b in sitting.bookings}
     form.apprentices.choices = [
         (a.id, f"{a.candidate_number} {a.full_name}")
-        for a in db.session.scalars(select(Apprentice).order_by(Apprentice.candidate_number)) if a.id not in booked
+        for a in db.session.scalars(select(Apprentice).order_by(Apprentice.candidate_number))
+        if a.id not in booked
     ]
     assigned = {link.user_id for link in sitting.invigilators}
     form.invigilators.choices = [
         (u.id, u.display_name)
-        for u in db.session.scalars(select(User).join(UserRole).where(UserRole.role == Role.INVIGILATOR.value).order_by(User.display_name))
+        for u in db.session.scalars(
+            select(User).join(UserRole).where(UserRole.role == Role.INVIGILATOR.value).order_by(User.display_name)
+        )
         if u.id not in assigned
     ]
     return form
@@ -105,9 +114,17 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             adjustment_service.add_adjustment(
-                apprentice, kind=form.kind.data or "", extra_percent=form.extra_percent.data or 0, extra_minutes=form.extra_minutes.data or 0,
-                reason=form.reason.data or "", approval_reference=form.approval_reference.data or "", approved_by=form.approved_by.data or "",
-                expires_on=form.expires_on.data, now=utcnow(), actor=current_user, display=form.display_settings(),
+                apprentice,
+                kind=form.kind.data or "",
+                extra_percent=form.extra_percent.data or 0,
+                extra_minutes=form.extra_minutes.data or 0,
+                reason=form.reason.data or "",
+                approval_reference=form.approval_reference.data or "",
+                approved_by=form.approved_by.data or "",
+                expires_on=form.expires_on.data,
+                now=utcnow(),
+                actor=current_user,
+                display=form.display_settings(),
             )
         except adjustment_service.AdjustmentError as refused:
             db.session.rollback()
@@ -124,13 +141,22 @@ def _adjustments_page(apprentice: Apprentice, form: AdjustmentForm, removal: tup
     open_attempts = db.session.scalars(
         select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.state.in_(OPEN_STATES))
     ).all()
-    extra_forms = {a.id: ExtraTimeForm(prefix=f"a{a.id}", extra_percent=a.extra_percent, extra_minutes=a.extra_minutes) for a in open_attempts}
+    extra_forms = {
+        a.id: ExtraTimeForm(prefix=f"a{a.id}", extra_percent=a.extra_percent, extra_minutes=a.extra_minutes)
+        for a in open_attempts
+    }
     remove_forms = {a.id: RemoveAdjustmentForm(prefix=f"r{a.id}", formdata=None) for a in rows if a.revoked_at is None}
     if removal is not None:
         remove_forms[removal[0]] = removal[1]
     return render_template(
-        "admin/adjustments.html", apprentice=apprentice, form=form, adjustments=rows, today=utcnow().date(),
-        open_attempts=open_attempts, extra_forms=extra_forms, remove_forms=remove_forms,
+        "admin/adjustments.html",
+        apprentice=apprentice,
+        form=form,
+        adjustments=rows,
+        today=utcnow().date(),
+        open_attempts=open_attempts,
+        extra_forms=extra_forms,
+        remove_forms=remove_forms,
     )
 
 
@@ -142,13 +168,18 @@ def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
     form = RemoveAdjustmentForm(prefix=f"r{adjustment.id}")
     if form.validate_on_submit():
         try:
-            changed = adjustment_service.remove_adjustment(adjustment, reason=form.reason.data or "", now=utcnow(), actor=current_user)
+            changed = adjustment_service.remove_adjustment(
+                adjustment, reason=form.reason.data or "", now=utcnow(), actor=current_user
+            )
         except attempt_service.DomainError as refused:
             db.session.rollback()
             form.reason.errors = [*form.reason.errors, str(refused)]
         else:
             db.session.commit()
-            flash("Adjustment removed" + (f"; the extra time of attempt {', '.join(str(a.id) for a in changed)} changed with it." if changed else "."))
+            flash(
+                "Adjustment removed"
+                + (f"; the extra time of attempt {', '.join(str(a.id) for a in changed)} changed with it." if changed else ".")
+            )
             return redirect(url_for("admin.adjustments", apprentice_id=apprentice.id))
     return _adjustments_page(apprentice, AdjustmentForm(formdata=None), (adjustment.id, form)), 400
 
@@ -163,8 +194,12 @@ def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
     else:
         try:
             attempt_service.change_extra_time(
-                attempt, percent=form.extra_percent.data or 0, minutes=form.extra_minutes.data or 0,
-                now=utcnow(), actor=current_user, reason=form.reason.data or "",
+                attempt,
+                percent=form.extra_percent.data or 0,
+                minutes=form.extra_minutes.data or 0,
+                now=utcnow(),
+                actor=current_user,
+                reason=form.reason.data or "",
             )
         except attempt_service.DomainError as refused:
             db.session.rollback()

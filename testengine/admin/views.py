@@ -87,7 +87,9 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data or "", current_user)
         db.session.commit()
-        flash(f"Password reset for {user.email}; their existing sessions have ended and they must choose their own password at their next sign-in.")
+        flash(
+            f"Password reset for {user.email}; their existing sessions have ended and they must choose their own password at their next sign-in."
+        )
         return redirect(url_for("admin.users"))
     flash("; ".join(form.password.errors) or "Enter a new password.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))

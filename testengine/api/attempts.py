@@ -139,8 +139,10 @@ def clock(attempt_id: int):  # type: ignore[no-untyped-def]
     query = parse_query(ClockQuery, request.args)
     attempt = _load(attempt_id)
     # The invigilator's messages not yet on this page (it sends the last id it shows): one small indexed read.
-    messages = [{"id": m.id, "body": m.body, "sent_at": m.sent_at.isoformat(), "to_room": m.apprentice_id is None}
-                for m in message_service.for_attempt(attempt, query.messages_after or 0)]
+    messages = [
+        {"id": m.id, "body": m.body, "sent_at": m.sent_at.isoformat(), "to_room": m.apprentice_id is None}
+        for m in message_service.for_attempt(attempt, query.messages_after or 0)
+    ]
     db.session.commit()
     return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token), "messages": messages}
 
@@ -195,9 +197,11 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     # Refusals before the write lock; the paper's accepted responses are read once per attempt.
     attempt_service.check_save(attempt, position, data.response, data.client_token, now)
     clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
-    result = write_now(lambda: attempt_service.save_answer(
-        attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
-    ))
+    result = write_now(
+        lambda: attempt_service.save_answer(
+            attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
+        )
+    )
     SAVES.labels(str(result.get("status", "saved"))).inc()
     return {**result, "clock": clock}
 

@@ -33,5 +33,8 @@ def letter(code: str):  # type: ignore[no-untyped-def]
     if entry is None:
         abort(404)
     pdf = reports.result_letter_pdf(result_service.letter(apprentice, entry, today=utcnow().date()))
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"attachment; filename=result-{code}-{apprentice.candidate_number}.pdf"})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename=result-{code}-{apprentice.candidate_number}.pdf"},
+    )

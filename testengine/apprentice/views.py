@@ -98,10 +98,14 @@ def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # typ
         questions, minutes = len(attempt.questions), round(attempt_service.clock_status(attempt, utcnow()).allowed_minutes)
     else:
         questions, minutes = sitting_service.start_preview(booking, utcnow().date())
-    return render_template("apprentice/start.html", booking=booking, sitting=booking.sitting, form=form, minutes=minutes, questions=questions), status
+    return render_template(
+        "apprentice/start.html", booking=booking, sitting=booking.sitting, form=form, minutes=minutes, questions=questions
+    ), status
 
 
-def _start_and_claim(booking: Booking, device: str, ahead: sitting_service.ReadAhead | None, settings: display_rules.DisplaySettings):  # type: ignore[no-untyped-def]
+def _start_and_claim(  # type: ignore[no-untyped-def]
+    booking: Booking, device: str, ahead: sitting_service.ReadAhead | None, settings: display_rules.DisplaySettings
+):
     now = utcnow()  # the clock starts when the write is made (it may have waited for the lock)
     attempt = sitting_service.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
     if attempt.display_settings is None:  # the first press chooses; another (a second window) changes nothing
@@ -128,8 +132,15 @@ def sit(attempt_id: int):  # type: ignore[no-untyped-def]
     sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
     settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())
     db.session.commit()
-    page = make_response(render_template("apprentice/sit.html", attempt=attempt, client_token=token, sitting=sitting,
-                                         display_classes=display_rules.display_classes(settings)))
+    page = make_response(
+        render_template(
+            "apprentice/sit.html",
+            attempt=attempt,
+            client_token=token,
+            sitting=sitting,
+            display_classes=display_rules.display_classes(settings),
+        )
+    )
     return _with_device(page, device)
 
 
@@ -195,7 +206,15 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
 
 
 def _with_device(response, device: str):  # type: ignore[no-untyped-def]
-    response.set_cookie(DEVICE_COOKIE, device, max_age=365 * 24 * 3600, httponly=True, samesite="Strict", secure=request.is_secure, path="/apprentice/")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure,
+        path="/apprentice/",
+    )
     return response
 
 
@@ -208,9 +227,16 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
     if attempt.state not in FINISHED_STATES:
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
     answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
-    settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())  # the test's display to its end
-    return render_template("apprentice/finished.html", attempt=attempt, answered=answered, total=len(attempt.questions),
-                           display_classes=display_rules.display_classes(settings))
+    settings = display_service.settings_for(
+        attempt, attempt_service.apprentice_for(current_user), utcnow().date()
+    )  # the test's display to its end
+    return render_template(
+        "apprentice/finished.html",
+        attempt=attempt,
+        answered=answered,
+        total=len(attempt.questions),
+        display_classes=display_rules.display_classes(settings),
+    )
 
 
 from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)

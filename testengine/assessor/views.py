@@ -25,8 +25,11 @@ class DeclarationForm(FlaskForm):
     conflict = RadioField(
         "Conflict of interest",
         choices=[
-            ("no", "I have no conflict of interest: I am not this apprentice's trainer or line manager, "
-                   "and have no other connection with them or their employer"),
+            (
+                "no",
+                "I have no conflict of interest: I am not this apprentice's trainer or line manager, "
+                "and have no other connection with them or their employer",
+            ),
             ("yes", "I have a conflict of interest"),
         ],
         validators=[DataRequired(message="Choose one.")],
@@ -37,12 +40,20 @@ class DeclarationForm(FlaskForm):
 
 def grade_form(ksbs: dict[str, str], grades: tuple[str, ...]):  # type: ignore[no-untyped-def]
     class GradeForm(FlaskForm):
-        grade = SelectField("Grade for the method", choices=[("", "Choose a grade")] + [(g, g.title()) for g in grades],
-                            validators=[DataRequired(message="Choose the grade.")])
+        grade = SelectField(
+            "Grade for the method",
+            choices=[("", "Choose a grade")] + [(g, g.title()) for g in grades],
+            validators=[DataRequired(message="Choose the grade.")],
+        )
 
     for code, name in ksbs.items():
-        setattr(GradeForm, f"ksb_{code}", TextAreaField(
-            f"{code} {name}", validators=[DataRequired(message=f"Record the evidence for {code}."), Length(max=2000)]))
+        setattr(
+            GradeForm,
+            f"ksb_{code}",
+            TextAreaField(
+                f"{code} {name}", validators=[DataRequired(message=f"Record the evidence for {code}."), Length(max=2000)]
+            ),
+        )
     return GradeForm()
 
 
@@ -59,8 +70,14 @@ def home():  # type: ignore[no-untyped-def]
     for a in service.for_assessor(current_user):
         apprentice = db.session.get(Apprentice, a.apprentice_id)
         standard = db.session.get(Standard, a.standard_id)
-        rows.append({"appointment": a, "candidate": apprentice.candidate_number, "standard": standard.code,
-                     "method": spec_of(standard).method(a.method_key).name})
+        rows.append(
+            {
+                "appointment": a,
+                "candidate": apprentice.candidate_number,
+                "standard": standard.code,
+                "method": spec_of(standard).method(a.method_key).name,
+            }
+        )
     return render_template("assessor/home.html", rows=rows)
 
 
@@ -72,9 +89,16 @@ def _page(appointment, declaration=None, grading=None):  # type: ignore[no-untyp
     if grading is None and questions is not None and appointment.grade is None:
         grading = grade_form(service.method_ksbs(appointment), method.grades)
     return render_template(
-        "assessor/appointment.html", appointment=appointment, apprentice=apprentice, standard=standard,
-        method=method, questions=questions, declaration=declaration or DeclarationForm(), grading=grading,
-        open_form=EmptyForm(), ksb_fields=[f for f in (grading or []) if f.name.startswith("ksb_")],
+        "assessor/appointment.html",
+        appointment=appointment,
+        apprentice=apprentice,
+        standard=standard,
+        method=method,
+        questions=questions,
+        declaration=declaration or DeclarationForm(),
+        grading=grading,
+        open_form=EmptyForm(),
+        ksb_fields=[f for f in (grading or []) if f.name.startswith("ksb_")],
     )
 
 
@@ -90,15 +114,19 @@ def declare(appointment_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _page(appointment, declaration=form), 400
     try:
-        service.declare(appointment, conflict=form.conflict.data == "yes", note=form.note.data or "",
-                        now=utcnow(), actor=current_user)
+        service.declare(
+            appointment, conflict=form.conflict.data == "yes", note=form.note.data or "", now=utcnow(), actor=current_user
+        )
     except service.AppointmentError as refused:
         db.session.rollback()
         form.note.errors = [str(refused)]
         return _page(appointment, declaration=form), 400
     db.session.commit()
-    flash("Conflict of interest declared: this appointment needs another assessor." if appointment.conflict
-          else "Declaration recorded. You can open the question set.")
+    flash(
+        "Conflict of interest declared: this appointment needs another assessor."
+        if appointment.conflict
+        else "Declaration recorded. You can open the question set."
+    )
     return redirect(url_for("assessor.appointment", appointment_id=appointment.id))
 
 

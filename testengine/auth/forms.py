@@ -7,11 +7,13 @@ from ..services.accounts import MIN_PASSWORD
 
 class LoginForm(FlaskForm):
     identifier = StringField(
-        "Email or candidate number", validators=[DataRequired(), Length(max=254)],
+        "Email or candidate number",
+        validators=[DataRequired(), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=200)],
+        "Password",
+        validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -22,7 +24,8 @@ class EmptyForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password."), Length(max=200)],
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
     new = PasswordField(

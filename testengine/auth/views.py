@@ -110,13 +110,15 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("auth/home.html", areas=areas)
 
 
-
 @bp.route("/accessibility")
 def accessibility():  # type: ignore[no-untyped-def]
     """The accessibility statement for the test: what is supported, and how to ask for an adjustment. Open to anyone."""
     from ..domain import display
 
-    return render_template("auth/accessibility.html", fields=[(display.FIELD_LABELS[name], list(choices.values())) for name, choices in display.FIELDS.items()])
+    return render_template(
+        "auth/accessibility.html",
+        fields=[(display.FIELD_LABELS[name], list(choices.values())) for name, choices in display.FIELDS.items()],
+    )
 
 
 access.public("auth.accessibility")

@@ -40,7 +40,9 @@ KEY_MUCH_LONGER = 1.20  # a key more than 20% longer than every distractor is a 
 CHANCE_KEY_LONGEST = 0.25  # with four options, the key is the longest one time in four by chance
 SIGNIFICANCE = 0.05
 NEAR_IDENTICAL_OPTIONS = 0.9
-MAX_PAIRS = 10_000  # beyond this many near-duplicate pairs, listing them helps nobody  # similarity ratio of two options' normalised text
+MAX_PAIRS = (
+    10_000  # beyond this many near-duplicate pairs, listing them helps nobody  # similarity ratio of two options' normalised text
+)
 _ABSOLUTES = frozenset({"always", "never", "all", "none", "only", "every", "must"})
 _ALL_NONE = re.compile(r"\b(all|none|both|neither) of the (above|options|answers)\b", re.IGNORECASE)
 _NEGATIVE = re.compile(r"\b(not|except|least|never)\b", re.IGNORECASE)
@@ -61,9 +63,7 @@ _ONE_PART_ALONE = re.compile(
     r"\b(alone|on its own|by itself|only|a single|but not both|neither|with no|without|no)\b",
     re.IGNORECASE,
 )
-_EXAMPLE = re.compile(
-    r"\be\.g\.|\bfor example\b|\bfor instance\b|\bsuch as\b|['\"‘“]", re.IGNORECASE
-)
+_EXAMPLE = re.compile(r"\be\.g\.|\bfor example\b|\bfor instance\b|\bsuch as\b|['\"‘“]", re.IGNORECASE)
 _GUIDE_MARKS = (("two_marks", 2), ("one_mark", 1), ("zero_marks", 0))
 
 
@@ -149,9 +149,7 @@ class _Collector:
         self.locate = locate
         self.findings: list[Finding] = []
 
-    def add(
-        self, question: BankQuestion, path: YamlPath, rule: str, severity: str, message: str
-    ) -> None:
+    def add(self, question: BankQuestion, path: YamlPath, rule: str, severity: str, message: str) -> None:
         file, line = self.locate(question, path)
         self.findings.append(Finding(file, line, rule, severity, question.id, message))
 
@@ -228,8 +226,7 @@ def _option_faults(question: BankQuestion, out: _Collector) -> None:
                 ("options", i, "text"),
                 "all-none-of-the-above",
                 WARNING,
-                f"option {i + 1} is an 'all/none of the above' option: it can be answered "
-                "by spotting one true or false option",
+                f"option {i + 1} is an 'all/none of the above' option: it can be answered by spotting one true or false option",
             )
     key = [set(words(o["text"])) for o in options if o.get("correct")]
     distractors = [set(words(o["text"])) for o in options if not o.get("correct")]
@@ -291,9 +288,7 @@ def _guide(question: BankQuestion, out: _Collector) -> None:
                 f"the guide does not say what earns {mark} mark(s)",
             )
             continue
-        has_example = bool(_EXAMPLE.search(text)) or (
-            mark == 2 and bool(guide.get("indicative_content"))
-        )
+        has_example = bool(_EXAMPLE.search(text)) or (mark == 2 and bool(guide.get("indicative_content")))
         if not has_example:
             out.add(
                 question,
@@ -325,9 +320,7 @@ def _guide(question: BankQuestion, out: _Collector) -> None:
         )
 
 
-def _readability(
-    questions: Sequence[BankQuestion], settings: QualitySettings, out: _Collector
-) -> None:
+def _readability(questions: Sequence[BankQuestion], settings: QualitySettings, out: _Collector) -> None:
     lengths = [len(words(q.stem)) for q in questions]
     median = sorted(lengths)[len(lengths) // 2] if lengths else 0
     spread = sorted(abs(n - median) for n in lengths)[len(lengths) // 2] if lengths else 0

@@ -214,9 +214,7 @@ PROJECTION_DIMS = 256
 PROJECTION_MARGIN = 0.25  # four standard errors of a 256-dimension cosine estimate
 
 
-def near_duplicate_pairs(
-    texts: list[str], threshold: float, limit: int = 10_000
-) -> list[tuple[int, int, float]]:
+def near_duplicate_pairs(texts: list[str], threshold: float, limit: int = 10_000) -> list[tuple[int, int, float]]:
     """Every pair (i, j, cosine) with i < j whose TF-IDF cosine is at least `threshold`, up to
     `limit` pairs (a bank with more has a problem no list of pairs will fix).
 

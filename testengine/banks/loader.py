@@ -62,9 +62,7 @@ def _dotted(path: YamlPath) -> str:
 
 def _spec_problem(file: str, lines: LineMap, issue: Issue) -> Problem:
     where = _dotted(issue.path)
-    return Problem(
-        file, lines.line_of(issue.path), f"{where}: {issue.message}" if where else issue.message
-    )
+    return Problem(file, lines.line_of(issue.path), f"{where}: {issue.message}" if where else issue.message)
 
 
 def _too_large(path: Path, size: int, limit: int) -> Problem:
@@ -148,9 +146,7 @@ def _question_label(raw: object, index: int) -> tuple[str | None, str]:
     return None, f"question {index + 1}"
 
 
-def _read_question_file(
-    path: Path, ksbs: frozenset[str] | None, today: dt.date, reading: _Reading, max_bytes: int
-) -> None:
+def _read_question_file(path: Path, ksbs: frozenset[str] | None, today: dt.date, reading: _Reading, max_bytes: int) -> None:
     doc = _read_yaml(path, reading.problems, max_bytes)
     if doc is None:
         return
@@ -176,19 +172,13 @@ def _read_question_file(
             )
     items = data["questions"]
     if not isinstance(items, list):
-        reading.problems.append(
-            Problem(
-                file, doc.lines.line_of(("questions",)), "'questions' should be a list of questions"
-            )
-        )
+        reading.problems.append(Problem(file, doc.lines.line_of(("questions",)), "'questions' should be a list of questions"))
         return
     for index, raw in enumerate(items):
         path_to: YamlPath = ("questions", index)
         line = doc.lines.line_of(path_to)
         qid, label = _question_label(raw, index)
-        question, issues = read_question(
-            raw, path_to, ksbs=ksbs, today=today, source=f"{file}:{line}"
-        )
+        question, issues = read_question(raw, path_to, ksbs=ksbs, today=today, source=f"{file}:{line}")
         for issue in issues:
             where = _dotted(issue.path[2:])
             reading.problems.append(
@@ -201,19 +191,13 @@ def _read_question_file(
         if qid is not None:
             id_line = doc.lines.line_of((*path_to, "id"))
             if qid in reading.first_seen:
-                reading.problems.append(
-                    Problem(
-                        file, id_line, f"duplicate id {qid!r} (first at {reading.first_seen[qid]})"
-                    )
-                )
+                reading.problems.append(Problem(file, id_line, f"duplicate id {qid!r} (first at {reading.first_seen[qid]})"))
                 continue
             reading.first_seen[qid] = f"{file}:{id_line}"
             enemies = raw.get("enemies") if isinstance(raw, dict) else None
             for i, enemy in enumerate(enemies if isinstance(enemies, list) else []):
                 if isinstance(enemy, str):
-                    reading.enemy_refs.append(
-                        (file, doc.lines.line_of((*path_to, "enemies", i)), qid, enemy)
-                    )
+                    reading.enemy_refs.append((file, doc.lines.line_of((*path_to, "enemies", i)), qid, enemy))
         if question is not None:
             reading.questions.append(question)
 
@@ -251,9 +235,7 @@ def _read(folder: Path, today: dt.date, max_bytes: int) -> tuple[LoadedStandard 
     if refused is not None:
         problems.append(Problem(str(spec_path), 0, refused))
     elif not spec_path.is_file():
-        problems.append(
-            Problem(str(spec_path), 1, "missing: every standard folder needs a spec.yaml")
-        )
+        problems.append(Problem(str(spec_path), 1, "missing: every standard folder needs a spec.yaml"))
     else:
         doc = _read_yaml(spec_path, problems, max_bytes)
         if doc is not None:
@@ -292,15 +274,16 @@ def _method_problems(spec: StandardSpec, questions: list[BankQuestion]) -> list[
         file, _, line = question.source.rpartition(":")
         known = ", ".join(with_sets) or "none in this spec"
         out.append(
-            Problem(file, int(line) if line.isdigit() else 0,
-                    f"{question.id} method: {method!r} is not a method with a question_set ({known})")
+            Problem(
+                file,
+                int(line) if line.isdigit() else 0,
+                f"{question.id} method: {method!r} is not a method with a question_set ({known})",
+            )
         )
     return out
 
 
-def load_standard(
-    folder: Path, *, today: dt.date, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> LoadedStandard:
+def load_standard(folder: Path, *, today: dt.date, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedStandard:
     """Load and check a standard's folder; raise BankValidationError with ALL problems found.
 
     `today` is passed in (never read from the clock) so a review date "in the future" means the
@@ -312,8 +295,6 @@ def load_standard(
     return loaded
 
 
-def validate_standard(
-    folder: Path, *, today: dt.date, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> list[Problem]:
+def validate_standard(folder: Path, *, today: dt.date, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Problem]:
     """Every problem in a standard's folder, [] when it is clean (for `testengine bank validate`)."""
     return _read(folder, today, max_file_bytes)[1]

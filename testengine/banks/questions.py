@@ -16,9 +16,7 @@ from ..domain.question_types import QUESTION_TYPES
 from .schema import Issue, QuestionModel, check_fields
 from .yaml_lines import YamlPath
 
-_ALL_CONTENT_FIELDS = frozenset(
-    name for qtype in QUESTION_TYPES.values() for name in qtype.content_fields
-)
+_ALL_CONTENT_FIELDS = frozenset(name for qtype in QUESTION_TYPES.values() for name in qtype.content_fields)
 
 
 @dataclass(frozen=True)
@@ -99,20 +97,12 @@ def read_question(
         qtype = QUESTION_TYPES.get(raw["type"])
     # With an unknown type, no content field is reported as unknown: the type is the problem.
     owned = frozenset(qtype.content_fields) if qtype is not None else _ALL_CONTENT_FIELDS
-    common = (
-        {key: value for key, value in raw.items() if key not in owned}
-        if isinstance(raw, dict)
-        else raw
-    )
-    values, issues = check_fields(
-        QuestionModel, common, path, context={"ksbs": ksbs, "today": today}, ignore=owned
-    )
+    common = {key: value for key, value in raw.items() if key not in owned} if isinstance(raw, dict) else raw
+    values, issues = check_fields(QuestionModel, common, path, context={"ksbs": ksbs, "today": today}, ignore=owned)
     if qtype is None:
         if "type" in values:
             known = ", ".join(QUESTION_TYPES)
-            issues.append(
-                Issue((*path, "type"), f"unknown question type {values['type']!r} (known: {known})")
-            )
+            issues.append(Issue((*path, "type"), f"unknown question type {values['type']!r} (known: {known})"))
         return None, issues
     assert isinstance(raw, dict)
 
@@ -125,18 +115,14 @@ def read_question(
             )
         )
     elif qtype.fixed_marks is None and "marks" in values and marks is None:
-        issues.append(
-            Issue(path, f"missing field 'marks' (a {qtype.key} question says what it is worth)")
-        )
+        issues.append(Issue(path, f"missing field 'marks' (a {qtype.key} question says what it is worth)"))
     for field in ("ksb", "enemies"):
         listed = values.get(field) or []
         for i, code in enumerate(listed):
             if code in listed[:i]:
                 issues.append(Issue((*path, field, i), f"{code!r} is listed twice"))
 
-    content, content_issues = qtype.read_content(
-        {key: raw[key] for key in qtype.content_fields if key in raw}
-    )
+    content, content_issues = qtype.read_content({key: raw[key] for key in qtype.content_fields if key in raw})
     issues += [Issue((*path, *item.path), item.message) for item in content_issues]
     if issues or content is None:
         return None, issues

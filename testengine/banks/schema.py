@@ -96,9 +96,7 @@ Key = Annotated[str, _matching(_KEY_PATTERN, "name (lower-case letters, digits a
 KsbCode = Annotated[str, _matching(_KSB_PATTERN, "KSB code (like K3 or S8)")]
 QuestionId = Annotated[
     str,
-    _matching(
-        ID_PATTERN, "question id (3-64 letters, digits and -, starting with a capital or digit)"
-    ),
+    _matching(ID_PATTERN, "question id (3-64 letters, digits and -, starting with a capital or digit)"),
 ]
 Title = Annotated[str, _plain(TITLE)]
 PersonName = Annotated[str, _plain(NAME)]
@@ -216,8 +214,7 @@ class ReviewModel(_Strict):
         latest = add_months(last, REVIEW_MONTHS)
         if value > latest:
             raise ValueError(
-                f"{value.isoformat()} is more than {REVIEW_MONTHS} months after last_reviewed"
-                f" (at most {latest.isoformat()})"
+                f"{value.isoformat()} is more than {REVIEW_MONTHS} months after last_reviewed (at most {latest.isoformat()})"
             )
         return value
 
@@ -272,20 +269,14 @@ def _issues(error: ValidationError, base: YamlPath) -> list[Issue]:
             out.append(Issue(path, f"unknown field {path[-1]!r}"))
         elif kind in _TYPE_WORDS:
             hint = (
-                "; put it in quotes"
-                if kind == "string_type"
-                and value is not None
-                and not isinstance(value, list | dict)
-                else ""
+                "; put it in quotes" if kind == "string_type" and value is not None and not isinstance(value, list | dict) else ""
             )
             out.append(Issue(path, f"should be {_TYPE_WORDS[kind]}, not {describe(value)}{hint}"))
         elif kind == "value_error":
             out.append(Issue(path, str(detail["msg"]).removeprefix("Value error, ")))
         elif kind == "too_short":
             need = ctx.get("min_length", 1)
-            out.append(
-                Issue(path, f"should have at least {need} entr{'y' if need == 1 else 'ies'}")
-            )
+            out.append(Issue(path, f"should have at least {need} entr{'y' if need == 1 else 'ies'}"))
         elif kind == "greater_than_equal":
             out.append(Issue(path, f"should be at least {ctx.get('ge')}, not {value}"))
         elif kind == "less_than_equal":
@@ -312,11 +303,7 @@ def check_fields(
     if not isinstance(raw, dict):
         return {}, [Issue(base, f"should be a mapping (key: value), not {describe(raw)}")]
     fields = model.model_fields
-    issues = [
-        Issue((*base, key), _unknown_field(key, list(fields)))
-        for key in raw
-        if key not in fields and key not in ignore
-    ]
+    issues = [Issue((*base, key), _unknown_field(key, list(fields))) for key in raw if key not in fields and key not in ignore]
     values: dict[str, Any] = {}
     for name, info in fields.items():
         if name not in raw:
@@ -326,9 +313,7 @@ def check_fields(
                 values[name] = info.get_default(call_default_factory=True)
             continue
         try:
-            values[name] = _adapter(model, name).validate_python(
-                raw[name], strict=True, context=dict(context or {})
-            )
+            values[name] = _adapter(model, name).validate_python(raw[name], strict=True, context=dict(context or {}))
         except ValidationError as error:
             issues.extend(_issues(error, (*base, name)))
     return values, issues

@@ -47,17 +47,11 @@ def _question_set_issues(method: MethodModel, i: int, known_ksbs: Any) -> list[I
     base: tuple[str | int, ...] = ("methods", i, "question_set")
     issues: list[Issue] = []
     if method.min_questions is not None and rule.questions < method.min_questions:
-        issues.append(
-            Issue((*base, "questions"), f"is {rule.questions}, below min_questions ({method.min_questions})")
-        )
+        issues.append(Issue((*base, "questions"), f"is {rule.questions}, below min_questions ({method.min_questions})"))
     if method.max_questions is not None and rule.questions > method.max_questions:
-        issues.append(
-            Issue((*base, "questions"), f"is {rule.questions}, above max_questions ({method.max_questions})")
-        )
+        issues.append(Issue((*base, "questions"), f"is {rule.questions}, above max_questions ({method.max_questions})"))
     if rule.pre_picked > rule.questions:
-        issues.append(
-            Issue((*base, "pre_picked"), f"is {rule.pre_picked}, more than the set's {rule.questions} questions")
-        )
+        issues.append(Issue((*base, "pre_picked"), f"is {rule.pre_picked}, more than the set's {rule.questions} questions"))
     for k, code in enumerate(rule.ksbs):
         if isinstance(known_ksbs, dict) and code not in known_ksbs:
             issues.append(Issue((*base, "ksbs", k), f"KSB {code!r} is not in the spec's ksbs"))
@@ -75,11 +69,7 @@ def _methods_issues(methods: list[MethodModel], known_ksbs: Any = None) -> list[
         seen.add(method.key)
         if len(set(method.grades)) != len(method.grades):
             issues.append(Issue(("methods", i, "grades"), "names a grade twice"))
-        if (
-            method.min_questions is not None
-            and method.max_questions is not None
-            and method.min_questions > method.max_questions
-        ):
+        if method.min_questions is not None and method.max_questions is not None and method.min_questions > method.max_questions:
             issues.append(
                 Issue(
                     ("methods", i, "max_questions"),
@@ -90,9 +80,7 @@ def _methods_issues(methods: list[MethodModel], known_ksbs: Any = None) -> list[
     return issues
 
 
-def _boundary_issues(
-    boundaries: list[BoundaryModel], total: int, grades: tuple[str, ...] | None
-) -> list[Issue]:
+def _boundary_issues(boundaries: list[BoundaryModel], total: int, grades: tuple[str, ...] | None) -> list[Issue]:
     """Boundaries must grade every mark from 0 to total exactly once."""
     base = ("knowledge_test", "boundaries")
     issues: list[Issue] = []
@@ -220,15 +208,9 @@ def _overall_issues(overall: OverallModel, values: dict[str, Any]) -> list[Issue
 
     def check_grade(path: tuple[str | int, ...], grade: str, *, counted: bool) -> None:
         if grade not in grades:
-            issues.append(
-                Issue(
-                    path, f"grade {grade!r} is not in overall.grades ({', '.join(overall.grades)})"
-                )
-            )
+            issues.append(Issue(path, f"grade {grade!r} is not in overall.grades ({', '.join(overall.grades)})"))
         elif counted and method_grades is not None and grade not in method_grades:
-            issues.append(
-                Issue(path, f"no method can be graded {grade!r}, so this condition never holds")
-            )
+            issues.append(Issue(path, f"no method can be graded {grade!r}, so this condition never holds"))
 
     last = len(overall.rules) - 1
     for i, rule in enumerate(overall.rules):
@@ -262,11 +244,7 @@ def _overall_issues(overall: OverallModel, values: dict[str, Any]) -> list[Issue
 def _resit_issues(resit: ResitModel, values: dict[str, Any]) -> list[Issue]:
     issues: list[Issue] = []
     method_grades = _method_grades(values)
-    if (
-        resit.grade_cap is not None
-        and method_grades is not None
-        and resit.grade_cap not in method_grades
-    ):
+    if resit.grade_cap is not None and method_grades is not None and resit.grade_cap not in method_grades:
         issues.append(
             Issue(
                 ("resit", "grade_cap"),
@@ -274,11 +252,7 @@ def _resit_issues(resit: ResitModel, values: dict[str, Any]) -> list[Issue]:
             )
         )
     if resit.window not in WINDOWS:
-        issues.append(
-            Issue(
-                ("resit", "window"), f"unknown window {resit.window!r} (use {' or '.join(WINDOWS)})"
-            )
-        )
+        issues.append(Issue(("resit", "window"), f"unknown window {resit.window!r} (use {' or '.join(WINDOWS)})"))
     elif resit.window == "months_from_outcome":
         if resit.window_months is None:
             issues.append(
@@ -288,11 +262,7 @@ def _resit_issues(resit: ResitModel, values: dict[str, Any]) -> list[Issue]:
                 )
             )
         elif resit.window_months < 1:
-            issues.append(
-                Issue(
-                    ("resit", "window_months"), f"should be at least 1, not {resit.window_months}"
-                )
-            )
+            issues.append(Issue(("resit", "window_months"), f"should be at least 1, not {resit.window_months}"))
     elif resit.window_months is not None:
         issues.append(
             Issue(
@@ -314,15 +284,10 @@ def _build(values: dict[str, Any]) -> StandardSpec:
             closed_book=kt.closed_book,
             total_marks=kt.total_marks,
             blueprint=Blueprint(
-                quotas={
-                    key: TypeQuota(count=q.count, marks=q.marks) for key, q in kt.questions.items()
-                },
+                quotas={key: TypeQuota(count=q.count, marks=q.marks) for key, q in kt.questions.items()},
                 required_ksbs=tuple(kt.ksbs),
             ),
-            boundaries=tuple(
-                Boundary(grade=b.grade, min=b.min, max=b.max)
-                for b in sorted(kt.boundaries, key=lambda b: b.min)
-            ),
+            boundaries=tuple(Boundary(grade=b.grade, min=b.min, max=b.max) for b in sorted(kt.boundaries, key=lambda b: b.min)),
         )
     return StandardSpec(
         code=spec.standard,
@@ -354,9 +319,7 @@ def _build(values: dict[str, Any]) -> StandardSpec:
             rules=tuple(
                 OverallRule(
                     grade=r.grade,
-                    when=None
-                    if r.when is None
-                    else Condition(any=r.when.any, at_least=dict(r.when.at_least)),
+                    when=None if r.when is None else Condition(any=r.when.any, at_least=dict(r.when.at_least)),
                 )
                 for r in spec.overall.rules
             ),

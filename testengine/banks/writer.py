@@ -88,11 +88,7 @@ def _styled(value: Any) -> Any:
         return _FlowMap(items) if plain and 0 < len(items) <= _SMALL_MAPPING else items
     if isinstance(value, list):
         items_list = [_styled(v) for v in value]
-        return (
-            _Flow(items_list)
-            if all(not isinstance(v, list | dict) for v in items_list)
-            else items_list
-        )
+        return _Flow(items_list) if all(not isinstance(v, list | dict) for v in items_list) else items_list
     return value
 
 
@@ -123,9 +119,7 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_standard(
-    folder: Path, spec_raw: Mapping[str, Any], questions: Sequence[BankQuestion]
-) -> None:
+def write_standard(folder: Path, spec_raw: Mapping[str, Any], questions: Sequence[BankQuestion]) -> None:
     """Export a standard: spec.yaml plus one questions file per first KSB, questions in id order.
 
     The questions/ folder ends up holding exactly this bank: question files from an earlier
@@ -146,9 +140,7 @@ def write_standard(
         title = titles.get(ksb) if isinstance(titles, Mapping) else None
         header = f"# {ksb} {title}\n" if isinstance(title, str) and "\n" not in title else ""
         body = _dump({"questions": [_file_form(q) for q in ordered]})
-        spaced = body.replace("\n  - id:", "\n\n  - id:").replace(
-            "questions:\n\n", "questions:\n", 1
-        )
+        spaced = body.replace("\n  - id:", "\n\n  - id:").replace("questions:\n\n", "questions:\n", 1)
         _write_atomic(directory / name, header + spaced)
     if directory.is_dir():
         for path in directory.iterdir():

@@ -20,9 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 YamlPath = tuple[str | int, ...]
 
 _STANDARD = "tag:yaml.org,2002:"
-_ALLOWED_SCALAR_TAGS = frozenset(
-    _STANDARD + name for name in ("str", "int", "float", "bool", "null", "timestamp")
-)
+_ALLOWED_SCALAR_TAGS = frozenset(_STANDARD + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
 _MAP = _STANDARD + "map"
 _SEQ = _STANDARD + "seq"
 
@@ -127,9 +125,7 @@ class _Walker:
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _STANDARD + "merge":
-                self.fail(
-                    key_node, "merge keys (<<) are not allowed in bank files; write the fields out"
-                )
+                self.fail(key_node, "merge keys (<<) are not allowed in bank files; write the fields out")
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, "a key must be a plain name, not a list or mapping")
@@ -214,8 +210,7 @@ def load_yaml(text: str) -> LocatedDocument:
         return LocatedDocument(None, LineMap({(): 1}))
     walker = _Walker()
     walker.issues += [
-        YamlIssue(line, "aliases (*name) are not allowed in bank files; write the value out")
-        for line in alias_lines
+        YamlIssue(line, "aliases (*name) are not allowed in bank files; write the value out") for line in alias_lines
     ]
     data = walker.walk(root, ())
     if walker.issues:

@@ -79,9 +79,7 @@ TRANSITIONS: Mapping[AttemptState, Mapping[AttemptEvent, AttemptState]] = Mappin
                 _E.ABANDON: _S.ABANDONED,
             }
         ),
-        _S.PAUSED: MappingProxyType(
-            {_E.RESUME: _S.IN_PROGRESS, _E.SUBMIT: _S.SUBMITTED, _E.ABANDON: _S.ABANDONED}
-        ),
+        _S.PAUSED: MappingProxyType({_E.RESUME: _S.IN_PROGRESS, _E.SUBMIT: _S.SUBMITTED, _E.ABANDON: _S.ABANDONED}),
         _S.ON_BREAK: MappingProxyType({_E.END_BREAK: _S.IN_PROGRESS, _E.SUBMIT: _S.SUBMITTED}),
         _S.SUBMITTED: MappingProxyType({}),
         _S.ABANDONED: MappingProxyType({}),
@@ -101,9 +99,7 @@ def next_state(state: AttemptState, event: AttemptEvent) -> AttemptState:
         raise IllegalTransition(f"unknown attempt state or event: {exc}") from None
     target = TRANSITIONS[state].get(event)
     if target is None:
-        raise IllegalTransition(
-            f"an attempt in state {state.value!r} cannot take event {event.value!r}"
-        )
+        raise IllegalTransition(f"an attempt in state {state.value!r} cannot take event {event.value!r}")
     return target
 
 

@@ -12,19 +12,42 @@ from dataclasses import asdict, dataclass
 from .errors import DomainError
 
 BACKGROUNDS: dict[str, str] = {
-    "standard": "Standard (white)", "cream": "Cream", "yellow": "Yellow", "blue": "Blue", "green": "Green", "pink": "Pink",
+    "standard": "Standard (white)",
+    "cream": "Cream",
+    "yellow": "Yellow",
+    "blue": "Blue",
+    "green": "Green",
+    "pink": "Pink",
     "dark": "Dark (light text on black)",
 }
-TEXT_SIZES: dict[str, str] = {"100": "Standard (100%)", "125": "Larger (125%)", "150": "Large (150%)", "175": "Larger still (175%)", "200": "Largest (200%)"}
-LINE_SPACINGS: dict[str, str] = {"standard": "Standard", "wide": "Wider (1.8 times the text size)", "widest": "Widest (2.2 times the text size)"}
+TEXT_SIZES: dict[str, str] = {
+    "100": "Standard (100%)",
+    "125": "Larger (125%)",
+    "150": "Large (150%)",
+    "175": "Larger still (175%)",
+    "200": "Largest (200%)",
+}
+LINE_SPACINGS: dict[str, str] = {
+    "standard": "Standard",
+    "wide": "Wider (1.8 times the text size)",
+    "widest": "Widest (2.2 times the text size)",
+}
 LETTER_SPACINGS: dict[str, str] = {"standard": "Standard", "wide": "Wider (0.12 times the text size)"}
 FONTS: dict[str, str] = {"standard": "Standard", "dyslexic": "OpenDyslexic (dyslexia-friendly)"}
 
 FIELDS: dict[str, dict[str, str]] = {
-    "background": BACKGROUNDS, "text_size": TEXT_SIZES, "line_spacing": LINE_SPACINGS, "letter_spacing": LETTER_SPACINGS, "font": FONTS,
+    "background": BACKGROUNDS,
+    "text_size": TEXT_SIZES,
+    "line_spacing": LINE_SPACINGS,
+    "letter_spacing": LETTER_SPACINGS,
+    "font": FONTS,
 }
 FIELD_LABELS: dict[str, str] = {
-    "background": "Background colour", "text_size": "Text size", "line_spacing": "Line spacing", "letter_spacing": "Letter spacing", "font": "Font",
+    "background": "Background colour",
+    "text_size": "Text size",
+    "line_spacing": "Line spacing",
+    "letter_spacing": "Letter spacing",
+    "font": "Font",
 }
 
 

@@ -141,6 +141,8 @@ def decide(spec: StandardSpec, method_key: str, history: History, *, today: dt.d
                 f"the {spec.resit.window_months}-month window from the outcome on "
                 f"{current.released_on.isoformat()} closed on {last_day.isoformat()}"
             )
-        raise Ineligible("resit_window_closed", f"{spec.code}: too late to re-sit or re-take: {reason}; the whole EPA must be taken again.")
+        raise Ineligible(
+            "resit_window_closed", f"{spec.code}: too late to re-sit or re-take: {reason}; the whole EPA must be taken again."
+        )
     kind = AttemptKind.RETAKE if agreement.further_learning else AttemptKind.RESIT
     return Eligible(kind, grade_cap=spec.resit.grade_cap, last_day=last_day)

@@ -97,9 +97,7 @@ def grade_for_marks(boundaries: Sequence[Boundary], marks: int, max_marks: int) 
     raise AssertionError("checked boundaries cover every mark")  # pragma: no cover
 
 
-def grades_for_marks(
-    boundaries: Sequence[Boundary], marks: npt.NDArray[np.generic], max_marks: int
-) -> npt.NDArray[np.str_]:
+def grades_for_marks(boundaries: Sequence[Boundary], marks: npt.NDArray[np.generic], max_marks: int) -> npt.NDArray[np.str_]:
     """grade_for_marks over a whole array of scripts at once (same shape, a string per script).
 
     Used for cohort reports and boundary what-ifs over every script of a standard: one
@@ -136,9 +134,7 @@ def _check_method_grades(spec: StandardSpec, method_grades: Mapping[str, str]) -
     expected = [m.key for m in spec.methods]
     for key in expected:
         if key not in method_grades:
-            raise DomainError(
-                f"{spec.code}: no grade given for method {key!r}", code="invalid_grades"
-            )
+            raise DomainError(f"{spec.code}: no grade given for method {key!r}", code="invalid_grades")
     for key in method_grades:
         if key not in expected:
             raise DomainError(
@@ -149,8 +145,7 @@ def _check_method_grades(spec: StandardSpec, method_grades: Mapping[str, str]) -
         grade = method_grades[method.key]
         if grade not in method.grades:
             raise DomainError(
-                f"{spec.code}: {grade!r} is not a grade of method {method.key!r} "
-                f"(it awards {', '.join(method.grades)})",
+                f"{spec.code}: {grade!r} is not a grade of method {method.key!r} (it awards {', '.join(method.grades)})",
                 code="invalid_grades",
             )
 
@@ -212,15 +207,11 @@ def describe_overall_rules(spec: StandardSpec) -> list[str]:
 def cap_grade(grade: str, cap: str | None, order: Sequence[str]) -> str:
     """The lower of `grade` and `cap` on the scale `order` (lowest first); no cap, no change."""
     if grade not in order:
-        raise DomainError(
-            f"{grade!r} is not on the scale {', '.join(order)}", code="invalid_grades"
-        )
+        raise DomainError(f"{grade!r} is not on the scale {', '.join(order)}", code="invalid_grades")
     if cap is None:
         return grade
     if cap not in order:
-        raise DomainError(
-            f"grade cap {cap!r} is not on the scale {', '.join(order)}", code="invalid_grades"
-        )
+        raise DomainError(f"grade cap {cap!r} is not on the scale {', '.join(order)}", code="invalid_grades")
     return grade if order.index(grade) <= order.index(cap) else cap
 
 
@@ -231,9 +222,7 @@ def resit_method_grade(spec: StandardSpec, achieved: str, method_key: str) -> st
     try:
         method = spec.method(method_key)
     except KeyError:
-        raise DomainError(
-            f"{spec.code} has no method {method_key!r}", code="invalid_grades"
-        ) from None
+        raise DomainError(f"{spec.code} has no method {method_key!r}", code="invalid_grades") from None
     if achieved not in method.grades:
         raise DomainError(
             f"{spec.code}: {achieved!r} is not a grade of method {method_key!r}",
@@ -242,9 +231,7 @@ def resit_method_grade(spec: StandardSpec, achieved: str, method_key: str) -> st
     return cap_grade(achieved, spec.resit.grade_cap, method.grades)
 
 
-def resit_overall_grade(
-    spec: StandardSpec, method_grades: Mapping[str, str], resat: Collection[str]
-) -> str:
+def resit_overall_grade(spec: StandardSpec, method_grades: Mapping[str, str], resat: Collection[str]) -> str:
     """The overall grade when the methods in `resat` were re-sat or re-taken.
 
     Their grades are capped first (resit_method_grade); then, where the standard has a cap and
@@ -256,10 +243,7 @@ def resit_overall_grade(
     for key in resat:
         if key not in method_grades:
             raise DomainError(f"{spec.code} has no method {key!r}", code="invalid_grades")
-    capped = {
-        key: resit_method_grade(spec, grade, key) if key in resat else grade
-        for key, grade in method_grades.items()
-    }
+    capped = {key: resit_method_grade(spec, grade, key) if key in resat else grade for key, grade in method_grades.items()}
     grade = overall_grade(spec, capped)
     cap = spec.resit.grade_cap
     if resat and cap is not None and cap in spec.overall.grades:
@@ -300,9 +284,7 @@ def resit_last_day(spec: StandardSpec, *, outcome_on: date, epa_period_ends: dat
                 code="epa_period_end_required",
             )
         return epa_period_ends
-    raise DomainError(
-        f"{spec.code}: unknown re-sit window {policy.window!r}", code="invalid_resit_policy"
-    )
+    raise DomainError(f"{spec.code}: unknown re-sit window {policy.window!r}", code="invalid_resit_policy")
 
 
 def resit_allowed(
@@ -322,13 +304,10 @@ def resit_allowed(
     failing = {m.grades[0] for m in spec.methods if m.grades}
     known = {g for m in spec.methods for g in m.grades}
     if method_grade not in known:
-        raise DomainError(
-            f"{spec.code}: {method_grade!r} is not a method grade", code="invalid_grades"
-        )
+        raise DomainError(f"{spec.code}: {method_grade!r} is not a method grade", code="invalid_grades")
     if spec.resit.failed_methods_only and method_grade not in failing:
         raise DomainError(
-            f"{spec.code}: only failed methods may be re-sat or re-taken; this one was graded "
-            f"{method_grade}",
+            f"{spec.code}: only failed methods may be re-sat or re-taken; this one was graded {method_grade}",
             code="resit_not_allowed",
         )
     if today < outcome_on:

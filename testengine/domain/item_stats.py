@@ -210,9 +210,7 @@ def item_statistics(r: Responses, n_items: int, *, group_fraction: float = 0.27)
     )
 
 
-def _grouped_correlation(
-    group: npt.NDArray[np.integer], x: FloatArray, y: FloatArray, n: IntArray, n_groups: int
-) -> FloatArray:
+def _grouped_correlation(group: npt.NDArray[np.integer], x: FloatArray, y: FloatArray, n: IntArray, n_groups: int) -> FloatArray:
     """Pearson r of x and y within each group, two-pass (centred) for accuracy on large counts."""
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = _sums(group, x, n_groups) / n

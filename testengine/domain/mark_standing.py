@@ -98,9 +98,7 @@ def standing_marks_array(
     an answer on which nothing stands yet. Element by element the same as `standing_mark`,
     including the refusal of negative marks.
     """
-    a, f, s, m, r = (
-        np.asarray(x, dtype=np.float64) for x in (auto, first, second, moderator, remark)
-    )
+    a, f, s, m, r = (np.asarray(x, dtype=np.float64) for x in (auto, first, second, moderator, remark))
     if f.ndim != 1 or any(x.shape != f.shape for x in (a, s, m, r)):
         raise DomainError("every role needs one entry per answer")
     if any(bool((x < 0).any()) for x in (a, f, s, m, r)):  # NaN (not given) compares False

@@ -60,9 +60,7 @@ def group_identical(answers: Mapping[int, str]) -> list[list[int]]:
     return ordered
 
 
-def _paired(
-    a: Sequence[int], b: Sequence[int]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def _paired(a: Sequence[int], b: Sequence[int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     x, y = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     if x.ndim != 1 or x.shape != y.shape:
         raise DomainError("two raters' marks must be paired one to one")
@@ -77,9 +75,7 @@ def exact_agreement(a: Sequence[int], b: Sequence[int]) -> float:
     return float(np.mean(x == y))
 
 
-def quadratic_weighted_kappa(
-    a: Sequence[int], b: Sequence[int], categories: Sequence[int] = MARK_CATEGORIES
-) -> float:
+def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], categories: Sequence[int] = MARK_CATEGORIES) -> float:
     """Cohen's kappa with quadratic weights: agreement beyond chance, near misses half-forgiven.
 
     kappa = 1 - sum(w * observed) / sum(w * expected), with w_ij = (i - j)^2 / (k - 1)^2 over
@@ -110,9 +106,7 @@ def quadratic_weighted_kappa(
     return 1.0 - float((weights * observed).sum()) / chance
 
 
-def agreement_by_item(
-    item: npt.ArrayLike, first: npt.ArrayLike, second: npt.ArrayLike, n_items: int
-) -> npt.NDArray[np.float64]:
+def agreement_by_item(item: npt.ArrayLike, first: npt.ArrayLike, second: npt.ArrayLike, n_items: int) -> npt.NDArray[np.float64]:
     """Exact agreement per item over its doubly marked answers (NaN for an item with none).
 
     One row per doubly marked answer. This is the `marker_agreement` that item_stats.flag_items
@@ -130,9 +124,7 @@ def agreement_by_item(
         return np.where(count > 0, same / count, np.nan)
 
 
-def boundary_scripts(
-    script_totals: Mapping[int, int], boundary_minimums: Sequence[int], margin: int
-) -> set[int]:
+def boundary_scripts(script_totals: Mapping[int, int], boundary_minimums: Sequence[int], margin: int) -> set[int]:
     """Scripts whose grade a change of at most `margin` marks could flip.
 
     A boundary is the minimum mark of a grade above the lowest (ST0663: Pass 46, Distinction 53).
@@ -143,11 +135,7 @@ def boundary_scripts(
     """
     if margin < 0:
         raise OutOfRange("margin cannot be negative")
-    return {
-        sid
-        for sid, total in script_totals.items()
-        if any(b - margin <= total <= b + margin - 1 for b in boundary_minimums)
-    }
+    return {sid for sid, total in script_totals.items() if any(b - margin <= total <= b + margin - 1 for b in boundary_minimums)}
 
 
 def second_marking_sample(

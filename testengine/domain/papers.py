@@ -212,9 +212,7 @@ class ItemPool:
         """The issued form of item i; questions without options are built once and shared."""
         item = self.items[i]
         if option_order is not None:
-            return DrawnQuestion(
-                item.id, item.version, item.type, item.marks, item.ksb, option_order
-            )
+            return DrawnQuestion(item.id, item.version, item.type, item.marks, item.ksb, option_order)
         plain = self._plain[i]
         if plain is None:
             plain = DrawnQuestion(item.id, item.version, item.type, item.marks, item.ksb, None)
@@ -306,9 +304,7 @@ class _Ordered:
         finite = int(np.count_nonzero(np.isfinite(self._key)))
         take = min(head, finite)
         if take < len(self._key):
-            part = (
-                np.argpartition(self._key, take - 1)[:take] if take > 0 else np.zeros(0, np.int64)
-            )
+            part = np.argpartition(self._key, take - 1)[:take] if take > 0 else np.zeros(0, np.int64)
         else:
             part = np.arange(len(self._key))
         part = part[np.argsort(self._key[part], kind="stable")]
@@ -516,9 +512,7 @@ def papers_without_repeat(items: Sequence[Item] | ItemPool, blueprint: Blueprint
     if not plan.types:
         raise ValueError("the blueprint asks for no questions")
     fewest = plan.upper_bound()
-    states = np.random.SeedSequence(_WITHOUT_REPEAT_ENTROPY).generate_state(
-        _WITHOUT_REPEAT_RUNS, dtype=np.uint64
-    )
+    states = np.random.SeedSequence(_WITHOUT_REPEAT_ENTROPY).generate_state(_WITHOUT_REPEAT_RUNS, dtype=np.uint64)
     for state in states:
         if fewest == 0:
             break
@@ -547,11 +541,7 @@ def _select(
 ) -> list[list[int]]:
     """Pick the items of one paper, per type in blueprint order (before shuffling)."""
     per_type, per_ksb = plan.counts_left(avail)
-    shortfalls = [
-        Shortfall(t, None, q, have)
-        for t, q, have in zip(plan.types, plan.counts, per_type)
-        if have < q
-    ]
+    shortfalls = [Shortfall(t, None, q, have) for t, q, have in zip(plan.types, plan.counts, per_type) if have < q]
     shortfalls += [Shortfall(None, k, 1, 0) for k, have in zip(plan.required, per_ksb) if have == 0]
     if shortfalls:
         raise PaperShortfall(shortfalls)
@@ -596,9 +586,7 @@ def _front_runners(plan: _Plan, ranked: list[_Ordered]) -> list[list[int]] | Non
     return chosen if covered == plan.full else None
 
 
-def _search(
-    plan: _Plan, key: FloatArray, avail: BoolArray, per_ksb: list[int], ranked: list[_Ordered]
-) -> list[list[int]]:
+def _search(plan: _Plan, key: FloatArray, avail: BoolArray, per_ksb: list[int], ranked: list[_Ordered]) -> list[list[int]]:
     search = _Search(plan, key, avail, per_ksb, ranked)
     note = "Enemy pairs or the paper's type counts rule out the unseen items that are left."
     try:
@@ -607,10 +595,7 @@ def _search(
         found = False
         note = "No paper was found within the search limit; " + note
     if not found:
-        shortfalls = [
-            Shortfall(plan.types[ti], None, plan.counts[ti], best)
-            for ti, best in sorted(search.short_types.items())
-        ]
+        shortfalls = [Shortfall(plan.types[ti], None, plan.counts[ti], best) for ti, best in sorted(search.short_types.items())]
         shortfalls += [Shortfall(None, plan.required[r], 1, 0) for r in sorted(search.dead_ksbs)]
         raise PaperShortfall(shortfalls, note)
     chosen: list[list[int]] = [[] for _ in plan.types]
@@ -652,9 +637,7 @@ def _steer_difficulty(
         moves: list[IntArray] = []  # rows of (type, position in the paper's group, item in)
         for ti, (group, m) in enumerate(zip(chosen, plan.marks)):
             outs = np.array([p for p, i in enumerate(group) if known[i]], dtype=np.int64)
-            ins = np.array(
-                [j for j in ranked[ti].head if j not in in_paper and known[j]], dtype=np.int64
-            )
+            ins = np.array([j for j in ranked[ti].head if j not in in_paper and known[j]], dtype=np.int64)
             if not len(outs) or not len(ins):
                 continue
             f_out = facility[np.array(group, dtype=np.int64)[outs]]
@@ -681,9 +664,7 @@ def _steer_difficulty(
             return
 
 
-def _swap_keeps_rules(
-    plan: _Plan, chosen: list[list[int]], in_paper: set[int], out: int, into: int
-) -> bool:
+def _swap_keeps_rules(plan: _Plan, chosen: list[list[int]], in_paper: set[int], out: int, into: int) -> bool:
     """Whether replacing `out` by `into` keeps every required KSB covered and no enemies together."""
     if any(e in in_paper and e != out for e in plan.enemies[into]):
         return False
@@ -695,9 +676,7 @@ def _swap_keeps_rules(
     return covered == plan.full
 
 
-def _arrange(
-    pool: ItemPool, plan: _Plan, rng: np.random.Generator, chosen: list[list[int]]
-) -> tuple[DrawnQuestion, ...]:
+def _arrange(pool: ItemPool, plan: _Plan, rng: np.random.Generator, chosen: list[list[int]]) -> tuple[DrawnQuestion, ...]:
     """Paper order (types in blueprint order, shuffled within) and each question's option order.
 
     The shuffles come from the same generator after the selection, so the seed alone

@@ -120,9 +120,7 @@ def swap_options(
     others = [q for q in question_set.questions if q.item_id != leaving.item_id]
     still_covered = {k for q in others for k in q.ksb}
     must_cover = (set(leaving.ksb) & set(rule.ksbs)) - still_covered
-    enemies_of_others = {
-        e for item in items if item.id in in_set and item.id != leaving.item_id for e in item.enemies
-    }
+    enemies_of_others = {e for item in items if item.id in in_set and item.id != leaving.item_id for e in item.enemies}
     out = []
     for item in sorted(items, key=lambda i: i.id):
         if item.type != SET_TYPE or item.id in in_set or item.id in seen:

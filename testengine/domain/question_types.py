@@ -80,9 +80,7 @@ def plain_text_problem(value: str, limits: TextLimits) -> str | None:
             return f"contains a control character (U+{ord(char):04X}); use plain text"
     tag = _TAG.search(value)
     if tag:
-        return (
-            f"contains markup ({value[tag.start() : tag.start() + 12]!r}); use plain text, no HTML"
-        )
+        return f"contains markup ({value[tag.start() : tag.start() + 12]!r}); use plain text, no HTML"
     if _SCRIPT_URL.search(value):
         return "contains a script address (javascript:); use plain text"
     entity = _ENTITY.search(value)
@@ -100,17 +98,13 @@ class _Reader:
     def fail(self, path: ContentPath, message: str) -> None:
         self.issues.append(ContentIssue(path, message))
 
-    def mapping(
-        self, raw: object, path: ContentPath, fields: Sequence[str], required: Sequence[str]
-    ) -> Mapping[str, Any] | None:
+    def mapping(self, raw: object, path: ContentPath, fields: Sequence[str], required: Sequence[str]) -> Mapping[str, Any] | None:
         if not isinstance(raw, Mapping):
             self.fail(path, f"should be a mapping (key: value), not {describe(raw)}")
             return None
         for key in raw:
             if key not in fields:
-                self.fail(
-                    (*path, str(key)), f"unknown field {key!r} (expected {', '.join(fields)})"
-                )
+                self.fail((*path, str(key)), f"unknown field {key!r} (expected {', '.join(fields)})")
         for key in required:
             if key not in raw:
                 self.fail(path, f"missing field {key!r}")
@@ -126,16 +120,12 @@ class _Reader:
             return None
         return raw
 
-    def texts(
-        self, raw: object, path: ContentPath, limits: TextLimits, *, min_items: int
-    ) -> list[str] | None:
+    def texts(self, raw: object, path: ContentPath, limits: TextLimits, *, min_items: int) -> list[str] | None:
         if not isinstance(raw, list):
             self.fail(path, f"should be a list, not {describe(raw)}")
             return None
         if len(raw) < min_items:
-            self.fail(
-                path, f"should have at least {min_items} entr{'y' if min_items == 1 else 'ies'}"
-            )
+            self.fail(path, f"should have at least {min_items} entr{'y' if min_items == 1 else 'ies'}")
             return None
         out = [self.text(item, (*path, i), limits) for i, item in enumerate(raw)]
         return [t for t in out if t is not None] if all(t is not None for t in out) else None
@@ -171,11 +161,7 @@ def describe(value: object) -> str:
 
 def _quote_hint(value: object) -> str:
     # YAML turns unquoted yes/no/on/off, numbers and dates into non-text values.
-    return (
-        "; put it in quotes"
-        if isinstance(value, bool | int | float) or hasattr(value, "isoformat")
-        else ""
-    )
+    return "; put it in quotes" if isinstance(value, bool | int | float) or hasattr(value, "isoformat") else ""
 
 
 class QuestionType(ABC):
@@ -195,9 +181,7 @@ class QuestionType(ABC):
     on_papers: bool = True
 
     @abstractmethod
-    def read_content(
-        self, raw: Mapping[str, Any]
-    ) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
+    def read_content(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
         """Check the content fields as read from a bank file; return the stored content, or the issues.
 
         `raw` holds only this type's content fields (those present). The content returned is
@@ -253,9 +237,7 @@ class MultipleChoice(QuestionType):
     content_fields = ("options",)
     option_count = 4
 
-    def read_content(
-        self, raw: Mapping[str, Any]
-    ) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
+    def read_content(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
         reader = _Reader()
         if "options" not in raw:
             reader.fail((), "missing field 'options' (an mcq has 4 options)")
@@ -278,24 +260,12 @@ class MultipleChoice(QuestionType):
             option = reader.mapping(option_raw, path, ("text", "correct", "rationale"), ("text",))
             if option is None:
                 continue
-            text = (
-                reader.text(option.get("text"), (*path, "text"), OPTION_TEXT)
-                if "text" in option
-                else None
-            )
-            correct = (
-                reader.flag(option["correct"], (*path, "correct")) if "correct" in option else False
-            )
-            rationale = (
-                reader.text(option["rationale"], (*path, "rationale"), NOTE)
-                if "rationale" in option
-                else None
-            )
+            text = reader.text(option.get("text"), (*path, "text"), OPTION_TEXT) if "text" in option else None
+            correct = reader.flag(option["correct"], (*path, "correct")) if "correct" in option else False
+            rationale = reader.text(option["rationale"], (*path, "rationale"), NOTE) if "rationale" in option else None
             options.append({"text": text, "correct": correct, "rationale": rationale})
         # Count the correct options only when every flag could be read, or one typo reports twice.
-        if len(options) == len(options_raw) and all(
-            option["correct"] is not None for option in options
-        ):
+        if len(options) == len(options_raw) and all(option["correct"] is not None for option in options):
             correct_count = sum(1 for option in options if option["correct"])
             if correct_count != 1:
                 reader.fail(
@@ -363,23 +333,17 @@ class ShortAnswer(QuestionType):
     )
     required_guide_fields = ("indicative_content", "two_marks", "one_mark", "zero_marks")
 
-    def read_content(
-        self, raw: Mapping[str, Any]
-    ) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
+    def read_content(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
         reader = _Reader()
         if "guide" not in raw:
             reader.fail((), "missing field 'guide' (a short answer needs a marking guide)")
             return None, reader.issues
-        guide_raw = reader.mapping(
-            raw["guide"], ("guide",), self.guide_fields, self.required_guide_fields
-        )
+        guide_raw = reader.mapping(raw["guide"], ("guide",), self.guide_fields, self.required_guide_fields)
         if guide_raw is None:
             return None, reader.issues
         path: ContentPath = ("guide",)
         indicative = (
-            reader.texts(
-                guide_raw["indicative_content"], (*path, "indicative_content"), NOTE, min_items=1
-            )
+            reader.texts(guide_raw["indicative_content"], (*path, "indicative_content"), NOTE, min_items=1)
             if "indicative_content" in guide_raw
             else None
         )
@@ -441,9 +405,7 @@ class AssessorQuestion(QuestionType):
     on_papers = False
     content_fields = ("method", "pass_shows", "distinction_shows", "follow_ups")
 
-    def read_content(
-        self, raw: Mapping[str, Any]
-    ) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
+    def read_content(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[ContentIssue]]:
         reader = _Reader()
         for required in ("method", "pass_shows", "distinction_shows"):
             if required not in raw:
@@ -454,14 +416,8 @@ class AssessorQuestion(QuestionType):
         if not isinstance(method, str) or not _METHOD_KEY.match(method):
             reader.fail(("method",), f"should be a method key (like observation), not {describe(method)}")
         pass_shows = reader.texts(raw["pass_shows"], ("pass_shows",), NOTE, min_items=1)
-        distinction_shows = reader.texts(
-            raw["distinction_shows"], ("distinction_shows",), NOTE, min_items=1
-        )
-        follow_ups = (
-            reader.texts(raw["follow_ups"], ("follow_ups",), NOTE, min_items=0)
-            if "follow_ups" in raw
-            else []
-        )
+        distinction_shows = reader.texts(raw["distinction_shows"], ("distinction_shows",), NOTE, min_items=1)
+        follow_ups = reader.texts(raw["follow_ups"], ("follow_ups",), NOTE, min_items=0) if "follow_ups" in raw else []
         if reader.issues:
             return None, reader.issues
         return {
@@ -485,9 +441,7 @@ class AssessorQuestion(QuestionType):
         return None  # never answered on screen: the assessor grades the method, not the question
 
 
-QUESTION_TYPES: dict[str, QuestionType] = {
-    t.key: t for t in (MultipleChoice(), ShortAnswer(), AssessorQuestion())
-}
+QUESTION_TYPES: dict[str, QuestionType] = {t.key: t for t in (MultipleChoice(), ShortAnswer(), AssessorQuestion())}
 
 
 def get_type(key: str) -> QuestionType:

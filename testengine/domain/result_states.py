@@ -29,9 +29,7 @@ class ResultAction(StrEnum):
 
 TRANSITIONS: Mapping[ResultStatus, Mapping[ResultAction, ResultStatus]] = MappingProxyType(
     {
-        ResultStatus.PROVISIONAL: MappingProxyType(
-            {ResultAction.SIGN_OFF: ResultStatus.SIGNED_OFF}
-        ),
+        ResultStatus.PROVISIONAL: MappingProxyType({ResultAction.SIGN_OFF: ResultStatus.SIGNED_OFF}),
         ResultStatus.SIGNED_OFF: MappingProxyType({ResultAction.RELEASE: ResultStatus.RELEASED}),
         ResultStatus.RELEASED: MappingProxyType({}),
     }
@@ -52,7 +50,5 @@ def next_status(status: ResultStatus | str, action: ResultAction | str) -> Resul
         raise IllegalTransition(f"unknown result action {action!r}") from None
     target = TRANSITIONS[current].get(verb)
     if target is None:
-        raise IllegalTransition(
-            f"A {current.value.replace('_', ' ')} result cannot be {_DONE[verb]}."
-        )
+        raise IllegalTransition(f"A {current.value.replace('_', ' ')} result cannot be {_DONE[verb]}.")
     return target

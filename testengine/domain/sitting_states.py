@@ -98,7 +98,5 @@ def next_booking_status(status: BookingStatus | str, event: BookingEvent | str) 
         raise IllegalTransition(f"unknown booking status or event: {exc}") from None
     target = BOOKING_TRANSITIONS[status].get(event)
     if target is None:
-        raise IllegalTransition(
-            f"a booking {status.value.replace('_', ' ')} cannot take event {event.value!r}"
-        )
+        raise IllegalTransition(f"a booking {status.value.replace('_', ' ')} cannot take event {event.value!r}")
     return target

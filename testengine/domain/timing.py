@@ -120,9 +120,7 @@ class ExtraTime:
 
     def __post_init__(self) -> None:
         if self.percent < 0 or self.minutes < 0:
-            raise OutOfRange(
-                f"extra time cannot be negative (percent={self.percent}, minutes={self.minutes})"
-            )
+            raise OutOfRange(f"extra time cannot be negative (percent={self.percent}, minutes={self.minutes})")
 
 
 def allowed_duration(base_minutes: int, extra: ExtraTime) -> timedelta:
@@ -138,9 +136,7 @@ def allowed_duration(base_minutes: int, extra: ExtraTime) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def stopped_time(
-    stoppages: Sequence[Stoppage], now: datetime, *, since: datetime | None = None
-) -> timedelta:
+def stopped_time(stoppages: Sequence[Stoppage], now: datetime, *, since: datetime | None = None) -> timedelta:
     """How long the clock has stood still by `now`, counting overlapping stoppages once.
 
     A stoppage still going counts up to `now`; nothing after `now` (or before `since`, the
@@ -267,9 +263,7 @@ def is_expired(deadline_at: datetime, now: datetime, grace: timedelta = GRACE) -
     return require_utc(now) > require_utc(deadline_at) + grace
 
 
-def warnings_due(
-    remaining_time: timedelta, thresholds_minutes: Sequence[int] = (30, 10, 5)
-) -> tuple[int, ...]:
+def warnings_due(remaining_time: timedelta, thresholds_minutes: Sequence[int] = (30, 10, 5)) -> tuple[int, ...]:
     """The warning thresholds (minutes left) already reached, largest first.
 
     Every threshold passed is returned, not only the latest, so a page that has missed some (a

@@ -80,10 +80,11 @@ def qti3_item(question: BankQuestion) -> str:
                 if option.get("rationale")
                 else ""
             )
-            choices += f'      <qti-simple-choice identifier="{LETTERS[i]}">{_inline(option["text"])}{feedback}</qti-simple-choice>\n'
+            choices += (
+                f'      <qti-simple-choice identifier="{LETTERS[i]}">{_inline(option["text"])}{feedback}</qti-simple-choice>\n'
+            )
         return (
-            head
-            + '  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="identifier">\n'
+            head + '  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="identifier">\n'
             f"    <qti-correct-response><qti-value>{key}</qti-value></qti-correct-response>\n"
             "  </qti-response-declaration>\n"
             f'  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float" normal-maximum="{question.marks}"/>\n'
@@ -96,8 +97,7 @@ def qti3_item(question: BankQuestion) -> str:
         )
     guide = _guide_html(question.content["guide"], classes=True)
     return (
-        head
-        + '  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>\n'
+        head + '  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>\n'
         f'  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float" normal-maximum="{question.marks}"/>\n'
         f"  <qti-item-body>\n    {stem}\n"
         '    <qti-extended-text-interaction response-identifier="RESPONSE" expected-lines="6"/>\n'
@@ -200,11 +200,17 @@ def moodle_xml(standard: str, questions: Sequence[BankQuestion]) -> str:
             f"    <idnumber>{_x(question.id)}</idnumber>",
         ]
         if question.type == "mcq":
-            lines += ["    <single>true</single>", "    <shuffleanswers>true</shuffleanswers>", "    <answernumbering>abc</answernumbering>"]
+            lines += [
+                "    <single>true</single>",
+                "    <shuffleanswers>true</shuffleanswers>",
+                "    <answernumbering>abc</answernumbering>",
+            ]
             for option in question.content["options"]:
                 fraction = 100 if option.get("correct") else 0
                 feedback = _text("feedback", _inline(option["rationale"])) if option.get("rationale") else ""
-                lines.append(f'    <answer fraction="{fraction}" format="html"><text>{_x(_inline(option["text"]))}</text>{feedback}</answer>')
+                lines.append(
+                    f'    <answer fraction="{fraction}" format="html"><text>{_x(_inline(option["text"]))}</text>{feedback}</answer>'
+                )
         else:
             lines += [
                 "    <responseformat>editor</responseformat>",

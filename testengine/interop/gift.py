@@ -158,7 +158,11 @@ def _question(block: str, where: str, category: str | None) -> SourceItem:
     title = None
     if len(chars) > 1 and _plain(chars[:2]) == "::" and not chars[0].escaped and not chars[1].escaped:
         end = next(
-            (i for i in range(2, len(chars) - 1) if _plain(chars[i : i + 2]) == "::" and not chars[i].escaped and not chars[i + 1].escaped),
+            (
+                i
+                for i in range(2, len(chars) - 1)
+                if _plain(chars[i : i + 2]) == "::" and not chars[i].escaped and not chars[i + 1].escaped
+            ),
             -1,
         )
         if end < 0:
@@ -187,9 +191,7 @@ def _question(block: str, where: str, category: str | None) -> SourceItem:
     except ValueError as error:
         raise ValueError(str(error)) from None
     feedback = ((general, fmt),) if general else ()
-    make = partial(
-        SourceItem, source=where, title=title, source_id=title, stem=stem or after, stem_format=fmt, category=category
-    )
+    make = partial(SourceItem, source=where, title=title, source_id=title, stem=stem or after, stem_format=fmt, category=category)
     if after and stem:
         return make(kind="cloze", feedback=feedback, detail="missing-word format: text continues after the answers")
     if kind == "short_answer_essay":

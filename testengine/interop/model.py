@@ -218,7 +218,9 @@ def map_item(item: SourceItem, target: Target, taken: set[str]) -> Entry:
                 _check(rationale, NOTE, f"option {letter} feedback", problems)
                 entry["rationale"] = rationale
             if option.fraction < 0:
-                notes.append(f"option {letter} carried a negative weight ({option.fraction:.0%}): the bank has no negative marking")
+                notes.append(
+                    f"option {letter} carried a negative weight ({option.fraction:.0%}): the bank has no negative marking"
+                )
             options.append(entry)
         for text, text_format in item.feedback:
             general = _text(text, text_format, "general feedback", dropped)

@@ -126,8 +126,14 @@ def _question(element: Element, where: str, category: str | None) -> SourceItem:
     except ValueError:
         raise ValueError(f"defaultgrade {grade!r} is not a number") from None
     common = {
-        "source": where, "title": title, "source_id": idnumber, "stem": stem, "stem_format": stem_format,
-        "tags": plain_tags, "category": category, "source_marks": marks,
+        "source": where,
+        "title": title,
+        "source_id": idnumber,
+        "stem": stem,
+        "stem_format": stem_format,
+        "tags": plain_tags,
+        "category": category,
+        "source_marks": marks,
     }
     if qtype in _REFUSED_TYPES:
         return SourceItem(kind=_REFUSED_TYPES[qtype], feedback=tuple(feedback), **common)  # type: ignore[arg-type]
@@ -144,7 +150,9 @@ def _question(element: Element, where: str, category: str | None) -> SourceItem:
             options.append(SourceOption(raw, fmt, fraction, fb, fb_format))
         single = (element.findtext("single") or "true").strip().lower() in {"true", "1"}
         kind = "mcq" if single else "multi_answer"
-        return SourceItem(kind=kind, options=tuple(options), feedback=tuple(feedback), native=_native(native_tags, None), **common)  # type: ignore[arg-type]
+        return SourceItem(
+            kind=kind, options=tuple(options), feedback=tuple(feedback), native=_native(native_tags, None), **common
+        )  # type: ignore[arg-type]
     if qtype == "shortanswer":
         answers = []
         for answer in element.findall("answer"):
@@ -154,7 +162,13 @@ def _question(element: Element, where: str, category: str | None) -> SourceItem:
             fb = _text_of(answer.find("feedback"))
             if fb[0].strip():
                 feedback.append(fb)
-        return SourceItem(kind="short_answer", model_answers=tuple(answers), feedback=tuple(feedback), native=_native(native_tags, None), **common)  # type: ignore[arg-type]
+        return SourceItem(
+            kind="short_answer",
+            model_answers=tuple(answers),
+            feedback=tuple(feedback),
+            native=_native(native_tags, None),
+            **common,
+        )  # type: ignore[arg-type]
     if qtype == "essay":
         grader, grader_format = _text_of(element.find("graderinfo"))
         guide = read_guide(grader) if native_tags and grader_format == "html" else None

@@ -39,7 +39,14 @@ TEMPLATES = frozenset(
         "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates",
         "http://purl.imsglobal.org/spec/qti/v3p0/rptemplates",
     )
-    for name in ("match_correct", "map_response", "map_response_point", "match_correct.xml", "map_response.xml", "map_response_point.xml")
+    for name in (
+        "match_correct",
+        "map_response",
+        "map_response_point",
+        "match_correct.xml",
+        "map_response.xml",
+        "map_response_point.xml",
+    )
 )
 _INTERACTION_KINDS = {
     "orderInteraction": "ordering",
@@ -81,7 +88,9 @@ def normalise(element: Element) -> None:
         if node.tag == "contentBody":  # QTI 3.0 wraps rubric content in it; it is a plain block
             node.tag = "div"
         if node.attrib:
-            node.attrib = {(_camel(local(k)) if not k.startswith("{http://www.w3.org/XML") else local(k)): v for k, v in node.attrib.items()}
+            node.attrib = {
+                (_camel(local(k)) if not k.startswith("{http://www.w3.org/XML") else local(k)): v for k, v in node.attrib.items()
+            }
 
 
 def _inner_html(element: Element) -> str:
@@ -132,7 +141,11 @@ def _declarations(item: Element) -> dict[str, dict[str, object]]:
         mapping = {
             entry.get("mapKey", ""): float(entry.get("mappedValue", "0") or 0) for entry in decl.findall("mapping/mapEntry")
         }
-        out[decl.get("identifier", "")] = {"cardinality": decl.get("cardinality", "single"), "correct": correct, "mapping": mapping}
+        out[decl.get("identifier", "")] = {
+            "cardinality": decl.get("cardinality", "single"),
+            "correct": correct,
+            "mapping": mapping,
+        }
     return out
 
 
@@ -159,7 +172,9 @@ def read_item(data: bytes, where: str, native: Native | None = None, tags: tuple
     if processing is not None:
         template = processing.get("template")
         if template and template not in TEMPLATES:
-            notes.append(f"response processing template {template} is not a standard one: the key is read from the response declaration")
+            notes.append(
+                f"response processing template {template} is not a standard one: the key is read from the response declaration"
+            )
         elif not template and len(processing):
             notes.append("custom response processing dropped: the key is read from the response declaration")
     feedback: list[tuple[str, str]] = [(_inner_html(fb), "html") for fb in root.findall("modalFeedback")]
@@ -183,8 +198,12 @@ def read_item(data: bytes, where: str, native: Native | None = None, tags: tuple
     (interaction,) = interactions
     name = interaction.tag
     if name not in _SUPPORTED:
-        return SourceItem(kind=_INTERACTION_KINDS.get(name, "other"), detail=name, stem=_inner_html(body), stem_format="html", **common)  # type: ignore[arg-type]
-    declaration = declarations.get(interaction.get("responseIdentifier", ""), {"cardinality": "single", "correct": [], "mapping": {}})
+        return SourceItem(  # type: ignore[arg-type]
+            kind=_INTERACTION_KINDS.get(name, "other"), detail=name, stem=_inner_html(body), stem_format="html", **common
+        )
+    declaration = declarations.get(
+        interaction.get("responseIdentifier", ""), {"cardinality": "single", "correct": [], "mapping": {}}
+    )
     prompt = interaction.find("prompt")
     prompt_html = _inner_html(prompt) if prompt is not None else ""
     if name == "choiceInteraction":
@@ -210,7 +229,9 @@ def read_item(data: bytes, where: str, native: Native | None = None, tags: tuple
             return SourceItem(kind="multi_answer", stem=stem, stem_format="html", options=tuple(options), **common)  # type: ignore[arg-type]
         if not correct:
             return SourceItem(kind="no_key", stem=stem, stem_format="html", **common)  # type: ignore[arg-type]
-        return SourceItem(kind="mcq", stem=stem, stem_format="html", options=tuple(options), feedback=tuple(feedback), native=native, **common)  # type: ignore[arg-type]
+        return SourceItem(  # type: ignore[arg-type]
+            kind="mcq", stem=stem, stem_format="html", options=tuple(options), feedback=tuple(feedback), native=native, **common
+        )
     answers = [value for value in declaration["correct"] if value]  # type: ignore[attr-defined]
     answers += [key for key, value in declaration["mapping"].items() if value > 0 and key not in answers]  # type: ignore[attr-defined]
     if name == "textEntryInteraction":
@@ -220,8 +241,13 @@ def read_item(data: bytes, where: str, native: Native | None = None, tags: tuple
     if guide is not None:
         native = Native(**{**(native.__dict__ if native else {}), "guide": guide})
     return SourceItem(
-        kind="short_answer", stem=_inner_html(body), stem_format="html", model_answers=tuple(answers),
-        feedback=tuple(feedback), native=native, **common,  # type: ignore[arg-type]
+        kind="short_answer",
+        stem=_inner_html(body),
+        stem_format="html",
+        model_answers=tuple(answers),
+        feedback=tuple(feedback),
+        native=native,
+        **common,  # type: ignore[arg-type]
     )
 
 
@@ -293,9 +319,7 @@ def _read_package(package: Package | _Folder, label: str) -> tuple[list[SourceIt
         if local(resource.tag) != "resource" or "imsqti_item" not in (resource.get("type") or ""):
             continue
         where = f"{label}!{MANIFEST}:{tree.line(resource)}"
-        href = resource.get("href") or next(
-            (f.get("href") for f in resource if local(f.tag) == "file" and f.get("href")), None
-        )
+        href = resource.get("href") or next((f.get("href") for f in resource if local(f.tag) == "file" and f.get("href")), None)
         name = safe_member(href or "")
         if name is None:
             errors.append(SourceError(where, f"item path {href!r} is missing or points outside the package"))
@@ -325,4 +349,3 @@ def read_qti(path: Path, limits: Limits) -> tuple[list[SourceItem], list[SourceE
         return [read_item(read_limited(path, limits), str(path))], []
     except SourceError as error:
         return [], [error]
-

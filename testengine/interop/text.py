@@ -12,9 +12,34 @@ import re
 from html.parser import HTMLParser
 
 _BLOCK = frozenset(
-    ["p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "tr", "section", "article", "header", "footer", "dl", "dt", "dd"]
+    [
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "dl",
+        "dt",
+        "dd",
+    ]
 )
-_FORMATTING = frozenset(["b", "strong", "i", "em", "u", "s", "sub", "sup", "span", "font", "small", "big", "code", "tt", "mark", "abbr", "cite", "q"])
+_FORMATTING = frozenset(
+    ["b", "strong", "i", "em", "u", "s", "sub", "sup", "span", "font", "small", "big", "code", "tt", "mark", "abbr", "cite", "q"]
+)
 _SKIPPED = frozenset(["script", "style", "object", "embed", "iframe", "audio", "video", "svg", "math", "head", "title"])
 _VOID_DROPPED = frozenset(["img", "input", "hr", "area", "source", "track", "param", "embed"])
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")

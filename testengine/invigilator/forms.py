@@ -17,15 +17,29 @@ class CheckInForm(FlaskForm):
 
 class IncidentForm(FlaskForm):
     kind = SelectField("Type", validators=[DataRequired()])
-    apprentices = SelectMultipleField("Apprentices involved", coerce=int, validators=[Optional()], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    apprentices = SelectMultipleField(
+        "Apprentices involved",
+        coerce=int,
+        validators=[Optional()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     notes = TextAreaField("Notes", validators=[DataRequired(message="Say what happened."), Length(max=2000)])
 
 
 class PauseRoomForm(FlaskForm):
     """Stopping every clock in the room is confirmed, and its reason goes into the incident it opens."""
 
-    reason = StringField("Reason for pausing the room", id="pause-reason", validators=[DataRequired(message="Give the reason (it is recorded in the incident log)."), Length(max=500)])
-    confirm = BooleanField("Yes, stop every apprentice's clock now", id="pause-confirm", validators=[DataRequired(message="Tick to confirm the whole room is paused.")])
+    reason = StringField(
+        "Reason for pausing the room",
+        id="pause-reason",
+        validators=[DataRequired(message="Give the reason (it is recorded in the incident log)."), Length(max=500)],
+    )
+    confirm = BooleanField(
+        "Yes, stop every apprentice's clock now",
+        id="pause-confirm",
+        validators=[DataRequired(message="Tick to confirm the whole room is paused.")],
+    )
 
 
 class CloseSittingForm(FlaskForm):
@@ -43,5 +57,11 @@ class ExtraTimeForm(FlaskForm):
 class MessageForm(FlaskForm):
     """A message to one apprentice or the whole room; it appears on their screens within seconds."""
 
-    recipient = SelectField("Send to", id="message-recipient", validators=[DataRequired(message="Choose who receives the message.")])
-    body = TextAreaField("Message", id="message-body", validators=[DataRequired(message="Write the message."), Length(max=500, message="Keep the message to 500 characters.")])
+    recipient = SelectField(
+        "Send to", id="message-recipient", validators=[DataRequired(message="Choose who receives the message.")]
+    )
+    body = TextAreaField(
+        "Message",
+        id="message-body",
+        validators=[DataRequired(message="Write the message."), Length(max=500, message="Keep the message to 500 characters.")],
+    )

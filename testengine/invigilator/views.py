@@ -76,7 +76,10 @@ def _incident_form(room) -> IncidentForm:  # type: ignore[no-untyped-def]
 
 def _message_form(room) -> MessageForm:  # type: ignore[no-untyped-def]
     form = MessageForm()
-    form.recipient.choices = [("room", "The whole room"), *((str(b.apprentice_id), f"{b.apprentice.candidate_number} {b.apprentice.full_name}") for b in room.bookings)]
+    form.recipient.choices = [
+        ("room", "The whole room"),
+        *((str(b.apprentice_id), f"{b.apprentice.candidate_number} {b.apprentice.full_name}") for b in room.bookings),
+    ]
     return form
 
 
@@ -87,12 +90,17 @@ def _board_page(room, *, status: int = 200, **forms):  # type: ignore[no-untyped
     data = sitting_service.board(room, utcnow())
     me = next((link for link in room.invigilators if link.user_id == current_user.id), None)
     page = render_template(
-        "invigilator/sitting.html", sitting=room, board=data, form=EmptyForm(), venue_form=checklist_form(room.remote),
+        "invigilator/sitting.html",
+        sitting=room,
+        board=data,
+        form=EmptyForm(),
+        venue_form=checklist_form(room.remote),
         incident_form=forms.get("incident_form") or _incident_form(room),
         pause_form=forms.get("pause_form") or PauseRoomForm(formdata=None),
         close_form=forms.get("close_form") or CloseSittingForm(formdata=None),
         message_form=forms.get("message_form") or _blank_message_form(room),
-        present=bool(me and me.present), policy=load_policy(),
+        present=bool(me and me.present),
+        policy=load_policy(),
     )
     return page, status
 
@@ -111,7 +119,9 @@ def sign_in(sitting_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/sittings/<int:sitting_id>/sign-out", methods=["POST"])
 def sign_out(sitting_id: int):  # type: ignore[no-untyped-def]
     room = sitting_service.lock_sitting(_sitting(sitting_id).id)
-    return _act(sitting_id, lambda: sitting_service.sign_out(room, current_user, now=utcnow()), "You have signed out of the room.")
+    return _act(
+        sitting_id, lambda: sitting_service.sign_out(room, current_user, now=utcnow()), "You have signed out of the room."
+    )
 
 
 @bp.route("/sittings/<int:sitting_id>/venue", methods=["POST"])
@@ -145,9 +155,14 @@ def check_in(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
         now = utcnow()
         try:
             sitting_service.check_in(
-                booking, document_type=form.document_type.data or "", last_digits=form.last_digits.data or "",
-                photo_matched=bool(form.photo_matched.data), uln_confirmed=bool(form.uln_confirmed.data),
-                seat=form.seat.data or "", now=now, actor=current_user,
+                booking,
+                document_type=form.document_type.data or "",
+                last_digits=form.last_digits.data or "",
+                photo_matched=bool(form.photo_matched.data),
+                uln_confirmed=bool(form.uln_confirmed.data),
+                seat=form.seat.data or "",
+                now=now,
+                actor=current_user,
             )
         except sitting_service.SittingError as refused:
             db.session.rollback()
@@ -158,8 +173,11 @@ def check_in(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
                 sitting_service.prepare_paper(booking, now=now, actor=current_user)
         except DomainError as shortfall:  # e.g. a bank shortfall: say so; the start will try again
             db.session.commit()
-            flash(f"{booking.apprentice.candidate_number} checked in, but no paper could be drawn yet: {shortfall} "
-                  "Starting will try again; tell the assessment organisation's bank administrator.", "error")
+            flash(
+                f"{booking.apprentice.candidate_number} checked in, but no paper could be drawn yet: {shortfall} "
+                "Starting will try again; tell the assessment organisation's bank administrator.",
+                "error",
+            )
             return _back(sitting_id)
         db.session.commit()
         flash(f"{booking.apprentice.candidate_number} checked in.")
@@ -178,7 +196,11 @@ def absent(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
 def allow_device(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
     booking = sitting_service.booking_in_sitting(room, booking_id)
-    return _act(sitting_id, lambda: sitting_service.allow_device_change(booking, actor=current_user), "The apprentice may continue on another computer (once).")
+    return _act(
+        sitting_id,
+        lambda: sitting_service.allow_device_change(booking, actor=current_user),
+        "The apprentice may continue on another computer (once).",
+    )
 
 
 @bp.route("/sittings/<int:sitting_id>/attempts/<int:attempt_id>/<action>", methods=["POST"])
@@ -191,8 +213,14 @@ def attempt_action(sitting_id: int, attempt_id: int, action: str):  # type: igno
     now = utcnow()
     actions = {
         "pause": (lambda: attempt_service.begin_stoppage(attempt, "pause", now=now, actor=current_user), "Paused."),
-        "rest-break": (lambda: attempt_service.begin_stoppage(attempt, "rest_break", now=now, actor=current_user), "Rest break started; the clock is stopped."),
-        "resume": (lambda: attempt_service.end_stoppage(attempt, now=now, actor=current_user), "Resumed with the time that was left."),
+        "rest-break": (
+            lambda: attempt_service.begin_stoppage(attempt, "rest_break", now=now, actor=current_user),
+            "Rest break started; the clock is stopped.",
+        ),
+        "resume": (
+            lambda: attempt_service.end_stoppage(attempt, now=now, actor=current_user),
+            "Resumed with the time that was left.",
+        ),
     }
     if action not in actions:
         abort(404)
@@ -208,14 +236,22 @@ def pause_room(sitting_id: int):  # type: ignore[no-untyped-def]
         return _board_page(_sitting(sitting_id), status=400, pause_form=form)
     room = sitting_service.lock_sitting(_sitting(sitting_id).id)
     reason = (form.reason.data or "").strip()
-    return _act(sitting_id, lambda: sitting_service.pause_room(room, now=utcnow(), actor=current_user, reason=reason),
-                "The whole room is paused; every clock has stopped. An incident has been opened.", form=form)
+    return _act(
+        sitting_id,
+        lambda: sitting_service.pause_room(room, now=utcnow(), actor=current_user, reason=reason),
+        "The whole room is paused; every clock has stopped. An incident has been opened.",
+        form=form,
+    )
 
 
 @bp.route("/sittings/<int:sitting_id>/resume-room", methods=["POST"])
 def resume_room(sitting_id: int):  # type: ignore[no-untyped-def]
     room = sitting_service.lock_sitting(_sitting(sitting_id).id)
-    return _act(sitting_id, lambda: sitting_service.resume_room(room, now=utcnow(), actor=current_user), "The room has resumed; every apprentice has the time they had left.")
+    return _act(
+        sitting_id,
+        lambda: sitting_service.resume_room(room, now=utcnow(), actor=current_user),
+        "The room has resumed; every apprentice has the time they had left.",
+    )
 
 
 @bp.route("/sittings/<int:sitting_id>/incidents", methods=["POST"])
@@ -225,7 +261,14 @@ def incident(sitting_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _board_page(room, status=400, incident_form=form)
     try:
-        sitting_service.log_incident(room, kind=form.kind.data or "", apprentice_ids=list(form.apprentices.data or []), now=utcnow(), actor=current_user, notes=form.notes.data or "")
+        sitting_service.log_incident(
+            room,
+            kind=form.kind.data or "",
+            apprentice_ids=list(form.apprentices.data or []),
+            now=utcnow(),
+            actor=current_user,
+            notes=form.notes.data or "",
+        )
     except sitting_service.SittingError as refused:
         form.notes.errors = [*form.notes.errors, str(refused)]
         return _board_page(room, status=400, incident_form=form)
@@ -254,7 +297,11 @@ def message(sitting_id: int):  # type: ignore[no-untyped-def]
         getattr(form, refused.field).errors = [*getattr(form, refused.field).errors, str(refused)]
         return _board_page(room, status=400, message_form=form)
     db.session.commit()
-    flash("Message sent: it appears on the screen within a few seconds." if recipient else "Message sent to the whole room: it appears on every screen within a few seconds.")
+    flash(
+        "Message sent: it appears on the screen within a few seconds."
+        if recipient
+        else "Message sent to the whole room: it appears on every screen within a few seconds."
+    )
     return _back(sitting_id)
 
 
@@ -286,20 +333,49 @@ def report(sitting_id: int):  # type: ignore[no-untyped-def]
 
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        columns = ["candidate_number", "name", "seat", "attendance", "checked_in_at", "identity", "started_at", "finished_at", "finish", "stopped_minutes"]
+        columns = [
+            "candidate_number",
+            "name",
+            "seat",
+            "attendance",
+            "checked_in_at",
+            "identity",
+            "started_at",
+            "finished_at",
+            "finish",
+            "stopped_minutes",
+        ]
         writer.writerow(columns)
         for row in data["register"]:
             writer.writerow(safe_csv_row([row[c] for c in columns]))
         writer.writerow([])
         writer.writerow(["incident", "occurred_at", "ended_at", "apprentices", "notes"])
         for item in data["incidents"]:
-            writer.writerow(safe_csv_row([data["incident_names"].get(item.kind, item.kind), item.occurred_at.isoformat(), item.ended_at.isoformat() if item.ended_at else "", " ".join(data["candidates"].get(a, str(a)) for a in item.apprentice_ids), item.notes]))
+            writer.writerow(
+                safe_csv_row(
+                    [
+                        data["incident_names"].get(item.kind, item.kind),
+                        item.occurred_at.isoformat(),
+                        item.ended_at.isoformat() if item.ended_at else "",
+                        " ".join(data["candidates"].get(a, str(a)) for a in item.apprentice_ids),
+                        item.notes,
+                    ]
+                )
+            )
         writer.writerow([])
         writer.writerow(["message", "sent_at", "to", "from"])
         for message in data["messages"]:
             writer.writerow(safe_csv_row([message["body"], message["sent_at"].isoformat(), message["to"], message["sent_by"]]))
-        return Response(buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.csv"})
+        return Response(
+            buffer.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.csv"},
+        )
     if fmt == "pdf":
         zone = ZoneInfo(current_app.config["TESTENGINE"]["DISPLAY_TIMEZONE"])
-        return Response(invigilation_pdf(data, zone), mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"})
+        return Response(
+            invigilation_pdf(data, zone),
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f"attachment; filename=invigilation-{room.id}.pdf"},
+        )
     return render_template("invigilator/report.html", report=data, sitting=room, messages=data["messages"])

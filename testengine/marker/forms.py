@@ -27,13 +27,17 @@ class MarkForm(FlaskForm):
 class ChangeMarkForm(FlaskForm):
     mark = mark_field("New mark")
     comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=MAX_COMMENT)])
-    reason = TextAreaField("Why you are changing your mark", validators=[InputRequired(message="Give the reason."), Length(max=500)])
+    reason = TextAreaField(
+        "Why you are changing your mark", validators=[InputRequired(message="Give the reason."), Length(max=500)]
+    )
 
 
 class StandardisationItemForm(FlaskForm):
     response = TextAreaField("Answer", validators=[InputRequired(message="Write the answer."), Length(max=5000)])
     reference_mark = mark_field("Reference mark")
-    rationale = TextAreaField("Why this mark (shown to markers after they standardise)", validators=[Optional(), Length(max=MAX_COMMENT)])
+    rationale = TextAreaField(
+        "Why this mark (shown to markers after they standardise)", validators=[Optional(), Length(max=MAX_COMMENT)]
+    )
 
 
 class FromAnswerForm(FlaskForm):

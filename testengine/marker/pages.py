@@ -65,24 +65,38 @@ class QuestionInfo:
 
 
 def _info(ref: str, version: QuestionVersion) -> QuestionInfo:
-    return QuestionInfo(version.question_id, ref, version.type, list(version.ksb), version.marks, version.stem,
-                        (version.content or {}).get("guide"))
+    return QuestionInfo(
+        version.question_id,
+        ref,
+        version.type,
+        list(version.ksb),
+        version.marks,
+        version.stem,
+        (version.content or {}).get("guide"),
+    )
 
 
 def current_question(question_id: int) -> QuestionInfo | None:
     """A question as it now reads (for standardisation), or None."""
     row = db.session.execute(
         select(Question.external_id, QuestionVersion)
-        .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
+        .join(
+            QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version)
+        )
         .where(Question.id == question_id)
     ).first()
     return _info(row[0], row[1]) if row else None
 
 
 def candidate_number(attempt_id: int) -> str:
-    return db.session.scalar(
-        select(Apprentice.candidate_number).join(Attempt, Attempt.apprentice_id == Apprentice.id).where(Attempt.id == attempt_id)
-    ) or "-"
+    return (
+        db.session.scalar(
+            select(Apprentice.candidate_number)
+            .join(Attempt, Attempt.apprentice_id == Apprentice.id)
+            .where(Attempt.id == attempt_id)
+        )
+        or "-"
+    )
 
 
 def submitted_script(attempt_id: int) -> Attempt | None:
@@ -93,8 +107,13 @@ def submitted_script(attempt_id: int) -> Attempt | None:
 
 def response_id(attempt_id: int, position: int) -> int | None:
     return db.session.scalar(
-        select(AttemptQuestion.id).join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position, Attempt.state == AttemptState.SUBMITTED.value)
+        select(AttemptQuestion.id)
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(
+            AttemptQuestion.attempt_id == attempt_id,
+            AttemptQuestion.position == position,
+            Attempt.state == AttemptState.SUBMITTED.value,
+        )
     )
 
 
@@ -117,16 +136,26 @@ def response_page(aq_id: int) -> ResponsePage:
         .where(AttemptQuestion.id == aq_id)
     ).one()
     answer = db.session.scalar(select(Answer.response).where(Answer.attempt_question_id == aq_id)) or ""
-    return ResponsePage(aq.id, aq.attempt_id, aq.position, candidate_number(aq.attempt_id), _info(ref, version), answer,
-                        progress.marks_of([aq.attempt_id])[aq.id])
+    return ResponsePage(
+        aq.id,
+        aq.attempt_id,
+        aq.position,
+        candidate_number(aq.attempt_id),
+        _info(ref, version),
+        answer,
+        progress.marks_of([aq.attempt_id])[aq.id],
+    )
 
 
 def position_of(aq_id: int) -> tuple[int, int]:
-    row = db.session.execute(select(AttemptQuestion.attempt_id, AttemptQuestion.position).where(AttemptQuestion.id == aq_id)).one()
+    row = db.session.execute(
+        select(AttemptQuestion.attempt_id, AttemptQuestion.position).where(AttemptQuestion.id == aq_id)
+    ).one()
     return row[0], row[1]
 
 
 # --- the home page --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QuestionRow:
@@ -165,7 +194,9 @@ def _refs(question_ids: set[int]) -> dict[int, QuestionInfo]:
         return {}
     rows = db.session.execute(
         select(Question.external_id, QuestionVersion)
-        .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
+        .join(
+            QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version)
+        )
         .where(Question.id.in_(question_ids))
     ).all()
     return {version.question_id: _info(ref, version) for ref, version in rows}
@@ -180,8 +211,15 @@ def home(marker: Any, now: dt.datetime) -> dict[str, Any]:
     gates = quality.gates_for(marker, set(by_question))
     infos = _refs(set(by_question))
     questions = sorted(
-        (QuestionRow(infos[q], sum(p.held_by in (None, marker.id) for p in rows), sum(p.held_by not in (None, marker.id) for p in rows),
-                     gates[q]) for q, rows in by_question.items()),
+        (
+            QuestionRow(
+                infos[q],
+                sum(p.held_by in (None, marker.id) for p in rows),
+                sum(p.held_by not in (None, marker.id) for p in rows),
+                gates[q],
+            )
+            for q, rows in by_question.items()
+        ),
         key=lambda row: row.question.ref,
     )
     mine = marking.available(marker, "first", now)
@@ -216,11 +254,14 @@ def recent_marks(marker: Any, limit: int = 20) -> list[RecentMark]:
         .order_by(Mark.created_at.desc(), Mark.id.desc())
         .limit(limit)
     ).all()
-    return [RecentMark(m.attempt_id, position, ref, number, m.role, m.mark, m.created_at, m.reason is not None)
-            for m, position, ref, number in rows]
+    return [
+        RecentMark(m.attempt_id, position, ref, number, m.role, m.mark, m.created_at, m.reason is not None)
+        for m, position, ref, number in rows
+    ]
 
 
 # --- a script -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ScriptRow:
@@ -261,10 +302,13 @@ def script_page(attempt: Attempt, marker: Any, now: dt.datetime) -> ScriptPage:
         .order_by(AttemptQuestion.position)
     ).all()
     marks = progress.marks_of([attempt.id])
-    claims = dict(db.session.execute(
-        select(MarkingClaim.attempt_question_id, MarkingClaim.marker_id)
-        .join(AttemptQuestion, AttemptQuestion.id == MarkingClaim.attempt_question_id)
-        .where(AttemptQuestion.attempt_id == attempt.id, MarkingClaim.role == "first", MarkingClaim.expires_at > now)).all())
+    claims = dict(
+        db.session.execute(
+            select(MarkingClaim.attempt_question_id, MarkingClaim.marker_id)
+            .join(AttemptQuestion, AttemptQuestion.id == MarkingClaim.attempt_question_id)
+            .where(AttemptQuestion.attempt_id == attempt.id, MarkingClaim.role == "first", MarkingClaim.expires_at > now)
+        ).all()
+    )
     out, automatic, yours, waiting, others = [], 0, 0, 0, 0
     for aq_id, position, _available, kind, ref in rows:
         response = marks[aq_id]
@@ -287,7 +331,14 @@ def script_page(attempt: Attempt, marker: Any, now: dt.datetime) -> ScriptPage:
     decision = progress.decision_of(attempt.id)
     current = progress.stage(attempt, marks, decision)
     return ScriptPage(
-        attempt.id, candidate_number(attempt.id), out, sum(r[2] for r in rows), automatic, yours, waiting, current,
+        attempt.id,
+        candidate_number(attempt.id),
+        out,
+        sum(r[2] for r in rows),
+        automatic,
+        yours,
+        waiting,
+        current,
         decision.reason if decision is not None and decision.status == SampleStatus.SELECTED else None,
         automatic + yours if others == 0 else None,
         attempt.total_marks if attempt.marking_state == MarkingState.COMPLETE else None,
@@ -295,6 +346,7 @@ def script_page(attempt: Attempt, marker: Any, now: dt.datetime) -> ScriptPage:
 
 
 # --- moderators -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StandardisationRow:
@@ -305,18 +357,29 @@ class StandardisationRow:
 
 def standardisation_overview() -> list[StandardisationRow]:
     """Short-answer questions that have submitted answers or standardisation answers, with their counts."""
-    answered = dict(db.session.execute(
-        select(QuestionVersion.question_id, func.count(Answer.id))
-        .join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
-        .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
-        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(QuestionVersion.type == "short_answer", Attempt.state == AttemptState.SUBMITTED.value, func.length(func.trim(Answer.response)) > 0)
-        .group_by(QuestionVersion.question_id)).all())
-    items = dict(db.session.execute(
-        select(StandardisationItem.question_id, func.count(StandardisationItem.id)).group_by(StandardisationItem.question_id)).all())
+    answered = dict(
+        db.session.execute(
+            select(QuestionVersion.question_id, func.count(Answer.id))
+            .join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
+            .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
+            .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+            .where(
+                QuestionVersion.type == "short_answer",
+                Attempt.state == AttemptState.SUBMITTED.value,
+                func.length(func.trim(Answer.response)) > 0,
+            )
+            .group_by(QuestionVersion.question_id)
+        ).all()
+    )
+    items = dict(
+        db.session.execute(
+            select(StandardisationItem.question_id, func.count(StandardisationItem.id)).group_by(StandardisationItem.question_id)
+        ).all()
+    )
     infos = _refs(set(answered) | set(items))
-    return sorted((StandardisationRow(infos[q], items.get(q, 0), answered.get(q, 0)) for q in infos),
-                  key=lambda row: row.question.ref)
+    return sorted(
+        (StandardisationRow(infos[q], items.get(q, 0), answered.get(q, 0)) for q in infos), key=lambda row: row.question.ref
+    )
 
 
 @dataclass(frozen=True)
@@ -358,8 +421,10 @@ class ClearanceRow:
 def failed_standardisation() -> list[ClearanceRow]:
     """Markers below the threshold on a question, waiting for a moderator (markers' names, never candidates')."""
     rows = db.session.execute(
-        select(MarkerClearance, User.display_name).join(User, User.id == MarkerClearance.marker_id)
-        .where(MarkerClearance.status == "failed").order_by(MarkerClearance.decided_at)
+        select(MarkerClearance, User.display_name)
+        .join(User, User.id == MarkerClearance.marker_id)
+        .where(MarkerClearance.status == "failed")
+        .order_by(MarkerClearance.decided_at)
     ).all()
     infos = _refs({c.question_id for c, _name in rows})
     return [ClearanceRow(c.marker_id, name, infos[c.question_id], c.agreement, c.decided_at) for c, name in rows]

@@ -44,12 +44,23 @@ def standardise(question_id: int):  # type: ignore[no-untyped-def]
             if clearance.status == "passed":
                 flash("You agreed with the reference marks closely enough: you can now mark this question.")
             else:
-                flash("Your marks were below the agreement needed. A moderator must clear you before you mark this question.", "error")
+                flash(
+                    "Your marks were below the agreement needed. A moderator must clear you before you mark this question.",
+                    "error",
+                )
         return redirect(url_for("marker.standardise", question_id=question_id))
     results = quality.my_standardisation(current_user, question_id) if clearance is not None else []
     return render_template(
-        "marker/standardise.html", question=info, items=items, form=form, clearance=clearance, gate=gate, results=results,
-        gate_message=quality.GATE_MESSAGES.get(gate), threshold=quality.STANDARDISATION_THRESHOLD, button=EmptyForm(),
+        "marker/standardise.html",
+        question=info,
+        items=items,
+        form=form,
+        clearance=clearance,
+        gate=gate,
+        results=results,
+        gate_message=quality.GATE_MESSAGES.get(gate),
+        threshold=quality.STANDARDISATION_THRESHOLD,
+        button=EmptyForm(),
     )
 
 
@@ -67,8 +78,14 @@ def standardisation_set(question_id: int):  # type: ignore[no-untyped-def]
     form = StandardisationItemForm()
     if form.validate_on_submit():
         try:
-            quality.add_standardisation_item(question_id, response=form.response.data or "", reference_mark=form.reference_mark.data,
-                                             rationale=form.rationale.data, moderator=current_user, now=utcnow())
+            quality.add_standardisation_item(
+                question_id,
+                response=form.response.data or "",
+                reference_mark=form.reference_mark.data,
+                rationale=form.rationale.data,
+                moderator=current_user,
+                now=utcnow(),
+            )
         except DomainError as refused:
             db.session.rollback()
             flash(str(refused), "error")
@@ -78,8 +95,14 @@ def standardisation_set(question_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("marker.standardisation_set", question_id=question_id))
     answers = pages.real_answers(question_id)
     answer_forms = {(a.attempt_id, a.position): FromAnswerForm(prefix=f"a{a.attempt_id}-{a.position}") for a in answers}
-    return render_template("marker/standardisation_set.html", question=info, items=quality.standardisation_items(question_id),
-                           form=form, answers=answers, answer_forms=answer_forms)
+    return render_template(
+        "marker/standardisation_set.html",
+        question=info,
+        items=quality.standardisation_items(question_id),
+        form=form,
+        answers=answers,
+        answer_forms=answer_forms,
+    )
 
 
 @bp.route("/moderation/standardisation/<int:question_id>/from/<int:attempt_id>/<int:position>", methods=["POST"])
@@ -92,8 +115,9 @@ def standardisation_from_answer(question_id: int, attempt_id: int, position: int
         flash("Choose the reference mark for that answer.", "error")
         return redirect(url_for("marker.standardisation_set", question_id=question_id))
     try:
-        item = quality.add_item_from_response(aq_id, reference_mark=form.reference_mark.data, rationale=None,
-                                              moderator=current_user, now=utcnow())
+        item = quality.add_item_from_response(
+            aq_id, reference_mark=form.reference_mark.data, rationale=None, moderator=current_user, now=utcnow()
+        )
         if item.question_id != question_id:
             raise MarkingError("That answer is to another question.", code="wrong_question")
     except DomainError as refused:
@@ -138,8 +162,16 @@ def statistics():  # type: ignore[no-untyped-def]
     return render_template("marker/statistics.html", rows=quality.marker_statistics())
 
 
-STATISTICS_HEADER = ["marker", "answers marked", "mean seconds per answer", "compared", "exact agreement", "quadratic weighted kappa",
-                     "mean mark", "peers' mean mark"]
+STATISTICS_HEADER = [
+    "marker",
+    "answers marked",
+    "mean seconds per answer",
+    "compared",
+    "exact agreement",
+    "quadratic weighted kappa",
+    "mean mark",
+    "peers' mean mark",
+]
 
 
 @bp.route("/moderation/statistics.csv")
@@ -150,10 +182,23 @@ def statistics_csv():  # type: ignore[no-untyped-def]
     writer.writerow(STATISTICS_HEADER)
     for row in quality.marker_statistics():
         s = row.summary
-        writer.writerow(safe_csv_row([row.name, s.volume, _num(s.mean_seconds), s.compared, _num(s.exact_agreement), _num(s.qwk),
-                                      _num(s.mean_mark), _num(s.peer_mean_mark)]))
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=marker-statistics.csv"})
+        writer.writerow(
+            safe_csv_row(
+                [
+                    row.name,
+                    s.volume,
+                    _num(s.mean_seconds),
+                    s.compared,
+                    _num(s.exact_agreement),
+                    _num(s.qwk),
+                    _num(s.mean_mark),
+                    _num(s.peer_mean_mark),
+                ]
+            )
+        )
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=marker-statistics.csv"}
+    )
 
 
 def _num(value: float) -> str:
@@ -163,8 +208,13 @@ def _num(value: float) -> str:
 @bp.route("/moderation/samples")
 @moderator_only
 def samples():  # type: ignore[no-untyped-def]
-    return render_template("marker/samples.html", rows=progress.waiting_for_sample(), form=EmptyForm(),
-                           fraction=progress.SECOND_MARKING_FRACTION, margin=progress.BOUNDARY_MARGIN)
+    return render_template(
+        "marker/samples.html",
+        rows=progress.waiting_for_sample(),
+        form=EmptyForm(),
+        fraction=progress.SECOND_MARKING_FRACTION,
+        margin=progress.BOUNDARY_MARGIN,
+    )
 
 
 @bp.route("/moderation/sittings/<int:sitting_id>/sample", methods=["POST"])

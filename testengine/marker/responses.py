@@ -60,9 +60,13 @@ def respond(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
         if mine:
             latest = mine[-1]
             script = pages.submitted_script(attempt_id)
-            can_change = script is not None and script.marking_state == MarkingState.MARKING and page.marks.latest("moderator") is None
+            can_change = (
+                script is not None and script.marking_state == MarkingState.MARKING and page.marks.latest("moderator") is None
+            )
             form = ChangeMarkForm(mark=latest.mark, comment=latest.comment)
-            return render_template("marker/respond.html", page=page, role=latest.role, mine=mine, form=form, can_change=can_change)
+            return render_template(
+                "marker/respond.html", page=page, role=latest.role, mine=mine, form=form, can_change=can_change
+            )
         flash("You do not hold this answer. Take answers from the marking queue.", "error")
         return redirect(url_for("marker.home"))
     form = MarkForm(via=request.args.get("via", ""))
@@ -95,8 +99,14 @@ def change(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
         flash("Choose the new mark and give the reason for the change.", "error")
     else:
         try:
-            marking.change_mark(page.aq_id, current_user, mark=form.mark.data, comment=form.comment.data,
-                                reason=form.reason.data or "", now=utcnow())
+            marking.change_mark(
+                page.aq_id,
+                current_user,
+                mark=form.mark.data,
+                comment=form.comment.data,
+                reason=form.reason.data or "",
+                now=utcnow(),
+            )
         except DomainError as refused:
             db.session.rollback()
             flash(str(refused), "error")
@@ -144,6 +154,7 @@ def continue_script(attempt_id: int):  # type: ignore[no-untyped-def]
 
 
 # --- identical answers, marked once ---------------------------------------------------------
+
 
 def short_answer_question(question_id: int) -> pages.QuestionInfo:
     info = pages.current_question(question_id)
@@ -197,8 +208,9 @@ def group(question_id: int, attempt_id: int, position: int):  # type: ignore[no-
     form = MarkForm()
     if form.validate_on_submit():
         try:
-            saved = marking.save_marks(list(held.aq_ids), "first", current_user, mark=form.mark.data,
-                                       comment=form.comment.data, now=utcnow())
+            saved = marking.save_marks(
+                list(held.aq_ids), "first", current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow()
+            )
         except DomainError as refused:
             db.session.rollback()
             flash(str(refused), "error")

@@ -60,9 +60,7 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     marking_state: Mapped[str] = mapped_column(String(16), default=MarkingState.UNMARKED.value, index=True)
     total_marks: Mapped[int | None]
 
-    questions: Mapped[list[AttemptQuestion]] = relationship(
-        back_populates="attempt", order_by="AttemptQuestion.position"
-    )
+    questions: Mapped[list[AttemptQuestion]] = relationship(back_populates="attempt", order_by="AttemptQuestion.position")
     stoppages: Mapped[list[Stoppage]] = relationship(order_by="Stoppage.id")
 
 
@@ -87,9 +85,7 @@ class Answer(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "answers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_question_id: Mapped[int] = mapped_column(
-        ForeignKey("attempt_questions.id"), unique=True
-    )
+    attempt_question_id: Mapped[int] = mapped_column(ForeignKey("attempt_questions.id"), unique=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
     response: Mapped[str | None] = mapped_column(Text)
     flagged: Mapped[bool] = mapped_column(default=False)

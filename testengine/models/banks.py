@@ -50,9 +50,7 @@ class Question(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     standard: Mapped[Standard] = relationship(back_populates="questions")
-    versions: Mapped[list[QuestionVersion]] = relationship(
-        back_populates="question", order_by="QuestionVersion.version"
-    )
+    versions: Mapped[list[QuestionVersion]] = relationship(back_populates="question", order_by="QuestionVersion.version")
 
 
 class QuestionVersion(db.Model):  # type: ignore[name-defined,misc]

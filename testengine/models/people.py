@@ -46,9 +46,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    role_rows: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
     apprentice: Mapped[Apprentice | None] = relationship(back_populates="user", uselist=False)
 
     @property
@@ -92,9 +90,7 @@ class Apprentice(db.Model):  # type: ignore[name-defined,misc]
     pseudonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship(back_populates="apprentice")
-    adjustments: Mapped[list[Adjustment]] = relationship(
-        back_populates="apprentice", order_by="Adjustment.id"
-    )
+    adjustments: Mapped[list[Adjustment]] = relationship(back_populates="apprentice", order_by="Adjustment.id")
 
     @property
     def full_name(self) -> str:

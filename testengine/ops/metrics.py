@@ -21,7 +21,9 @@ from prometheus_client.registry import Collector
 
 REQUESTS = Counter("testengine_requests", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"])
 LATENCY = Histogram(
-    "testengine_request_seconds", "Time to answer a request, by endpoint", ["endpoint"],
+    "testengine_request_seconds",
+    "Time to answer a request, by endpoint",
+    ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 SAVES = Counter("testengine_saves", "Answer saves, by outcome", ["outcome"])

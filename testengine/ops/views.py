@@ -29,8 +29,9 @@ def health():  # type: ignore[no-untyped-def]
     db.session.rollback()
     heads = head_revisions()
     if revision not in heads:
-        return jsonify(status="unavailable", database="ok", schema=revision, expected=sorted(heads),
-                       message="run `testengine init-db`"), 503
+        return jsonify(
+            status="unavailable", database="ok", schema=revision, expected=sorted(heads), message="run `testengine init-db`"
+        ), 503
     return jsonify(status="ok", database="ok", schema=revision)
 
 

@@ -47,14 +47,9 @@ def sitting(code: str, sitting_id: int):  # type: ignore[no-untyped-def]
     stats = bank_statistics(standard)
     group = next((s for s in stats.sittings if s.sitting_id == sitting_id), None)
     if group is None:
-        return render_template(
-            "reviewer/sitting.html", standard=standard, stats=stats, group=None, title=room.title
-        )
+        return render_template("reviewer/sitting.html", standard=standard, stats=stats, group=None, title=room.title)
     chart = charts.score_histogram(group, stats.boundaries, stats.max_total)
-    bands = [
-        (grade, low, high, sum(group.distribution[low : high + 1]))
-        for grade, low, high in stats.boundaries
-    ]
+    bands = [(grade, low, high, sum(group.distribution[low : high + 1])) for grade, low, high in stats.boundaries]
     counts = [(total, count) for total, count in enumerate(group.distribution) if count]
     return render_template(
         "reviewer/sitting.html",

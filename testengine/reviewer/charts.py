@@ -130,12 +130,8 @@ def facility_discrimination(items: Sequence[ItemResult], *, chart_id: str = "sca
     chart.x_ticks = [Tick(x(v / 10), f"{v / 10:.1f}") for v in range(0, 11, 2)]
     chart.y_ticks = [Tick(y(v / 2), f"{v / 2:.1f}") for v in range(-2, 3)]
     top, bottom = chart.plot_top, chart.plot_bottom
-    chart.guides.append(
-        Guide(x(0.2), top, x(0.2), bottom, "too hard below 0.2", x(0.2) - 4, top + 12, "end")
-    )
-    chart.guides.append(
-        Guide(x(0.9), top, x(0.9), bottom, "too easy above 0.9", x(0.9) - 4, top + 12, "end")
-    )
+    chart.guides.append(Guide(x(0.2), top, x(0.2), bottom, "too hard below 0.2", x(0.2) - 4, top + 12, "end"))
+    chart.guides.append(Guide(x(0.9), top, x(0.9), bottom, "too easy above 0.9", x(0.9) - 4, top + 12, "end"))
     for at, label in ((0.15, "low below 0.15"), (0.0, "negative below 0")):
         chart.guides.append(
             Guide(
@@ -159,8 +155,7 @@ def facility_discrimination(items: Sequence[ItemResult], *, chart_id: str = "sca
                 x(item.facility),
                 y(item.discrimination),
                 f"{item.info.external_id} v{item.info.version}: facility {item.facility:.2f},"
-                f" discrimination {item.discrimination:.2f}"
-                + (f", flagged {', '.join(item.flags)}" if item.flags else ""),
+                f" discrimination {item.discrimination:.2f}" + (f", flagged {', '.join(item.flags)}" if item.flags else ""),
                 bool(item.flags),
             )
         )
@@ -175,9 +170,7 @@ def facility_discrimination(items: Sequence[ItemResult], *, chart_id: str = "sca
 def option_bars(item: ItemResult, *, chart_id: str = "options") -> Chart:
     """Share choosing each option (and leaving it blank), overall and in the top and bottom groups."""
     letters = list(string.ascii_uppercase[: item.info.options]) + ["blank"]
-    names = [
-        f"{letter} (key)" if i == item.info.key else letter for i, letter in enumerate(letters)
-    ]
+    names = [f"{letter} (key)" if i == item.info.key else letter for i, letter in enumerate(letters)]
     chart = Chart(
         id=chart_id,
         title=f"Options chosen for {item.info.external_id}",
@@ -238,17 +231,13 @@ def score_histogram(
     y = _scale(0.0, top_count, chart.plot_bottom, chart.plot_top)
     step = max(1, math.ceil(top_count / 5))
     chart.y_ticks = [Tick(y(v), str(v)) for v in range(0, top_count + 1, step)]
-    chart.x_ticks = [
-        Tick(x(v + 0.5), str(v)) for v in range(0, max_total + 1, 10 if max_total > 30 else 5)
-    ]
+    chart.x_ticks = [Tick(x(v + 0.5), str(v)) for v in range(0, max_total + 1, 10 if max_total > 30 else 5)]
     width = x(1) - x(0)
     for total, count in enumerate(group.distribution):
         if count:
             top = y(count)
             label = f"{total} marks: {count} script{'s' if count != 1 else ''}"
-            chart.bars.append(
-                Bar(x(total) + 0.5, top, max(width - 1, 1), chart.plot_bottom - top, label, 0)
-            )
+            chart.bars.append(Bar(x(total) + 0.5, top, max(width - 1, 1), chart.plot_bottom - top, label, 0))
     bands = []
     for grade, low, high in boundaries:
         in_band = sum(group.distribution[low : high + 1])
@@ -256,9 +245,7 @@ def score_histogram(
         if low > 0:  # labels step down the chart so neighbouring boundaries never overlap
             at = x(low)
             label_y = chart.plot_top + 12 + 14 * len(chart.guides)
-            room_right = (
-                at + 4 + 6 * len(f"{grade} from {low}") < chart.width
-            )  # about 6 px a character
+            room_right = at + 4 + 6 * len(f"{grade} from {low}") < chart.width  # about 6 px a character
             chart.guides.append(
                 Guide(
                     at,

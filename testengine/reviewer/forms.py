@@ -26,9 +26,7 @@ DECISION_CHOICES = [
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(
-        "Decision", choices=DECISION_CHOICES, validators=[InputRequired("Choose keep or retire.")]
-    )
+    decision = RadioField("Decision", choices=DECISION_CHOICES, validators=[InputRequired("Choose keep or retire.")])
     comments = TextAreaField("Comments for the review record")
 
 
@@ -103,17 +101,9 @@ class McqRevisionForm(RevisionForm):
 
     def field_for(self, path: tuple[str | int, ...]) -> Field | None:
         if path[:1] == ("options",):
-            if (
-                len(path) >= 2
-                and isinstance(path[1], int)
-                and path[1] < MultipleChoice.option_count
-            ):
+            if len(path) >= 2 and isinstance(path[1], int) and path[1] < MultipleChoice.option_count:
                 part = path[2] if len(path) > 2 else "text"
-                return (
-                    self[f"rationale_{path[1]}"]
-                    if part == "rationale"
-                    else self[f"option_{path[1]}"]
-                )
+                return self[f"rationale_{path[1]}"] if part == "rationale" else self[f"option_{path[1]}"]
             return self.correct
         return super().field_for(path)
 

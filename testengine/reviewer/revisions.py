@@ -104,15 +104,9 @@ def _decide(version_id: int, approve: bool):  # type: ignore[no-untyped-def]
             reject_form.reason.errors = [*reject_form.reason.errors, str(refused)]
             return question_page(version.question, reject_form=reject_form), 400
         flash(str(refused), "error")
-        return question_page(version.question), 403 if isinstance(
-            refused, review.SelfApproval
-        ) else 409
+        return question_page(version.question), 403 if isinstance(refused, review.SelfApproval) else 409
     db.session.commit()
-    what = (
-        "approved: it is now the current version"
-        if approve
-        else "rejected: the current version stands"
-    )
+    what = "approved: it is now the current version" if approve else "rejected: the current version stands"
     flash(f"{version.question.external_id} version {version.version} {what}.")
     return redirect(url_for("reviewer.question", question_id=version.question_id))
 

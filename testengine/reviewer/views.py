@@ -26,9 +26,7 @@ access.restrict(bp, roles=("reviewer",))
 
 
 def all_statistics() -> dict[int, BankStatistics]:
-    return {
-        standard.id: bank_statistics(standard) for standard in db.session.scalars(select(Standard))
-    }
+    return {standard.id: bank_statistics(standard) for standard in db.session.scalars(select(Standard))}
 
 
 @bp.route("/")
@@ -37,19 +35,14 @@ def home():  # type: ignore[no-untyped-def]
     due = review.queue(today, all_statistics())
     standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
     lint = bank_lint.findings_by_item(list(standards))
-    return render_template(
-        "reviewer/home.html", due=due, standards=standards, today=today, lint=lint
-    )
+    return render_template("reviewer/home.html", due=due, standards=standards, today=today, lint=lint)
 
 
 def _names(user_ids: set[int | None]) -> dict[int, str]:
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
-    return {
-        user.id: user.display_name
-        for user in db.session.scalars(select(User).where(User.id.in_(ids)))
-    }
+    return {user.id: user.display_name for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
 
 
 def question_page(  # type: ignore[no-untyped-def]

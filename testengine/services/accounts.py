@@ -49,6 +49,7 @@ def configure_hasher(time_cost: int, memory_kib: int) -> None:
         _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
         _dummy = None
 
+
 ROLES = tuple(role.value for role in Role)
 MIN_PASSWORD = 10
 
@@ -245,9 +246,7 @@ def find_user(identifier: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == identifier.lower()))
     if user is None:
         user = db.session.scalar(
-            select(User).join(Apprentice, Apprentice.user_id == User.id).where(
-                Apprentice.candidate_number == identifier.upper()
-            )
+            select(User).join(Apprentice, Apprentice.user_id == User.id).where(Apprentice.candidate_number == identifier.upper())
         )
     return user
 
@@ -281,7 +280,9 @@ def _identifier_key(identifier: str) -> str:
     return hmac.new(secret, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _refuse_unknown(identifier: str, password: str, *, now: dt.datetime, allowed_failures: int, lock_seconds: int) -> AccountError:
+def _refuse_unknown(
+    identifier: str, password: str, *, now: dt.datetime, allowed_failures: int, lock_seconds: int
+) -> AccountError:
     """Sign-in with an identifier no account has: counted and throttled exactly as a real account is.
 
     Otherwise the throttle would tell an attacker which emails are real: the ones that lock. The
@@ -291,12 +292,18 @@ def _refuse_unknown(identifier: str, password: str, *, now: dt.datetime, allowed
     window = dt.timedelta(seconds=lock_seconds)
     _verify_dummy(password)
     throttled_at = db.session.scalar(
-        select(func.max(AuditEntry.at)).where(AuditEntry.action == UNKNOWN_THROTTLED, AuditEntry.object_id == key, AuditEntry.at > now - window)
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.action == UNKNOWN_THROTTLED, AuditEntry.object_id == key, AuditEntry.at > now - window
+        )
     )
     if throttled_at is not None:
         return _throttled(throttled_at + window, now)
-    since = db.session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == UNKNOWN_THROTTLED, AuditEntry.object_id == key))
-    counted = select(func.count(AuditEntry.id)).where(AuditEntry.action == UNKNOWN_FAILED, AuditEntry.object_id == key, AuditEntry.at > now - window)
+    since = db.session.scalar(
+        select(func.max(AuditEntry.at)).where(AuditEntry.action == UNKNOWN_THROTTLED, AuditEntry.object_id == key)
+    )
+    counted = select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == UNKNOWN_FAILED, AuditEntry.object_id == key, AuditEntry.at > now - window
+    )
     if since is not None:
         counted = counted.where(AuditEntry.at > since)
     failures = (db.session.scalar(counted) or 0) + 1
@@ -306,9 +313,7 @@ def _refuse_unknown(identifier: str, password: str, *, now: dt.datetime, allowed
     return AccountError("Email or password not recognised.", code="bad_credentials")
 
 
-def authenticate(
-    identifier: str, password: str, *, allowed_failures: int, lock_seconds: int
-) -> User:
+def authenticate(identifier: str, password: str, *, allowed_failures: int, lock_seconds: int) -> User:
     """Check a password; throttle the account after repeated failures (kept in the database, so every worker agrees).
 
     Every path costs one password hash and ends in one of the same messages, so neither the

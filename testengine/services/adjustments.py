@@ -19,8 +19,20 @@ class AdjustmentError(DomainError):
     code = "invalid_adjustment"
 
 
-def add_adjustment(apprentice: Apprentice, *, kind: str, extra_percent: int, extra_minutes: int, reason: str, approval_reference: str, approved_by: str, expires_on: dt.date | None, now: dt.datetime, actor: User | None,
-                   display: dict[str, str] | None = None) -> Adjustment:
+def add_adjustment(
+    apprentice: Apprentice,
+    *,
+    kind: str,
+    extra_percent: int,
+    extra_minutes: int,
+    reason: str,
+    approval_reference: str,
+    approved_by: str,
+    expires_on: dt.date | None,
+    now: dt.datetime,
+    actor: User | None,
+    display: dict[str, str] | None = None,
+) -> Adjustment:
     """Record an adjustment. A display adjustment carries its settings (`display`, domain.display): the start page offers them first."""
     if kind not in {k.value for k in AdjustmentKind}:
         raise AdjustmentError("Choose a known adjustment.")
@@ -42,13 +54,32 @@ def add_adjustment(apprentice: Apprentice, *, kind: str, extra_percent: int, ext
     if expires_on is not None and expires_on < now.date():
         raise AdjustmentError("The expiry date is in the past.")
     adjustment = Adjustment(
-        apprentice_id=apprentice.id, kind=kind, extra_percent=extra_percent, extra_minutes=extra_minutes, reason=reason.strip(),
-        approval_reference=approval_reference.strip(), approved_by=approved_by.strip(), expires_on=expires_on, created_at=now,
+        apprentice_id=apprentice.id,
+        kind=kind,
+        extra_percent=extra_percent,
+        extra_minutes=extra_minutes,
+        reason=reason.strip(),
+        approval_reference=approval_reference.strip(),
+        approved_by=approved_by.strip(),
+        expires_on=expires_on,
+        created_at=now,
         display=chosen or None,
     )
     db.session.add(adjustment)
     db.session.flush()
-    audit.record(actor, "adjustment.add", adjustment, after={"candidate": apprentice.candidate_number, "kind": kind, "extra_percent": extra_percent, "extra_minutes": extra_minutes, "reference": approval_reference, **({"display": chosen} if chosen else {})})
+    audit.record(
+        actor,
+        "adjustment.add",
+        adjustment,
+        after={
+            "candidate": apprentice.candidate_number,
+            "kind": kind,
+            "extra_percent": extra_percent,
+            "extra_minutes": extra_minutes,
+            "reference": approval_reference,
+            **({"display": chosen} if chosen else {}),
+        },
+    )
     return adjustment
 
 
@@ -81,14 +112,27 @@ def remove_adjustment(adjustment: Adjustment, *, reason: str, now: dt.datetime, 
         for attempt in open_attempts:
             new = (min(attempt.extra_percent, percent), min(attempt.extra_minutes, minutes))
             if new != (attempt.extra_percent, attempt.extra_minutes):
-                attempts.change_extra_time(attempt, percent=new[0], minutes=new[1], now=now, actor=actor,
-                                           reason=f"adjustment {adjustment.approval_reference} removed: {cleaned}")
+                attempts.change_extra_time(
+                    attempt,
+                    percent=new[0],
+                    minutes=new[1],
+                    now=now,
+                    actor=actor,
+                    reason=f"adjustment {adjustment.approval_reference} removed: {cleaned}",
+                )
                 changed.append(attempt)
     db.session.flush()
     audit.record(
-        actor, "adjustment.remove", adjustment,
-        before={"candidate": apprentice.candidate_number, "kind": adjustment.kind, "extra_percent": adjustment.extra_percent,
-                "extra_minutes": adjustment.extra_minutes, "reference": adjustment.approval_reference},
+        actor,
+        "adjustment.remove",
+        adjustment,
+        before={
+            "candidate": apprentice.candidate_number,
+            "kind": adjustment.kind,
+            "extra_percent": adjustment.extra_percent,
+            "extra_minutes": adjustment.extra_minutes,
+            "reference": adjustment.approval_reference,
+        },
         after={"revoked_at": now.isoformat(), "attempts_changed": [a.id for a in changed]},
         reason=cleaned,
     )

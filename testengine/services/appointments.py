@@ -28,29 +28,47 @@ class AppointmentError(DomainError):
 
 
 def create(
-    *, apprentice: Apprentice, standard: Standard, method_key: str, assessor: User,
-    scheduled_for: dt.datetime, now: dt.datetime, actor: User | None,
+    *,
+    apprentice: Apprentice,
+    standard: Standard,
+    method_key: str,
+    assessor: User,
+    scheduled_for: dt.datetime,
+    now: dt.datetime,
+    actor: User | None,
 ) -> Appointment:
     """Book an assessor with an apprentice for a method that has a question set."""
     if not assessor.has_role(Role.ASSESSOR.value):
         raise AppointmentError(f"{assessor.email} is not an assessor.", code="not_an_assessor")
     rule_of(spec_of(standard), method_key)  # refuses, naming the methods, when there is no set to draw
     appointment = Appointment(
-        apprentice_id=apprentice.id, standard_id=standard.id, method_key=method_key, assessor_id=assessor.id,
-        scheduled_for=scheduled_for, conflict=None, evidence={}, created_by_id=actor.id if actor else None,
+        apprentice_id=apprentice.id,
+        standard_id=standard.id,
+        method_key=method_key,
+        assessor_id=assessor.id,
+        scheduled_for=scheduled_for,
+        conflict=None,
+        evidence={},
+        created_by_id=actor.id if actor else None,
         created_at=now,
     )
     db.session.add(appointment)
     db.session.flush()
-    audit.record(actor, "appointment.create", appointment,
-                 after={"apprentice": apprentice.candidate_number, "method": method_key, "assessor": assessor.email})
+    audit.record(
+        actor,
+        "appointment.create",
+        appointment,
+        after={"apprentice": apprentice.candidate_number, "method": method_key, "assessor": assessor.email},
+    )
     return appointment
 
 
 def for_assessor(assessor: User) -> list[Appointment]:
-    return list(db.session.scalars(
-        select(Appointment).where(Appointment.assessor_id == assessor.id).order_by(Appointment.scheduled_for, Appointment.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Appointment).where(Appointment.assessor_id == assessor.id).order_by(Appointment.scheduled_for, Appointment.id)
+        )
+    )
 
 
 def assessor_appointment(appointment_id: int, assessor: User) -> Appointment:
@@ -77,11 +95,13 @@ def declare(appointment: Appointment, *, conflict: bool, note: str, now: dt.date
 
 def _require_clear(appointment: Appointment) -> None:
     if appointment.conflict is None:
-        raise AppointmentError("Declare that you have no conflict of interest before you see the question set.",
-                               code="declaration_required")
+        raise AppointmentError(
+            "Declare that you have no conflict of interest before you see the question set.", code="declaration_required"
+        )
     if appointment.conflict:
-        raise AppointmentError("You declared a conflict of interest: this appointment needs another assessor.",
-                               code="conflict_declared")
+        raise AppointmentError(
+            "You declared a conflict of interest: this appointment needs another assessor.", code="conflict_declared"
+        )
 
 
 def open_set(appointment: Appointment, *, now: dt.datetime, actor: User) -> QuestionSetDraw:
@@ -115,7 +135,12 @@ def method_ksbs(appointment: Appointment) -> dict[str, str]:
 
 
 def record_grade(
-    appointment: Appointment, *, evidence: dict[str, str], grade: str, now: dt.datetime, actor: User,
+    appointment: Appointment,
+    *,
+    evidence: dict[str, str],
+    grade: str,
+    now: dt.datetime,
+    actor: User,
 ) -> Any:
     """Record evidence per KSB and the method's grade; the grade goes to the results service."""
     _require_clear(appointment)
@@ -128,8 +153,14 @@ def record_grade(
     apprentice = db.session.get(Apprentice, appointment.apprentice_id)
     standard = db.session.get(Standard, appointment.standard_id)
     result = results.record_method_grade(
-        apprentice, standard, method_key=appointment.method_key, grade=grade, assessed_on=now.date(),
-        assessor=actor.display_name, now=now, actor=actor,
+        apprentice,
+        standard,
+        method_key=appointment.method_key,
+        grade=grade,
+        assessed_on=now.date(),
+        assessor=actor.display_name,
+        now=now,
+        actor=actor,
     )
     appointment.evidence = {code: evidence[code].strip() for code in ksbs}
     appointment.grade = grade

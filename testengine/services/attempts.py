@@ -142,7 +142,12 @@ def start(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> None:
     attempt.started_at = now
     attempt.deadline_at = compute_deadline(attempt, now)
     db.session.flush()
-    audit.record(actor, "attempt.start", attempt, after={"started_at": now.isoformat(), "deadline": attempt.deadline_at.isoformat() if attempt.deadline_at else None})
+    audit.record(
+        actor,
+        "attempt.start",
+        attempt,
+        after={"started_at": now.isoformat(), "deadline": attempt.deadline_at.isoformat() if attempt.deadline_at else None},
+    )
 
 
 def open_in_browser(attempt: Attempt, *, now: dt.datetime) -> str:
@@ -152,7 +157,14 @@ def open_in_browser(attempt: Attempt, *, now: dt.datetime) -> str:
     attempt.client_token = token
     attempt.last_seen_at = now
     if previous is not None:
-        db.session.add(AttemptEventRow(attempt_id=attempt.id, at=now, kind="second_browser", detail="the test page was opened again in this browser (a reload or another tab); any earlier window was stopped"))
+        db.session.add(
+            AttemptEventRow(
+                attempt_id=attempt.id,
+                at=now,
+                kind="second_browser",
+                detail="the test page was opened again in this browser (a reload or another tab); any earlier window was stopped",
+            )
+        )
     db.session.flush()
     return token
 
@@ -180,16 +192,21 @@ def finalise_reporting(attempt: Attempt, now: dt.datetime) -> list[str] | None:
     return _finish(attempt, finished_at=attempt.deadline_at, reason="time_up", actor=None, event=AttemptEvent.EXPIRE)
 
 
-def _finish(attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: User | None, event: AttemptEvent) -> list[str] | None:
+def _finish(
+    attempt: Attempt, *, finished_at: dt.datetime, reason: str, actor: User | None, event: AttemptEvent
+) -> list[str] | None:
     """Move the attempt to its finished state (exactly once) and mark it; None if another request did first."""
     target = next_state(AttemptState(attempt.state), event).value
     # A conditional update: of many simultaneous finishes exactly one changes the row.
-    result = cast("CursorResult[Any]", db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
-        .values(state=target, submitted_at=finished_at, finish_reason=reason)
-        .execution_options(synchronize_session=False)
-    ))
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
+            .values(state=target, submitted_at=finished_at, finish_reason=reason)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if result.rowcount != 1:
         db.session.refresh(attempt)
         return None
@@ -225,10 +242,15 @@ def _close_open_stoppages(attempt: Attempt, now: dt.datetime) -> None:
         db.session.add(Stoppage(attempt_id=attempt.id, kind=step.kind, start=step.start, end=step.end))
         seconds = int((step.start - step.end).total_seconds())
         if attempt.sitting_id is not None:
-            db.session.add(Incident(
-                sitting_id=attempt.sitting_id, kind="clock_step", occurred_at=now, apprentice_ids=[attempt.apprentice_id],
-                notes=f"The server clock went back {seconds} s while the clock was stopped; the time left is unchanged.",
-            ))
+            db.session.add(
+                Incident(
+                    sitting_id=attempt.sitting_id,
+                    kind="clock_step",
+                    occurred_at=now,
+                    apprentice_ids=[attempt.apprentice_id],
+                    notes=f"The server clock went back {seconds} s while the clock was stopped; the time left is unchanged.",
+                )
+            )
         audit.record(None, "attempt.clock_step", attempt, after={"before": step.start.isoformat(), "after": step.end.isoformat()})
     db.session.flush()
 
@@ -252,15 +274,33 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> list[str]:
         kind = get_type(version.type)
         problem = kind.response_problem(version.content, response)
         if problem is not None:  # stored before saves were checked, or written around them: 0, and said so
-            unreadable.append(f"question {aq.position}: the stored response ({len(response or '')} characters) {problem}; marked 0")
-            audit.record(None, "answer.unreadable", attempt, after={"position": aq.position, "problem": f"response {problem}", "length": len(response or "")})
+            unreadable.append(
+                f"question {aq.position}: the stored response ({len(response or '')} characters) {problem}; marked 0"
+            )
+            audit.record(
+                None,
+                "answer.unreadable",
+                attempt,
+                after={"position": aq.position, "problem": f"response {problem}", "length": len(response or "")},
+            )
         mark = kind.mark(version.content, response)
         if mark is None:
             pending += 1
             continue
         total += mark
-        db.session.add(Mark(attempt_question_id=aq.id, attempt_id=attempt.id, marker_id=None, role=MarkRole.AUTO.value, mark=mark, created_at=now))
-    attempt.marking_state = next_marking_state(attempt.marking_state, MarkingState.MARKING if pending else MarkingState.COMPLETE).value
+        db.session.add(
+            Mark(
+                attempt_question_id=aq.id,
+                attempt_id=attempt.id,
+                marker_id=None,
+                role=MarkRole.AUTO.value,
+                mark=mark,
+                created_at=now,
+            )
+        )
+    attempt.marking_state = next_marking_state(
+        attempt.marking_state, MarkingState.MARKING if pending else MarkingState.COMPLETE
+    ).value
     attempt.total_marks = None if pending else total
     db.session.flush()
     if not pending:  # nothing for a marker: the provisional knowledge-test result now
@@ -340,13 +380,21 @@ def _answer_upsert_statement(dialect: str, *, flag_only: bool, with_token: bool)
     )
     answers = Answer.__table__  # Core, not the ORM's bulk insert: parameters are bound at each run
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(answers).from_select(["attempt_question_id", "attempt_id", "response", "revision", "saved_at", "flagged"], source)
+    statement = insert(answers).from_select(
+        ["attempt_question_id", "attempt_id", "response", "revision", "saved_at", "flagged"], source
+    )
     if flag_only:
-        statement = statement.on_conflict_do_update(index_elements=[answers.c.attempt_question_id], set_={"flagged": statement.excluded.flagged})
+        statement = statement.on_conflict_do_update(
+            index_elements=[answers.c.attempt_question_id], set_={"flagged": statement.excluded.flagged}
+        )
     else:
         statement = statement.on_conflict_do_update(
             index_elements=[answers.c.attempt_question_id],
-            set_={"response": statement.excluded.response, "revision": statement.excluded.revision, "saved_at": statement.excluded.saved_at},
+            set_={
+                "response": statement.excluded.response,
+                "revision": statement.excluded.revision,
+                "saved_at": statement.excluded.saved_at,
+            },
             where=answers.c.revision < statement.excluded.revision,
         )
     statement = statement.returning(answers.c.revision)
@@ -354,7 +402,17 @@ def _answer_upsert_statement(dialect: str, *, flag_only: bool, with_token: bool)
     return statement
 
 
-def _answer_upsert(attempt: Attempt, position: int, client_token: str | None, now: dt.datetime, *, response: str | None, revision: int, flagged: bool, flag_only: bool) -> int | None:
+def _answer_upsert(
+    attempt: Attempt,
+    position: int,
+    client_token: str | None,
+    now: dt.datetime,
+    *,
+    response: str | None,
+    revision: int,
+    flagged: bool,
+    flag_only: bool,
+) -> int | None:
     """INSERT ... SELECT that finds its row only while the attempt is open to this browser and in time.
 
     The state, browser token, deadline (with its grace) and position are checked in the statement
@@ -363,8 +421,13 @@ def _answer_upsert(attempt: Attempt, position: int, client_token: str | None, no
     """
     statement = _answer_upsert_statement(db.engine.dialect.name, flag_only=flag_only, with_token=client_token is not None)
     params = {
-        "attempt_id": attempt.id, "position": position, "cutoff": now - save_grace(),
-        "response": response, "revision": revision, "saved_at": now, "flagged": flagged,
+        "attempt_id": attempt.id,
+        "position": position,
+        "cutoff": now - save_grace(),
+        "response": response,
+        "revision": revision,
+        "saved_at": now,
+        "flagged": flagged,
     }
     if client_token is not None:
         params["client_token"] = client_token
@@ -406,7 +469,9 @@ def _explain_refusal(attempt: Attempt, position: int, client_token: str | None, 
     _question_at(attempt, position)
 
 
-def save_answer(attempt: Attempt, position: int, *, response: str | None, revision: int, client_token: str | None, now: dt.datetime) -> dict[str, Any]:
+def save_answer(
+    attempt: Attempt, position: int, *, response: str | None, revision: int, client_token: str | None, now: dt.datetime
+) -> dict[str, Any]:
     """Store an answer if its revision is newer than what is stored; a replay or an older revision changes nothing.
 
     One statement (a conditional upsert), so two racing saves cannot lose the newer one and a save
@@ -414,14 +479,22 @@ def save_answer(attempt: Attempt, position: int, *, response: str | None, revisi
     every LAST_SEEN_EVERY an update of `last_seen_at`.
     """
     check_save(attempt, position, response, client_token, now)
-    stored = _answer_upsert(attempt, position, client_token, now, response=response, revision=revision, flagged=False, flag_only=False)
+    stored = _answer_upsert(
+        attempt, position, client_token, now, response=response, revision=revision, flagged=False, flag_only=False
+    )
     if stored is None:
         _explain_refusal(attempt, position, client_token, now)
         current = db.session.scalar(
-            select(Answer.revision).join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
+            select(Answer.revision)
+            .join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
             .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
         )
-        return {"position": position, "revision": current, "stored": False, "status": "stale" if (current or 0) > revision else "duplicate"}
+        return {
+            "position": position,
+            "revision": current,
+            "stored": False,
+            "status": "stale" if (current or 0) > revision else "duplicate",
+        }
     return {"position": position, "revision": stored, "stored": True, "status": "saved"}
 
 
@@ -439,16 +512,19 @@ def remember_position(attempt: Attempt, position: int, *, client_token: str) -> 
     the attempt is open, whatever another request committed since the attempt was read.
     """
     _question_at(attempt, position)
-    moved = cast("CursorResult[Any]", db.session.execute(
-        update(Attempt)
-        .where(
-            Attempt.id == attempt.id,
-            Attempt.state.in_(_STARTED_OPEN),
-            or_(Attempt.client_token.is_(None), Attempt.client_token == client_token),
-        )
-        .values(current_position=position)
-        .execution_options(synchronize_session=False)
-    )).rowcount
+    moved = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(Attempt)
+            .where(
+                Attempt.id == attempt.id,
+                Attempt.state.in_(_STARTED_OPEN),
+                or_(Attempt.client_token.is_(None), Attempt.client_token == client_token),
+            )
+            .values(current_position=position)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
     if moved != 1:
         db.session.refresh(attempt)
         if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
@@ -471,7 +547,9 @@ def record_browser_event(attempt: Attempt, kind: str, detail: str | None, now: d
 
 def answers_of(attempt: Attempt) -> dict[int, Answer]:
     rows = db.session.execute(
-        select(AttemptQuestion.position, Answer).join(Answer, Answer.attempt_question_id == AttemptQuestion.id).where(AttemptQuestion.attempt_id == attempt.id)
+        select(AttemptQuestion.position, Answer)
+        .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
+        .where(AttemptQuestion.attempt_id == attempt.id)
     ).all()
     return {position: answer for position, answer in rows}
 
@@ -489,10 +567,15 @@ def answered_count(attempt_ids: list[int]) -> dict[int, int]:
 
 # --- the clock: pauses, rest breaks, extra time -------------------------------------------
 
+
 def begin_stoppage(attempt: Attempt, kind: str, *, now: dt.datetime, actor: User | None, incident_id: int | None = None) -> None:
     event = AttemptEvent.BEGIN_BREAK if kind == "rest_break" else AttemptEvent.PAUSE
     _transition(attempt, event)
-    db.session.add(Stoppage(attempt_id=attempt.id, kind=kind, start=now, end=None, by_user_id=actor.id if actor else None, incident_id=incident_id))
+    db.session.add(
+        Stoppage(
+            attempt_id=attempt.id, kind=kind, start=now, end=None, by_user_id=actor.id if actor else None, incident_id=incident_id
+        )
+    )
     db.session.flush()
     db.session.refresh(attempt)
     audit.record(actor, f"attempt.{kind}.begin", attempt, after={"at": now.isoformat()})
@@ -506,19 +589,34 @@ def end_stoppage(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> N
     before = attempt.deadline_at
     attempt.deadline_at = compute_deadline(attempt, now)
     db.session.flush()
-    audit.record(actor, "attempt.resume", attempt, before={"deadline": before.isoformat() if before else None}, after={"deadline": attempt.deadline_at.isoformat() if attempt.deadline_at else None})
+    audit.record(
+        actor,
+        "attempt.resume",
+        attempt,
+        before={"deadline": before.isoformat() if before else None},
+        after={"deadline": attempt.deadline_at.isoformat() if attempt.deadline_at else None},
+    )
 
 
 def change_extra_time(attempt: Attempt, *, percent: int, minutes: int, now: dt.datetime, actor: User | None, reason: str) -> None:
     """Extra time changed mid-attempt: audited, and a cut that would put the deadline in the past is refused."""
     new = timing.ExtraTime(percent=percent, minutes=minutes)
     if attempt.started_at is not None and attempt.state not in FINISHED_STATES:
-        timing.check_extra_time_change(attempt.started_at, attempt.base_minutes, extra_for(attempt), new, stoppages_of(attempt), now)
+        timing.check_extra_time_change(
+            attempt.started_at, attempt.base_minutes, extra_for(attempt), new, stoppages_of(attempt), now
+        )
     before = {"extra_percent": attempt.extra_percent, "extra_minutes": attempt.extra_minutes}
     attempt.extra_percent, attempt.extra_minutes = percent, minutes
     attempt.deadline_at = compute_deadline(attempt, now)
     db.session.flush()
-    audit.record(actor, "attempt.extra_time", attempt, before=before, after={"extra_percent": percent, "extra_minutes": minutes}, reason=reason)
+    audit.record(
+        actor,
+        "attempt.extra_time",
+        attempt,
+        before=before,
+        after={"extra_percent": percent, "extra_minutes": minutes},
+        reason=reason,
+    )
 
 
 def apprentice_for(user: User) -> Apprentice | None:

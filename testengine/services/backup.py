@@ -145,8 +145,17 @@ def make_backup(url: str, target: Path, now: dt.datetime) -> Manifest:
         else:
             conninfo, env = _libpq(url)
             # pg_dump runs in one repeatable-read snapshot: consistent while saves land.
-            _run([postgres_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                  f"--file={data}", f"--dbname={conninfo}"], env)
+            _run(
+                [
+                    postgres_tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--file={data}",
+                    f"--dbname={conninfo}",
+                ],
+                env,
+            )
             revision = _revision_in(url)  # migrations never run while a backup does
         os.chmod(data, 0o600)
         manifest = Manifest(engine, revision, sha256_of(data), data.name, now.isoformat())
@@ -166,8 +175,11 @@ def read_manifest(source: Path) -> Manifest:
     try:
         raw: dict[str, Any] = json.loads(path.read_text())
         manifest = Manifest(
-            engine=str(raw["engine"]), schema_revision=raw.get("schema_revision"), sha256=str(raw["sha256"]),
-            data_file=str(raw["data_file"]), created_at=str(raw["created_at"]),
+            engine=str(raw["engine"]),
+            schema_revision=raw.get("schema_revision"),
+            sha256=str(raw["sha256"]),
+            data_file=str(raw["data_file"]),
+            created_at=str(raw["created_at"]),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise BackupError(f"{path}: not a valid manifest ({error})") from None
@@ -227,6 +239,18 @@ def restore_backup(url: str, source: Path, known_revisions: set[str], *, force: 
             backup.close()
     else:
         conninfo, env = _libpq(url)
-        _run([postgres_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-              "--single-transaction", "--exit-on-error", f"--dbname={conninfo}", str(data)], env)
+        _run(
+            [
+                postgres_tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                f"--dbname={conninfo}",
+                str(data),
+            ],
+            env,
+        )
     return manifest

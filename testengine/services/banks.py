@@ -139,7 +139,9 @@ def _ownership_problems(source: BankQuestion, current: QuestionVersion | None, v
             )
         ]
     older = next((v for v in versions if v.version < current.version and v.fingerprint == fingerprint), None)
-    reviewed_since = [v for v in versions if older is not None and v.version > older.version and v.proposed_by_id is not None and v.approved]
+    reviewed_since = [
+        v for v in versions if older is not None and v.version > older.version and v.proposed_by_id is not None and v.approved
+    ]
     if older is not None and reviewed_since:
         newest = reviewed_since[-1]
         on = f" on {newest.decided_at:%Y-%m-%d}" if newest.decided_at else ""
@@ -155,7 +157,11 @@ def _ownership_problems(source: BankQuestion, current: QuestionVersion | None, v
 
 
 def import_bank(
-    folder: Path, *, now: dt.datetime, actor: User | None = None, loaded: LoadedStandard | None = None,
+    folder: Path,
+    *,
+    now: dt.datetime,
+    actor: User | None = None,
+    loaded: LoadedStandard | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Import a standard's folder. Raises BankValidationError (nothing written) if any file is bad.
@@ -178,17 +184,17 @@ def import_bank(
         summary.spec_changed = True
     db.session.flush()
 
-    existing = {
-        row.external_id: row
-        for row in db.session.scalars(select(Question).where(Question.standard_id == standard.id))
-    }
+    existing = {row.external_id: row for row in db.session.scalars(select(Question).where(Question.standard_id == standard.id))}
     all_versions: dict[int, list[QuestionVersion]] = {}
     for version in db.session.scalars(
         select(QuestionVersion).join(Question).where(Question.standard_id == standard.id).order_by(QuestionVersion.version)
     ):
         all_versions.setdefault(version.question_id, []).append(version)
     current_versions = {
-        row.id: version for row in existing.values() for version in all_versions.get(row.id, []) if version.version == row.current_version
+        row.id: version
+        for row in existing.values()
+        for version in all_versions.get(row.id, [])
+        if version.version == row.current_version
     }
     conflicts = [
         problem
@@ -248,7 +254,9 @@ def current_bank_questions(standard: Standard) -> list[BankQuestion]:
     """The bank as it stands now, in file form (for export)."""
     rows = db.session.execute(
         select(Question, QuestionVersion)
-        .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
+        .join(
+            QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version)
+        )
         .where(Question.standard_id == standard.id)
         .order_by(Question.external_id)
     ).all()
@@ -288,7 +296,9 @@ def eligible_rows(standard: Standard, today: dt.date, *columns: Any) -> list[Any
     statement = (
         select(*(columns or (Question, QuestionVersion)))
         .select_from(Question)
-        .join(QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version))
+        .join(
+            QuestionVersion, (QuestionVersion.question_id == Question.id) & (QuestionVersion.version == Question.current_version)
+        )
         .where(
             Question.standard_id == standard.id,
             Question.status == QuestionStatus.APPROVED.value,
@@ -325,7 +335,9 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
         by_status[row.status] = by_status.get(row.status, 0) + 1
     eligible = eligible_rows(standard, today)
     approved_by_type: dict[str, int] = {}
-    ksb_counts: dict[str, int] = {code_: 0 for code_ in (spec.knowledge_test.blueprint.required_ksbs if spec.knowledge_test else ())}
+    ksb_counts: dict[str, int] = {
+        code_: 0 for code_ in (spec.knowledge_test.blueprint.required_ksbs if spec.knowledge_test else ())
+    }
     # The paper figures count paper questions only; assessor questions are reported per method below.
     eligible = [(q, v) for q, v in eligible if get_type(v.type).on_papers]
     for _question, version in eligible:
@@ -340,16 +352,17 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
         "next_90_days": sum(1 for row in approved_rows if today <= row.next_due <= today + dt.timedelta(days=90)),
     }
     capacity = (
-        papers_without_repeat([to_item(q, v) for q, v in eligible], spec.knowledge_test.blueprint)
-        if spec.knowledge_test
-        else 0
+        papers_without_repeat([to_item(q, v) for q, v in eligible], spec.knowledge_test.blueprint) if spec.knowledge_test else 0
     )
     return {
         "standard": code,
         "title": standard.title,
         "questions": len(questions),
         "by_status": by_status,
-        "approved": {key: approved_by_type.get(key, 0) for key in (spec.knowledge_test.blueprint.quotas if spec.knowledge_test else approved_by_type)},
+        "approved": {
+            key: approved_by_type.get(key, 0)
+            for key in (spec.knowledge_test.blueprint.quotas if spec.knowledge_test else approved_by_type)
+        },
         "ksb": ksb_counts,
         "papers_without_repeat": capacity,
         "due_for_review": due,

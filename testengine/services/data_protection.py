@@ -55,10 +55,7 @@ EXAM_SCRIPT_EXEMPTION = (
     "an exam is exempt from the right of access (Data Protection Act 2018, Schedule 2, Part 4, "
     "paragraph 25(1)). Your marks, the markers' comments and your grades are included."
 )
-THIRD_PARTY_NOTE = (
-    "People who acted on your record (invigilators, markers, administrators) are shown by their role, "
-    "not by name."
-)
+THIRD_PARTY_NOTE = "People who acted on your record (invigilators, markers, administrators) are shown by their role, not by name."
 
 
 class DataProtectionError(Exception):
@@ -66,6 +63,7 @@ class DataProtectionError(Exception):
 
 
 # --- retention ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RetentionCandidate:
@@ -90,9 +88,13 @@ def due_for_pseudonymisation(now: dt.datetime, retention_days: int) -> list[Rete
     if retention_days < 0:
         raise ValueError("retention_days must not be negative")
     cutoff = now - dt.timedelta(days=retention_days)
-    last_attempt = _by_apprentice(db.session.execute(
-        select(Attempt.apprentice_id, func.max(func.coalesce(Attempt.submitted_at, Attempt.issued_at))).group_by(Attempt.apprentice_id)
-    ))
+    last_attempt = _by_apprentice(
+        db.session.execute(
+            select(Attempt.apprentice_id, func.max(func.coalesce(Attempt.submitted_at, Attempt.issued_at))).group_by(
+                Attempt.apprentice_id
+            )
+        )
+    )
     open_attempts = set(db.session.scalars(select(Attempt.apprentice_id).where(Attempt.state.in_(OPEN_STATES))))
     last_release: dict[int, dt.datetime] = {}
     unreleased: set[int] = set()
@@ -102,18 +104,26 @@ def due_for_pseudonymisation(now: dt.datetime, retention_days: int) -> list[Rete
         ):
             if released is not None:
                 last_release[apprentice_id] = max(released, last_release.get(apprentice_id, released))
-        unreleased.update(db.session.scalars(
-            select(model.apprentice_id).where(model.current.is_(True), model.status != RELEASED)
-        ))
-    last_sitting = _by_apprentice(db.session.execute(
-        select(Booking.apprentice_id, func.max(Sitting.window_end)).join(Sitting, Sitting.id == Booking.sitting_id).group_by(Booking.apprentice_id)
-    ))
+        unreleased.update(
+            db.session.scalars(select(model.apprentice_id).where(model.current.is_(True), model.status != RELEASED))
+        )
+    last_sitting = _by_apprentice(
+        db.session.execute(
+            select(Booking.apprentice_id, func.max(Sitting.window_end))
+            .join(Sitting, Sitting.id == Booking.sitting_id)
+            .group_by(Booking.apprentice_id)
+        )
+    )
 
     due = []
     finished = set(last_attempt) | set(last_release)
-    candidates: Iterable[Apprentice] = db.session.scalars(
-        select(Apprentice).where(Apprentice.pseudonymised_at.is_(None), Apprentice.id.in_(finished)).order_by(Apprentice.id)
-    ) if finished else []
+    candidates: Iterable[Apprentice] = (
+        db.session.scalars(
+            select(Apprentice).where(Apprentice.pseudonymised_at.is_(None), Apprentice.id.in_(finished)).order_by(Apprentice.id)
+        )
+        if finished
+        else []
+    )
     for apprentice in candidates:
         if apprentice.id in open_attempts or apprentice.id in unreleased:
             continue
@@ -141,14 +151,20 @@ def _redactor(apprentice: Apprentice, user: User | None) -> tuple[re.Pattern[str
 def incidents_naming(apprentice: Apprentice) -> list[Incident]:
     """Incidents that list this apprentice (incidents belong to sittings they were booked on or sat)."""
     sitting_ids = set(db.session.scalars(select(Booking.sitting_id).where(Booking.apprentice_id == apprentice.id)))
-    sitting_ids |= {sid for sid in db.session.scalars(select(Attempt.sitting_id).where(Attempt.apprentice_id == apprentice.id)) if sid}
+    sitting_ids |= {
+        sid for sid in db.session.scalars(select(Attempt.sitting_id).where(Attempt.apprentice_id == apprentice.id)) if sid
+    }
     if not sitting_ids:
         return []
-    rows = db.session.scalars(select(Incident).where(Incident.sitting_id.in_(sitting_ids)).order_by(Incident.occurred_at, Incident.id))
+    rows = db.session.scalars(
+        select(Incident).where(Incident.sitting_id.in_(sitting_ids)).order_by(Incident.occurred_at, Incident.id)
+    )
     return [incident for incident in rows if apprentice.id in (incident.apprentice_ids or [])]
 
 
-def pseudonymise(apprentice: Apprentice, *, now: dt.datetime, actor: User | None, last_activity: dt.datetime | None = None) -> None:
+def pseudonymise(
+    apprentice: Apprentice, *, now: dt.datetime, actor: User | None, last_activity: dt.datetime | None = None
+) -> None:
     """Replace what identifies this apprentice; keep what the assessment record needs. The caller commits."""
     if apprentice.pseudonymised_at is not None:
         return
@@ -188,7 +204,9 @@ def pseudonymise(apprentice: Apprentice, *, now: dt.datetime, actor: User | None
         user.locked_until = None
     db.session.flush()
     audit.record(
-        actor, "apprentice.pseudonymise", apprentice,
+        actor,
+        "apprentice.pseudonymise",
+        apprentice,
         after={
             "candidate_number": apprentice.candidate_number,
             "user_id": user.id if user else None,
@@ -202,7 +220,10 @@ def pseudonymise(apprentice: Apprentice, *, now: dt.datetime, actor: User | None
 
 
 def apply_retention(
-    now: dt.datetime, retention_days: int, *, actor: User | None = None,
+    now: dt.datetime,
+    retention_days: int,
+    *,
+    actor: User | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RetentionCandidate]:
     """Pseudonymise every apprentice who is due; returns who was. The caller commits (all or nothing).
@@ -219,6 +240,7 @@ def apply_retention(
 
 
 # --- subject access -----------------------------------------------------------------------------
+
 
 def find_apprentice(identifier: str) -> Apprentice:
     """By ULN (10 digits) or candidate number (a pseudonymised apprentice has only the latter)."""
@@ -251,12 +273,16 @@ def _attempts(apprentice: Apprentice) -> list[dict[str, Any]]:
     if not ids:
         return []
     standards = {s.id: s.code for s in db.session.scalars(select(Standard))}
-    sittings = {s.id: s for s in db.session.scalars(select(Sitting).where(Sitting.id.in_({a.sitting_id for a in attempts if a.sitting_id})))}
+    sittings = {
+        s.id: s
+        for s in db.session.scalars(select(Sitting).where(Sitting.id.in_({a.sitting_id for a in attempts if a.sitting_id})))
+    }
     questions: dict[int, list[tuple[AttemptQuestion, str]]] = {}
     for aq, kind in db.session.execute(
         select(AttemptQuestion, QuestionVersion.type)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(AttemptQuestion.attempt_id.in_(ids)).order_by(AttemptQuestion.attempt_id, AttemptQuestion.position)
+        .where(AttemptQuestion.attempt_id.in_(ids))
+        .order_by(AttemptQuestion.attempt_id, AttemptQuestion.position)
     ):
         questions.setdefault(aq.attempt_id, []).append((aq, kind))
     marks: dict[int, list[dict[str, Any]]] = {}
@@ -264,42 +290,56 @@ def _attempts(apprentice: Apprentice) -> list[dict[str, Any]]:
         marks.setdefault(mark.attempt_question_id, []).append(
             {"role": mark.role, "mark": mark.mark, "comment": mark.comment, "at": _iso(mark.created_at)}
         )
-    answered = set(db.session.scalars(
-        select(Answer.attempt_question_id).where(Answer.attempt_id.in_(ids), Answer.response.is_not(None), func.length(func.trim(Answer.response)) > 0)
-    ))
+    answered = set(
+        db.session.scalars(
+            select(Answer.attempt_question_id).where(
+                Answer.attempt_id.in_(ids), Answer.response.is_not(None), func.length(func.trim(Answer.response)) > 0
+            )
+        )
+    )
     events: dict[int, list[dict[str, Any]]] = {}
-    for event in db.session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id.in_(ids)).order_by(AttemptEvent.at, AttemptEvent.id)):
+    for event in db.session.scalars(
+        select(AttemptEvent).where(AttemptEvent.attempt_id.in_(ids)).order_by(AttemptEvent.at, AttemptEvent.id)
+    ):
         events.setdefault(event.attempt_id, []).append({"kind": event.kind, "at": _iso(event.at), "detail": event.detail})
 
     out = []
     for attempt in attempts:
         sitting = sittings.get(attempt.sitting_id) if attempt.sitting_id else None
-        out.append({
-            "id": attempt.id,
-            "standard": standards.get(attempt.standard_id),
-            "sitting": {"id": sitting.id, "title": sitting.title, "venue": sitting.venue} if sitting else None,
-            "kind": attempt.kind,
-            "state": attempt.state,
-            "issued_at": _iso(attempt.issued_at),
-            "started_at": _iso(attempt.started_at),
-            "deadline_at": _iso(attempt.deadline_at),
-            "submitted_at": _iso(attempt.submitted_at),
-            "finish_reason": attempt.finish_reason,
-            "base_minutes": attempt.base_minutes,
-            "extra_percent": attempt.extra_percent,
-            "extra_minutes": attempt.extra_minutes,
-            "pauses_and_breaks": [{"kind": s.kind, "start": _iso(s.start), "end": _iso(s.end)} for s in attempt.stoppages],
-            "browser_events": events.get(attempt.id, []),
-            "device_id": attempt.device_id,
-            "last_seen_at": _iso(attempt.last_seen_at),
-            "marking_state": attempt.marking_state,
-            "total_marks": attempt.total_marks,
-            "questions": [
-                {"position": aq.position, "type": kind, "marks_available": aq.marks, "answered": aq.id in answered, "marks": marks.get(aq.id, [])}
-                for aq, kind in questions.get(attempt.id, [])
-            ],
-            "answers": "withheld (exam scripts exemption; see 'exemptions')",
-        })
+        out.append(
+            {
+                "id": attempt.id,
+                "standard": standards.get(attempt.standard_id),
+                "sitting": {"id": sitting.id, "title": sitting.title, "venue": sitting.venue} if sitting else None,
+                "kind": attempt.kind,
+                "state": attempt.state,
+                "issued_at": _iso(attempt.issued_at),
+                "started_at": _iso(attempt.started_at),
+                "deadline_at": _iso(attempt.deadline_at),
+                "submitted_at": _iso(attempt.submitted_at),
+                "finish_reason": attempt.finish_reason,
+                "base_minutes": attempt.base_minutes,
+                "extra_percent": attempt.extra_percent,
+                "extra_minutes": attempt.extra_minutes,
+                "pauses_and_breaks": [{"kind": s.kind, "start": _iso(s.start), "end": _iso(s.end)} for s in attempt.stoppages],
+                "browser_events": events.get(attempt.id, []),
+                "device_id": attempt.device_id,
+                "last_seen_at": _iso(attempt.last_seen_at),
+                "marking_state": attempt.marking_state,
+                "total_marks": attempt.total_marks,
+                "questions": [
+                    {
+                        "position": aq.position,
+                        "type": kind,
+                        "marks_available": aq.marks,
+                        "answered": aq.id in answered,
+                        "marks": marks.get(aq.id, []),
+                    }
+                    for aq, kind in questions.get(attempt.id, [])
+                ],
+                "answers": "withheld (exam scripts exemption; see 'exemptions')",
+            }
+        )
     return out
 
 
@@ -307,21 +347,44 @@ def _results(apprentice: Apprentice) -> dict[str, list[dict[str, Any]]]:
     standards = {s.id: s.code for s in db.session.scalars(select(Standard))}
     method = [
         {
-            "id": r.id, "standard": standards.get(r.standard_id), "method": r.method_key, "grade": r.grade,
-            "achieved_grade": r.achieved_grade, "marks": r.marks, "attempt": r.attempt_id, "assessed_on": _iso(r.assessed_on),
-            "kind": r.kind, "employer_agreed": r.employer_agreed, "current": r.current, "status": r.status,
-            "recorded_at": _iso(r.recorded_at), "signed_off_at": _iso(r.signed_off_at), "released_at": _iso(r.released_at),
-            "change_route": r.change_route, "change_reason": r.change_reason, "replaces": r.replaces_id,
+            "id": r.id,
+            "standard": standards.get(r.standard_id),
+            "method": r.method_key,
+            "grade": r.grade,
+            "achieved_grade": r.achieved_grade,
+            "marks": r.marks,
+            "attempt": r.attempt_id,
+            "assessed_on": _iso(r.assessed_on),
+            "kind": r.kind,
+            "employer_agreed": r.employer_agreed,
+            "current": r.current,
+            "status": r.status,
+            "recorded_at": _iso(r.recorded_at),
+            "signed_off_at": _iso(r.signed_off_at),
+            "released_at": _iso(r.released_at),
+            "change_route": r.change_route,
+            "change_reason": r.change_reason,
+            "replaces": r.replaces_id,
         }
-        for r in db.session.scalars(select(MethodResult).where(MethodResult.apprentice_id == apprentice.id).order_by(MethodResult.id))
+        for r in db.session.scalars(
+            select(MethodResult).where(MethodResult.apprentice_id == apprentice.id).order_by(MethodResult.id)
+        )
     ]
     overall = [
         {
-            "id": r.id, "standard": standards.get(r.standard_id), "grade": r.grade, "current": r.current, "status": r.status,
-            "created_at": _iso(r.created_at), "signed_off_at": _iso(r.signed_off_at), "released_at": _iso(r.released_at),
+            "id": r.id,
+            "standard": standards.get(r.standard_id),
+            "grade": r.grade,
+            "current": r.current,
+            "status": r.status,
+            "created_at": _iso(r.created_at),
+            "signed_off_at": _iso(r.signed_off_at),
+            "released_at": _iso(r.released_at),
             "change_reason": r.change_reason,
         }
-        for r in db.session.scalars(select(OverallResult).where(OverallResult.apprentice_id == apprentice.id).order_by(OverallResult.id))
+        for r in db.session.scalars(
+            select(OverallResult).where(OverallResult.apprentice_id == apprentice.id).order_by(OverallResult.id)
+        )
     ]
     return {"methods": method, "overall": overall}
 
@@ -336,8 +399,14 @@ def _audit_entries(apprentice: Apprentice, user: User | None, objects: dict[str,
             conditions.append(and_(AuditEntry.object_type == object_type, AuditEntry.object_id.in_([str(i) for i in ids])))
     return [
         {
-            "at": _iso(entry.at), "action": entry.action, "object_type": entry.object_type, "object_id": entry.object_id,
-            "by": _by(entry, user), "before": entry.before, "after": entry.after, "reason": entry.reason,
+            "at": _iso(entry.at),
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "by": _by(entry, user),
+            "before": entry.before,
+            "after": entry.after,
+            "reason": entry.reason,
         }
         for entry in db.session.scalars(select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.at, AuditEntry.id))
     ]
@@ -363,7 +432,9 @@ def subject_access_export(apprentice: Apprentice, *, now: dt.datetime) -> dict[s
         "generated_at": _iso(now),
         "exemptions": [EXAM_SCRIPT_EXEMPTION],
         "notes": [THIRD_PARTY_NOTE],
-        "account": None if user is None else {
+        "account": None
+        if user is None
+        else {
             "email": user.email,
             "display_name": user.display_name,
             "roles": sorted(user.roles),
@@ -383,19 +454,34 @@ def subject_access_export(apprentice: Apprentice, *, now: dt.datetime) -> dict[s
         },
         "adjustments": [
             {
-                "kind": a.kind, "extra_percent": a.extra_percent, "extra_minutes": a.extra_minutes, "reason": a.reason,
-                "approval_reference": a.approval_reference, "expires_on": _iso(a.expires_on),
-                "created_at": _iso(a.created_at), "revoked_at": _iso(a.revoked_at),
+                "kind": a.kind,
+                "extra_percent": a.extra_percent,
+                "extra_minutes": a.extra_minutes,
+                "reason": a.reason,
+                "approval_reference": a.approval_reference,
+                "expires_on": _iso(a.expires_on),
+                "created_at": _iso(a.created_at),
+                "revoked_at": _iso(a.revoked_at),
             }
             for a in apprentice.adjustments
         ],
         "bookings": [
             {
-                "sitting": {"id": b.sitting.id, "title": b.sitting.title, "venue": b.sitting.venue,
-                            "window_start": _iso(b.sitting.window_start), "window_end": _iso(b.sitting.window_end)},
-                "status": b.status, "seat": b.seat, "identity_document": b.id_document_type,
-                "identity_document_last_characters": b.id_last_digits, "photo_matched": b.photo_matched,
-                "uln_confirmed": b.uln_confirmed, "checked_in_at": _iso(b.checked_in_at), "late": b.late,
+                "sitting": {
+                    "id": b.sitting.id,
+                    "title": b.sitting.title,
+                    "venue": b.sitting.venue,
+                    "window_start": _iso(b.sitting.window_start),
+                    "window_end": _iso(b.sitting.window_end),
+                },
+                "status": b.status,
+                "seat": b.seat,
+                "identity_document": b.id_document_type,
+                "identity_document_last_characters": b.id_last_digits,
+                "photo_matched": b.photo_matched,
+                "uln_confirmed": b.uln_confirmed,
+                "checked_in_at": _iso(b.checked_in_at),
+                "late": b.late,
             }
             for b in bookings
         ],
@@ -403,8 +489,12 @@ def subject_access_export(apprentice: Apprentice, *, now: dt.datetime) -> dict[s
         "results": results,
         "incidents": [
             {
-                "sitting": i.sitting_id, "kind": i.kind, "occurred_at": _iso(i.occurred_at), "ended_at": _iso(i.ended_at),
-                "notes": i.notes, "other_candidates_named": len([a for a in i.apprentice_ids or [] if a != apprentice.id]),
+                "sitting": i.sitting_id,
+                "kind": i.kind,
+                "occurred_at": _iso(i.occurred_at),
+                "ended_at": _iso(i.ended_at),
+                "notes": i.notes,
+                "other_candidates_named": len([a for a in i.apprentice_ids or [] if a != apprentice.id]),
             }
             for i in incidents
         ],

@@ -40,8 +40,10 @@ def knowledge_test_method(standard: Standard) -> str:
 def current_result(apprentice_id: int, standard_id: int, method_key: str) -> MethodResult | None:
     return db.session.scalar(
         select(MethodResult).where(
-            MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id,
-            MethodResult.method_key == method_key, MethodResult.current.is_(True),
+            MethodResult.apprentice_id == apprentice_id,
+            MethodResult.standard_id == standard_id,
+            MethodResult.method_key == method_key,
+            MethodResult.current.is_(True),
         )
     )
 
@@ -49,8 +51,11 @@ def current_result(apprentice_id: int, standard_id: int, method_key: str) -> Met
 def _pending_attempt(apprentice: Apprentice, standard: Standard, ignore_attempt_id: int | None) -> bool:
     """An attempt started (so its paper was seen) and not abandoned, with no result recorded from it."""
     query = select(Attempt.id).where(
-        Attempt.apprentice_id == apprentice.id, Attempt.standard_id == standard.id, Attempt.started_at.is_not(None),
-        Attempt.state != AttemptState.ABANDONED.value, ~exists().where(MethodResult.attempt_id == Attempt.id),
+        Attempt.apprentice_id == apprentice.id,
+        Attempt.standard_id == standard.id,
+        Attempt.started_at.is_not(None),
+        Attempt.state != AttemptState.ABANDONED.value,
+        ~exists().where(MethodResult.attempt_id == Attempt.id),
     )
     if ignore_attempt_id is not None:
         query = query.where(Attempt.id != ignore_attempt_id)
@@ -69,26 +74,40 @@ def history_for(apprentice: Apprentice, standard: Standard, method_key: str, *, 
     current = current_result(apprentice.id, standard.id, method_key)
     agreement = latest_agreement(current) if current is not None else None
     return History(
-        current=None if current is None else PriorResult(
-            result_id=current.id, grade=current.grade,
+        current=None
+        if current is None
+        else PriorResult(
+            result_id=current.id,
+            grade=current.grade,
             released_on=current.released_at.date() if current.status == ResultStatus.RELEASED and current.released_at else None,
         ),
         pending_attempt=by_attempts and _pending_attempt(apprentice, standard, ignore_attempt_id),
-        agreement=None if agreement is None else Agreement(
-            after_result_id=agreement.after_result_id, employer_contact=agreement.employer_contact,
-            agreed_on=agreement.agreed_on, further_learning=agreement.further_learning,
+        agreement=None
+        if agreement is None
+        else Agreement(
+            after_result_id=agreement.after_result_id,
+            employer_contact=agreement.employer_contact,
+            agreed_on=agreement.agreed_on,
+            further_learning=agreement.further_learning,
         ),
         epa_period_ends=apprentice.epa_period_ends,
     )
 
 
-def check(apprentice: Apprentice, standard: Standard, method_key: str | None = None, *, today: dt.date,
-          ignore_attempt_id: int | None = None) -> Eligible:
+def check(
+    apprentice: Apprentice,
+    standard: Standard,
+    method_key: str | None = None,
+    *,
+    today: dt.date,
+    ignore_attempt_id: int | None = None,
+) -> Eligible:
     """The kind of attempt this apprentice may make at the method now (the knowledge test if none is
     named); raises Ineligible naming the rule that refuses it."""
     method = method_key or knowledge_test_method(standard)
-    return decide(spec_of(standard), method, history_for(apprentice, standard, method, ignore_attempt_id=ignore_attempt_id),
-                  today=today)
+    return decide(
+        spec_of(standard), method, history_for(apprentice, standard, method, ignore_attempt_id=ignore_attempt_id), today=today
+    )
 
 
 def record_agreement(
@@ -125,26 +144,47 @@ def record_agreement(
     if result is None:
         raise AgreementError(f"{method.name} has no result yet: there is nothing to re-sit.", code="no_failed_result")
     if result.grade != method.grades[0]:
-        raise Ineligible("already_passed", f"{method.name} was graded {result.grade}: a method already passed cannot be sat again.")
+        raise Ineligible(
+            "already_passed", f"{method.name} was graded {result.grade}: a method already passed cannot be sat again."
+        )
     agreement = ResitAgreement(
-        apprentice_id=apprentice.id, standard_id=standard.id, method_key=method_key, after_result_id=result.id,
-        employer_contact=contact, agreed_on=agreed_on, further_learning=learning,
-        recorded_by_id=actor.id if actor else None, recorded_at=now,
+        apprentice_id=apprentice.id,
+        standard_id=standard.id,
+        method_key=method_key,
+        after_result_id=result.id,
+        employer_contact=contact,
+        agreed_on=agreed_on,
+        further_learning=learning,
+        recorded_by_id=actor.id if actor else None,
+        recorded_at=now,
     )
     db.session.add(agreement)
     db.session.flush()
-    audit.record(actor, "resit.agreement", agreement, after={
-        "candidate": apprentice.candidate_number, "standard": standard.code, "method": method_key, "after_result": result.id,
-        "employer_contact": contact, "agreed_on": agreed_on.isoformat(), "kind": (AttemptKind.RETAKE if learning else AttemptKind.RESIT).value,
-    })
+    audit.record(
+        actor,
+        "resit.agreement",
+        agreement,
+        after={
+            "candidate": apprentice.candidate_number,
+            "standard": standard.code,
+            "method": method_key,
+            "after_result": result.id,
+            "employer_contact": contact,
+            "agreed_on": agreed_on.isoformat(),
+            "kind": (AttemptKind.RETAKE if learning else AttemptKind.RESIT).value,
+        },
+    )
     return agreement
 
 
 def agreements(apprentice: Apprentice, standard: Standard) -> list[ResitAgreement]:
-    return list(db.session.scalars(
-        select(ResitAgreement).where(ResitAgreement.apprentice_id == apprentice.id, ResitAgreement.standard_id == standard.id)
-        .order_by(ResitAgreement.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(ResitAgreement)
+            .where(ResitAgreement.apprentice_id == apprentice.id, ResitAgreement.standard_id == standard.id)
+            .order_by(ResitAgreement.id)
+        )
+    )
 
 
 __all__ = ["AgreementError", "Ineligible", "agreements", "check", "history_for", "knowledge_test_method", "record_agreement"]

@@ -52,6 +52,7 @@ from .marking_quality import READY, gates_for, require_gate
 
 # --- the queue ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Pending:
     """A response waiting for a marker in one role."""
@@ -78,8 +79,9 @@ def order_key(marker_id: int, kind: str, item_id: int) -> str:
 
 def _live_claims(role: str, now: dt.datetime) -> dict[int, int]:
     rows = db.session.execute(
-        select(MarkingClaim.attempt_question_id, MarkingClaim.marker_id)
-        .where(MarkingClaim.role == role, MarkingClaim.expires_at > now)
+        select(MarkingClaim.attempt_question_id, MarkingClaim.marker_id).where(
+            MarkingClaim.role == role, MarkingClaim.expires_at > now
+        )
     )
     return {aq_id: marker_id for aq_id, marker_id in rows}
 
@@ -108,7 +110,10 @@ def pending(role: str, now: dt.datetime, *, question_id: int | None = None, atte
         query = query.where(~_has_mark("auto", "first", "remark"))
     elif role == "second":
         query = query.join(SecondMarkingDecision, SecondMarkingDecision.attempt_id == Attempt.id).where(
-            SecondMarkingDecision.status == SampleStatus.SELECTED.value, _has_mark("first"), ~_has_mark("second", "moderator", "remark"))
+            SecondMarkingDecision.status == SampleStatus.SELECTED.value,
+            _has_mark("first"),
+            ~_has_mark("second", "moderator", "remark"),
+        )
     elif role == "moderator":
         query = query.where(_has_mark("first"), _has_mark("second"), ~_has_mark("moderator", "remark"))
     else:
@@ -131,8 +136,9 @@ def _markers_of(aq_ids: list[int], roles: tuple[str, ...]) -> dict[int, set[int 
     return out
 
 
-def available(marker: User, role: str, now: dt.datetime, *, question_id: int | None = None,
-              attempt_id: int | None = None) -> list[Pending]:
+def available(
+    marker: User, role: str, now: dt.datetime, *, question_id: int | None = None, attempt_id: int | None = None
+) -> list[Pending]:
     """What this marker may take in `role`: not held by another, cleared for, and not their own mark to check."""
     if role == "moderator" and not marker.is_moderator:
         return []
@@ -179,6 +185,7 @@ def moderation_cover(marker: User, now: dt.datetime) -> ModerationCover:
 
 # --- claims ---------------------------------------------------------------------------------
 
+
 def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
     """Hold a response for `role`; False if another marker holds it and their claim has not expired."""
     expires = now + dt.timedelta(minutes=_claim_minutes())
@@ -186,7 +193,9 @@ def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
     if row is None:
         try:
             with db.session.begin_nested():
-                db.session.add(MarkingClaim(attempt_question_id=aq_id, role=role, marker_id=marker.id, claimed_at=now, expires_at=expires))
+                db.session.add(
+                    MarkingClaim(attempt_question_id=aq_id, role=role, marker_id=marker.id, claimed_at=now, expires_at=expires)
+                )
         except IntegrityError:  # another marker claimed it a moment ago
             return False
         return True
@@ -197,12 +206,15 @@ def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
     if row.expires_at > now:
         return False
     previous = {"marker_id": row.marker_id, "claimed_at": row.claimed_at.isoformat(), "expires_at": row.expires_at.isoformat()}
-    taken = cast("CursorResult[Any]", db.session.execute(
-        update(MarkingClaim)
-        .where(MarkingClaim.id == row.id, MarkingClaim.marker_id == row.marker_id, MarkingClaim.expires_at <= now)
-        .values(marker_id=marker.id, claimed_at=now, expires_at=expires)
-        .execution_options(synchronize_session=False)
-    ))
+    taken = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(MarkingClaim)
+            .where(MarkingClaim.id == row.id, MarkingClaim.marker_id == row.marker_id, MarkingClaim.expires_at <= now)
+            .values(marker_id=marker.id, claimed_at=now, expires_at=expires)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if taken.rowcount != 1:
         return False
     db.session.refresh(row)
@@ -210,8 +222,9 @@ def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
     return True
 
 
-def claim_next(marker: User, role: str, now: dt.datetime, *, question_id: int | None = None,
-               attempt_id: int | None = None) -> int | None:
+def claim_next(
+    marker: User, role: str, now: dt.datetime, *, question_id: int | None = None, attempt_id: int | None = None
+) -> int | None:
     """Claim the next response for this marker (one already held first), in their shuffled order.
 
     Within one script the order is the paper's. A response another marker claimed a moment ago
@@ -254,6 +267,7 @@ def held_claim(aq_id: int, role: str, marker: User) -> MarkingClaim | None:
 
 
 # --- saving marks ---------------------------------------------------------------------------
+
 
 def _check_role(attempt: Attempt, response: ResponseMarks, role: str, marker: User, question_id: int) -> None:
     """Refuse a mark the rules do not allow; the claim alone is not enough."""
@@ -298,8 +312,11 @@ def save_marks(aq_ids: list[int], role: str, marker: User, *, mark: int, comment
     claims = {aq_id: held_claim(aq_id, role, marker) for aq_id in aq_ids}
     lost = [aq_id for aq_id, held in claims.items() if held is None]
     if lost:
-        raise MarkingError("You no longer hold this answer (your claim expired and another marker took it, "
-                           "or it was given back). Nothing was saved.", code="not_claimed")
+        raise MarkingError(
+            "You no longer hold this answer (your claim expired and another marker took it, "
+            "or it was given back). Nothing was saved.",
+            code="not_claimed",
+        )
     marks = marks_of(scripts)
     started = min(held.claimed_at for held in claims.values() if held is not None)
     seconds = min(max(0, int((now - started).total_seconds())), _claim_minutes() * 60) // len(aq_ids)
@@ -312,14 +329,28 @@ def save_marks(aq_ids: list[int], role: str, marker: User, *, mark: int, comment
         if role == "moderator":
             first, second = response.latest("first"), response.latest("second")
             before = {"first": first.mark if first else None, "second": second.mark if second else None}
-        row = Mark(attempt_question_id=aq_id, attempt_id=aq.attempt_id, marker_id=marker.id, role=role, mark=mark,
-                   comment=comment or None, seconds_spent=seconds, created_at=now)
+        row = Mark(
+            attempt_question_id=aq_id,
+            attempt_id=aq.attempt_id,
+            marker_id=marker.id,
+            role=role,
+            mark=mark,
+            comment=comment or None,
+            seconds_spent=seconds,
+            created_at=now,
+        )
         db.session.add(row)
         db.session.delete(claims[aq_id])
         db.session.flush()
         response.by_role[role].append(row)
-        audit.record(marker, f"mark.{role}", row, before=before, reason=(comment or "")[:500] or None,
-                     after={"response": aq_id, "script": aq.attempt_id, "role": role, "mark": mark, "comment": comment or None})
+        audit.record(
+            marker,
+            f"mark.{role}",
+            row,
+            before=before,
+            reason=(comment or "")[:500] or None,
+            after={"response": aq_id, "script": aq.attempt_id, "role": role, "mark": mark, "comment": comment or None},
+        )
         saved.append(row)
     for attempt_id in sorted(scripts):
         progress(scripts[attempt_id], now=now, actor=marker)
@@ -339,25 +370,41 @@ def change_mark(aq_id: int, marker: User, *, mark: int, comment: str | None, rea
     if not mine:
         raise MarkingError("You have not marked this answer.", code="not_yours")
     if attempt.marking_state != MarkingState.MARKING:
-        raise MarkingError("This script's marking is complete; its marks now change only through a re-mark of the result.",
-                           code="complete")
+        raise MarkingError(
+            "This script's marking is complete; its marks now change only through a re-mark of the result.", code="complete"
+        )
     if response.latest("moderator") is not None:
         raise MarkingError("A moderator has decided this answer; their mark stands.", code="moderated")
     old = max(mine, key=lambda m: (m.created_at, m.id))
     if old.mark == mark and (old.comment or "") == (comment or ""):
         raise MarkingError("That is the mark and comment already recorded.", code="unchanged")
-    row = Mark(attempt_question_id=aq_id, attempt_id=attempt.id, marker_id=marker.id, role=old.role, mark=mark,
-               comment=comment or None, seconds_spent=None, created_at=now, reason=reason)
+    row = Mark(
+        attempt_question_id=aq_id,
+        attempt_id=attempt.id,
+        marker_id=marker.id,
+        role=old.role,
+        mark=mark,
+        comment=comment or None,
+        seconds_spent=None,
+        created_at=now,
+        reason=reason,
+    )
     db.session.add(row)
     db.session.flush()
-    audit.record(marker, "mark.change", row, reason=reason,
-                 before={"mark_id": old.id, "role": old.role, "mark": old.mark, "comment": old.comment},
-                 after={"response": aq_id, "script": attempt.id, "role": row.role, "mark": mark, "comment": comment or None})
+    audit.record(
+        marker,
+        "mark.change",
+        row,
+        reason=reason,
+        before={"mark_id": old.id, "role": old.role, "mark": old.mark, "comment": old.comment},
+        after={"response": aq_id, "script": attempt.id, "role": row.role, "mark": mark, "comment": comment or None},
+    )
     progress(attempt, now=now, actor=marker)
     return row
 
 
 # --- identical answers, marked once ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AnswerGroup:
@@ -401,8 +448,11 @@ def _same_answer(marker: User, question_id: int, representative: int, now: dt.da
 def claim_group(marker: User, question_id: int, representative: int, now: dt.datetime) -> list[int]:
     """Claim every available answer identical to the representative's; answers another marker holds are left out."""
     require_gate(marker, question_id)
-    return [aq_id for aq_id in _same_answer(marker, question_id, representative, now, held_only=False)
-            if claim(aq_id, "first", marker, now)]
+    return [
+        aq_id
+        for aq_id in _same_answer(marker, question_id, representative, now, held_only=False)
+        if claim(aq_id, "first", marker, now)
+    ]
 
 
 def held_group(marker: User, question_id: int, representative: int, now: dt.datetime) -> AnswerGroup | None:

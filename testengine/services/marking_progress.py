@@ -54,7 +54,12 @@ MAX_COMMENT = 2000
 
 # Where a script is in marking (domain.marking_states.MarkingStage), by the names callers know.
 FIRST, SAMPLE, SECOND, MODERATION, COMPLETE = (
-    MarkingStage.FIRST, MarkingStage.SAMPLE, MarkingStage.SECOND, MarkingStage.MODERATION, MarkingStage.COMPLETE)
+    MarkingStage.FIRST,
+    MarkingStage.SAMPLE,
+    MarkingStage.SECOND,
+    MarkingStage.MODERATION,
+    MarkingStage.COMPLETE,
+)
 
 
 class MarkingError(DomainError):
@@ -62,6 +67,7 @@ class MarkingError(DomainError):
 
 
 # --- which marks stand ----------------------------------------------------------------------
+
 
 @dataclass
 class ResponseMarks:
@@ -100,8 +106,12 @@ def marks_of(attempt_ids: Iterable[int]) -> dict[int, ResponseMarks]:
     ids = list(set(attempt_ids))
     if not ids:
         return {}
-    out = {aq_id: ResponseMarks(aq_id, defaultdict(list)) for aq_id in db.session.scalars(
-        select(AttemptQuestion.id).where(AttemptQuestion.attempt_id.in_(ids)).order_by(AttemptQuestion.id))}
+    out = {
+        aq_id: ResponseMarks(aq_id, defaultdict(list))
+        for aq_id in db.session.scalars(
+            select(AttemptQuestion.id).where(AttemptQuestion.attempt_id.in_(ids)).order_by(AttemptQuestion.id)
+        )
+    }
     for mark in db.session.scalars(select(Mark).where(Mark.attempt_id.in_(ids)).order_by(Mark.created_at, Mark.id)):
         out[mark.attempt_question_id].by_role[mark.role].append(mark)
     return out
@@ -124,6 +134,7 @@ def boundary_minimums(standard: Standard) -> list[int]:
 
 # --- locking and checking ---------------------------------------------------------------
 
+
 def lock_scripts(attempt_ids: Iterable[int]) -> dict[int, Attempt]:
     """Row-lock the scripts' sittings, then the scripts, in id order (no deadlocks), and reload them."""
     ids = sorted(set(attempt_ids))
@@ -131,7 +142,11 @@ def lock_scripts(attempt_ids: Iterable[int]) -> dict[int, Attempt]:
     if sitting_ids:
         db.session.execute(select(Sitting.id).where(Sitting.id.in_(sitting_ids)).order_by(Sitting.id).with_for_update())
     rows = db.session.scalars(
-        select(Attempt).where(Attempt.id.in_(ids)).order_by(Attempt.id).with_for_update().execution_options(populate_existing=True)
+        select(Attempt)
+        .where(Attempt.id.in_(ids))
+        .order_by(Attempt.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}
 
@@ -156,6 +171,7 @@ def question_of(aq_id: int) -> tuple[AttemptQuestion, int]:
 
 # --- moving a script on ---------------------------------------------------------------------
 
+
 def decision_of(attempt_id: int) -> SecondMarkingDecision | None:
     return db.session.scalar(select(SecondMarkingDecision).where(SecondMarkingDecision.attempt_id == attempt_id))
 
@@ -176,8 +192,11 @@ def stage(attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMar
 
 
 def _needs_second(response: ResponseMarks) -> bool:
-    return (response.latest(MarkRole.FIRST) is not None and response.latest(MarkRole.SECOND) is None
-            and response.latest(MarkRole.MODERATOR) is None)
+    return (
+        response.latest(MarkRole.FIRST) is not None
+        and response.latest(MarkRole.SECOND) is None
+        and response.latest(MarkRole.MODERATOR) is None
+    )
 
 
 def progress(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> str:
@@ -193,13 +212,21 @@ def progress(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> str:
     near = bool(rules.boundary_scripts({attempt.id: total}, boundary_minimums(standard), BOUNDARY_MARGIN))
     decision = decision_of(attempt.id)
     if decision is None:
-        decision = SecondMarkingDecision(attempt_id=attempt.id, first_total=total,
-                                         status=(SampleStatus.SELECTED if near else SampleStatus.WAITING).value,
-                                         reason="boundary" if near else None, decided_at=now)
+        decision = SecondMarkingDecision(
+            attempt_id=attempt.id,
+            first_total=total,
+            status=(SampleStatus.SELECTED if near else SampleStatus.WAITING).value,
+            reason="boundary" if near else None,
+            decided_at=now,
+        )
         db.session.add(decision)
         db.session.flush()
-        audit.record(actor, "marking.first_complete", attempt,
-                     after={"first_total": total, "second_marking": decision.status, "reason": decision.reason})
+        audit.record(
+            actor,
+            "marking.first_complete",
+            attempt,
+            after={"first_total": total, "second_marking": decision.status, "reason": decision.reason},
+        )
         if decision.status == SampleStatus.WAITING:
             draw_sample(_batch(attempt), standard, now=now, actor=actor)
     elif decision.status == SampleStatus.WAITING and decision.first_total != total:
@@ -207,14 +234,19 @@ def progress(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> str:
         if near:  # a changed mark moved it near a boundary
             decision.status = next_sample_status(decision.status, SampleStatus.SELECTED).value
             decision.reason, decision.decided_at = "boundary", now
-            audit.record(actor, "marking.second_marking", attempt, after={"first_total": total, "second_marking": decision.status,
-                                                                          "reason": "boundary"})
+            audit.record(
+                actor,
+                "marking.second_marking",
+                attempt,
+                after={"first_total": total, "second_marking": decision.status, "reason": "boundary"},
+            )
         db.session.flush()
     return _finish_if_final(attempt, marks, decision, now=now, actor=actor)
 
 
-def _finish_if_final(attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMarkingDecision, *,
-                     now: dt.datetime, actor: User | None) -> str:
+def _finish_if_final(
+    attempt: Attempt, marks: dict[int, ResponseMarks], decision: SecondMarkingDecision, *, now: dt.datetime, actor: User | None
+) -> str:
     current = stage(attempt, marks, decision)
     if current != COMPLETE or attempt.marking_state == MarkingState.COMPLETE:
         return current
@@ -223,8 +255,9 @@ def _finish_if_final(attempt: Attempt, marks: dict[int, ResponseMarks], decision
     attempt.total_marks = total
     attempt.marking_state = next_marking_state(attempt.marking_state, MarkingState.COMPLETE).value
     db.session.flush()
-    audit.record(actor, "marking.complete", attempt, before=before,
-                 after={"marking_state": attempt.marking_state, "total_marks": total})
+    audit.record(
+        actor, "marking.complete", attempt, before=before, after={"marking_state": attempt.marking_state, "total_marks": total}
+    )
     from .results import record_knowledge_test
 
     record_knowledge_test(attempt, now=now, actor=actor)
@@ -238,21 +271,25 @@ def _batch(attempt: Attempt) -> list[Attempt]:
     return list(db.session.scalars(select(Attempt).where(Attempt.sitting_id == attempt.sitting_id).order_by(Attempt.id)))
 
 
-def draw_sample(batch: list[Attempt], standard: Standard, *, now: dt.datetime, actor: User | None,
-                force: bool = False) -> set[int] | None:
+def draw_sample(
+    batch: list[Attempt], standard: Standard, *, now: dt.datetime, actor: User | None, force: bool = False
+) -> set[int] | None:
     """Decide second marking for the batch's waiting scripts, once every script in it has been first-marked.
 
     `force` (a moderator's choice) draws now among the scripts already waiting, even while others in
     the sitting are still being sat or first-marked; those later ones form a batch of their own.
     """
     ids = [a.id for a in batch]
-    decisions = {d.attempt_id: d for d in db.session.scalars(
-        select(SecondMarkingDecision).where(SecondMarkingDecision.attempt_id.in_(ids)))}
+    decisions = {
+        d.attempt_id: d
+        for d in db.session.scalars(select(SecondMarkingDecision).where(SecondMarkingDecision.attempt_id.in_(ids)))
+    }
     if not force:
         if any(_may_still_be_sat(a) for a in batch):
             return None
-        if any(a.state == AttemptState.SUBMITTED and a.marking_state == MarkingState.MARKING and a.id not in decisions
-               for a in batch):
+        if any(
+            a.state == AttemptState.SUBMITTED and a.marking_state == MarkingState.MARKING and a.id not in decisions for a in batch
+        ):
             return None
     waiting = [d for d in decisions.values() if d.status == SampleStatus.WAITING]
     if not waiting:
@@ -263,16 +300,28 @@ def draw_sample(batch: list[Attempt], standard: Standard, *, now: dt.datetime, a
     chosen = rules.second_marking_sample(totals, minimums, fraction=SECOND_MARKING_FRACTION, margin=BOUNDARY_MARGIN, seed=seed)
     near = rules.boundary_scripts(totals, minimums, BOUNDARY_MARGIN)
     for d in waiting:
-        d.status = next_sample_status(d.status, SampleStatus.SELECTED if d.attempt_id in chosen else SampleStatus.NOT_SELECTED).value
+        d.status = next_sample_status(
+            d.status, SampleStatus.SELECTED if d.attempt_id in chosen else SampleStatus.NOT_SELECTED
+        ).value
         d.reason = ("boundary" if d.attempt_id in near else "sample") if d.attempt_id in chosen else None
         d.seed, d.decided_at = seed, now
     db.session.flush()
     sitting_id = batch[0].sitting_id
-    audit.record(actor, "marking.sample", object_type="sittings" if sitting_id else "attempts",
-                 object_id=sitting_id or batch[0].id,
-                 after={"seed": seed, "fraction": SECOND_MARKING_FRACTION, "margin": BOUNDARY_MARGIN, "boundaries": minimums,
-                        "totals": {str(k): v for k, v in sorted(totals.items())}, "selected": sorted(chosen)},
-                 reason="drawn by a moderator" if force else None)
+    audit.record(
+        actor,
+        "marking.sample",
+        object_type="sittings" if sitting_id else "attempts",
+        object_id=sitting_id or batch[0].id,
+        after={
+            "seed": seed,
+            "fraction": SECOND_MARKING_FRACTION,
+            "margin": BOUNDARY_MARGIN,
+            "boundaries": minimums,
+            "totals": {str(k): v for k, v in sorted(totals.items())},
+            "selected": sorted(chosen),
+        },
+        reason="drawn by a moderator" if force else None,
+    )
     by_id = {a.id: a for a in batch}
     for d in sorted(waiting, key=lambda d: d.attempt_id):
         if d.status == SampleStatus.NOT_SELECTED:
@@ -323,5 +372,3 @@ def waiting_for_sample() -> list[tuple[Sitting, int]]:
         .order_by(Sitting.window_start)
     ).all()
     return [(sitting, count) for sitting, count in rows]
-
-

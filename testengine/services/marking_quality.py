@@ -49,17 +49,26 @@ GATE_MESSAGES = {
 
 # --- standardisation ------------------------------------------------------------------------
 
+
 def gates_for(marker: User, question_ids: Iterable[int]) -> dict[int, str]:
     """For each question, whether this marker may mark it live (moderators set the standard, so may)."""
     ids = set(question_ids)
     if marker.is_moderator or not ids:
         return {q: READY for q in ids}
-    clearances = dict(db.session.execute(
-        select(MarkerClearance.question_id, MarkerClearance.status)
-        .where(MarkerClearance.marker_id == marker.id, MarkerClearance.question_id.in_(ids))).all())
-    items = dict(db.session.execute(
-        select(StandardisationItem.question_id, func.count(StandardisationItem.id))
-        .where(StandardisationItem.question_id.in_(ids)).group_by(StandardisationItem.question_id)).all())
+    clearances = dict(
+        db.session.execute(
+            select(MarkerClearance.question_id, MarkerClearance.status).where(
+                MarkerClearance.marker_id == marker.id, MarkerClearance.question_id.in_(ids)
+            )
+        ).all()
+    )
+    items = dict(
+        db.session.execute(
+            select(StandardisationItem.question_id, func.count(StandardisationItem.id))
+            .where(StandardisationItem.question_id.in_(ids))
+            .group_by(StandardisationItem.question_id)
+        ).all()
+    )
     gates = {}
     for q in ids:
         status = clearances.get(q)
@@ -79,13 +88,17 @@ def require_gate(marker: User, question_id: int) -> None:
 
 
 def standardisation_items(question_id: int) -> list[StandardisationItem]:
-    return list(db.session.scalars(
-        select(StandardisationItem).where(StandardisationItem.question_id == question_id).order_by(StandardisationItem.id)))
+    return list(
+        db.session.scalars(
+            select(StandardisationItem).where(StandardisationItem.question_id == question_id).order_by(StandardisationItem.id)
+        )
+    )
 
 
 def clearance_of(marker_id: int, question_id: int) -> MarkerClearance | None:
-    return db.session.scalar(select(MarkerClearance).where(
-        MarkerClearance.marker_id == marker_id, MarkerClearance.question_id == question_id))
+    return db.session.scalar(
+        select(MarkerClearance).where(MarkerClearance.marker_id == marker_id, MarkerClearance.question_id == question_id)
+    )
 
 
 def submit_standardisation(marker: User, question_id: int, given: dict[int, int], *, now: dt.datetime) -> MarkerClearance:
@@ -99,29 +112,49 @@ def submit_standardisation(marker: User, question_id: int, given: dict[int, int]
         raise MarkingError("Mark every standardisation answer.", code="incomplete")
     for item in items:
         check_mark(given[item.id], None)
-    outcome = rules.standardisation_outcome({i.id: given[i.id] for i in items}, {i.id: i.reference_mark for i in items},
-                                            STANDARDISATION_THRESHOLD)
-    clearance = MarkerClearance(marker_id=marker.id, question_id=question_id, status="passed" if outcome.passed else "failed",
-                                agreement=outcome.agreement, decided_at=now)
+    outcome = rules.standardisation_outcome(
+        {i.id: given[i.id] for i in items}, {i.id: i.reference_mark for i in items}, STANDARDISATION_THRESHOLD
+    )
+    clearance = MarkerClearance(
+        marker_id=marker.id,
+        question_id=question_id,
+        status="passed" if outcome.passed else "failed",
+        agreement=outcome.agreement,
+        decided_at=now,
+    )
     try:
         with db.session.begin_nested():
-            db.session.add_all(StandardisationMark(item_id=i.id, marker_id=marker.id, mark=given[i.id], created_at=now) for i in items)
+            db.session.add_all(
+                StandardisationMark(item_id=i.id, marker_id=marker.id, mark=given[i.id], created_at=now) for i in items
+            )
             db.session.add(clearance)
     except IntegrityError:
         raise MarkingError("You have already standardised on this question.", code="already_standardised") from None
-    audit.record(marker, "standardisation.result", clearance,
-                 after={"question": question_id, "agreement": outcome.agreement, "compared": outcome.compared,
-                        "threshold": STANDARDISATION_THRESHOLD, "status": clearance.status,
-                        "marks": {str(i.id): given[i.id] for i in items}})
+    audit.record(
+        marker,
+        "standardisation.result",
+        clearance,
+        after={
+            "question": question_id,
+            "agreement": outcome.agreement,
+            "compared": outcome.compared,
+            "threshold": STANDARDISATION_THRESHOLD,
+            "status": clearance.status,
+            "marks": {str(i.id): given[i.id] for i in items},
+        },
+    )
     return clearance
 
 
 def my_standardisation(marker: User, question_id: int) -> list[tuple[StandardisationItem, int | None]]:
     """The question's standardisation answers with this marker's marks (None where not marked)."""
-    mine = dict(db.session.execute(
-        select(StandardisationMark.item_id, StandardisationMark.mark)
-        .join(StandardisationItem, StandardisationItem.id == StandardisationMark.item_id)
-        .where(StandardisationMark.marker_id == marker.id, StandardisationItem.question_id == question_id)).all())
+    mine = dict(
+        db.session.execute(
+            select(StandardisationMark.item_id, StandardisationMark.mark)
+            .join(StandardisationItem, StandardisationItem.id == StandardisationMark.item_id)
+            .where(StandardisationMark.marker_id == marker.id, StandardisationItem.question_id == question_id)
+        ).all()
+    )
     return [(item, mine.get(item.id)) for item in standardisation_items(question_id)]
 
 
@@ -130,37 +163,54 @@ def _require_moderator(user: User) -> None:
         raise MarkingError("Only a moderator can do this.", code="not_moderator")
 
 
-def add_standardisation_item(question_id: int, *, response: str, reference_mark: int, rationale: str | None,
-                             moderator: User, now: dt.datetime) -> StandardisationItem:
+def add_standardisation_item(
+    question_id: int, *, response: str, reference_mark: int, rationale: str | None, moderator: User, now: dt.datetime
+) -> StandardisationItem:
     """A moderator adds a marked answer to a question's standardisation set."""
     _require_moderator(moderator)
     check_mark(reference_mark, rationale)
     text = (response or "").strip()
     if not text:
         raise MarkingError("A standardisation answer needs some text.", code="empty")
-    version = db.session.scalar(select(QuestionVersion).where(QuestionVersion.question_id == question_id)
-                                .order_by(QuestionVersion.version.desc()).limit(1))
+    version = db.session.scalar(
+        select(QuestionVersion)
+        .where(QuestionVersion.question_id == question_id)
+        .order_by(QuestionVersion.version.desc())
+        .limit(1)
+    )
     if version is None or version.type != "short_answer":
         raise MarkingError("Standardisation is for short-answer questions.", code="not_short_answer")
-    item = StandardisationItem(question_id=question_id, response=text, reference_mark=reference_mark,
-                               rationale=(rationale or "").strip() or None, moderator_id=moderator.id, created_at=now)
+    item = StandardisationItem(
+        question_id=question_id,
+        response=text,
+        reference_mark=reference_mark,
+        rationale=(rationale or "").strip() or None,
+        moderator_id=moderator.id,
+        created_at=now,
+    )
     db.session.add(item)
     db.session.flush()
-    audit.record(moderator, "standardisation.item.add", item,
-                 after={"question": question_id, "reference_mark": reference_mark, "response": text, "rationale": item.rationale})
+    audit.record(
+        moderator,
+        "standardisation.item.add",
+        item,
+        after={"question": question_id, "reference_mark": reference_mark, "response": text, "rationale": item.rationale},
+    )
     return item
 
 
-def add_item_from_response(aq_id: int, *, reference_mark: int, rationale: str | None, moderator: User,
-                           now: dt.datetime) -> StandardisationItem:
+def add_item_from_response(
+    aq_id: int, *, reference_mark: int, rationale: str | None, moderator: User, now: dt.datetime
+) -> StandardisationItem:
     """A moderator turns a real submitted answer into a standardisation answer (only its text is copied)."""
     aq, question_id = question_of(aq_id)
     text = db.session.scalar(select(Answer.response).where(Answer.attempt_question_id == aq.id))
     state = db.session.scalar(select(Attempt.state).where(Attempt.id == aq.attempt_id))
     if state != AttemptState.SUBMITTED or not (text or "").strip():
         raise MarkingError("Only a submitted, non-blank answer can be used.", code="not_usable")
-    return add_standardisation_item(question_id, response=text or "", reference_mark=reference_mark, rationale=rationale,
-                                    moderator=moderator, now=now)
+    return add_standardisation_item(
+        question_id, response=text or "", reference_mark=reference_mark, rationale=rationale, moderator=moderator, now=now
+    )
 
 
 def clear_marker(marker_id: int, question_id: int, *, moderator: User, reason: str, now: dt.datetime) -> MarkerClearance:
@@ -177,12 +227,19 @@ def clear_marker(marker_id: int, question_id: int, *, moderator: User, reason: s
     before = {"status": clearance.status, "agreement": clearance.agreement}
     clearance.status, clearance.cleared_by_id, clearance.decided_at = "cleared", moderator.id, now
     db.session.flush()
-    audit.record(moderator, "standardisation.clear", clearance, before=before, reason=reason,
-                 after={"status": "cleared", "marker_id": clearance.marker_id, "question": clearance.question_id})
+    audit.record(
+        moderator,
+        "standardisation.clear",
+        clearance,
+        before=before,
+        reason=reason,
+        after={"status": "cleared", "marker_id": clearance.marker_id, "question": clearance.question_id},
+    )
     return clearance
 
 
 # --- statistics -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MarkerStatistics:
@@ -220,7 +277,12 @@ def marker_statistics() -> list[MarkerStatistics]:
             timed.add(key)
     keys = sorted(latest)
     summaries = rules.marker_summary(
-        [k[1] for k in keys], [k[0] for k in keys], [latest[k][1] for k in keys], [latest[k][0] for k in keys],
-        [seconds[k] if k in timed else math.nan for k in keys], moderated)
+        [k[1] for k in keys],
+        [k[0] for k in keys],
+        [latest[k][1] for k in keys],
+        [latest[k][0] for k in keys],
+        [seconds[k] if k in timed else math.nan for k in keys],
+        moderated,
+    )
     names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_([s.marker for s in summaries]))).all())
     return [MarkerStatistics(s.marker, names.get(s.marker, f"Marker {s.marker}"), s) for s in summaries]

@@ -165,9 +165,7 @@ def _exposure(standard: Standard, snapshot: PoolSnapshot) -> dict[str, int]:
     """
     label = cast(ItemExposure.question_id, String) + ":" + cast(ItemExposure.issued, String)
     joined = db.session.scalar(
-        select(_joined(label))
-        .join(Question, Question.id == ItemExposure.question_id)
-        .where(Question.standard_id == standard.id)
+        select(_joined(label)).join(Question, Question.id == ItemExposure.question_id).where(Question.standard_id == standard.id)
     )
     counts: dict[int, int] = {}
     if joined:
@@ -279,7 +277,9 @@ def issue_paper(
     _count_exposure([snapshot.question_ids[q.item_id] for q in drawn.paper.questions])
     db.session.flush()
     audit.record(
-        actor, "paper.issue", attempt,
+        actor,
+        "paper.issue",
+        attempt,
         after={"apprentice": apprentice.candidate_number, "standard": standard.code, "seed": drawn.seed, "kind": kind},
     )
     return attempt
@@ -311,7 +311,5 @@ def reproduce_paper(attempt: Attempt) -> tuple[Paper, bool]:
     )
     version_ids = {row[0]: row[7] for row in pool.items}
     issued = [(aq.question_version_id, aq.option_order) for aq in attempt.questions]
-    redrawn = [
-        (version_ids[q.item_id], list(q.option_order) if q.option_order is not None else None) for q in paper.questions
-    ]
+    redrawn = [(version_ids[q.item_id], list(q.option_order) if q.option_order is not None else None) for q in paper.questions]
     return paper, issued == redrawn

@@ -66,9 +66,7 @@ def rule_of(spec: StandardSpec, method_key: str) -> QuestionSetRule:
         ) from None
     if method.question_set is None:
         known = ", ".join(m.key for m in spec.methods if m.question_set is not None) or "none"
-        raise NoQuestionSet(
-            f"{method.name} has no question set in {spec.code} (methods with question sets: {known})."
-        )
+        raise NoQuestionSet(f"{method.name} has no question set in {spec.code} (methods with question sets: {known}).")
     return method.question_set
 
 
@@ -76,9 +74,7 @@ def method_bank(standard: Standard, method_key: str, today: dt.date) -> MethodBa
     """The approved, in-date questions of the method's bank (reads only)."""
     rule = rule_of(spec_of(standard), method_key)
     rows = [
-        (q, v)
-        for q, v in eligible_rows(standard, today)
-        if v.type == SET_TYPE and (v.content or {}).get("method") == method_key
+        (q, v) for q, v in eligible_rows(standard, today) if v.type == SET_TYPE and (v.content or {}).get("method") == method_key
     ]
     items = [to_item(q, v) for q, v in rows]
     snapshot = PoolSnapshot(
@@ -145,7 +141,9 @@ def draw_set(
     db.session.flush()
     _count_exposure([bank.snapshot.question_ids[q.item_id] for q in drawn.questions])
     audit.record(
-        actor, "question_set.draw", record,
+        actor,
+        "question_set.draw",
+        record,
         after={"apprentice": apprentice.candidate_number, "standard": standard.code, "method": method_key, "seed": seed},
     )
     return record
@@ -169,8 +167,12 @@ def reproduce_set(record: QuestionSetDraw) -> tuple[QuestionSet, bool]:
     """Redraw a recorded set from its seed and inputs; say whether it matches what was drawn."""
     items, version_ids = _pool_items(record)
     redrawn = draw_question_set(
-        items, record.method_key, _rule_of_record(record), seed=record.seed,
-        seen=set(record.draw_inputs["seen"]), exposure=_unpack_exposure(items, record.draw_inputs["exposure"]),
+        items,
+        record.method_key,
+        _rule_of_record(record),
+        seed=record.seed,
+        seen=set(record.draw_inputs["seen"]),
+        exposure=_unpack_exposure(items, record.draw_inputs["exposure"]),
     )
     same = [[q.item_id, version_ids[q.item_id]] for q in redrawn.questions] == [list(r) for r in record.drawn]
     return redrawn, same
@@ -215,16 +217,18 @@ def set_view(record: QuestionSetDraw) -> list[dict[str, Any]]:
     out = []
     for position, (external_id, version_id) in enumerate(record.questions):
         version = db.session.get(QuestionVersion, version_id)
-        out.append({
-            "position": position + 1,
-            "id": external_id,
-            "pre_picked": position < record.pre_picked,
-            "stem": version.stem,
-            "ksb": list(version.ksb),
-            "pass_shows": list(version.content.get("pass_shows", [])),
-            "distinction_shows": list(version.content.get("distinction_shows", [])),
-            "follow_ups": list(version.content.get("follow_ups", [])),
-        })
+        out.append(
+            {
+                "position": position + 1,
+                "id": external_id,
+                "pre_picked": position < record.pre_picked,
+                "stem": version.stem,
+                "ksb": list(version.ksb),
+                "pass_shows": list(version.content.get("pass_shows", [])),
+                "distinction_shows": list(version.content.get("distinction_shows", [])),
+                "follow_ups": list(version.content.get("follow_ups", [])),
+            }
+        )
     return out
 
 
@@ -241,8 +245,6 @@ def capacity(standard: Standard, today: dt.date) -> dict[str, dict[str, Any]]:
             "pre_picked": method.question_set.pre_picked,
             "required_ksbs": list(method.question_set.ksbs),
             "approved": len(bank.snapshot.items),
-            "sets_without_repeat": sets_without_repeat(bank.snapshot.items, method.question_set)
-            if bank.snapshot.items
-            else 0,
+            "sets_without_repeat": sets_without_repeat(bank.snapshot.items, method.question_set) if bank.snapshot.items else 0,
         }
     return out

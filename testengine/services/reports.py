@@ -142,8 +142,15 @@ class _Document(FPDF):
     def grid(self, rows: list[list[Any]], widths: tuple[float, ...], *, headings: bool = True, size: float = 9) -> None:
         """fpdf2's table: a heading row (unless `headings` is false: then a label column in bold)."""
         self.set_font(FAMILY, "", size)
-        with self.table(col_widths=widths, first_row_as_headings=headings, headings_style=HEADINGS,
-                        line_height=size * 0.55, padding=1.2, text_align="LEFT", width=self.epw) as table:
+        with self.table(
+            col_widths=widths,
+            first_row_as_headings=headings,
+            headings_style=HEADINGS,
+            line_height=size * 0.55,
+            padding=1.2,
+            text_align="LEFT",
+            width=self.epw,
+        ) as table:
             for values in rows:
                 row = table.row()
                 for index, value in enumerate(values):
@@ -158,26 +165,39 @@ def invigilation_pdf(report: dict[str, Any], zone: ZoneInfo) -> bytes:
     sitting = report["sitting"]
     pdf = _Document("Invigilation report", sitting.title)
     start, end = sitting.window_start, sitting.window_end
-    ratio = (f"At most {report['ratio']} apprentices per invigilator: held at every moment." if report["ratio_held"]
-             else f"At most {report['ratio']} apprentices per invigilator: EXCEEDED {len(report['breaches'])} time(s).")
-    pdf.grid([
-        ["Venue", f"{sitting.venue}{' (remote, proctored)' if sitting.remote else ''}"],
-        ["Start window", f"{local_time(start, zone)} to {local_time(end, zone, date=start.date() != end.date())}"],
-        ["Venue checklist confirmed", local_time(sitting.venue_confirmed_at, zone, seconds=True)],
-        ["Sitting closed", local_time(sitting.closed_at, zone, seconds=True)],
-        ["Invigilation ratio", ratio],
-        ["Times shown in", f"{zone.key} (local time, with its abbreviation)"],
-    ], (34, 66), headings=False)
+    ratio = (
+        f"At most {report['ratio']} apprentices per invigilator: held at every moment."
+        if report["ratio_held"]
+        else f"At most {report['ratio']} apprentices per invigilator: EXCEEDED {len(report['breaches'])} time(s)."
+    )
+    pdf.grid(
+        [
+            ["Venue", f"{sitting.venue}{' (remote, proctored)' if sitting.remote else ''}"],
+            ["Start window", f"{local_time(start, zone)} to {local_time(end, zone, date=start.date() != end.date())}"],
+            ["Venue checklist confirmed", local_time(sitting.venue_confirmed_at, zone, seconds=True)],
+            ["Sitting closed", local_time(sitting.closed_at, zone, seconds=True)],
+            ["Invigilation ratio", ratio],
+            ["Times shown in", f"{zone.key} (local time, with its abbreviation)"],
+        ],
+        (34, 66),
+        headings=False,
+    )
 
     pdf.heading("Register")
     register = [["Candidate", "Name", "Seat", "Attendance", "Started", "Finished", "How it ended", "Stopped"]]
     for row in report["register"]:
-        register.append([
-            row["candidate_number"], row["name"], row["seat"] or "-", str(row["attendance"]).capitalize(),
-            local_time(row["started_at"], zone, seconds=True), local_time(row["finished_at"], zone, seconds=True),
-            FINISH.get(row["finish"], str(row["finish"]).replace("_", " ").capitalize()) if row["finish"] else "-",
-            f"{row['stopped_minutes']} min",
-        ])
+        register.append(
+            [
+                row["candidate_number"],
+                row["name"],
+                row["seat"] or "-",
+                str(row["attendance"]).capitalize(),
+                local_time(row["started_at"], zone, seconds=True),
+                local_time(row["finished_at"], zone, seconds=True),
+                FINISH.get(row["finish"], str(row["finish"]).replace("_", " ").capitalize()) if row["finish"] else "-",
+                f"{row['stopped_minutes']} min",
+            ]
+        )
     if len(register) == 1:
         pdf.paragraph("Nobody was booked.")
     else:
@@ -194,8 +214,9 @@ def invigilation_pdf(report: dict[str, Any], zone: ZoneInfo) -> bytes:
             if item.ended_at:
                 when += f" to {local_time(item.ended_at, zone, seconds=True, date=False)}"
             involved = "\n".join(people.get(a, report["candidates"].get(a, f"apprentice {a}")) for a in item.apprentice_ids)
-            incidents.append([when, report["incident_names"].get(item.kind, item.kind), involved or "The whole room",
-                              item.notes or "-"])
+            incidents.append(
+                [when, report["incident_names"].get(item.kind, item.kind), involved or "The whole room", item.notes or "-"]
+            )
         pdf.grid(incidents, (22, 17, 25, 36), size=8)
 
     pdf.heading("Messages to apprentices")
@@ -204,15 +225,22 @@ def invigilation_pdf(report: dict[str, Any], zone: ZoneInfo) -> bytes:
     else:
         sent = [["Time", "To", "From", "Message"]]
         for message in report["messages"]:
-            sent.append([local_time(message["sent_at"], zone, seconds=True), message["to"], message["sent_by"] or "-", message["body"]])
+            sent.append(
+                [local_time(message["sent_at"], zone, seconds=True), message["to"], message["sent_by"] or "-", message["body"]]
+            )
         pdf.grid(sent, (22, 17, 20, 41), size=8)
 
     pdf.heading("Room timeline")
     timeline = [["Time", "Event", "Tests in progress", "Invigilators present"]]
     for event in report["timeline"]:
-        timeline.append([local_time(event.at, zone, seconds=True),
-                         ROOM_EVENTS.get(event.kind, event.kind.replace("_", " ").capitalize()),
-                         event.in_progress, event.invigilators_present])
+        timeline.append(
+            [
+                local_time(event.at, zone, seconds=True),
+                ROOM_EVENTS.get(event.kind, event.kind.replace("_", " ").capitalize()),
+                event.in_progress,
+                event.invigilators_present,
+            ]
+        )
     if len(timeline) == 1:
         pdf.paragraph("Nothing happened in the room.")
     else:
@@ -239,7 +267,9 @@ def result_letter_pdf(letter: dict[str, Any]) -> bytes:
     pdf.heading("How the grades are decided")
     if letter["boundaries"]:
         pdf.paragraph(f"The {letter['test_name'].lower()} is marked out of {letter['test_total']}. Its grade boundaries:")
-        pdf.grid([["Grade", f"Marks (out of {letter['test_total']})"], *[list(b) for b in letter["boundaries"]]], (50, 50), size=10)
+        pdf.grid(
+            [["Grade", f"Marks (out of {letter['test_total']})"], *[list(b) for b in letter["boundaries"]]], (50, 50), size=10
+        )
     pdf.paragraph("The overall grade combines the methods' grades; the first of these rules that applies decides it:")
     for rule in letter["rules"]:
         pdf.paragraph(f"•  {rule}")

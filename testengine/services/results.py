@@ -69,6 +69,7 @@ def next_status(current: str, action: str) -> Status:
 
 # --- reading --------------------------------------------------------------------------------
 
+
 def current_method_results(apprentice_id: int, standard_id: int) -> dict[str, MethodResult]:
     rows = db.session.scalars(
         select(MethodResult).where(
@@ -81,7 +82,9 @@ def current_method_results(apprentice_id: int, standard_id: int) -> dict[str, Me
 def current_overall(apprentice_id: int, standard_id: int) -> OverallResult | None:
     return db.session.scalar(
         select(OverallResult).where(
-            OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id, OverallResult.current.is_(True)
+            OverallResult.apprentice_id == apprentice_id,
+            OverallResult.standard_id == standard_id,
+            OverallResult.current.is_(True),
         )
     )
 
@@ -89,11 +92,13 @@ def current_overall(apprentice_id: int, standard_id: int) -> OverallResult | Non
 def history(apprentice_id: int, standard_id: int) -> tuple[list[MethodResult], list[OverallResult]]:
     """Every row ever recorded, newest first: the full history an appeal or audit needs."""
     methods = db.session.scalars(
-        select(MethodResult).where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
+        select(MethodResult)
+        .where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
         .order_by(MethodResult.id.desc())
     ).all()
     overall = db.session.scalars(
-        select(OverallResult).where(OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id)
+        select(OverallResult)
+        .where(OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id)
         .order_by(OverallResult.id.desc())
     ).all()
     return list(methods), list(overall)
@@ -106,13 +111,28 @@ def outcome_date(result: MethodResult) -> dt.date:
 
 # --- recording method grades ----------------------------------------------------------------
 
+
 def _snapshot(result: MethodResult) -> dict[str, object]:
-    return {"method": result.method_key, "grade": result.grade, "achieved": result.achieved_grade, "marks": result.marks,
-            "kind": result.kind, "status": result.status, "assessed_on": result.assessed_on.isoformat()}
+    return {
+        "method": result.method_key,
+        "grade": result.grade,
+        "achieved": result.achieved_grade,
+        "marks": result.marks,
+        "kind": result.kind,
+        "status": result.status,
+        "assessed_on": result.assessed_on.isoformat(),
+    }
 
 
-def _store(result: MethodResult, previous: MethodResult | None, apprentice: Apprentice, standard: Standard,
-           *, now: dt.datetime, actor: User | None) -> MethodResult:
+def _store(
+    result: MethodResult,
+    previous: MethodResult | None,
+    apprentice: Apprentice,
+    standard: Standard,
+    *,
+    now: dt.datetime,
+    actor: User | None,
+) -> MethodResult:
     """Add the new current row, retire (never delete) the one it replaces, audit, re-grade the overall."""
     if previous is not None:
         previous.current = False
@@ -134,8 +154,9 @@ def _refuse_over_released(spec: StandardSpec, previous: MethodResult | None, att
         return
     failed = previous.grade == spec.method(previous.method_key).grades[0]
     if previous.attempt_id == attempt.id or attempt.kind == AttemptKind.FIRST.value or not failed:
-        raise ResultError("This method's result has been released: it changes only through an appeal or a re-mark.",
-                          code="released")
+        raise ResultError(
+            "This method's result has been released: it changes only through an appeal or a re-mark.", code="released"
+        )
 
 
 def record_knowledge_test(attempt: Attempt, *, now: dt.datetime, actor: User | None) -> MethodResult:
@@ -160,10 +181,20 @@ def record_knowledge_test(attempt: Attempt, *, now: dt.datetime, actor: User | N
     kind = AttemptKind(attempt.kind).value  # derived from the history when its paper was issued
     grade = resit_method_grade(spec, achieved, test.method) if kind != AttemptKind.FIRST.value else achieved
     result = MethodResult(
-        apprentice_id=apprentice.id, standard_id=standard.id, method_key=test.method, grade=grade, achieved_grade=achieved,
-        marks=attempt.total_marks, attempt_id=attempt.id,
-        assessed_on=(attempt.submitted_at or now).date(), assessor="Independent markers (knowledge test)", kind=kind,
-        employer_agreed=False, current=True, recorded_by_id=actor.id if actor else None, recorded_at=now,
+        apprentice_id=apprentice.id,
+        standard_id=standard.id,
+        method_key=test.method,
+        grade=grade,
+        achieved_grade=achieved,
+        marks=attempt.total_marks,
+        attempt_id=attempt.id,
+        assessed_on=(attempt.submitted_at or now).date(),
+        assessor="Independent markers (knowledge test)",
+        kind=kind,
+        employer_agreed=False,
+        current=True,
+        recorded_by_id=actor.id if actor else None,
+        recorded_at=now,
         status=Status.PROVISIONAL.value,
     )
     return _store(result, previous, apprentice, standard, now=now, actor=actor)
@@ -207,19 +238,36 @@ def record_method_grade(
         kind = eligibility.check(apprentice, standard, method_key, today=assessed_on).kind.value
         employer_agreed = kind != AttemptKind.FIRST.value
     result = MethodResult(
-        apprentice_id=apprentice.id, standard_id=standard.id, method_key=method_key, achieved_grade=grade,
-        grade=resit_method_grade(spec, grade, method_key) if kind != AttemptKind.FIRST else grade, marks=None, attempt_id=None,
-        assessed_on=assessed_on, assessor=assessor.strip(), kind=kind, employer_agreed=employer_agreed, current=True,
-        recorded_by_id=actor.id if actor else None, recorded_at=now, status=Status.PROVISIONAL.value,
+        apprentice_id=apprentice.id,
+        standard_id=standard.id,
+        method_key=method_key,
+        achieved_grade=grade,
+        grade=resit_method_grade(spec, grade, method_key) if kind != AttemptKind.FIRST else grade,
+        marks=None,
+        attempt_id=None,
+        assessed_on=assessed_on,
+        assessor=assessor.strip(),
+        kind=kind,
+        employer_agreed=employer_agreed,
+        current=True,
+        recorded_by_id=actor.id if actor else None,
+        recorded_at=now,
+        status=Status.PROVISIONAL.value,
     )
     return _store(result, previous, apprentice, standard, now=now, actor=actor)
 
 
 # --- the overall grade ----------------------------------------------------------------------
 
+
 def recompute_overall(
-    apprentice: Apprentice, standard: Standard, *, now: dt.datetime, actor: User | None,
-    released: bool = False, reason: str | None = None,
+    apprentice: Apprentice,
+    standard: Standard,
+    *,
+    now: dt.datetime,
+    actor: User | None,
+    released: bool = False,
+    reason: str | None = None,
 ) -> OverallResult | None:
     """Grade the overall result when every method has a current grade; a new row if anything changed."""
     spec = spec_of(standard)
@@ -233,8 +281,14 @@ def recompute_overall(
     resat = [key for key, row in methods.items() if row.kind != AttemptKind.FIRST]
     grade = resit_overall_grade(spec, {key: row.grade for key, row in methods.items()}, resat)
     overall = OverallResult(
-        apprentice_id=apprentice.id, standard_id=standard.id, grade=grade, status=Status.PROVISIONAL.value, current=True,
-        created_at=now, inputs=inputs, change_reason=reason,
+        apprentice_id=apprentice.id,
+        standard_id=standard.id,
+        grade=grade,
+        status=Status.PROVISIONAL.value,
+        current=True,
+        created_at=now,
+        inputs=inputs,
+        change_reason=reason,
     )
     if released:
         overall.status = Status.RELEASED.value
@@ -244,12 +298,19 @@ def recompute_overall(
         previous.current = False
     db.session.add(overall)
     db.session.flush()
-    audit.record(actor, "result.overall.grade", overall, before={"grade": previous.grade, "status": previous.status} if previous else None,
-                 after={"grade": grade, "status": overall.status, "methods": {k: v["grade"] for k, v in inputs.items()}}, reason=reason)
+    audit.record(
+        actor,
+        "result.overall.grade",
+        overall,
+        before={"grade": previous.grade, "status": previous.status} if previous else None,
+        after={"grade": grade, "status": overall.status, "methods": {k: v["grade"] for k, v in inputs.items()}},
+        reason=reason,
+    )
     return overall
 
 
 # --- sign-off and release -------------------------------------------------------------------
+
 
 def _label(result: MethodResult | OverallResult) -> str:
     return "method" if isinstance(result, MethodResult) else "overall"
@@ -312,11 +373,13 @@ def remark_items(attempt_id: int) -> list[dict[str, object]]:
     rows = db.session.execute(
         select(AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.marks, QuestionVersion.type, QuestionVersion.ksb)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-        .where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position)
+        .where(AttemptQuestion.attempt_id == attempt_id)
+        .order_by(AttemptQuestion.position)
     ).all()
     return [
         {"id": aq_id, "position": position, "available": available, "ksb": list(ksb), "standing": marks.get(aq_id)}
-        for aq_id, position, available, qtype, ksb in rows if not get_type(qtype).auto_marked
+        for aq_id, position, available, qtype, ksb in rows
+        if not get_type(qtype).auto_marked
     ]
 
 
@@ -331,12 +394,23 @@ def _remark(result: MethodResult, item_marks: Mapping[int, int], *, reason: str,
         if item is None:
             raise ResultError(f"Item {aq_id} is not a marker-marked item of this attempt.", code="invalid_item")
         if isinstance(mark, bool) or not isinstance(mark, int) or not 0 <= mark <= int(item["available"]):  # type: ignore[call-overload]
-            raise ResultError(f"Question {item['position']}: a mark from 0 to {item['available']}, not {mark!r}.", code="invalid_mark")
+            raise ResultError(
+                f"Question {item['position']}: a mark from 0 to {item['available']}, not {mark!r}.", code="invalid_mark"
+            )
     changed = {}
     for aq_id, mark in sorted(item_marks.items()):
         if mark != items[aq_id]["standing"]:
-            db.session.add(Mark(attempt_question_id=aq_id, attempt_id=result.attempt_id, marker_id=actor.id, role="remark",
-                                mark=mark, created_at=now, reason=reason))
+            db.session.add(
+                Mark(
+                    attempt_question_id=aq_id,
+                    attempt_id=result.attempt_id,
+                    marker_id=actor.id,
+                    role="remark",
+                    mark=mark,
+                    created_at=now,
+                    reason=reason,
+                )
+            )
             changed[str(items[aq_id]["position"])] = {"before": items[aq_id]["standing"], "after": mark}
     db.session.flush()
     total = standing_total(result.attempt_id)
@@ -347,8 +421,14 @@ def _remark(result: MethodResult, item_marks: Mapping[int, int], *, reason: str,
     before = attempt.total_marks
     attempt.total_marks = total
     db.session.flush()
-    audit.record(actor, "marking.remark", attempt, before={"total_marks": before}, after={"total_marks": total, "items": changed},
-                 reason=reason)
+    audit.record(
+        actor,
+        "marking.remark",
+        attempt,
+        before={"total_marks": before},
+        after={"total_marks": total, "items": changed},
+        reason=reason,
+    )
     return total
 
 
@@ -396,16 +476,34 @@ def change_after_release(
         achieved, marks = grade, None
     new_grade = resit_method_grade(spec, achieved, result.method_key) if result.kind != AttemptKind.FIRST.value else achieved
     changed = MethodResult(
-        apprentice_id=result.apprentice_id, standard_id=result.standard_id, method_key=result.method_key, grade=new_grade,
-        achieved_grade=achieved, marks=marks, attempt_id=result.attempt_id, assessed_on=result.assessed_on,
-        assessor=result.assessor, kind=result.kind, employer_agreed=result.employer_agreed, current=True,
-        recorded_by_id=actor.id, recorded_at=now, status=Status.RELEASED.value, signed_off_by_id=actor.id,
-        signed_off_at=now, released_at=now, change_route=route, change_reason=reason.strip(), replaces_id=result.id,
+        apprentice_id=result.apprentice_id,
+        standard_id=result.standard_id,
+        method_key=result.method_key,
+        grade=new_grade,
+        achieved_grade=achieved,
+        marks=marks,
+        attempt_id=result.attempt_id,
+        assessed_on=result.assessed_on,
+        assessor=result.assessor,
+        kind=result.kind,
+        employer_agreed=result.employer_agreed,
+        current=True,
+        recorded_by_id=actor.id,
+        recorded_at=now,
+        status=Status.RELEASED.value,
+        signed_off_by_id=actor.id,
+        signed_off_at=now,
+        released_at=now,
+        change_route=route,
+        change_reason=reason.strip(),
+        replaces_id=result.id,
     )
     result.current = False
     db.session.add(changed)
     db.session.flush()
-    audit.record(actor, f"result.method.{route}", changed, before=_snapshot(result), after=_snapshot(changed), reason=reason.strip())
+    audit.record(
+        actor, f"result.method.{route}", changed, before=_snapshot(result), after=_snapshot(changed), reason=reason.strip()
+    )
     previous_overall = current_overall(apprentice.id, standard.id)
     was_released = previous_overall is not None and previous_overall.status == Status.RELEASED.value
     recompute_overall(apprentice, standard, now=now, actor=actor, released=was_released, reason=f"{route}: {reason.strip()}")
@@ -417,12 +515,17 @@ def set_epa_period_end(apprentice: Apprentice, ends_on: dt.date | None, *, actor
     before = apprentice.epa_period_ends
     apprentice.epa_period_ends = ends_on
     db.session.flush()
-    audit.record(actor, "apprentice.epa_period_ends", apprentice,
-                 before={"epa_period_ends": before.isoformat() if before else None},
-                 after={"epa_period_ends": ends_on.isoformat() if ends_on else None})
+    audit.record(
+        actor,
+        "apprentice.epa_period_ends",
+        apprentice,
+        before={"epa_period_ends": before.isoformat() if before else None},
+        after={"epa_period_ends": ends_on.isoformat() if ends_on else None},
+    )
 
 
 # --- final marks and feedback ---------------------------------------------------------------
+
 
 def final_marks(attempt_id: int) -> dict[int, int | None]:
     """Each attempt question's mark that stands (None while undecided), by domain.mark_standing's one rule."""
@@ -474,12 +577,18 @@ def released_for(apprentice: Apprentice) -> list[dict[str, object]]:
     released overall result. A re-sit or correction waiting for sign-off leaves what was released in view.
     """
     methods: dict[tuple[int, str], MethodResult] = {}
-    for row in db.session.scalars(select(MethodResult).where(
-            MethodResult.apprentice_id == apprentice.id, MethodResult.status == Status.RELEASED.value).order_by(MethodResult.id)):
+    for row in db.session.scalars(
+        select(MethodResult)
+        .where(MethodResult.apprentice_id == apprentice.id, MethodResult.status == Status.RELEASED.value)
+        .order_by(MethodResult.id)
+    ):
         methods[(row.standard_id, row.method_key)] = row
     overall: dict[int, OverallResult] = {}
-    for o in db.session.scalars(select(OverallResult).where(
-            OverallResult.apprentice_id == apprentice.id, OverallResult.status == Status.RELEASED.value).order_by(OverallResult.id)):
+    for o in db.session.scalars(
+        select(OverallResult)
+        .where(OverallResult.apprentice_id == apprentice.id, OverallResult.status == Status.RELEASED.value)
+        .order_by(OverallResult.id)
+    ):
         overall[o.standard_id] = o
     entries = []
     for standard_id in sorted({key[0] for key in methods} | set(overall)):
@@ -487,30 +596,41 @@ def released_for(apprentice: Apprentice) -> list[dict[str, object]]:
         assert standard is not None
         spec = spec_of(standard)
         rows = [methods[(standard_id, m.key)] for m in spec.methods if (standard_id, m.key) in methods]
-        entries.append({"standard": standard, "names": method_names(spec), "overall": overall.get(standard_id),
-                        "methods": [{"result": r, "weak": weak_areas(r)} for r in rows]})
+        entries.append(
+            {
+                "standard": standard,
+                "names": method_names(spec),
+                "overall": overall.get(standard_id),
+                "methods": [{"result": r, "weak": weak_areas(r)} for r in rows],
+            }
+        )
     return entries
 
 
 #: What a grade means, for the letter; the same for every standard (its spec sets how a grade is earned).
 GRADE_MEANINGS = {
     "fail": "The evidence did not yet show the knowledge, skills and behaviours of the occupational standard "
-            "at the level needed for a pass.",
+    "at the level needed for a pass.",
     "pass": "You have shown the knowledge, skills and behaviours the occupational standard requires.",
-    "merit": "You have met the occupational standard and shown part of it at the higher level the assessment "
-             "plan sets out.",
+    "merit": "You have met the occupational standard and shown part of it at the higher level the assessment plan sets out.",
     "distinction": "You have shown the knowledge, skills and behaviours of the occupational standard at the "
-                   "higher level the assessment plan sets for a distinction.",
+    "higher level the assessment plan sets for a distinction.",
 }
 
 
 def _resit_note(spec: StandardSpec) -> str:
     policy = spec.resit
     which = "Only the methods that were failed are taken again" if policy.failed_methods_only else "The assessment is taken again"
-    when = (f"within {policy.window_months} months of the outcome" if policy.window == "months_from_outcome" and policy.window_months
-            else "inside the end-point assessment period")
-    cap = (f"a method passed at a re-sit or re-take is graded at most {policy.grade_cap.capitalize()}" if policy.grade_cap
-           else "a method passed at a re-sit or re-take can reach any grade")
+    when = (
+        f"within {policy.window_months} months of the outcome"
+        if policy.window == "months_from_outcome" and policy.window_months
+        else "inside the end-point assessment period"
+    )
+    cap = (
+        f"a method passed at a re-sit or re-take is graded at most {policy.grade_cap.capitalize()}"
+        if policy.grade_cap
+        else "a method passed at a re-sit or re-take can reach any grade"
+    )
     return f"{which}, {when}; {cap}. Your training provider will agree the next step with you."
 
 
@@ -539,12 +659,14 @@ def letter(apprentice: Apprentice, entry: dict[str, object], *, today: dt.date) 
         row: MethodResult = item["result"]
         name = names.get(row.method_key, row.method_key)
         total = test.total_marks if test is not None and test.method == row.method_key else None
-        methods.append({
-            "method": name,
-            "grade": row.grade.capitalize(),
-            "marks": "" if row.marks is None else (f"{row.marks} of {total}" if total else str(row.marks)),
-            "assessed_on": f"{row.assessed_on.day} {row.assessed_on:%B %Y}",
-        })
+        methods.append(
+            {
+                "method": name,
+                "grade": row.grade.capitalize(),
+                "marks": "" if row.marks is None else (f"{row.marks} of {total}" if total else str(row.marks)),
+                "assessed_on": f"{row.assessed_on.day} {row.assessed_on:%B %Y}",
+            }
+        )
         failed = failed or row.grade == spec.method(row.method_key).grades[0]
         if item["weak"]:
             areas = "; ".join(f"{code} {text}" for code, text in item["weak"])
@@ -562,8 +684,11 @@ def letter(apprentice: Apprentice, entry: dict[str, object], *, today: dt.date) 
         "methods": methods,
         "overall": shown.capitalize() if shown else None,
         "meaning": GRADE_MEANINGS.get(shown, "") if shown else "",
-        "boundaries": ([(b.grade.capitalize(), f"{b.min} to {b.max}") for b in sorted(test.boundaries, key=lambda b: b.min)]
-                       if test is not None else []),
+        "boundaries": (
+            [(b.grade.capitalize(), f"{b.min} to {b.max}") for b in sorted(test.boundaries, key=lambda b: b.min)]
+            if test is not None
+            else []
+        ),
         "test_name": names.get(test.method, test.method) if test is not None else "",
         "test_total": test.total_marks if test is not None else 0,
         "rules": describe_overall_rules(spec),
@@ -575,19 +700,69 @@ def export_rows(
     methods: Iterable[tuple[MethodResult, Apprentice, Standard]], overall: Iterable[tuple[OverallResult, Apprentice, Standard]]
 ) -> Iterable[list[object]]:
     """Rows for the admins' CSV export, history included (pass each through services.exports.safe_csv_row)."""
-    yield ["standard", "candidate_number", "uln", "given_name", "family_name", "method", "kind", "marks", "achieved_grade",
-           "grade", "assessed_on", "assessor", "status", "current", "change_route", "change_reason", "recorded_at"]
+    yield [
+        "standard",
+        "candidate_number",
+        "uln",
+        "given_name",
+        "family_name",
+        "method",
+        "kind",
+        "marks",
+        "achieved_grade",
+        "grade",
+        "assessed_on",
+        "assessor",
+        "status",
+        "current",
+        "change_route",
+        "change_reason",
+        "recorded_at",
+    ]
     for row, apprentice, standard in methods:
-        yield [standard.code, apprentice.candidate_number, apprentice.uln, apprentice.given_name, apprentice.family_name,
-               row.method_key, row.kind, row.marks, row.achieved_grade, row.grade, row.assessed_on.isoformat(), row.assessor,
-               row.status, "yes" if row.current else "no", row.change_route, row.change_reason, row.recorded_at.isoformat()]
+        yield [
+            standard.code,
+            apprentice.candidate_number,
+            apprentice.uln,
+            apprentice.given_name,
+            apprentice.family_name,
+            row.method_key,
+            row.kind,
+            row.marks,
+            row.achieved_grade,
+            row.grade,
+            row.assessed_on.isoformat(),
+            row.assessor,
+            row.status,
+            "yes" if row.current else "no",
+            row.change_route,
+            row.change_reason,
+            row.recorded_at.isoformat(),
+        ]
     for result, apprentice, standard in overall:
-        yield [standard.code, apprentice.candidate_number, apprentice.uln, apprentice.given_name, apprentice.family_name,
-               "overall", "", "", "", result.grade, "", "", result.status, "yes" if result.current else "no", "",
-               result.change_reason, result.created_at.isoformat()]
+        yield [
+            standard.code,
+            apprentice.candidate_number,
+            apprentice.uln,
+            apprentice.given_name,
+            apprentice.family_name,
+            "overall",
+            "",
+            "",
+            "",
+            result.grade,
+            "",
+            "",
+            result.status,
+            "yes" if result.current else "no",
+            "",
+            result.change_reason,
+            result.created_at.isoformat(),
+        ]
 
 
 # --- the appeal pack ------------------------------------------------------------------------
+
 
 def appeal_pack(attempt: Attempt) -> dict[str, object]:
     """Everything an appeal about one attempt needs, gathered once for an admin.
@@ -622,7 +797,8 @@ def appeal_pack(attempt: Attempt) -> dict[str, object]:
         select(AttemptQuestion, QuestionVersion, Question)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
         .join(Question, Question.id == QuestionVersion.question_id)
-        .where(AttemptQuestion.attempt_id == attempt.id).order_by(AttemptQuestion.position)
+        .where(AttemptQuestion.attempt_id == attempt.id)
+        .order_by(AttemptQuestion.position)
     ):
         answer = answers.get(aq.id)
         options = version.content.get("options") or []
@@ -631,24 +807,52 @@ def appeal_pack(attempt: Attempt) -> dict[str, object]:
         chosen = None
         if options and answer is not None and answer.response not in (None, ""):
             chosen = next((o["text"] for o in shown if str(o["index"]) == answer.response), answer.response)
-        questions.append({
-            "position": aq.position, "external_id": question.external_id, "version": version.version, "type": version.type,
-            "ksb": version.ksb, "available": aq.marks, "stem": version.stem, "options": shown, "answer": answer,
-            "chosen": chosen, "final": final.get(aq.id),
-            "marks": [{"mark": m, "marker": users[m.marker_id].display_name if m.marker_id in users else "automatic"}
-                      for m in marks.get(aq.id, [])],
-        })
+        questions.append(
+            {
+                "position": aq.position,
+                "external_id": question.external_id,
+                "version": version.version,
+                "type": version.type,
+                "ksb": version.ksb,
+                "available": aq.marks,
+                "stem": version.stem,
+                "options": shown,
+                "answer": answer,
+                "chosen": chosen,
+                "final": final.get(aq.id),
+                "marks": [
+                    {"mark": m, "marker": users[m.marker_id].display_name if m.marker_id in users else "automatic"}
+                    for m in marks.get(aq.id, [])
+                ],
+            }
+        )
     sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
     incidents = []
     if sitting is not None:
-        incidents = [i for i in db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at))
-                     if apprentice.id in (i.apprentice_ids or [])]
-    results = db.session.scalars(select(MethodResult).where(MethodResult.attempt_id == attempt.id).order_by(MethodResult.id)).all()
+        incidents = [
+            i
+            for i in db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at))
+            if apprentice.id in (i.apprentice_ids or [])
+        ]
+    results = db.session.scalars(
+        select(MethodResult).where(MethodResult.attempt_id == attempt.id).order_by(MethodResult.id)
+    ).all()
     return {
-        "attempt": attempt, "apprentice": apprentice, "standard": standard, "sitting": sitting,
-        "reproduced": reproduced, "reproduce_error": reproduce_error, "questions": questions,
-        "stoppages": list(attempt.stoppages), "incidents": incidents,
-        "adjustments": db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all(),
-        "events": db.session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id).order_by(AttemptEvent.at)).all(),
-        "results": results, "total": attempt.total_marks,
+        "attempt": attempt,
+        "apprentice": apprentice,
+        "standard": standard,
+        "sitting": sitting,
+        "reproduced": reproduced,
+        "reproduce_error": reproduce_error,
+        "questions": questions,
+        "stoppages": list(attempt.stoppages),
+        "incidents": incidents,
+        "adjustments": db.session.scalars(
+            select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)
+        ).all(),
+        "events": db.session.scalars(
+            select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id).order_by(AttemptEvent.at)
+        ).all(),
+        "results": results,
+        "total": attempt.total_marks,
     }

@@ -60,9 +60,7 @@ class RevisionInvalid(ReviewError):
     code = "revision_invalid"
 
     def __init__(self, problems: list[RevisionProblem]) -> None:
-        super().__init__(
-            "; ".join(f"{'.'.join(map(str, p.path)) or 'question'}: {p.message}" for p in problems)
-        )
+        super().__init__("; ".join(f"{'.'.join(map(str, p.path)) or 'question'}: {p.message}" for p in problems))
         self.problems = problems
 
 
@@ -104,9 +102,7 @@ def _current_versions(question_ids: list[int]) -> dict[int, QuestionVersion]:
 
 def pending_revisions(question_ids: list[int] | None = None) -> dict[int, QuestionVersion]:
     """Revisions waiting for a second reviewer, by question id."""
-    query = select(QuestionVersion).where(
-        QuestionVersion.approved.is_(False), QuestionVersion.rejected_by_id.is_(None)
-    )
+    query = select(QuestionVersion).where(QuestionVersion.approved.is_(False), QuestionVersion.rejected_by_id.is_(None))
     if question_ids is not None:
         query = query.where(QuestionVersion.question_id.in_(question_ids))
     return {version.question_id: version for version in db.session.scalars(query)}
@@ -141,18 +137,12 @@ def queue(today: dt.date, statistics: dict[int, BankStatistics] | None = None) -
     versions = _current_versions(ids)
     pending = pending_revisions(ids)
     reviewed_at = _last_reviewed_at(ids)
-    by_version = {
-        version_id: item
-        for stats in (statistics or {}).values()
-        for version_id, item in stats.by_version().items()
-    }
+    by_version = {version_id: item for stats in (statistics or {}).values() for version_id, item in stats.by_version().items()}
     soon = today + dt.timedelta(days=DUE_SOON_DAYS)
     out: list[QueueEntry] = []
     for question, code in rows:
         version = versions[question.id]
-        entry = QueueEntry(
-            question=question, standard=code, version=version, due_on=review_date(question)
-        )
+        entry = QueueEntry(question=question, standard=code, version=version, due_on=review_date(question))
         if entry.due_on < today:
             entry.reasons.append("overdue")
         elif entry.due_on <= soon:
@@ -192,17 +182,13 @@ def _comments(text: str) -> str:
             code="comment_required",
         )
     if len(cleaned) > COMMENT_MAX:
-        raise ReviewError(
-            f"Comments are limited to {COMMENT_MAX} characters.", code="comment_too_long"
-        )
+        raise ReviewError(f"Comments are limited to {COMMENT_MAX} characters.", code="comment_too_long")
     return cleaned
 
 
 def _open(question: Question) -> None:
     if question.status == QuestionStatus.RETIRED.value:
-        raise IllegalTransition(
-            f"{question.external_id} is retired; it can no longer be reviewed or changed."
-        )
+        raise IllegalTransition(f"{question.external_id} is retired; it can no longer be reviewed or changed.")
 
 
 def _renew(question: Question, reviewer: User, today: dt.date) -> dict[str, Any]:
@@ -299,9 +285,7 @@ def as_bank_question(question: Question, version: QuestionVersion) -> BankQuesti
     )
 
 
-def check_revision(
-    question: Question, stem: str, content_fields: dict[str, Any], *, today: dt.date
-) -> BankQuestion:
+def check_revision(question: Question, stem: str, content_fields: dict[str, Any], *, today: dt.date) -> BankQuestion:
     """The edited question, checked by the rules a bank file is checked by, or RevisionInvalid.
 
     `content_fields` are the type's own fields in bank-file form (an MCQ's `options`, a short
@@ -312,21 +296,11 @@ def check_revision(
     raw["stem"] = stem
     raw.update(content_fields)
     spec = spec_of(question.standard)
-    checked, issues = read_question(
-        raw, (), ksbs=frozenset(spec.ksbs), today=today, source="review"
-    )
+    checked, issues = read_question(raw, (), ksbs=frozenset(spec.ksbs), today=today, source="review")
     if issues or checked is None:
-        raise RevisionInvalid(
-            [RevisionProblem(tuple(issue.path), issue.message) for issue in issues]
-        )
+        raise RevisionInvalid([RevisionProblem(tuple(issue.path), issue.message) for issue in issues])
     if checked.fingerprint() == current.fingerprint:
-        raise RevisionInvalid(
-            [
-                RevisionProblem(
-                    (), "nothing has changed: edit the wording, or record a keep decision instead"
-                )
-            ]
-        )
+        raise RevisionInvalid([RevisionProblem((), "nothing has changed: edit the wording, or record a keep decision instead")])
     return checked
 
 
@@ -349,12 +323,7 @@ def propose_revision(
         )
     checked = check_revision(question, stem, content_fields, today=now.date())
     number = (
-        db.session.scalar(
-            select(func.max(QuestionVersion.version)).where(
-                QuestionVersion.question_id == question.id
-            )
-        )
-        or 0
+        db.session.scalar(select(func.max(QuestionVersion.version)).where(QuestionVersion.question_id == question.id)) or 0
     ) + 1
     version = QuestionVersion(
         question_id=question.id,

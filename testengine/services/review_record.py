@@ -36,9 +36,7 @@ def bank_health(standard: Standard, today: dt.date) -> dict[str, Any]:
         .order_by(Question.next_due, Question.external_id)
     ).all()
     upcoming = [
-        (question, review_date(question))
-        for question in questions
-        if review_date(question) <= today + dt.timedelta(days=90)
+        (question, review_date(question)) for question in questions if review_date(question) <= today + dt.timedelta(days=90)
     ]
     return {**report, "types": types, "coverage": coverage, "upcoming": upcoming}
 
@@ -53,15 +51,9 @@ def _changed(before: QuestionVersion | None, after: QuestionVersion | None) -> s
     """What a revision changed, by the names a bank file uses (stem, options, guide, ...)."""
     if before is None or after is None:
         return ""
-    fields = [
-        name
-        for name in ("stem", "ksb", "marks", "enemies")
-        if getattr(before, name) != getattr(after, name)
-    ]
+    fields = [name for name in ("stem", "ksb", "marks", "enemies") if getattr(before, name) != getattr(after, name)]
     keys = sorted(set(before.content) | set(after.content))
-    return ", ".join(
-        fields + [key for key in keys if before.content.get(key) != after.content.get(key)]
-    )
+    return ", ".join(fields + [key for key in keys if before.content.get(key) != after.content.get(key)])
 
 
 def review_record(standard: Standard) -> list[dict[str, Any]]:
@@ -76,14 +68,10 @@ def review_record(standard: Standard) -> list[dict[str, Any]]:
     revised_ids = {review.question_id for review, _q, _r in rows if review.version_after}
     versions = {
         (version.question_id, version.version): version
-        for version in db.session.scalars(
-            select(QuestionVersion).where(QuestionVersion.question_id.in_(revised_ids))
-        )
+        for version in db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id.in_(revised_ids)))
     }
     decider_ids = {v.approved_by_id or v.rejected_by_id for v in versions.values()} - {None}
-    names = dict(
-        db.session.execute(select(User.id, User.display_name).where(User.id.in_(decider_ids))).all()
-    )
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(decider_ids))).all())
     out: list[dict[str, Any]] = []
     for review, external_id, reviewer in rows:
         after = versions.get((review.question_id, review.version_after or 0))

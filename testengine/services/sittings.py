@@ -73,12 +73,30 @@ def _ratio_of(standard: Standard) -> int:
     return min(spec_of(standard).invigilation_ratio, load_policy().ratio.apprentices_per_invigilator)
 
 
-def create_sitting(*, standard: Standard, title: str, venue: str, remote: bool, window_start: dt.datetime, window_end: dt.datetime, now: dt.datetime, actor: User | None) -> Sitting:
+def create_sitting(
+    *,
+    standard: Standard,
+    title: str,
+    venue: str,
+    remote: bool,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    now: dt.datetime,
+    actor: User | None,
+) -> Sitting:
     if window_end <= window_start:
         raise SittingError("The start window must end after it begins.", code="invalid_window", status=400)
     if spec_of(standard).knowledge_test is None:
         raise SittingError(f"{standard.code} has no knowledge test to sit.", code="no_knowledge_test", status=400)
-    sitting = Sitting(standard_id=standard.id, title=title, venue=venue, remote=remote, window_start=window_start, window_end=window_end, created_at=now)
+    sitting = Sitting(
+        standard_id=standard.id,
+        title=title,
+        venue=venue,
+        remote=remote,
+        window_start=window_start,
+        window_end=window_end,
+        created_at=now,
+    )
     db.session.add(sitting)
     db.session.flush()
     audit.record(actor, "sitting.create", sitting, after={"title": title, "standard": standard.code, "venue": venue})
@@ -107,7 +125,9 @@ def book(sitting: Sitting, apprentice: Apprentice, *, now: dt.datetime, actor: U
     booking = Booking(sitting_id=sitting.id, apprentice_id=apprentice.id)
     db.session.add(booking)
     db.session.flush()
-    audit.record(actor, "sitting.book", booking, after={"sitting": sitting.id, "candidate": apprentice.candidate_number, "kind": kind})
+    audit.record(
+        actor, "sitting.book", booking, after={"sitting": sitting.id, "candidate": apprentice.candidate_number, "kind": kind}
+    )
     return booking
 
 
@@ -143,7 +163,10 @@ def lock_sitting(sitting_id: int) -> Sitting:
 def sittings_for_invigilator(user: User) -> list[Sitting]:
     return list(
         db.session.scalars(
-            select(Sitting).join(SittingInvigilator).where(SittingInvigilator.user_id == user.id).order_by(Sitting.window_start.desc())
+            select(Sitting)
+            .join(SittingInvigilator)
+            .where(SittingInvigilator.user_id == user.id)
+            .order_by(Sitting.window_start.desc())
         )
     )
 
@@ -176,16 +199,28 @@ def _people_present(sitting_id: Any) -> Any:
 
 
 def counts(sitting: Sitting) -> rules.RatioState:
-    in_progress = db.session.scalar(
-        select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))
-    ) or 0
+    in_progress = (
+        db.session.scalar(
+            select(func.count(Attempt.id)).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))
+        )
+        or 0
+    )
     present = db.session.scalar(select(_people_present(sitting.id))) or 0
     return rules.RatioState(in_progress=in_progress, invigilators_present=present, ratio=ratio_for(sitting))
 
 
 def _room_event(sitting: Sitting, kind: str, now: dt.datetime, detail: dict[str, Any] | None = None) -> rules.RatioState:
     state = counts(sitting)
-    db.session.add(RoomEvent(sitting_id=sitting.id, at=now, kind=kind, in_progress=state.in_progress, invigilators_present=state.invigilators_present, detail=detail))
+    db.session.add(
+        RoomEvent(
+            sitting_id=sitting.id,
+            at=now,
+            kind=kind,
+            in_progress=state.in_progress,
+            invigilators_present=state.invigilators_present,
+            detail=detail,
+        )
+    )
     db.session.flush()
     return state
 
@@ -237,7 +272,11 @@ def sign_out(sitting: Sitting, user: User, *, now: dt.datetime) -> rules.RatioSt
     audit.record(user, "sitting.sign_out", sitting)
     if state.over:
         log_incident(
-            sitting, kind="ratio_breach", apprentice_ids=[], now=now, actor=user,
+            sitting,
+            kind="ratio_breach",
+            apprentice_ids=[],
+            now=now,
+            actor=user,
             notes=f"Over ratio: {state.in_progress} in progress with {state.invigilators_present} invigilator(s) present (at most {state.ratio} each).",
         )
     return state
@@ -251,7 +290,8 @@ def confirm_venue(sitting: Sitting, checks: dict[str, bool], *, now: dt.datetime
     if missing:
         raise SittingError(
             "Confirm every point of the checklist before the sitting opens. Not yet confirmed: " + "; ".join(missing) + ".",
-            code="checklist_incomplete", status=400,
+            code="checklist_incomplete",
+            status=400,
         )
     if sitting.state == SittingState.CLOSED.value:
         raise SittingError("This sitting is closed.", code="closed")
@@ -264,15 +304,31 @@ def confirm_venue(sitting: Sitting, checks: dict[str, bool], *, now: dt.datetime
     audit.record(actor, "sitting.venue_confirmed", sitting, after=sitting.venue_checklist)
 
 
-def check_in(booking: Booking, *, document_type: str, last_digits: str, photo_matched: bool, uln_confirmed: bool, seat: str, now: dt.datetime, actor: User) -> None:
+def check_in(
+    booking: Booking,
+    *,
+    document_type: str,
+    last_digits: str,
+    photo_matched: bool,
+    uln_confirmed: bool,
+    seat: str,
+    now: dt.datetime,
+    actor: User,
+) -> None:
     policy = load_policy()
     if document_type not in {d.key for d in policy.identity.documents}:
         raise SittingError("Choose an accepted identity document.", code="invalid_document", status=400)
     digits = last_digits.strip()
     if len(digits) != policy.identity.last_digits or not digits.isalnum():
-        raise SittingError(f"Enter the last {policy.identity.last_digits} characters of the document number.", code="invalid_digits", status=400)
+        raise SittingError(
+            f"Enter the last {policy.identity.last_digits} characters of the document number.", code="invalid_digits", status=400
+        )
     if not photo_matched or not uln_confirmed:
-        raise SittingError("Identity is not confirmed: the photo must match and the ULN must match the booking.", code="identity_unconfirmed", status=400)
+        raise SittingError(
+            "Identity is not confirmed: the photo must match and the ULN must match the booking.",
+            code="identity_unconfirmed",
+            status=400,
+        )
     sitting = booking.sitting
     standard = db.session.get(Standard, sitting.standard_id)
     assert standard is not None
@@ -285,9 +341,18 @@ def check_in(booking: Booking, *, document_type: str, last_digits: str, photo_ma
     booking.checked_in_at, booking.checked_in_by_id = now, actor.id
     booking.late = now > sitting.window_start
     db.session.flush()
-    audit.record(actor, "booking.check_in", booking, after={"seat": booking.seat, "late": booking.late, "document": document_type})
+    audit.record(
+        actor, "booking.check_in", booking, after={"seat": booking.seat, "late": booking.late, "document": document_type}
+    )
     if booking.late:
-        log_incident(sitting, kind="late_arrival", apprentice_ids=[booking.apprentice_id], now=now, actor=actor, notes=f"Arrived {now:%H:%M} UTC.")
+        log_incident(
+            sitting,
+            kind="late_arrival",
+            apprentice_ids=[booking.apprentice_id],
+            now=now,
+            actor=actor,
+            notes=f"Arrived {now:%H:%M} UTC.",
+        )
 
 
 def mark_absent(booking: Booking, *, now: dt.datetime, actor: User) -> None:
@@ -315,14 +380,21 @@ def open_attempt(booking: Booking) -> Attempt | None:
     # Fresh from the database even if this session read the attempt earlier (a start decides on its state).
     return db.session.scalar(
         select(Attempt)
-        .where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES))
+        .where(
+            Attempt.sitting_id == booking.sitting_id,
+            Attempt.apprentice_id == booking.apprentice_id,
+            Attempt.state.in_(OPEN_STATES),
+        )
         .execution_options(populate_existing=True)
     )
 
 
 def latest_attempt(booking: Booking) -> Attempt | None:
     return db.session.scalar(
-        select(Attempt).where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id).order_by(Attempt.id.desc()).limit(1)
+        select(Attempt)
+        .where(Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id)
+        .order_by(Attempt.id.desc())
+        .limit(1)
     )
 
 
@@ -343,7 +415,16 @@ def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, dra
     assert standard is not None
     percent, minutes = extra_time_for(booking.apprentice, now.date())
     try:
-        return issue_paper(booking.apprentice, standard, now=now, actor=actor, sitting_id=sitting.id, extra_percent=percent, extra_minutes=minutes, drawn=drawn)
+        return issue_paper(
+            booking.apprentice,
+            standard,
+            now=now,
+            actor=actor,
+            sitting_id=sitting.id,
+            extra_percent=percent,
+            extra_minutes=minutes,
+            drawn=drawn,
+        )
     except Ineligible as refused:
         raise SittingError(f"{booking.apprentice.candidate_number}: {refused}", code=refused.code, status=409) from None
 
@@ -382,8 +463,10 @@ def read_ahead(booking: Booking, *, now: dt.datetime) -> ReadAhead | None:
     standard = db.session.get(Standard, sitting.standard_id)
     assert standard is not None
     startable = (
-        sitting.state == SittingState.OPEN.value and sitting.venue_confirmed_at is not None
-        and sitting.room_paused_at is None and sitting.window_start <= now <= sitting.window_end
+        sitting.state == SittingState.OPEN.value
+        and sitting.venue_confirmed_at is not None
+        and sitting.room_paused_at is None
+        and sitting.window_start <= now <= sitting.window_end
     )
     if not startable or db.session.scalar(_open_attempt_id(booking)) is not None:
         return ReadAhead(standard, None)  # nothing to draw, or the start will say why it cannot
@@ -401,15 +484,21 @@ def _open_attempt_id(booking: Booking) -> Select[int]:
 
 def _attempt_to_start(booking: Booking) -> Attempt | None:
     """The open attempt, fresh, with what starting it reads (its stoppages) and without what it does not (the draw's inputs)."""
-    return db.session.scalars(
-        select(Attempt)
-        .where(Attempt.id.in_(_open_attempt_id(booking).scalar_subquery()))
-        .options(defer(Attempt.draw_inputs), joinedload(Attempt.stoppages))
-        .execution_options(populate_existing=True)
-    ).unique().first()
+    return (
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.id.in_(_open_attempt_id(booking).scalar_subquery()))
+            .options(defer(Attempt.draw_inputs), joinedload(Attempt.stoppages))
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
+    )
 
 
-def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead | None = None, device: str | None = None) -> Attempt:
+def start(
+    booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead | None = None, device: str | None = None
+) -> Attempt:
     """Start an apprentice's test, if every rule allows it, deciding one start at a time per room.
 
     With the paper prepared at check-in this is the room's checks and one short write: the
@@ -419,7 +508,9 @@ def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead |
     """
     sitting = lock_sitting(booking.sitting_id)
     if sitting.state != SittingState.OPEN.value or sitting.venue_confirmed_at is None:
-        raise SittingError("The test cannot start until the invigilator has confirmed the venue checklist.", code="venue_not_confirmed")
+        raise SittingError(
+            "The test cannot start until the invigilator has confirmed the venue checklist.", code="venue_not_confirmed"
+        )
     if booking.status != BookingStatus.CHECKED_IN.value:
         raise SittingError("You must be checked in by the invigilator before you can start.", code="not_checked_in", status=403)
     if sitting.room_paused_at is not None:
@@ -451,24 +542,44 @@ def start(booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead |
         attempt.device_id, attempt.client_token, attempt.last_seen_at = device, secrets.token_urlsafe(24), now
     attempt_service.start(attempt, now=now, actor=actor)
     # The room as it is now: one more in progress than counted above (the room is locked meanwhile).
-    db.session.add(RoomEvent(
-        sitting_id=sitting.id, at=now, kind="start", in_progress=state.in_progress + 1,
-        invigilators_present=state.invigilators_present, detail={"candidate": booking.apprentice.candidate_number},
-    ))
+    db.session.add(
+        RoomEvent(
+            sitting_id=sitting.id,
+            at=now,
+            kind="start",
+            in_progress=state.in_progress + 1,
+            invigilators_present=state.invigilators_present,
+            detail={"candidate": booking.apprentice.candidate_number},
+        )
+    )
     db.session.flush()
     return attempt
 
 
-def log_incident(sitting: Sitting, *, kind: str, apprentice_ids: list[int], now: dt.datetime, actor: User | None, notes: str = "") -> Incident:
+def log_incident(
+    sitting: Sitting, *, kind: str, apprentice_ids: list[int], now: dt.datetime, actor: User | None, notes: str = ""
+) -> Incident:
     if kind not in {c.key for c in load_policy().incident_types}:
         raise SittingError("Choose an incident type from the policy.", code="invalid_incident", status=400)
     if not notes.strip():
         raise SittingError("Notes are required: say what happened.", code="notes_required", status=400)
-    incident = Incident(sitting_id=sitting.id, kind=kind, occurred_at=now, reported_by_id=actor.id if actor else None, apprentice_ids=sorted(apprentice_ids), notes=notes[:2000])
+    incident = Incident(
+        sitting_id=sitting.id,
+        kind=kind,
+        occurred_at=now,
+        reported_by_id=actor.id if actor else None,
+        apprentice_ids=sorted(apprentice_ids),
+        notes=notes[:2000],
+    )
     db.session.add(incident)
     db.session.flush()
     # The notes stay on the incident, where retention can redact a name; the append-only log could not.
-    audit.record(actor, "incident.log", incident, after={"kind": kind, "apprentices": sorted(apprentice_ids), "notes_chars": len(incident.notes)})
+    audit.record(
+        actor,
+        "incident.log",
+        incident,
+        after={"kind": kind, "apprentices": sorted(apprentice_ids), "notes_chars": len(incident.notes)},
+    )
     return incident
 
 
@@ -480,7 +591,14 @@ def pause_room(sitting: Sitting, *, now: dt.datetime, actor: User, reason: str =
     """Stop every clock in the room (a fire alarm): one action, and an incident opens by itself."""
     if sitting.room_paused_at is not None:
         raise SittingError("The room is already paused.", code="already_paused")
-    incident = log_incident(sitting, kind="room_pause", apprentice_ids=[a.apprentice_id for a in active_attempts(sitting)], now=now, actor=actor, notes=reason or "Whole room paused.")
+    incident = log_incident(
+        sitting,
+        kind="room_pause",
+        apprentice_ids=[a.apprentice_id for a in active_attempts(sitting)],
+        now=now,
+        actor=actor,
+        notes=reason or "Whole room paused.",
+    )
     sitting.room_paused_at = now
     for attempt in active_attempts(sitting):
         if attempt.state == AttemptState.IN_PROGRESS:
@@ -496,7 +614,9 @@ def resume_room(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
         if attempt.state == AttemptState.PAUSED and any(s.end is None and s.kind == "room_pause" for s in attempt.stoppages):
             attempt_service.end_stoppage(attempt, now=now, actor=actor)
     incident = db.session.scalar(
-        select(Incident).where(Incident.sitting_id == sitting.id, Incident.kind == "room_pause", Incident.ended_at.is_(None)).order_by(Incident.id.desc())
+        select(Incident)
+        .where(Incident.sitting_id == sitting.id, Incident.kind == "room_pause", Incident.ended_at.is_(None))
+        .order_by(Incident.id.desc())
     )
     if incident is not None:
         incident.ended_at = max(now, incident.occurred_at)  # a clock gone back ends it where it began
@@ -528,15 +648,20 @@ def request_device_change(attempt: Attempt, *, now: dt.datetime) -> None:
     One waiting request is enough: asking again (a reload of the "ask the invigilator" page) adds nothing.
     """
     last = {
-        kind: at for kind, at in db.session.execute(
+        kind: at
+        for kind, at in db.session.execute(
             select(AttemptEvent.kind, func.max(AttemptEvent.at))
             .where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind.in_(DEVICE_KINDS))
             .group_by(AttemptEvent.kind)
         )
     }
-    if last.get("device_request") is not None and (last.get("device_change") is None or last["device_change"] < last["device_request"]):
+    if last.get("device_request") is not None and (
+        last.get("device_change") is None or last["device_change"] < last["device_request"]
+    ):
         return
-    db.session.add(AttemptEvent(attempt_id=attempt.id, at=now, kind="device_request", detail="asked to continue on another computer"))
+    db.session.add(
+        AttemptEvent(attempt_id=attempt.id, at=now, kind="device_request", detail="asked to continue on another computer")
+    )
     db.session.flush()
 
 
@@ -550,7 +675,10 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     sweeps.finalise_each(active_attempts(sitting), now)
     still = [a for a in active_attempts(sitting)]
     if still:
-        raise SittingError(f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.", code="still_sitting")
+        raise SittingError(
+            f"{len(still)} apprentice(s) are still sitting the test; wait for them to finish before closing.",
+            code="still_sitting",
+        )
     if sitting.state == SittingState.CLOSED.value:
         raise SittingError("This sitting is closed.", code="closed")
     sitting.state, sitting.closed_at = next_sitting_state(sitting.state, SittingEvent.CLOSE).value, now
@@ -566,18 +694,30 @@ def sweep(sitting: Sitting, now: dt.datetime) -> sweeps.SweepReport:
     they were last loaded, e.g. by the board's read, is the one judged. One that fails is reported,
     not raised: the rest of the room is submitted all the same.
     """
-    attempts = list(db.session.scalars(
-        select(Attempt)
-        .where(Attempt.sitting_id == sitting.id, Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))
-        .execution_options(populate_existing=True)
-    ))
+    attempts = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(
+                Attempt.sitting_id == sitting.id,
+                Attempt.state == AttemptState.IN_PROGRESS.value,
+                Attempt.deadline_at.is_not(None),
+            )
+            .execution_options(populate_existing=True)
+        )
+    )
     return sweeps.finalise_each(attempts, now)
 
 
 # --- the board and the report -------------------------------------------------------------
 
 DEVICE_KINDS = ("device_request", "device_change")  # asked to continue on another computer; did so
-WARNING_KINDS = {"blur": "Left the test window", "focus_lost": "Left the test window", "paste": "Pasted text", "second_browser": "Test page reopened (reload or another tab)", "copy": "Copied text"}
+WARNING_KINDS = {
+    "blur": "Left the test window",
+    "focus_lost": "Left the test window",
+    "paste": "Pasted text",
+    "second_browser": "Test page reopened (reload or another tab)",
+    "copy": "Copied text",
+}
 
 
 @dataclass
@@ -641,8 +781,10 @@ def _browser_events(attempt_ids: list[int]) -> tuple[dict[int, list[str]], set[i
         if label not in events[attempt_id]:
             events[attempt_id].append(f"{label}" + (f" ({count})" if count > 1 else ""))
     waiting = {
-        attempt_id for (attempt_id, kind), at in latest.items()
-        if kind == "device_request" and (latest.get((attempt_id, "device_change")) is None or latest[(attempt_id, "device_change")] < at)
+        attempt_id
+        for (attempt_id, kind), at in latest.items()
+        if kind == "device_request"
+        and (latest.get((attempt_id, "device_change")) is None or latest[(attempt_id, "device_change")] < at)
     }
     return events, waiting
 
@@ -653,7 +795,13 @@ def _load_stoppages(attempts: list[Attempt]) -> None:
     A running attempt's remaining time comes from its stored deadline (clock_status), so only a
     stopped clock, or one with no stored deadline, needs its stoppages.
     """
-    needed = [a for a in attempts if a.started_at is not None and a.state in ACTIVE_STATES and (a.state != AttemptState.IN_PROGRESS or a.deadline_at is None)]
+    needed = [
+        a
+        for a in attempts
+        if a.started_at is not None
+        and a.state in ACTIVE_STATES
+        and (a.state != AttemptState.IN_PROGRESS or a.deadline_at is None)
+    ]
     if not needed:
         return
     by_attempt: dict[int, list[Stoppage]] = {a.id: [] for a in needed}
@@ -673,7 +821,12 @@ def load_room(sitting: Sitting) -> Room:
             .order_by(Booking.id)
         )
     )
-    questions = select(func.count(AttemptQuestion.id)).where(AttemptQuestion.attempt_id == Attempt.id).correlate(Attempt).scalar_subquery()
+    questions = (
+        select(func.count(AttemptQuestion.id))
+        .where(AttemptQuestion.attempt_id == Attempt.id)
+        .correlate(Attempt)
+        .scalar_subquery()
+    )
     answered = (
         select(func.count(Answer.id))
         .where(Answer.attempt_id == Attempt.id, Answer.response.is_not(None), func.length(func.trim(Answer.response)) > 0)
@@ -709,7 +862,11 @@ def _adjustment_labels(apprentice: Apprentice, today: dt.date) -> list[str]:
     labels = []
     for adjustment in in_force_adjustments(apprentice, today):
         if adjustment.kind == "extra_time":
-            labels.append(f"Extra time {adjustment.extra_percent}%" if adjustment.extra_percent else f"Extra time {adjustment.extra_minutes} min")
+            labels.append(
+                f"Extra time {adjustment.extra_percent}%"
+                if adjustment.extra_percent
+                else f"Extra time {adjustment.extra_minutes} min"
+            )
         else:
             labels.append(adjustment.kind.replace("_", " ").capitalize())
     return labels
@@ -750,19 +907,43 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: 
             if attempt.state == AttemptState.IN_PROGRESS and attempt.last_seen_at and now - attempt.last_seen_at > idle:
                 warnings.append(f"Idle for over {idle.seconds // 60} minutes")
             if attempt.id in failed:
-                warnings.append("Time is up but this test could not be submitted; its answers are kept and the administrator has been told")
-        rows.append(BoardRow(
-            booking_id=booking.id, attempt_id=attempt.id if attempt else None, candidate_number=apprentice.candidate_number,
-            name=apprentice.full_name, seat=booking.seat, status=status.replace("_", " "),
-            answered=room.answered.get(attempt.id, 0) if attempt else 0, questions=room.questions.get(attempt.id, 0) if attempt else 0,
-            remaining_seconds=remaining, time_left=time_left, adjustments=_adjustment_labels(apprentice, today), warnings=warnings,
-            device_request=device_request,
-        ))
+                warnings.append(
+                    "Time is up but this test could not be submitted; its answers are kept and the administrator has been told"
+                )
+        rows.append(
+            BoardRow(
+                booking_id=booking.id,
+                attempt_id=attempt.id if attempt else None,
+                candidate_number=apprentice.candidate_number,
+                name=apprentice.full_name,
+                seat=booking.seat,
+                status=status.replace("_", " "),
+                answered=room.answered.get(attempt.id, 0) if attempt else 0,
+                questions=room.questions.get(attempt.id, 0) if attempt else 0,
+                remaining_seconds=remaining,
+                time_left=time_left,
+                adjustments=_adjustment_labels(apprentice, today),
+                warnings=warnings,
+                device_request=device_request,
+            )
+        )
     in_progress = sum(1 for attempt in room.attempts if attempt.state in ACTIVE_STATES)
     ratio = rules.RatioState(in_progress=in_progress, invigilators_present=room.invigilators_present, ratio=room.ratio)
     return {
-        "sitting": {"id": sitting.id, "title": sitting.title, "state": sitting.state, "room_paused": sitting.room_paused_at is not None, "venue_confirmed": sitting.venue_confirmed_at is not None},
-        "ratio": {"in_progress": ratio.in_progress, "invigilators_present": ratio.invigilators_present, "ratio": ratio.ratio, "capacity": ratio.capacity, "over": ratio.over},
+        "sitting": {
+            "id": sitting.id,
+            "title": sitting.title,
+            "state": sitting.state,
+            "room_paused": sitting.room_paused_at is not None,
+            "venue_confirmed": sitting.venue_confirmed_at is not None,
+        },
+        "ratio": {
+            "in_progress": ratio.in_progress,
+            "invigilators_present": ratio.invigilators_present,
+            "ratio": ratio.ratio,
+            "capacity": ratio.capacity,
+            "over": ratio.over,
+        },
         "rows": [row.as_dict() for row in rows],
         "failed": [{"attempt_id": attempt_id, "error": error} for attempt_id, error in sorted(failed.items())],
         "server_time": now.isoformat(),
@@ -771,26 +952,41 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: 
 
 def report(sitting: Sitting) -> dict[str, Any]:
     bookings = list(db.session.scalars(select(Booking).where(Booking.sitting_id == sitting.id).order_by(Booking.id)))
-    events = list(db.session.scalars(select(RoomEvent).where(RoomEvent.sitting_id == sitting.id).order_by(RoomEvent.at, RoomEvent.id)))
-    incidents = list(db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at, Incident.id)))
+    events = list(
+        db.session.scalars(select(RoomEvent).where(RoomEvent.sitting_id == sitting.id).order_by(RoomEvent.at, RoomEvent.id))
+    )
+    incidents = list(
+        db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at, Incident.id))
+    )
     ratio = ratio_for(sitting)
     breaches = [e for e in events if e.in_progress > e.invigilators_present * ratio]
-    attempts = {a.apprentice_id: a for a in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.id))}
+    attempts = {
+        a.apprentice_id: a
+        for a in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.id))
+    }
     register = []
     for booking in bookings:
         attempt = attempts.get(booking.apprentice_id)
-        register.append({
-            "candidate_number": booking.apprentice.candidate_number,
-            "name": booking.apprentice.full_name,
-            "seat": booking.seat or "",
-            "attendance": BookingStatus.ABSENT.value if booking.status == BookingStatus.ABSENT else ("late" if booking.late else ("present" if booking.status == BookingStatus.CHECKED_IN else "not recorded")),
-            "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else "",
-            "identity": booking.id_document_type or "",
-            "started_at": attempt.started_at.isoformat() if attempt and attempt.started_at else "",
-            "finished_at": attempt.submitted_at.isoformat() if attempt and attempt.submitted_at else "",
-            "finish": (attempt.finish_reason or attempt.state) if attempt else "",
-            "stopped_minutes": round(sum(((s.end or s.start) - s.start).total_seconds() for s in attempt.stoppages if s.kind != CLOCK_STEP) / 60, 1) if attempt else 0,
-        })
+        register.append(
+            {
+                "candidate_number": booking.apprentice.candidate_number,
+                "name": booking.apprentice.full_name,
+                "seat": booking.seat or "",
+                "attendance": BookingStatus.ABSENT.value
+                if booking.status == BookingStatus.ABSENT
+                else ("late" if booking.late else ("present" if booking.status == BookingStatus.CHECKED_IN else "not recorded")),
+                "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else "",
+                "identity": booking.id_document_type or "",
+                "started_at": attempt.started_at.isoformat() if attempt and attempt.started_at else "",
+                "finished_at": attempt.submitted_at.isoformat() if attempt and attempt.submitted_at else "",
+                "finish": (attempt.finish_reason or attempt.state) if attempt else "",
+                "stopped_minutes": round(
+                    sum(((s.end or s.start) - s.start).total_seconds() for s in attempt.stoppages if s.kind != CLOCK_STEP) / 60, 1
+                )
+                if attempt
+                else 0,
+            }
+        )
     return {
         "sitting": sitting,
         "ratio": ratio,

@@ -81,9 +81,7 @@ class ItemResult:
     double_marked: int  # responses with both a first and a second mark
     marker_agreement: float  # exact agreement first vs second; NaN when none were double marked
     option_n: int = 0  # MCQ responses counted in the shares
-    option_shares: dict[str, list[float]] = field(
-        default_factory=dict
-    )  # overall/upper/lower per option + blank
+    option_shares: dict[str, list[float]] = field(default_factory=dict)  # overall/upper/lower per option + blank
     flags: list[str] = field(default_factory=list)
     last_response_at: dt.datetime | None = None  # the latest submission that included it
 
@@ -110,9 +108,7 @@ class ItemResult:
             out["key"] = self.info.key
             out["options"] = {
                 "n": self.option_n,
-                **{
-                    group: [_num(v) for v in shares] for group, shares in self.option_shares.items()
-                },
+                **{group: [_num(v) for v in shares] for group, shares in self.option_shares.items()},
             }
         return out
 
@@ -203,9 +199,7 @@ def stands_array(latest: np.ndarray, given: np.ndarray) -> np.ndarray:
     """The mark that stands for many responses (domain.mark_standing): `latest[role, k]` is
     response k's latest mark of the role ROLES[role] and `given[role, k]` whether it has one.
     NaN where nothing stands yet."""
-    return standing_marks_array(
-        **{role: np.where(given[code], latest[code], np.nan) for code, role in enumerate(ROLES)}
-    )
+    return standing_marks_array(**{role: np.where(given[code], latest[code], np.nan) for code, role in enumerate(ROLES)})
 
 
 @dataclass
@@ -276,18 +270,12 @@ def _choices(scripts: Any, aq_ids: np.ndarray, options: np.ndarray) -> np.ndarra
     question. A plain digit is read in SQL, and text with a letter in it (lower and upper case
     differ) is no option index: only what is left, rare, goes through Python."""
     plain = Answer.response.in_([str(d) for d in range(10)])
-    no_letter = and_(
-        Answer.response != "", func.lower(Answer.response) == func.upper(Answer.response)
-    )
+    no_letter = and_(Answer.response != "", func.lower(Answer.response) == func.upper(Answer.response))
     aq_id, code = int_columns(
-        select(Answer.id)
-        .join(Attempt, Attempt.id == Answer.attempt_id)
-        .where(*scripts, or_(plain, no_letter)),
+        select(Answer.id).join(Attempt, Attempt.id == Answer.attempt_id).where(*scripts, or_(plain, no_letter)),
         [
             Field(Answer.attempt_question_id, ID_BITS),
-            Field(
-                case((plain, cast(Answer.response, Integer)), else_=OTHER_TEXT), 4, checked=False
-            ),
+            Field(case((plain, cast(Answer.response, Integer)), else_=OTHER_TEXT), 4, checked=False),
         ],
     )
     read = np.full(aq_ids.size, BLANK, dtype=np.int64)  # no answer, or not an option index
@@ -298,9 +286,7 @@ def _choices(scripts: Any, aq_ids: np.ndarray, options: np.ndarray) -> np.ndarra
     response_of = dict(zip(aq_ids[odd].tolist(), odd.tolist()))
     for chunk in chunks(response_of):
         for one_aq, response in db.session.execute(
-            select(Answer.attempt_question_id, Answer.response).where(
-                Answer.attempt_question_id.in_(chunk)
-            )
+            select(Answer.attempt_question_id, Answer.response).where(Answer.attempt_question_id.in_(chunk))
         ):
             k = response_of[one_aq]
             choice[k] = _choice(response, int(options[k]))
@@ -317,9 +303,7 @@ def load(standard: Standard) -> _Loaded:
     """
     scripts = (Attempt.standard_id == standard.id, Attempt.state == SUBMITTED)
     attempt, aq_ids, version, position, max_marks = int_columns(
-        select(AttemptQuestion.id)
-        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(*scripts),
+        select(AttemptQuestion.id).join(Attempt, Attempt.id == AttemptQuestion.attempt_id).where(*scripts),
         [Field(AttemptQuestion.attempt_id, ID_BITS), Field(AttemptQuestion.id, ID_BITS)],
         [
             Field(AttemptQuestion.question_version_id, ID_BITS),
@@ -425,11 +409,7 @@ def _last_response_at(
     winners = by_rank[latest[has]]
     when: dict[int, dt.datetime | None] = {}
     for chunk in chunks(winners):
-        when.update(
-            db.session.execute(
-                select(Attempt.id, Attempt.submitted_at).where(Attempt.id.in_(chunk))
-            ).all()
-        )
+        when.update(db.session.execute(select(Attempt.id, Attempt.submitted_at).where(Attempt.id.in_(chunk))).all())
     return {version_ids[i]: when[a] for i, a in zip(has.tolist(), winners.tolist())}
 
 
@@ -459,9 +439,7 @@ def _versions(version_ids: set[int]) -> dict[int, ItemInfo]:
     unread = [row[0] for row in rows if row[6] not in _OPTIONS]
     for chunk in chunks(unread):
         for fingerprint, content in db.session.execute(
-            select(QuestionVersion.fingerprint, QuestionVersion.content).where(
-                QuestionVersion.id.in_(chunk)
-            )
+            select(QuestionVersion.fingerprint, QuestionVersion.content).where(QuestionVersion.id.in_(chunk))
         ):
             options = content.get("options") or []
             key = next((i for i, option in enumerate(options) if option.get("correct")), -1)
@@ -491,8 +469,9 @@ def _freshness(standard: Standard) -> tuple[Any, ...]:
     largest id, sum of ids, latest submission) and the newest mark anywhere (marks are only ever
     added, so a new mark means a larger id). Any change there changes this key."""
     scripts = db.session.execute(
-        select(func.count(Attempt.id), func.max(Attempt.id), func.sum(Attempt.id), func.max(Attempt.submitted_at))
-        .where(Attempt.standard_id == standard.id, Attempt.state == SUBMITTED)
+        select(func.count(Attempt.id), func.max(Attempt.id), func.sum(Attempt.id), func.max(Attempt.submitted_at)).where(
+            Attempt.standard_id == standard.id, Attempt.state == SUBMITTED
+        )
     ).one()
     newest_mark = db.session.scalar(select(func.max(Mark.id)))
     return (*tuple(scripts), newest_mark, json.dumps(standard.spec, sort_keys=True, default=str))
@@ -559,9 +538,7 @@ def _compute_bank_statistics(
     )
 
 
-def _item_results(
-    data: _Loaded, min_responses: int, low_discrimination: float
-) -> list[ItemResult]:
+def _item_results(data: _Loaded, min_responses: int, low_discrimination: float) -> list[ItemResult]:
     r, n_items = data.responses, len(data.items)
     stats = item_stats.item_statistics(r, n_items)
     n_options = max([info.options for info in data.items] + [1])
@@ -612,9 +589,7 @@ def _item_results(
         if shares is not None and info.options:
             width = info.options
             result.option_n = int(shares.n[i])
-            result.option_shares = {
-                group: table[i][:width] + [table[i][-1]] for group, table in tables.items()
-            }
+            result.option_shares = {group: table[i][:width] + [table[i][-1]] for group, table in tables.items()}
         out.append(result)
     return out
 
@@ -625,26 +600,17 @@ def _counts(row: list[int], marks: int) -> list[int]:
     return out + [0] * (marks + 1 - len(out))
 
 
-def _reliabilities(
-    data: _Loaded, per_paper: int, max_total: int
-) -> tuple[Reliability | None, list[Reliability]]:
+def _reliabilities(data: _Loaded, per_paper: int, max_total: int) -> tuple[Reliability | None, list[Reliability]]:
     r = data.responses
     if not per_paper or r.n_scripts == 0:
         return None, []
     matrix = item_stats.position_matrix(r, per_paper)
-    matrix = matrix[
-        :, ~np.isnan(matrix).all(axis=0)
-    ]  # positions no script reached (a shorter paper)
+    matrix = matrix[:, ~np.isnan(matrix).all(axis=0)]  # positions no script reached (a shorter paper)
     complete = ~np.isnan(matrix).any(axis=1)
     sitting_of = data.script_sittings
     # KR-20 where every question on the scripts is worth 1 mark (an all-MCQ paper), alpha otherwise.
-    one_mark = (
-        np.bincount(r.script, weights=(r.max_marks != 1).astype(np.float64), minlength=r.n_scripts)
-        == 0
-    )
-    overall = _reliability(
-        "All sittings", None, matrix[complete], bool(one_mark[complete].all()), max_total
-    )
+    one_mark = np.bincount(r.script, weights=(r.max_marks != 1).astype(np.float64), minlength=r.n_scripts) == 0
+    overall = _reliability("All sittings", None, matrix[complete], bool(one_mark[complete].all()), max_total)
     present = sorted({int(s) for s in sitting_of.tolist() if s >= 0})
     titles = {
         sid: f"{title}, {start:%d %b %Y}"
@@ -665,9 +631,7 @@ def _reliabilities(
     return overall, sittings
 
 
-def _reliability(
-    label: str, sitting_id: int | None, matrix: np.ndarray, all_one_mark: bool, max_total: int
-) -> Reliability:
+def _reliability(label: str, sitting_id: int | None, matrix: np.ndarray, all_one_mark: bool, max_total: int) -> Reliability:
     totals = matrix.sum(axis=1) if matrix.size else np.zeros(0)
     scripts = int(matrix.shape[0])
     distribution = item_stats.score_distribution(totals, max_total).tolist() if max_total else []

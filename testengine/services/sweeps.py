@@ -60,19 +60,30 @@ def _record_failure(attempt_id: int, error: str, now: dt.datetime) -> None:
     try:
         with db.session.begin_nested():
             seen = db.session.scalar(
-                select(AuditEntry.id).where(AuditEntry.action == "attempt.submit_failed", AuditEntry.object_type == "attempts", AuditEntry.object_id == str(attempt_id)).limit(1)
+                select(AuditEntry.id)
+                .where(
+                    AuditEntry.action == "attempt.submit_failed",
+                    AuditEntry.object_type == "attempts",
+                    AuditEntry.object_id == str(attempt_id),
+                )
+                .limit(1)
             )
             if seen is not None:
                 return
             attempt = db.session.get(Attempt, attempt_id)
             audit.record(None, "attempt.submit_failed", object_type="attempts", object_id=attempt_id, after={"error": error})
             if attempt is not None and attempt.sitting_id is not None:
-                db.session.add(Incident(
-                    sitting_id=attempt.sitting_id, kind="technical_fault", occurred_at=now, reported_by_id=None,
-                    apprentice_ids=[attempt.apprentice_id],
-                    notes=f"Attempt {attempt_id} could not be submitted when its time ran out ({error[:200]}). "
-                          "Its saved answers are kept; the administrator has been told.",
-                ))
+                db.session.add(
+                    Incident(
+                        sitting_id=attempt.sitting_id,
+                        kind="technical_fault",
+                        occurred_at=now,
+                        reported_by_id=None,
+                        apprentice_ids=[attempt.apprentice_id],
+                        notes=f"Attempt {attempt_id} could not be submitted when its time ran out ({error[:200]}). "
+                        "Its saved answers are kept; the administrator has been told.",
+                    )
+                )
                 db.session.flush()
     except Exception:  # the log has it; recording must not stop the sweep either
         log.exception("could not record the failed submission of attempt %s", attempt_id)

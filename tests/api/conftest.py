@@ -26,17 +26,31 @@ def database_state() -> tuple[Any, ...]:
     Read in its own short transaction, so the app under test is never kept waiting for the lock.
     """
     answers = db.session.execute(
-        select(Answer.id, Answer.attempt_question_id, Answer.response, Answer.revision, Answer.flagged, Answer.saved_at).order_by(Answer.id)
+        select(Answer.id, Answer.attempt_question_id, Answer.response, Answer.revision, Answer.flagged, Answer.saved_at).order_by(
+            Answer.id
+        )
     ).all()
     attempts = db.session.execute(
         select(
-            Attempt.id, Attempt.state, Attempt.submitted_at, Attempt.finish_reason, Attempt.client_token,
-            Attempt.last_seen_at, Attempt.deadline_at, Attempt.marking_state, Attempt.total_marks,
+            Attempt.id,
+            Attempt.state,
+            Attempt.submitted_at,
+            Attempt.finish_reason,
+            Attempt.client_token,
+            Attempt.last_seen_at,
+            Attempt.deadline_at,
+            Attempt.marking_state,
+            Attempt.total_marks,
         ).order_by(Attempt.id)
     ).all()
     counts = tuple(
         db.session.execute(
-            select(*(select(func.count()).select_from(model).scalar_subquery() for model in (AttemptEvent, Mark, Stoppage, AuditEntry)))
+            select(
+                *(
+                    select(func.count()).select_from(model).scalar_subquery()
+                    for model in (AttemptEvent, Mark, Stoppage, AuditEntry)
+                )
+            )
         ).one()
     )
     db.session.rollback()

@@ -31,7 +31,9 @@ HOSTILE = {
 
 def _stored(attempt_id: int) -> list[tuple[int, str | None, int]]:
     rows = db.session.execute(
-        select(Answer.attempt_question_id, Answer.response, Answer.revision).where(Answer.attempt_id == attempt_id).order_by(Answer.id)
+        select(Answer.attempt_question_id, Answer.response, Answer.revision)
+        .where(Answer.attempt_id == attempt_id)
+        .order_by(Answer.id)
     ).all()
     db.session.rollback()
     return [tuple(row) for row in rows]
@@ -83,7 +85,9 @@ def test_oversized_malformed_and_invalid_answers_are_refused_and_change_nothing(
     sitter.save(16, "kept")
     before = _stored(sitter.attempt_id)
     for name, (body, field) in REFUSED_ANSWERS.items():
-        response = sitter.client.put(f"{sitter.api}/answers/16", json={**body, "client_token": sitter.token}, headers=sitter.headers())
+        response = sitter.client.put(
+            f"{sitter.api}/answers/16", json={**body, "client_token": sitter.token}, headers=sitter.headers()
+        )
         assert response.status_code == 400, name
         error = response.get_json()
         assert error["error"] == "invalid_body" and error["field"] == field and error["message"], (name, error)
@@ -97,7 +101,10 @@ def test_oversized_malformed_and_invalid_answers_are_refused_and_change_nothing(
 def test_a_body_over_2_mib_is_refused_before_it_is_read(start_sitter):
     sitter = start_sitter()
     response = sitter.client.put(
-        f"{sitter.api}/answers/18", data=b'{"response": "' + b"x" * (3 * 1024 * 1024) + b'"}', content_type="application/json", headers=sitter.headers()
+        f"{sitter.api}/answers/18",
+        data=b'{"response": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+        content_type="application/json",
+        headers=sitter.headers(),
     )
     assert response.status_code == 413 and response.get_json()["error"] == "too_large"
     assert _stored(sitter.attempt_id) == []
@@ -105,13 +112,25 @@ def test_a_body_over_2_mib_is_refused_before_it_is_read(start_sitter):
 
 def test_browser_event_details_are_stored_inert_or_refused(start_sitter):
     sitter = start_sitter()
-    ok = sitter.client.post(f"{sitter.api}/events", json={"kind": "paste", "detail": HOSTILE["html"], "client_token": sitter.token}, headers=sitter.headers())
+    ok = sitter.client.post(
+        f"{sitter.api}/events",
+        json={"kind": "paste", "detail": HOSTILE["html"], "client_token": sitter.token},
+        headers=sitter.headers(),
+    )
     assert ok.status_code == 201
-    refused = sitter.client.post(f"{sitter.api}/events", json={"kind": "paste", "detail": "nul\x00", "client_token": sitter.token}, headers=sitter.headers())
+    refused = sitter.client.post(
+        f"{sitter.api}/events",
+        json={"kind": "paste", "detail": "nul\x00", "client_token": sitter.token},
+        headers=sitter.headers(),
+    )
     assert refused.status_code == 400 and refused.get_json()["field"] == "detail"
-    unknown = sitter.client.post(f"{sitter.api}/events", json={"kind": "<script>", "client_token": sitter.token}, headers=sitter.headers())
+    unknown = sitter.client.post(
+        f"{sitter.api}/events", json={"kind": "<script>", "client_token": sitter.token}, headers=sitter.headers()
+    )
     assert unknown.status_code == 400 and unknown.get_json()["error"] == "invalid_event"
-    details = db.session.scalars(select(AttemptEvent.detail).where(AttemptEvent.attempt_id == sitter.attempt_id, AttemptEvent.kind == "paste")).all()
+    details = db.session.scalars(
+        select(AttemptEvent.detail).where(AttemptEvent.attempt_id == sitter.attempt_id, AttemptEvent.kind == "paste")
+    ).all()
     assert details == [HOSTILE["html"]]
 
 
@@ -164,9 +183,16 @@ def test_no_csv_cell_starts_a_formula(values):
 
 def test_the_invigilation_csv_keeps_formulas_inert(app, room, start_sitter, login, clock):
     from testengine.services import sittings as sitting_service
+
     sitter = start_sitter()
-    sitting_service.log_incident(room, kind="other", apprentice_ids=[sitter.user.apprentice.id], now=clock.now(), actor=room.test_invigilator,
-                                 notes=HOSTILE["formula"])
+    sitting_service.log_incident(
+        room,
+        kind="other",
+        apprentice_ids=[sitter.user.apprentice.id],
+        now=clock.now(),
+        actor=room.test_invigilator,
+        notes=HOSTILE["formula"],
+    )
     db.session.commit()
     browser = app.test_client()
     assert login(room.test_invigilator, test_client=browser).status_code == 302

@@ -133,7 +133,9 @@ QUERY_MODELS = {"attemptClock": attempts_api.ClockQuery}
 @pytest.mark.parametrize("operation_id", sorted(QUERY_MODELS))
 def test_query_parameters_have_the_models_names_and_limits(openapi_document, operation_id):
     operation = next(op for op in _described(openapi_document).values() if op.get("operationId") == operation_id)
-    in_query = {p["name"]: p for p in (_resolve(openapi_document, p) for p in operation.get("parameters", [])) if p["in"] == "query"}
+    in_query = {
+        p["name"]: p for p in (_resolve(openapi_document, p) for p in operation.get("parameters", [])) if p["in"] == "query"
+    }
     expected = _model_properties(QUERY_MODELS[operation_id])
     assert set(in_query) == set(expected)
     for name, parameter in in_query.items():

@@ -125,7 +125,15 @@ class Fuzzer:
         """The test changed the database itself: read the state afresh before the next request."""
         self.known_state = None
 
-    def run(self, op: Any, mode: GenerationMode, *, max_examples: int = 30, path_parameters: dict[str, Any] | None = None, positions: bool = False) -> None:
+    def run(
+        self,
+        op: Any,
+        mode: GenerationMode,
+        *,
+        max_examples: int = 30,
+        path_parameters: dict[str, Any] | None = None,
+        positions: bool = False,
+    ) -> None:
         """Generate `max_examples` cases for one operation; `positions` mixes in positions that exist on the paper."""
         strategy = op.as_strategy(generation_mode=mode, path_parameters=path_parameters)
         real_position = st.one_of(st.none(), st.integers(min_value=1, max_value=41)) if positions else st.none()
@@ -226,7 +234,8 @@ def _st_run(server_url: str, client: Any, csrf: str, parameters: dict[str, int],
 
     config = tmp_path / f"schemathesis-{mode}.toml"
     config.write_text(
-        ("[parameters]\n" if parameters else "") + "".join(f"{name} = {value}\n" for name, value in parameters.items())
+        ("[parameters]\n" if parameters else "")
+        + "".join(f"{name} = {value}\n" for name, value in parameters.items())
         # A valid request for another person's attempt is 404 and one out of order 409, by design (as documented).
         + '\n[checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "404", "409"]\n'
         # The signed-in session and the page's CSRF token, as the schemes the description declares: the tool
@@ -235,11 +244,33 @@ def _st_run(server_url: str, client: Any, csrf: str, parameters: dict[str, int],
         + f'\n[auth.openapi.csrfToken]\napi_key = "{csrf}"\n'
     )
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(OPENAPI_PATH), "--url", server_url,
-        "--checks", "all", "--mode", mode, "--phases", "examples,coverage,fuzzing", "--max-examples", "10", "--seed", "24",
-        "--generation-deterministic", "--workers", "1", "--no-color",
-        "--include-path-regex", paths,
-        "-H", f"User-Agent: {AGENT}",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "run",
+        str(OPENAPI_PATH),
+        "--url",
+        server_url,
+        "--checks",
+        "all",
+        "--mode",
+        mode,
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        "10",
+        "--seed",
+        "24",
+        "--generation-deterministic",
+        "--workers",
+        "1",
+        "--no-color",
+        "--include-path-regex",
+        paths,
+        "-H",
+        f"User-Agent: {AGENT}",
     ]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path)
 
@@ -253,7 +284,8 @@ def test_a_schemathesis_run_with_every_check_passes_against_the_whole_api(app, r
     sitter_client = _signed_in_client(app, login, apprentice)
     home = sitter_client.get("/apprentice/").get_data(as_text=True)
     started = sitter_client.post(
-        re.search(r'action="(/apprentice/bookings/\d+/start)"', home).group(1), data={"csrf_token": csrf_of(home)}  # type: ignore[union-attr]
+        re.search(r'action="(/apprentice/bookings/\d+/start)"', home).group(1),
+        data={"csrf_token": csrf_of(home)},  # type: ignore[union-attr]
     )
     sitter = Sitter(sitter_client, int(started.headers["Location"].rstrip("/").split("/")[-1]))
     invigilator_client = _signed_in_client(app, login, room.test_invigilator)
@@ -265,10 +297,30 @@ def test_a_schemathesis_run_with_every_check_passes_against_the_whole_api(app, r
         # Valid requests go to the apprentice's own attempt and the invigilator's own room. Invalid ones are left
         # free, because the tool's pinned values would replace the invalid identifiers it means to send.
         runs = {
-            "apprentice, valid": _st_run(server.url, sitter.client, sitter.csrf, {"attempt_id": sitter.attempt_id}, "^/api/(attempts|me)", tmp_path, "positive"),
-            "apprentice, invalid": _st_run(server.url, sitter.client, sitter.csrf, {}, "^/api/(attempts|me)", tmp_path, "negative"),
-            "invigilator, valid": _st_run(server.url, invigilator_client, invigilator_csrf, {"sitting_id": sitting_id}, "^/api/sittings", tmp_path, "positive"),
-            "invigilator, invalid": _st_run(server.url, invigilator_client, invigilator_csrf, {}, "^/api/sittings", tmp_path, "negative"),
+            "apprentice, valid": _st_run(
+                server.url,
+                sitter.client,
+                sitter.csrf,
+                {"attempt_id": sitter.attempt_id},
+                "^/api/(attempts|me)",
+                tmp_path,
+                "positive",
+            ),
+            "apprentice, invalid": _st_run(
+                server.url, sitter.client, sitter.csrf, {}, "^/api/(attempts|me)", tmp_path, "negative"
+            ),
+            "invigilator, valid": _st_run(
+                server.url,
+                invigilator_client,
+                invigilator_csrf,
+                {"sitting_id": sitting_id},
+                "^/api/sittings",
+                tmp_path,
+                "positive",
+            ),
+            "invigilator, invalid": _st_run(
+                server.url, invigilator_client, invigilator_csrf, {}, "^/api/sittings", tmp_path, "negative"
+            ),
         }
     failed = {who: f"{run.stdout[-5000:]}\n{run.stderr[-1000:]}" for who, run in runs.items() if run.returncode != 0}
     assert not failed, "\n\n".join(f"{who}:\n{output}" for who, output in failed.items())

@@ -54,10 +54,7 @@ def test_the_corpus_has_a_case_for_every_rule() -> None:
 def test_each_case_reports_its_fault_at_file_and_line(case: Path, tmp_path: Path) -> None:
     folder = _assemble(case, tmp_path)
     report = lint_loaded(load_standard(folder, today=TODAY))
-    found = [
-        f"{Path(f.file).relative_to(folder)}:{f.line}: {f.severity} {f.rule} {f.item}"
-        for f in report.findings
-    ]
+    found = [f"{Path(f.file).relative_to(folder)}:{f.line}: {f.severity} {f.rule} {f.item}" for f in report.findings]
     expected = (case / "expected.txt").read_text(encoding="utf-8").split("\n")
     assert found == [line for line in expected if line]
     # The case's own rule is among them, and nothing else of a different rule is found (the
@@ -108,14 +105,9 @@ def test_declaring_the_pair_enemies_or_retiring_one_clears_it(tmp_path: Path) ->
     loaded = load_standard(folder, today=TODAY)
     settings = loaded.spec.quality
     assert lint_questions(loaded.questions, settings).undeclared_near_duplicates
-    declared = [
-        replace(q, enemies=("T-K1-MCQ-011",)) if q.id == "T-K1-MCQ-010" else q
-        for q in loaded.questions
-    ]
+    declared = [replace(q, enemies=("T-K1-MCQ-011",)) if q.id == "T-K1-MCQ-010" else q for q in loaded.questions]
     assert not lint_questions(declared, settings).undeclared_near_duplicates
-    retired = [
-        replace(q, status="retired") if q.id == "T-K1-MCQ-011" else q for q in loaded.questions
-    ]
+    retired = [replace(q, status="retired") if q.id == "T-K1-MCQ-011" else q for q in loaded.questions]
     assert not lint_questions(retired, settings).undeclared_near_duplicates
 
 
@@ -183,9 +175,7 @@ def test_cli_lint_prints_json_and_exits_2_on_errors(app, tmp_path: Path) -> None
     clean = _assemble(CORPUS / "readability", tmp_path)
     result = runner.invoke(args=["bank", "lint", str(clean)])
     assert result.exit_code == 0, result.output
-    assert (
-        f"{clean / 'questions' / 'K1.yaml'}:35: warning [readability] T-K1-MCQ-010" in result.output
-    )
+    assert f"{clean / 'questions' / 'K1.yaml'}:35: warning [readability] T-K1-MCQ-010" in result.output
 
 
 def test_cli_validate_blocks_on_lint_errors_not_warnings(app, tmp_path: Path) -> None:

@@ -115,9 +115,7 @@ def test_valid_minimal_loads_its_questions(minimal: LoadedStandard) -> None:
 
 def test_fingerprints_are_stable(minimal: LoadedStandard) -> None:
     again = load_standard(VALID, today=TODAY)
-    assert [q.fingerprint() for q in again.questions] == [
-        q.fingerprint() for q in minimal.questions
-    ]
+    assert [q.fingerprint() for q in again.questions] == [q.fingerprint() for q in minimal.questions]
     assert len({q.fingerprint() for q in minimal.questions}) == len(minimal.questions)
     # The canonical form, spelled out: changing it would make every question in every imported
     # bank a new version on the next import.
@@ -144,9 +142,7 @@ def test_fingerprints_are_stable(minimal: LoadedStandard) -> None:
         },
         "enemies": [],
     }
-    canonical = json.dumps(seen, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    canonical = json.dumps(seen, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     assert _by_id(minimal)["T-K1-MCQ-001"].fingerprint() == hashlib.sha256(canonical).hexdigest()
 
 
@@ -161,9 +157,7 @@ def test_fingerprints_are_stable(minimal: LoadedStandard) -> None:
     ],
     ids=["review dates", "status", "author", "reviewer", "source"],
 )
-def test_bookkeeping_leaves_the_fingerprint_alone(
-    minimal: LoadedStandard, change: dict[str, object]
-) -> None:
+def test_bookkeeping_leaves_the_fingerprint_alone(minimal: LoadedStandard, change: dict[str, object]) -> None:
     question = _by_id(minimal)["T-K1-MCQ-002"]
     assert replace(question, **change).fingerprint() == question.fingerprint()  # type: ignore[arg-type]
 
@@ -172,10 +166,7 @@ def test_what_a_candidate_or_marker_sees_changes_the_fingerprint(minimal: Loaded
     question = _by_id(minimal)["T-K1-MCQ-002"]
     options = [dict(o) for o in question.content["options"]]
     options[3]["text"] = "A message to colleagues by email"
-    assert (
-        replace(question, stem=question.stem + " (choose one)").fingerprint()
-        != question.fingerprint()
-    )
+    assert replace(question, stem=question.stem + " (choose one)").fingerprint() != question.fingerprint()
     assert replace(question, content={"options": options}).fingerprint() != question.fingerprint()
     assert replace(question, ksb=("K1",)).fingerprint() != question.fingerprint()
     assert replace(question, enemies=()).fingerprint() != question.fingerprint()
@@ -322,14 +313,10 @@ def test_problems_are_collected_across_files(tmp_path: Path) -> None:
     folder = tmp_path / "standard"
     shutil.copytree(VALID, folder)
     spec = folder / "spec.yaml"
-    spec.write_text(
-        spec.read_text(encoding="utf-8").replace("ratio: 15", "ratio: 0"), encoding="utf-8"
-    )
+    spec.write_text(spec.read_text(encoding="utf-8").replace("ratio: 15", "ratio: 0"), encoding="utf-8")
     (folder / "questions" / "K3.yaml").write_text(THREE_FAULTS, encoding="utf-8")
     k2 = folder / "questions" / "K2.yaml"
-    k2.write_text(
-        k2.read_text(encoding="utf-8").replace("status: retired", "status: gone"), encoding="utf-8"
-    )
+    k2.write_text(k2.read_text(encoding="utf-8").replace("status: retired", "status: gone"), encoding="utf-8")
     files = sorted({_relative(p, folder)[0] for p in validate_standard(folder, today=TODAY)})
     assert files == ["questions/K2.yaml", "questions/K3.yaml", "spec.yaml"]
 
@@ -342,11 +329,7 @@ def test_a_folder_without_a_spec_is_refused(tmp_path: Path) -> None:
 def test_review_dates_depend_on_the_today_given() -> None:
     # valid_minimal's latest review is 2026-11-01: the day before, it is in the future.
     k2 = VALID / "questions" / "K2.yaml"
-    reviewed = [
-        n
-        for n, line in enumerate(k2.read_text(encoding="utf-8").splitlines(), 1)
-        if "2026-11-01" in line
-    ]
+    reviewed = [n for n, line in enumerate(k2.read_text(encoding="utf-8").splitlines(), 1) if "2026-11-01" in line]
     problems = validate_standard(VALID, today=date(2026, 10, 31))
     assert [(p.file, p.line) for p in problems] == [(str(k2), n) for n in reviewed]
     assert len(problems) == 3
@@ -405,21 +388,15 @@ def test_the_real_bank_round_trips(tmp_path: Path) -> None:
 
 
 _TEXT = st.text(
-    alphabet=st.sampled_from(
-        list("abcXYZ019 .,;:?!'\"#%*-[]{}|>@`~/\\=+()\n\t") + ["é", "£", "—", "’", "&", "<"]
-    ),
+    alphabet=st.sampled_from(list("abcXYZ019 .,;:?!'\"#%*-[]{}|>@`~/\\=+()\n\t") + ["é", "£", "—", "’", "&", "<"]),
     min_size=STEM.min_chars,
     max_size=200,
 ).filter(lambda text: plain_text_problem(text, STEM) is None)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stem=_TEXT, option=_TEXT)
-def test_any_acceptable_text_survives_a_round_trip(
-    minimal: LoadedStandard, stem: str, option: str
-) -> None:
+def test_any_acceptable_text_survives_a_round_trip(minimal: LoadedStandard, stem: str, option: str) -> None:
     question = _by_id(minimal)["T-K1-MCQ-001"]
     options = [dict(o) for o in question.content["options"]]
     options[0]["text"] = option[:300]
@@ -548,8 +525,7 @@ def test_a_knowledge_test_cannot_ask_for_assessor_questions() -> None:
     spec, issues = read_spec(data)
     assert spec is None
     assert any(
-        i.path == ("knowledge_test", "questions", "assessor_question") and "never go on a paper" in i.message
-        for i in issues
+        i.path == ("knowledge_test", "questions", "assessor_question") and "never go on a paper" in i.message for i in issues
     )
 
 
@@ -579,6 +555,4 @@ def test_parse_spec_reports_problems_without_lines(minimal: LoadedStandard) -> N
     data = {**minimal.spec_raw, "invigilation": {"ratio": 0}}
     with pytest.raises(BankValidationError) as raised:
         parse_spec(data, "ST9001/spec.yaml")
-    assert [str(p) for p in raised.value.problems] == [
-        "ST9001/spec.yaml:1: invigilation.ratio: should be at least 1, not 0"
-    ]
+    assert [str(p) for p in raised.value.problems] == ["ST9001/spec.yaml:1: invigilation.ratio: should be at least 1, not 0"]

@@ -98,7 +98,15 @@ def test_marking_never_raises_on_any_stored_response(response: str | None) -> No
 
 @pytest.mark.parametrize(
     ("response", "problem"),
-    [("2", None), (" 2 ", None), ("", None), (None, None), ("4", "options (0, 1, 2, 3)"), ("C", "options"), ("9" * 4301, "options")],
+    [
+        ("2", None),
+        (" 2 ", None),
+        ("", None),
+        (None, None),
+        ("4", "options (0, 1, 2, 3)"),
+        ("C", "options"),
+        ("9" * 4301, "options"),
+    ],
 )
 def test_an_mcq_response_must_be_one_of_the_option_ids(response: str | None, problem: str | None) -> None:
     found = get_type("mcq").response_problem(MCQ_CONTENT, response)
@@ -106,12 +114,8 @@ def test_an_mcq_response_must_be_one_of_the_option_ids(response: str | None, pro
     assert get_type("short_answer").response_problem({"guide": GUIDE}, response) is None
 
 
-@pytest.mark.parametrize(
-    ("response", "mark"), [(None, 0), ("", 0), (" \n\t ", 0), ("Some answer", None), ("0", None)]
-)
-def test_short_answers_wait_for_a_marker_unless_blank(
-    response: str | None, mark: int | None
-) -> None:
+@pytest.mark.parametrize(("response", "mark"), [(None, 0), ("", 0), (" \n\t ", 0), ("Some answer", None), ("0", None)])
+def test_short_answers_wait_for_a_marker_unless_blank(response: str | None, mark: int | None) -> None:
     assert get_type("short_answer").mark({"guide": GUIDE}, response) == mark
 
 
@@ -203,9 +207,7 @@ def test_short_answer_content_is_normalised() -> None:
         ),
     ],
 )
-def test_content_problems_point_at_the_field(
-    key: str, raw: dict[str, Any], path: tuple[object, ...], fragment: str
-) -> None:
+def test_content_problems_point_at_the_field(key: str, raw: dict[str, Any], path: tuple[object, ...], fragment: str) -> None:
     content, issues = get_type(key).read_content(raw)
     assert content is None
     assert [(issue.path, fragment in issue.message) for issue in issues] == [(path, True)]
@@ -271,8 +273,6 @@ def test_an_assessor_question_needs_pass_and_distinction_indicators() -> None:
     assert content is None
     messages = {(i.path, i.message) for i in issues}
     assert ((), "missing field 'distinction_shows' (an assessor question needs it)") in messages
-    content, issues = assessor.read_content(
-        {"method": "Observation!", "pass_shows": [], "distinction_shows": ["<b>x</b>"]}
-    )
+    content, issues = assessor.read_content({"method": "Observation!", "pass_shows": [], "distinction_shows": ["<b>x</b>"]})
     paths = {i.path for i in issues}
     assert ("method",) in paths and ("pass_shows",) in paths and ("distinction_shows", 0) in paths

@@ -50,11 +50,7 @@ def _files_at(commit: str, standard: str, out: Path) -> Path:
     for name in listing:
         target = folder / Path(name).relative_to(f"question_banks/{standard}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(
-            subprocess.run(
-                ["git", "show", f"{commit}:{name}"], cwd=REPO, capture_output=True, check=True
-            ).stdout
-        )
+        target.write_bytes(subprocess.run(["git", "show", f"{commit}:{name}"], cwd=REPO, capture_output=True, check=True).stdout)
     return folder
 
 
@@ -76,9 +72,7 @@ def test_revised_questions_become_new_versions_on_import(app, clock, tmp_path: P
     texts = [
         [o["text"] for o in v.content["options"]]
         for v in db.session.scalars(
-            select(QuestionVersion)
-            .where(QuestionVersion.question_id == row.id)
-            .order_by(QuestionVersion.version)
+            select(QuestionVersion).where(QuestionVersion.question_id == row.id).order_by(QuestionVersion.version)
         )
     ]
     assert "Financial or material abuse" in texts[0] and "Financial abuse" in texts[1]

@@ -19,8 +19,13 @@ from testengine.extensions import db
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 AXE_JS = Path(__import__("axe_playwright_python").__file__).parent / "axe.min.js"
 
@@ -125,7 +130,9 @@ def browser_login(page: Any, base_url: str, email: str, password: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def axe_violations(page: Any, tags: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")) -> list[dict[str, Any]]:
+def axe_violations(
+    page: Any, tags: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
+) -> list[dict[str, Any]]:
     """Run axe-core in the page; return violations of WCAG 2.2 A/AA rules."""
     # Evaluated through the debugging protocol, so the page's CSP (no inline scripts) stays on.
     page.evaluate(AXE_JS.read_text())

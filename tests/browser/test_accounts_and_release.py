@@ -66,12 +66,23 @@ def test_one_admin_signs_off_and_a_second_admin_releases(live_app, live_server, 
     now = live_clock.now()
     with prepared():
         standard = import_standard("ST1379", now)
-        first = accounts.create_user(email="first.admin@browser.test", display_name="Fran First", password=PASSWORD, roles=["admin"])
+        first = accounts.create_user(
+            email="first.admin@browser.test", display_name="Fran First", password=PASSWORD, roles=["admin"]
+        )
         accounts.create_user(email="second.admin@browser.test", display_name="Sol Second", password=PASSWORD, roles=["admin"])
-        sam = accounts.create_user(email="sam@browser.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"],
-                                   uln="1234567890")
-        results.record_method_grade(sam.apprentice, standard, method_key="observation", grade="pass", assessed_on=now.date(),
-                                    assessor="Jo Assessor", now=now, actor=first)
+        sam = accounts.create_user(
+            email="sam@browser.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+        )
+        results.record_method_grade(
+            sam.apprentice,
+            standard,
+            method_key="observation",
+            grade="pass",
+            assessed_on=now.date(),
+            assessor="Jo Assessor",
+            now=now,
+            actor=first,
+        )
         url = f"{live_server.url}/admin/results/apprentices/{sam.apprentice.id}/ST1379"
 
     signer = new_page()

@@ -18,12 +18,28 @@ def test_an_assessor_takes_an_appointment_from_set_to_grade(live_app, live_serve
     with prepared():
         standard = import_standard("ST1379", now)
         assessor = accounts.create_user(email="jo@assess.test", display_name="Jo Assessor", password=PASSWORD, roles=["assessor"])
-        user = accounts.create_user(email="sam@assess.test", display_name="Sam Apprentice", password=PASSWORD,
-                                    roles=["apprentice"], uln="1234567890")
-        results.record_method_grade(user.apprentice, standard, method_key="observation", grade="pass", assessed_on=now.date(),
-                                    assessor="Another Assessor", now=now, actor=None)
-        appointments.create(apprentice=user.apprentice, standard=standard, method_key="professional_discussion",
-                            assessor=assessor, scheduled_for=now, now=now, actor=None)
+        user = accounts.create_user(
+            email="sam@assess.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+        )
+        results.record_method_grade(
+            user.apprentice,
+            standard,
+            method_key="observation",
+            grade="pass",
+            assessed_on=now.date(),
+            assessor="Another Assessor",
+            now=now,
+            actor=None,
+        )
+        appointments.create(
+            apprentice=user.apprentice,
+            standard=standard,
+            method_key="professional_discussion",
+            assessor=assessor,
+            scheduled_for=now,
+            now=now,
+            actor=None,
+        )
         apprentice_id, standard_id = user.apprentice.id, standard.id
 
     page = new_page()

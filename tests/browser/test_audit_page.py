@@ -19,8 +19,14 @@ def test_admin_filters_the_audit_log_and_the_page_is_accessible(live_server, new
         admin = accounts.create_user(email="admin@audit.test", display_name="Audit Admin", password=PASSWORD, roles=["admin"])
         for i in range(60):
             live_clock.advance(dt.timedelta(minutes=1))
-            audit.record(admin, "attempt.pause.begin" if i % 2 else "incident.log", object_type="attempts", object_id=i,
-                         after={"note": '<b onmouseover="alert(1)">bold</b>'}, reason="Fire alarm" if i == 59 else None)
+            audit.record(
+                admin,
+                "attempt.pause.begin" if i % 2 else "incident.log",
+                object_type="attempts",
+                object_id=i,
+                after={"note": '<b onmouseover="alert(1)">bold</b>'},
+                reason="Fire alarm" if i == 59 else None,
+            )
     page = new_page()
     browser_login(page, live_server.url, admin.email, PASSWORD)
     page.goto(f"{live_server.url}/admin/")

@@ -15,7 +15,9 @@ from tests.browser.test_browser_sitting import sitting_ready, start_from_home
 pytestmark = pytest.mark.browser
 
 
-def test_the_ten_minute_warning_is_announced_politely_and_the_time_left_on_request(live_app, live_server, live_clock, new_page, prepared):
+def test_the_ten_minute_warning_is_announced_politely_and_the_time_left_on_request(
+    live_app, live_server, live_clock, new_page, prepared
+):
     [email] = sitting_ready(prepared, live_clock.now())
     page = new_page()
     start_from_home(page, live_server.url, email)
@@ -38,7 +40,9 @@ def test_the_ten_minute_warning_is_announced_politely_and_the_time_left_on_reque
     assert axe_violations(page) == []
 
 
-def test_a_message_from_the_board_reaches_the_apprentices_screen_and_is_read_out(live_app, live_server, live_clock, new_page, prepared):
+def test_a_message_from_the_board_reaches_the_apprentices_screen_and_is_read_out(
+    live_app, live_server, live_clock, new_page, prepared
+):
     from tests.browser.conftest import browser_login
     from tests.conftest import PASSWORD
 
@@ -59,15 +63,21 @@ def test_a_message_from_the_board_reaches_the_apprentices_screen_and_is_read_out
     board.get_by_role("button", name="Send message").click()
     expect(board.get_by_text("Message sent to the whole room")).to_be_visible()
     for page in (alex, sam):
-        expect(page.get_by_role("alert")).to_have_text("Message from the invigilator: The fire alarm will be tested at 10:30. Stay seated.", timeout=6000)
+        expect(page.get_by_role("alert")).to_have_text(
+            "Message from the invigilator: The fire alarm will be tested at 10:30. Stay seated.", timeout=6000
+        )
         expect(page.locator("#messages-list li")).to_have_text(["The fire alarm will be tested at 10:30. Stay seated."])
 
     # To one apprentice: only their screen.
-    board.get_by_label("Send to").select_option(board.locator("#message-recipient option", has_text="Apprentice1").get_attribute("value"))
+    board.get_by_label("Send to").select_option(
+        board.locator("#message-recipient option", has_text="Apprentice1").get_attribute("value")
+    )
     board.get_by_role("textbox", name="Message").fill("Please raise your hand.")
     board.get_by_role("button", name="Send message").click()
     expect(sam.get_by_role("alert")).to_have_text("Message from the invigilator: Please raise your hand.", timeout=6000)
-    expect(sam.locator("#messages-list li")).to_have_text(["Please raise your hand.", "The fire alarm will be tested at 10:30. Stay seated."])
+    expect(sam.locator("#messages-list li")).to_have_text(
+        ["Please raise your hand.", "The fire alarm will be tested at 10:30. Stay seated."]
+    )
     alex.wait_for_timeout(4500)  # at least one more poll
     expect(alex.locator("#messages-list li")).to_have_text(["The fire alarm will be tested at 10:30. Stay seated."])
     assert axe_violations(sam) == []
@@ -76,7 +86,9 @@ def test_a_message_from_the_board_reaches_the_apprentices_screen_and_is_read_out
 OFFLINE = "You are offline. Your answers are kept on this computer and will be sent when the connection is back. The clock keeps running."
 
 
-def test_the_offline_banner_says_what_is_safe_and_the_answer_arrives_after_reconnecting(live_app, live_server, live_clock, new_page, prepared):
+def test_the_offline_banner_says_what_is_safe_and_the_answer_arrives_after_reconnecting(
+    live_app, live_server, live_clock, new_page, prepared
+):
     from tests.browser.test_browser_sitting import answer_current, stored_answers
 
     [email] = sitting_ready(prepared, live_clock.now())

@@ -66,15 +66,31 @@ def test_each_display_setting_is_applied_and_kept_after_a_reload(live_app, live_
     # The standard look first, for comparison (a second apprentice would need a second booking: read it from the start page).
     browser_login(page_for_standard, live_server.url, email, PASSWORD)
     page_for_standard.get_by_role("button", name="Start the test").click()
-    standard = page_for_standard.evaluate("() => { const s = getComputedStyle(document.body); return {size: parseFloat(s.fontSize), bg: s.backgroundColor}; }")
+    standard = page_for_standard.evaluate(
+        "() => { const s = getComputedStyle(document.body); return {size: parseFloat(s.fontSize), bg: s.backgroundColor}; }"
+    )
     assert standard["bg"] == "rgb(255, 255, 255)"
     assert axe_violations(page_for_standard) == []  # the start page with its settings form
 
-    attempt_id = start_with(page, live_server.url, email, **{
-        "Background colour": "Yellow", "Text size": "Largest (200%)", "Line spacing": "Widest (2.2 times the text size)",
-        "Letter spacing": "Wider (0.12 times the text size)", "Font": "OpenDyslexic (dyslexia-friendly)",
-    })
-    expected = {"background": "yellow", "text_size": "200", "line_spacing": "widest", "letter_spacing": "wide", "font": "dyslexic"}
+    attempt_id = start_with(
+        page,
+        live_server.url,
+        email,
+        **{
+            "Background colour": "Yellow",
+            "Text size": "Largest (200%)",
+            "Line spacing": "Widest (2.2 times the text size)",
+            "Letter spacing": "Wider (0.12 times the text size)",
+            "Font": "OpenDyslexic (dyslexia-friendly)",
+        },
+    )
+    expected = {
+        "background": "yellow",
+        "text_size": "200",
+        "line_spacing": "widest",
+        "letter_spacing": "wide",
+        "font": "dyslexic",
+    }
     assert kept_settings(attempt_id) == expected
     for _ in range(2):  # as started, then after a reload: the same
         expect(page.locator("body")).to_have_class("sitting bg-yellow text-200 lines-widest letters-wide font-dyslexic")
@@ -84,14 +100,16 @@ def test_each_display_setting_is_applied_and_kept_after_a_reload(live_app, live_
         assert shown["size"] == pytest.approx(standard["size"] * 2)
         assert shown["line"] == pytest.approx(2.2, abs=0.01)
         assert shown["letters"] == pytest.approx(0.12, abs=0.01)
-        assert shown["font"].replace('"', '').startswith("OpenDyslexic,") and shown["dyslexicLoaded"]
+        assert shown["font"].replace('"', "").startswith("OpenDyslexic,") and shown["dyslexicLoaded"]
         assert axe_violations(page) == []
         page.reload()
         expect(page.locator("#question-heading")).to_have_text("Question 1 of 40")
     assert kept_settings(attempt_id) == expected
 
 
-def test_every_background_and_size_has_no_accessibility_violations_and_reflows_at_400_percent(live_app, live_server, live_clock, new_page, prepared):
+def test_every_background_and_size_has_no_accessibility_violations_and_reflows_at_400_percent(
+    live_app, live_server, live_clock, new_page, prepared
+):
     from testengine.models import Attempt
 
     [email] = sitting_ready(prepared, live_clock.now())
@@ -105,8 +123,11 @@ def test_every_background_and_size_has_no_accessibility_violations_and_reflows_a
         size = ("100", "125", "150", "175", "200")[n % 5]
         with prepared() as session:
             session.get(Attempt, attempt_id).display_settings = {
-                "background": background, "text_size": size, "line_spacing": ("standard", "wide", "widest")[n % 3],
-                "letter_spacing": ("standard", "wide")[n % 2], "font": ("standard", "dyslexic")[n % 2],
+                "background": background,
+                "text_size": size,
+                "line_spacing": ("standard", "wide", "widest")[n % 3],
+                "letter_spacing": ("standard", "wide")[n % 2],
+                "font": ("standard", "dyslexic")[n % 2],
             }
         page.reload()
         expect(page.locator("#question-heading")).to_have_text(f"Question {position} of 40")

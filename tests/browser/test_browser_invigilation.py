@@ -22,15 +22,29 @@ def room_booked(prepared, now):
 
     with prepared():
         import_bank(REPO / "question_banks" / "ST0663", now=now, loaded=loaded_bank("ST0663"))
-        invigilator = accounts.create_user(email="ivy@browser.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"])
+        invigilator = accounts.create_user(
+            email="ivy@browser.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"]
+        )
         sitting = sittings.create_sitting(
-            standard=get_standard("ST0663"), title="Morning sitting", venue="Room 1", remote=False,
-            window_start=now, window_end=now + dt.timedelta(hours=3), now=now, actor=None,
+            standard=get_standard("ST0663"),
+            title="Morning sitting",
+            venue="Room 1",
+            remote=False,
+            window_start=now,
+            window_end=now + dt.timedelta(hours=3),
+            now=now,
+            actor=None,
         )
         sittings.assign_invigilator(sitting, invigilator, actor=None)
         candidates = {}
         for n, name in enumerate(("Ada", "Ben")):
-            user = accounts.create_user(email=f"{name.lower()}@browser.test", display_name=f"{name} Apprentice", password=PASSWORD, roles=["apprentice"], uln=f"812345678{n}")
+            user = accounts.create_user(
+                email=f"{name.lower()}@browser.test",
+                display_name=f"{name} Apprentice",
+                password=PASSWORD,
+                roles=["apprentice"],
+                uln=f"812345678{n}",
+            )
             sittings.book(sitting, user.apprentice, now=now, actor=None)
             candidates[user.email] = user.apprentice.candidate_number
         return invigilator.email, candidates
@@ -134,7 +148,9 @@ def test_an_invigilated_room_with_three_browsers(live_app, live_server, live_clo
         show_again(page)
     for page in (ada_page, ben_page):
         expect(page.locator("#timer")).to_have_text("1:55:00 (clock stopped)", timeout=15000)
-        expect(page.locator("#alerts")).to_have_text("The invigilator has stopped the clock. Your answers are kept. Wait for the invigilator to restart the test.")
+        expect(page.locator("#alerts")).to_have_text(
+            "The invigilator has stopped the clock. Your answers are kept. Wait for the invigilator to restart the test."
+        )
         expect(page.locator("#flag")).to_be_disabled()
         expect(page.locator("#question-body").locator("input, textarea").first).to_be_disabled()
     live_clock.advance(dt.timedelta(minutes=7))
@@ -145,7 +161,9 @@ def test_an_invigilated_room_with_three_browsers(live_app, live_server, live_clo
     for page in (ada_page, ben_page):
         show_again(page)
     for page in (ada_page, ben_page):
-        expect(page.locator("#alerts")).to_have_text("The clock has restarted. You have the time you had left: 1:55:00.", timeout=10000)
+        expect(page.locator("#alerts")).to_have_text(
+            "The clock has restarted. You have the time you had left: 1:55:00.", timeout=10000
+        )
         expect(page.locator("#timer")).to_have_text(re.compile(r"^1:5[45]:\d\d$"))
         expect(page.locator("#question-body").locator("input, textarea").first).to_be_enabled()
     # Ben's answer from the pause reached the server once the clock restarted (the board shows it below).
@@ -170,10 +188,19 @@ def test_an_invigilated_room_with_three_browsers(live_app, live_server, live_clo
     register = inv.get_by_role("table", name="Register")
     for number, name, seat in ((ada_number, "Ada Apprentice", "A1"), (ben_number, "Ben Apprentice", "B2")):
         row = register.get_by_role("row").filter(has_text=number)
-        expect(row.get_by_role("cell")).to_have_text([
-            number, name, seat, "Present", "Passport (any country)", re.compile(r"\d\d:\d\d:\d\d"), re.compile(r"\d\d:\d\d:\d\d"),
-            re.compile(r"\d\d:\d\d:\d\d \(Submitted by the apprentice\)"), "7.0",
-        ])
+        expect(row.get_by_role("cell")).to_have_text(
+            [
+                number,
+                name,
+                seat,
+                "Present",
+                "Passport (any country)",
+                re.compile(r"\d\d:\d\d:\d\d"),
+                re.compile(r"\d\d:\d\d:\d\d"),
+                re.compile(r"\d\d:\d\d:\d\d \(Submitted by the apprentice\)"),
+                "7.0",
+            ]
+        )
     incidents = inv.locator("#incidents")
     expect(incidents).to_contain_text(f"Whole room paused (apprentices {ada_number}, {ben_number}) Fire alarm: evacuation")
     expect(incidents).to_contain_text("Resumed after 7.0 minutes.")

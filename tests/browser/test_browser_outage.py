@@ -25,14 +25,19 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return {**app_config, "SQLITE_BUSY_TIMEOUT_MS": 300}
 
 
-def test_an_answer_given_while_the_database_is_down_arrives_once_it_is_back(live_app, live_server, live_clock, new_page, prepared):
+def test_an_answer_given_while_the_database_is_down_arrives_once_it_is_back(
+    live_app, live_server, live_clock, new_page, prepared
+):
     [email] = sitting_ready(prepared, live_clock.now())
     page = new_page()
     attempt_id = start_from_home(page, live_server.url, email)
     status = page.locator("#save-status")
     answers: dict[int, str] = {}
     saves: list[tuple[float, int, str | None]] = []
-    page.on("response", lambda r: saves.append((time.monotonic(), r.status, r.headers.get("retry-after"))) if "/answers/" in r.url else None)
+    page.on(
+        "response",
+        lambda r: saves.append((time.monotonic(), r.status, r.headers.get("retry-after"))) if "/answers/" in r.url else None,
+    )
 
     with database_unavailable(live_app):
         answer_current(page, 1, answers)

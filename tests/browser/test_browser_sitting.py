@@ -27,14 +27,32 @@ def sitting_ready(prepared, now, apprentices=1, display=()):
 
     with prepared():
         import_bank(REPO / "question_banks" / "ST0663", now=now, loaded=loaded_bank("ST0663"))
-        invigilator = accounts.create_user(email="invigilator@browser.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"])
+        invigilator = accounts.create_user(
+            email="invigilator@browser.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"]
+        )
         sitting = open_sitting(get_standard("ST0663"), [invigilator], now)
         emails = []
         for n in range(apprentices):
-            user = accounts.create_user(email=f"apprentice{n}@browser.test", display_name=f"Alex Apprentice{n}", password=PASSWORD, roles=["apprentice"], uln=f"912345678{n}")
+            user = accounts.create_user(
+                email=f"apprentice{n}@browser.test",
+                display_name=f"Alex Apprentice{n}",
+                password=PASSWORD,
+                roles=["apprentice"],
+                uln=f"912345678{n}",
+            )
             for kind in display:
-                add_adjustment(user.apprentice, kind=kind, extra_percent=0, extra_minutes=0, reason="Assessed need", approval_reference="RA-7",
-                               approved_by="EPA manager", expires_on=None, now=now, actor=None)
+                add_adjustment(
+                    user.apprentice,
+                    kind=kind,
+                    extra_percent=0,
+                    extra_minutes=0,
+                    reason="Assessed need",
+                    approval_reference="RA-7",
+                    approved_by="EPA manager",
+                    expires_on=None,
+                    now=now,
+                    actor=None,
+                )
             book_and_check_in(sitting, user, invigilator, now)
             emails.append(user.email)
         return emails
@@ -52,7 +70,9 @@ def start_from_home(page, base_url, email):
 
 def moved_to(page, position, move):
     """Move to another question, and wait until the server has kept it as the apprentice's place."""
-    with page.expect_response(lambda response: response.url.endswith("/position") and response.request.post_data_json["position"] == position):
+    with page.expect_response(
+        lambda response: response.url.endswith("/position") and response.request.post_data_json["position"] == position
+    ):
         move()
     expect(page.locator("#question-heading")).to_have_text(f"Question {position} of 40")
 
@@ -64,10 +84,17 @@ def stored_answers(attempt_id):
 
     db.session.close()
     rows = db.session.execute(
-        select(AttemptQuestion.position, Answer.response).join(Answer, Answer.attempt_question_id == AttemptQuestion.id).where(AttemptQuestion.attempt_id == attempt_id)
+        select(AttemptQuestion.position, Answer.response)
+        .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
+        .where(AttemptQuestion.attempt_id == attempt_id)
     ).all()
     attempt = db.session.get(Attempt, attempt_id)
-    facts = {"state": attempt.state, "finish_reason": attempt.finish_reason, "submitted_at": attempt.submitted_at, "deadline_at": attempt.deadline_at}
+    facts = {
+        "state": attempt.state,
+        "finish_reason": attempt.finish_reason,
+        "submitted_at": attempt.submitted_at,
+        "deadline_at": attempt.deadline_at,
+    }
     db.session.close()
     return {position: response for position, response in rows if response}, facts
 
@@ -129,7 +156,9 @@ def test_a_whole_st0663_paper_in_chromium(live_app, live_server, live_clock, new
     second.goto(page.url)
     expect(second.locator("#question-heading")).to_have_text("Question 20 of 40")
     # The first window hears of it at its next re-sync (every few seconds), or at its next action.
-    expect(page.locator("#alerts")).to_have_text(re.compile(r"^This test was opened in another window, so this window has stopped\."))
+    expect(page.locator("#alerts")).to_have_text(
+        re.compile(r"^This test was opened in another window, so this window has stopped\.")
+    )
     expect(page.locator("#flag")).to_be_disabled()
     expect(page.get_by_role("radio").or_(page.get_by_role("textbox", name="Your answer")).first).to_be_disabled()
     second.close()

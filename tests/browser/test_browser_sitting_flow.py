@@ -27,7 +27,9 @@ def started_attempts():
     return states
 
 
-def test_start_is_confirmed_the_count_follows_the_answers_and_a_reload_returns_to_the_question(live_app, live_server, live_clock, new_page, prepared):
+def test_start_is_confirmed_the_count_follows_the_answers_and_a_reload_returns_to_the_question(
+    live_app, live_server, live_clock, new_page, prepared
+):
     [email] = sitting_ready(prepared, live_clock.now())
     page = new_page()
     browser_login(page, live_server.url, email, PASSWORD)
@@ -92,7 +94,9 @@ def test_the_navigator_is_one_tab_stop_moved_through_with_arrow_keys(live_app, l
     page.get_by_role("button", name="Flag for review").click()
     toolbar = page.get_by_role("toolbar", name="Question numbers")
     expect(toolbar.get_by_role("button")).to_have_count(40)
-    expect(toolbar.get_by_role("button", name="Question 1, answered, flagged", exact=True)).to_have_attribute("aria-current", "step")
+    expect(toolbar.get_by_role("button", name="Question 1, answered, flagged", exact=True)).to_have_attribute(
+        "aria-current", "step"
+    )
 
     # A full round of Tab from the question heading: the 40 numbers are met exactly once.
     heading.focus()
@@ -156,7 +160,9 @@ def test_an_invigilators_pause_stops_the_clock_on_screen_with_a_message(live_app
 
     # Nothing in the page is poked: its own re-sync hears of the pause within a few seconds.
     expect(timer).to_have_text("2:00:00 (clock stopped)", timeout=6000)
-    expect(alerts).to_have_text("The invigilator has stopped the clock. Your answers are kept. Wait for the invigilator to restart the test.")
+    expect(alerts).to_have_text(
+        "The invigilator has stopped the clock. Your answers are kept. Wait for the invigilator to restart the test."
+    )
     expect(page.get_by_role("radio").or_(page.get_by_role("textbox", name="Your answer")).first).to_be_disabled()
     page.wait_for_timeout(2500)  # the clock stays frozen (the server's clock has not moved, nor does the page's)
     expect(timer).to_have_text("2:00:00 (clock stopped)")
@@ -170,7 +176,9 @@ def test_an_invigilators_pause_stops_the_clock_on_screen_with_a_message(live_app
     expect(page.get_by_role("radio").or_(page.get_by_role("textbox", name="Your answer")).first).to_be_enabled()
 
 
-def test_a_request_from_a_new_computer_reaches_the_board_and_is_approved_in_one_click(live_app, live_server, live_clock, new_page, prepared):
+def test_a_request_from_a_new_computer_reaches_the_board_and_is_approved_in_one_click(
+    live_app, live_server, live_clock, new_page, prepared
+):
     [email] = sitting_ready(prepared, live_clock.now())
     first = new_page()
     browser_login(first, live_server.url, email, PASSWORD)

@@ -10,8 +10,14 @@ from tests.browser.conftest import browser_login
 
 pytestmark = pytest.mark.browser
 
-LANDING = {"admin": "/admin/", "invigilator": "/invigilate/", "marker": "/mark/", "reviewer": "/review/", "apprentice": "/apprentice/",
-           "assessor": "/assess/"}
+LANDING = {
+    "admin": "/admin/",
+    "invigilator": "/invigilate/",
+    "marker": "/mark/",
+    "reviewer": "/review/",
+    "apprentice": "/apprentice/",
+    "assessor": "/assess/",
+}
 
 
 def test_demo_users_sign_in_to_their_areas(live_app, live_server, new_page):

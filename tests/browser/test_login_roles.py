@@ -13,11 +13,22 @@ pytestmark = pytest.mark.browser
 def test_every_role_signs_in_and_lands_on_its_page(live_app, live_server, new_page, prepared):
     from testengine.services import accounts
 
-    expected = {"apprentice": ("/apprentice/", "My tests"), "invigilator": ("/invigilate/", "My sittings"), "marker": ("/mark/", "Marking"),
-                "reviewer": ("/review/", "Bank review"), "admin": ("/admin/", "Administration")}
+    expected = {
+        "apprentice": ("/apprentice/", "My tests"),
+        "invigilator": ("/invigilate/", "My sittings"),
+        "marker": ("/mark/", "Marking"),
+        "reviewer": ("/review/", "Bank review"),
+        "admin": ("/admin/", "Administration"),
+    }
     for role, (path, heading) in expected.items():
         with prepared():
-            user = accounts.create_user(email=f"{role}@browser.test", display_name=f"{role.title()} Person", password=PASSWORD, roles=[role], uln="1234567890" if role == "apprentice" else None)
+            user = accounts.create_user(
+                email=f"{role}@browser.test",
+                display_name=f"{role.title()} Person",
+                password=PASSWORD,
+                roles=[role],
+                uln="1234567890" if role == "apprentice" else None,
+            )
         page = new_page()
         browser_login(page, live_server.url, user.email, PASSWORD)
         assert page.url == live_server.url + path, (role, page.url)

@@ -28,25 +28,33 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
     with prepared():
         standard = import_standard("ST0663", now)
         marker = accounts.create_user(email="marker@marking.test", display_name="Jo Marker", password=PASSWORD, roles=["marker"])
-        moderator = accounts.create_user(email="moderator@marking.test", display_name="Pat Moderator", password=PASSWORD,
-                                         roles=["marker"], moderator=True)
-        apprentice = accounts.create_user(email="sam@marking.test", display_name="Sam Candidate", password=PASSWORD,
-                                          roles=["apprentice"], uln="1234567890")
+        moderator = accounts.create_user(
+            email="moderator@marking.test", display_name="Pat Moderator", password=PASSWORD, roles=["marker"], moderator=True
+        )
+        apprentice = accounts.create_user(
+            email="sam@marking.test", display_name="Sam Candidate", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+        )
         attempt = issue_paper(apprentice.apprentice, standard, now=now, actor=None)  # no sitting: a batch of its own
         attempt_service.start(attempt, now=now, actor=None)
         mcqs, short = 0, []
         for aq in attempt.questions:
             if aq.version.type == "mcq":
                 if mcqs < 5:
-                    attempt_service.save_answer(attempt, aq.position, response=str(_correct(aq.version)), revision=1, client_token=None, now=now)
+                    attempt_service.save_answer(
+                        attempt, aq.position, response=str(_correct(aq.version)), revision=1, client_token=None, now=now
+                    )
                 mcqs += 1
             elif len(short) < 2:
-                attempt_service.save_answer(attempt, aq.position, response=answers[len(short)], revision=1, client_token=None, now=now)
+                attempt_service.save_answer(
+                    attempt, aq.position, response=answers[len(short)], revision=1, client_token=None, now=now
+                )
                 short.append(aq.version.question_id)
         attempt_service.submit(attempt, now=now, actor=None)
         for question_id in short:
             for text, mark in (("Names the lead and a timescale.", 2), ("Does nothing.", 0)):
-                quality.add_standardisation_item(question_id, response=text, reference_mark=mark, rationale=None, moderator=moderator, now=now)
+                quality.add_standardisation_item(
+                    question_id, response=text, reference_mark=mark, rationale=None, moderator=moderator, now=now
+                )
         attempt_id, candidate = attempt.id, apprentice.apprentice.candidate_number
 
     page = new_page(viewport={"width": 1280, "height": 900})
@@ -72,7 +80,9 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
     assert guide.is_visible() and answer.is_visible() and page.get_by_text("Indicative content").is_visible()
     assert answer.inner_text() == answers[0]  # line break kept, as plain text
     question_box, answer_box = page.locator(".mark-question").bounding_box(), page.locator(".mark-answer").bounding_box()
-    assert answer_box["x"] > question_box["x"] + question_box["width"] - 1 and answer_box["y"] < question_box["y"] + 50  # side by side
+    assert (
+        answer_box["x"] > question_box["x"] + question_box["width"] - 1 and answer_box["y"] < question_box["y"] + 50
+    )  # side by side
     assert axe_violations(page) == []
     page.get_by_label("2 marks").check()
     page.get_by_label("Comment (optional)").fill("Names the lead and when.")

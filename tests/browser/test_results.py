@@ -18,11 +18,20 @@ def test_apprentice_views_a_released_result_and_downloads_the_letter(live_app, l
     with prepared():
         standard = import_standard("ST1379", now)
         admin = accounts.create_user(email="admin@results.test", display_name="Results Admin", password=PASSWORD, roles=["admin"])
-        user = accounts.create_user(email="sam@results.test", display_name="Sam Apprentice", password=PASSWORD,
-                                    roles=["apprentice"], uln="1234567890")
+        user = accounts.create_user(
+            email="sam@results.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+        )
         rows = [
-            results.record_method_grade(user.apprentice, standard, method_key=key, grade=grade, assessed_on=now.date(),
-                                        assessor="Jo Assessor", now=now, actor=admin)
+            results.record_method_grade(
+                user.apprentice,
+                standard,
+                method_key=key,
+                grade=grade,
+                assessed_on=now.date(),
+                assessor="Jo Assessor",
+                now=now,
+                actor=admin,
+            )
             for key, grade in (("observation", "distinction"), ("professional_discussion", "pass"))
         ]
         overall = results.current_overall(user.apprentice.id, standard.id)
@@ -61,14 +70,31 @@ def test_admin_result_pages_pass_axe(live_app, live_server, live_clock, new_page
     with prepared():
         standard = import_standard("ST1379", now)
         admin = accounts.create_user(email="admin@results.test", display_name="Results Admin", password=PASSWORD, roles=["admin"])
-        user = accounts.create_user(email="sam@results.test", display_name="Sam Apprentice", password=PASSWORD,
-                                    roles=["apprentice"], uln="1234567890")
-        row = results.record_method_grade(user.apprentice, standard, method_key="observation", grade="pass",
-                                          assessed_on=now.date(), assessor="Jo Assessor", now=now, actor=admin)
+        user = accounts.create_user(
+            email="sam@results.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+        )
+        row = results.record_method_grade(
+            user.apprentice,
+            standard,
+            method_key="observation",
+            grade="pass",
+            assessed_on=now.date(),
+            assessor="Jo Assessor",
+            now=now,
+            actor=admin,
+        )
         results.sign_off(row, now=now, actor=admin)
         results.release(row, now=now, actor=second_admin())
-        results.record_method_grade(user.apprentice, standard, method_key="professional_discussion", grade="fail",
-                                    assessed_on=now.date(), assessor="Jo Assessor", now=now, actor=admin)
+        results.record_method_grade(
+            user.apprentice,
+            standard,
+            method_key="professional_discussion",
+            grade="fail",
+            assessed_on=now.date(),
+            assessor="Jo Assessor",
+            now=now,
+            actor=admin,
+        )
     page = new_page()
     browser_login(page, live_server.url, admin.email, PASSWORD)
     page.get_by_role("link", name="Results").click()

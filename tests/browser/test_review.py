@@ -37,9 +37,7 @@ def test_reviewer_retires_a_question_from_the_queue_and_it_is_never_drawn_again(
     with prepared():
         standard = import_standard("ST0663", now)
         reviewer = make_user("reviewer", name="Rowan Reviewer")
-        before = issue_paper(
-            make_user("apprentice").apprentice, standard, now=now, actor=None, seed=42
-        )
+        before = issue_paper(make_user("apprentice").apprentice, standard, now=now, actor=None, seed=42)
         target = next(aq.version for aq in before.questions if aq.version.type == "mcq")
         external_id = target.question.external_id
         # Due for review in ten days: in the queue, and still drawable until someone decides.
@@ -78,23 +76,17 @@ def test_reviewer_retires_a_question_from_the_queue_and_it_is_never_drawn_again(
     page.go_back()
 
     page.get_by_label("Retire: never drawn again").check()
-    page.get_by_label("Comments for the review record").fill(
-        "Out of date: the benefit rules it describes have changed."
-    )
+    page.get_by_label("Comments for the review record").fill("Out of date: the benefit rules it describes have changed.")
     page.get_by_role("button", name="Record decision").click()
     page.wait_for_url(f"{live_server.url}/review/")
     assert f"{external_id}: retired" in page.locator(".flashes").inner_text()
-    assert (
-        "No questions are due for review." in page.locator("main").inner_text()
-    )  # it has left the queue
+    assert "No questions are due for review." in page.locator("main").inner_text()  # it has left the queue
 
     page.get_by_role("link", name="ST0663 Employability Practitioner").click()
     assert page.get_by_role("img", name="Facility against discrimination").is_visible()
     assert axe_violations(page) == []
 
     with prepared():
-        after = issue_paper(
-            make_user("apprentice").apprentice, standard, now=now, actor=None, seed=42
-        )
+        after = issue_paper(make_user("apprentice").apprentice, standard, now=now, actor=None, seed=42)
         drawn = [aq.version.question.external_id for aq in after.questions]
     assert len(drawn) == 40 and external_id not in drawn

@@ -49,8 +49,11 @@ def test_the_demo_sets_up_a_day_for_every_role_and_a_second_run_adds_nothing(app
 
     # Every short-answer question of the knowledge test has standardisation answers, so markers can start.
     st0663 = get_standard("ST0663")
-    short = [q.id for q in db.session.scalars(select(Question).where(Question.standard_id == st0663.id))
-             if q.versions[-1].type == "short_answer"]
+    short = [
+        q.id
+        for q in db.session.scalars(select(Question).where(Question.standard_id == st0663.id))
+        if q.versions[-1].type == "short_answer"
+    ]
     assert short and all(len(marking_quality.standardisation_items(q)) == 2 for q in short)
     # A sitting next week whose venue the invigilator has still to confirm.
     later = db.session.scalar(select(Sitting).where(Sitting.title.like("%next week")))
@@ -84,12 +87,16 @@ def test_after_the_demo_sitting_closes_a_second_run_opens_another_and_says_who_m
         attempt = db.session.scalar(select(Attempt).where(Attempt.apprentice_id == avery.apprentice.id))
         attempts.start(attempt, now=clock.now(), actor=None)
         attempts.submit(attempt, now=clock.now(), actor=None)
-        sittings.close(sitting, now=clock.now(), actor=db.session.scalar(select(User).where(User.email == "invigilator@demo.test")))
+        sittings.close(
+            sitting, now=clock.now(), actor=db.session.scalar(select(User).where(User.email == "invigilator@demo.test"))
+        )
         db.session.commit()
     db.session.close()
 
     output = _run(app)
     assert "apprentice1@demo.test is not booked into the new sitting" in output and "(rule: outcome_not_released)" in output
-    [reopened] = db.session.scalars(select(Sitting).where(Sitting.title == "Demo sitting: ST0663 knowledge test", Sitting.state != "closed"))
+    [reopened] = db.session.scalars(
+        select(Sitting).where(Sitting.title == "Demo sitting: ST0663 knowledge test", Sitting.state != "closed")
+    )
     booked = {b.apprentice.user.email for b in db.session.scalars(select(Booking).where(Booking.sitting_id == reopened.id))}
     assert booked == {"apprentice2@demo.test", "apprentice3@demo.test"}

@@ -23,7 +23,9 @@ def test_without_a_terminal_bank_import_and_stats_print_only_their_results(cli):
     imported = cli("bank", "import", str(ST0663))
     assert imported.exit_code == 0, imported.output
     assert imported.stderr == ""
-    assert re.fullmatch(r"ST0663: \d+ added, 0 new versions, 0 review records updated, 0 retired, 0 unchanged\.\n", imported.stdout)
+    assert re.fullmatch(
+        r"ST0663: \d+ added, 0 new versions, 0 review records updated, 0 retired, 0 unchanged\.\n", imported.stdout
+    )
     stats = cli("bank", "stats", "--standard", "ST0663")
     assert stats.exit_code == 0 and stats.stderr == ""
     assert stats.stdout.startswith("ST0663: 0 marked scripts")

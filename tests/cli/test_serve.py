@@ -60,8 +60,14 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def test_serve_serves_the_sign_in_page_with_a_form_token_on_the_port_asked_for(command_env):
     assert run([SCRIPT, "init-db"], command_env).returncode == 0
     port = free_port()
-    process = subprocess.Popen([SCRIPT, "serve", "--host", "127.0.0.1", "--port", str(port)], env=command_env,
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [SCRIPT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=command_env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines, page, icon = _serve_and_fetch(process, port)
     finally:
@@ -90,8 +96,9 @@ def test_scripts_demo_sets_up_the_demo_and_serves_on_PORT_without_reinstalling(c
     port = free_port()
     env = {**command_env, "PORT": str(port), "HOST": "127.0.0.1", "TESTENGINE_VENV": str(venv)}
     env["PATH"] = "/usr/bin:/bin"  # no pip or testengine from elsewhere: the script must use its venv
-    process = subprocess.Popen([str(REPO / "scripts" / "demo")], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(REPO / "scripts" / "demo")], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         lines, page, _icon = _serve_and_fetch(process, port, timeout=240)
     finally:

@@ -12,8 +12,20 @@ import pytest
 
 from tests.conftest import REPO
 
-HEAVY = ("sqlalchemy", "flask_sqlalchemy", "flask_migrate", "alembic", "numpy", "flask_wtf", "flask_limiter",
-         "argon2", "fpdf", "testengine.models", "testengine.services", "testengine.extensions")
+HEAVY = (
+    "sqlalchemy",
+    "flask_sqlalchemy",
+    "flask_migrate",
+    "alembic",
+    "numpy",
+    "flask_wtf",
+    "flask_limiter",
+    "argon2",
+    "fpdf",
+    "testengine.models",
+    "testengine.services",
+    "testengine.extensions",
+)
 
 HARNESS = """
 import atexit, json, sys
@@ -51,14 +63,35 @@ def test_commands_without_a_database_do_not_import_the_database_layer(args, expe
 
 def test_a_command_that_needs_the_database_still_creates_the_app(command_env):
     """The lazy group loses nothing: `users list` creates the app and reads the database."""
-    assert subprocess.run([sys.executable, "-m", "testengine", "init-db"], cwd=REPO, env=command_env,
-                          capture_output=True, timeout=120).returncode == 0
-    create = subprocess.run([sys.executable, "-m", "testengine", "create-user", "--role", "admin", "--email",
-                             "first@example.org", "--password-stdin"], input="a long enough password\n",
-                            cwd=REPO, env={**command_env, "TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS": "true"}, capture_output=True, text=True, timeout=120)
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "testengine", "init-db"], cwd=REPO, env=command_env, capture_output=True, timeout=120
+        ).returncode
+        == 0
+    )
+    create = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "testengine",
+            "create-user",
+            "--role",
+            "admin",
+            "--email",
+            "first@example.org",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+        cwd=REPO,
+        env={**command_env, "TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert create.returncode == 0, create.stderr
-    done = subprocess.run([sys.executable, "-c", HARNESS, "users", "list"], cwd=REPO, env=command_env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", HARNESS, "users", "list"], cwd=REPO, env=command_env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "first@example.org\tadmin\n"
     assert "testengine.models" in done.stderr and "sqlalchemy" in done.stderr

@@ -18,9 +18,12 @@ REPO = Path(__file__).resolve().parent.parent.parent
 DEPLOY = REPO / "deploy"
 UNITS = [
     "testengine.service",
-    "testengine-sweep.service", "testengine-sweep.timer",
-    "testengine-retention.service", "testengine-retention.timer",
-    "testengine-backup.service", "testengine-backup.timer",
+    "testengine-sweep.service",
+    "testengine-sweep.timer",
+    "testengine-retention.service",
+    "testengine-retention.timer",
+    "testengine-backup.service",
+    "testengine-backup.timer",
 ]
 
 
@@ -54,7 +57,9 @@ def test_unit_files_pass_systemd_analyze_verify(tmp_path):
     for unit in UNITS:
         (tmp_path / unit).write_text(as_installed_here((DEPLOY / unit).read_text()))
     assert (Path(sys.prefix) / "bin" / "gunicorn").exists() and (Path(sys.prefix) / "bin" / "testengine").exists()
-    done = subprocess.run([analyze, "verify", *(str(tmp_path / unit) for unit in UNITS)], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [analyze, "verify", *(str(tmp_path / unit) for unit in UNITS)], capture_output=True, text=True, timeout=120, check=False
+    )
     # verify exits 0 on unknown keys and only warns: any message at all is a failure here.
     assert done.returncode == 0 and done.stderr.strip() == "" and done.stdout.strip() == "", done.stderr + done.stdout
 
@@ -69,9 +74,25 @@ def test_nginx_site_passes_nginx_t(tmp_path):
     nginx = need("nginx", "nginx")
     openssl = need("openssl", "openssl")
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=testengine.example.org",
-         "-keyout", str(tmp_path / "privkey.pem"), "-out", str(tmp_path / "fullchain.pem")],
-        check=True, capture_output=True, timeout=120,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=testengine.example.org",
+            "-keyout",
+            str(tmp_path / "privkey.pem"),
+            "-out",
+            str(tmp_path / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -85,8 +106,13 @@ def test_nginx_site_passes_nginx_t(tmp_path):
         f"    client_body_temp_path {tmp_path}/body;\n    proxy_temp_path {tmp_path}/proxy;\n"
         f"    include {tmp_path}/site.conf;\n}}\n"
     )
-    done = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(logs / "error.log")],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(logs / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "test is successful" in done.stderr
     assert "[warn]" not in done.stderr, done.stderr

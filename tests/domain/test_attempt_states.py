@@ -73,9 +73,7 @@ def test_the_table_lists_every_pair() -> None:
 
 
 @pytest.mark.parametrize(("state", "event", "expected"), CASES)
-def test_transition(
-    state: AttemptState, event: AttemptEvent, expected: AttemptState | type[IllegalTransition]
-) -> None:
+def test_transition(state: AttemptState, event: AttemptEvent, expected: AttemptState | type[IllegalTransition]) -> None:
     if expected is IllegalTransition:
         with pytest.raises(IllegalTransition) as err:
             next_state(state, event)

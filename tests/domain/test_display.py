@@ -19,7 +19,9 @@ def test_values_off_their_lists_are_refused_naming_the_field():
 
 
 def test_the_presets_become_settings_and_stored_choices_win():
-    assert display.from_adjustments({"large_text", "high_contrast"}) == display.DisplaySettings(background="dark", text_size="150")
+    assert display.from_adjustments({"large_text", "high_contrast"}) == display.DisplaySettings(
+        background="dark", text_size="150"
+    )
     base = display.from_adjustments({"large_text"})
     assert display.merge(base, {"font": "dyslexic"}) == display.DisplaySettings(text_size="150", font="dyslexic")
     assert display.merge(base, None) == base
@@ -27,6 +29,8 @@ def test_the_presets_become_settings_and_stored_choices_win():
 
 def test_each_setting_other_than_standard_is_one_class():
     assert display.display_classes(display.DisplaySettings()) == []
-    every = display.DisplaySettings(background="pink", text_size="200", line_spacing="widest", letter_spacing="wide", font="dyslexic")
+    every = display.DisplaySettings(
+        background="pink", text_size="200", line_spacing="widest", letter_spacing="wide", font="dyslexic"
+    )
     assert display.display_classes(every) == ["bg-pink", "text-200", "lines-widest", "letters-wide", "font-dyslexic"]
     assert display.parse(every.as_dict()) == every

@@ -33,8 +33,16 @@ def _spec(code: str) -> StandardSpec:
 ST0663, ST1379 = _spec("ST0663"), _spec("ST1379")
 
 
-def _history(grade: str | None = None, *, released: bool = True, agreed: bool = False, learning: str | None = None,
-             pending: bool = False, agreement_for: int = 7, epa_ends: dt.date | None = None) -> History:
+def _history(
+    grade: str | None = None,
+    *,
+    released: bool = True,
+    agreed: bool = False,
+    learning: str | None = None,
+    pending: bool = False,
+    agreement_for: int = 7,
+    epa_ends: dt.date | None = None,
+) -> History:
     current = None if grade is None else PriorResult(result_id=7, grade=grade, released_on=OUTCOME if released else None)
     agreement = Agreement(agreement_for, "Sam Employer", OUTCOME, learning) if agreed else None
     return History(current=current, pending_attempt=pending, agreement=agreement, epa_period_ends=epa_ends)
@@ -55,8 +63,13 @@ def _history(grade: str | None = None, *, released: bool = True, agreed: bool = 
         (ST1379, "observation", _history("fail", agreed=True), dt.date(2027, 3, 1), "resit_window_closed"),
         # ST0663: inside the EPA period, whose end must be known.
         (ST0663, "knowledge_test", _history("fail", agreed=True), OUTCOME, "epa_period_end_required"),
-        (ST0663, "knowledge_test", _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)), dt.date(2026, 10, 1),
-         "resit_window_closed"),
+        (
+            ST0663,
+            "knowledge_test",
+            _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)),
+            dt.date(2026, 10, 1),
+            "resit_window_closed",
+        ),
         (ST0663, "no_such_method", _history(), OUTCOME, "unknown_method"),
     ],
 )
@@ -73,12 +86,30 @@ def test_each_refusal_names_its_rule(spec, method, history, today, rule):
         (ST1379, "observation", _history(), OUTCOME, AttemptKind.FIRST, None),
         (ST1379, "observation", _history("fail", agreed=True), OUTCOME, AttemptKind.RESIT, "pass"),
         (ST1379, "observation", _history("fail", agreed=True), dt.date(2027, 2, 28), AttemptKind.RESIT, "pass"),
-        (ST1379, "professional_discussion", _history("fail", agreed=True, learning="Mentoring course"), OUTCOME,
-         AttemptKind.RETAKE, "pass"),
-        (ST0663, "knowledge_test", _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)), dt.date(2026, 9, 30),
-         AttemptKind.RESIT, None),
-        (ST0663, "observation", _history("fail", agreed=True, learning="Coaching", epa_ends=dt.date(2026, 11, 30)),
-         dt.date(2026, 9, 1), AttemptKind.RETAKE, None),
+        (
+            ST1379,
+            "professional_discussion",
+            _history("fail", agreed=True, learning="Mentoring course"),
+            OUTCOME,
+            AttemptKind.RETAKE,
+            "pass",
+        ),
+        (
+            ST0663,
+            "knowledge_test",
+            _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)),
+            dt.date(2026, 9, 30),
+            AttemptKind.RESIT,
+            None,
+        ),
+        (
+            ST0663,
+            "observation",
+            _history("fail", agreed=True, learning="Coaching", epa_ends=dt.date(2026, 11, 30)),
+            dt.date(2026, 9, 1),
+            AttemptKind.RETAKE,
+            None,
+        ),
     ],
 )
 def test_the_kind_is_derived_from_the_history(spec, method, history, today, kind, cap):

@@ -56,12 +56,8 @@ def _st0663() -> StandardSpec:
         level=4,
         practice=False,
         methods=(
-            MethodSpec(
-                "presentation", "Presentation with questions, underpinned by a portfolio", FPD
-            ),
-            MethodSpec(
-                "observation", "Observation with questions", FPD, min_questions=0, max_questions=6
-            ),
+            MethodSpec("presentation", "Presentation with questions, underpinned by a portfolio", FPD),
+            MethodSpec("observation", "Observation with questions", FPD, min_questions=0, max_questions=6),
             MethodSpec("knowledge_test", "Knowledge test", FPD),
         ),
         knowledge_test=KnowledgeTestSpec(
@@ -97,9 +93,7 @@ def _st0663() -> StandardSpec:
                 OverallRule("pass"),
             ),
         ),
-        resit=ResitPolicy(
-            failed_methods_only=True, grade_cap=None, window="epa_period", window_months=None
-        ),
+        resit=ResitPolicy(failed_methods_only=True, grade_cap=None, window="epa_period", window_months=None),
         invigilation_ratio=20,
     )
 
@@ -304,9 +298,7 @@ def _st0663_by_the_written_rule(grades: tuple[str, ...]) -> str:
 
 
 @pytest.mark.parametrize("grades", list(itertools.product(FPD, repeat=3)))
-def test_st0663_all_27_combinations_follow_the_written_rule(
-    st0663: StandardSpec, grades: tuple[str, str, str]
-) -> None:
+def test_st0663_all_27_combinations_follow_the_written_rule(st0663: StandardSpec, grades: tuple[str, str, str]) -> None:
     method_grades = dict(zip(ST0663_METHODS, grades))
     assert overall_grade(st0663, method_grades) == _st0663_by_the_written_rule(grades)
 
@@ -366,9 +358,7 @@ ST1379_TABLE = [
 
 
 @pytest.mark.parametrize(("observation", "professional_discussion", "overall"), ST1379_TABLE)
-def test_st1379_all_9_combinations(
-    st1379: StandardSpec, observation: str, professional_discussion: str, overall: str
-) -> None:
+def test_st1379_all_9_combinations(st1379: StandardSpec, observation: str, professional_discussion: str, overall: str) -> None:
     grades = {"observation": observation, "professional_discussion": professional_discussion}
     assert overall_grade(st1379, grades) == overall
 
@@ -394,9 +384,7 @@ def test_the_st1379_table_covers_all_9_combinations() -> None:
         ({}, "presentation"),
     ],
 )
-def test_invalid_method_keys_or_grades_are_refused(
-    st0663: StandardSpec, grades: dict[str, str], named: str
-) -> None:
+def test_invalid_method_keys_or_grades_are_refused(st0663: StandardSpec, grades: dict[str, str], named: str) -> None:
     with pytest.raises(DomainError) as err:
         overall_grade(st0663, grades)
     assert err.value.code == "invalid_grades"
@@ -516,9 +504,7 @@ def test_add_months(start: date, months: int, end: date) -> None:
         (date(2024, 1, 15), date(2024, 1, 14), False),  # before the outcome
     ],
 )
-def test_st1379_resit_within_six_months_of_outcome(
-    st1379: StandardSpec, outcome_on: date, today: date, allowed: bool
-) -> None:
+def test_st1379_resit_within_six_months_of_outcome(st1379: StandardSpec, outcome_on: date, today: date, allowed: bool) -> None:
     if allowed:
         resit_allowed(st1379, F, outcome_on=outcome_on, today=today, epa_period_ends=None)
     else:
@@ -529,18 +515,14 @@ def test_st1379_resit_within_six_months_of_outcome(
 
 def test_st1379_late_resit_says_when_the_window_closed(st1379: StandardSpec) -> None:
     with pytest.raises(DomainError, match="2025-02-28"):
-        resit_allowed(
-            st1379, F, outcome_on=date(2024, 8, 31), today=date(2025, 3, 1), epa_period_ends=None
-        )
+        resit_allowed(st1379, F, outcome_on=date(2024, 8, 31), today=date(2025, 3, 1), epa_period_ends=None)
 
 
 @pytest.mark.parametrize(
     ("today", "allowed"),
     [(date(2025, 3, 1), True), (date(2025, 6, 30), True), (date(2025, 7, 1), False)],
 )
-def test_st0663_resit_inside_the_epa_period(
-    st0663: StandardSpec, today: date, allowed: bool
-) -> None:
+def test_st0663_resit_inside_the_epa_period(st0663: StandardSpec, today: date, allowed: bool) -> None:
     kwargs = {"outcome_on": date(2025, 3, 1), "today": today, "epa_period_ends": date(2025, 6, 30)}
     if allowed:
         resit_allowed(st0663, F, **kwargs)
@@ -552,17 +534,13 @@ def test_st0663_resit_inside_the_epa_period(
 
 def test_st0663_resit_needs_the_epa_period_end(st0663: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
-        resit_allowed(
-            st0663, F, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None
-        )
+        resit_allowed(st0663, F, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None)
     assert err.value.code == "epa_period_end_required"
 
 
 @pytest.mark.parametrize("spec_name", ["st0663", "st1379"])
 @pytest.mark.parametrize("grade", [P, D])
-def test_only_failed_methods_may_be_resat(
-    request: pytest.FixtureRequest, spec_name: str, grade: str
-) -> None:
+def test_only_failed_methods_may_be_resat(request: pytest.FixtureRequest, spec_name: str, grade: str) -> None:
     spec = request.getfixturevalue(spec_name)
     with pytest.raises(DomainError, match="only failed methods") as err:
         resit_allowed(
@@ -577,9 +555,7 @@ def test_only_failed_methods_may_be_resat(
 
 def test_resit_refuses_a_grade_no_method_awards(st1379: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
-        resit_allowed(
-            st1379, M, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None
-        )
+        resit_allowed(st1379, M, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None)
     assert err.value.code == "invalid_grades"
 
 
@@ -597,9 +573,7 @@ def test_resit_refuses_a_grade_no_method_awards(st1379: StandardSpec) -> None:
         ({"S8": (0, 2), "K19": (0, 2), "K3": (0, 2), "B6": (0, 2)}, 0.5, ["B6", "K3", "K19", "S8"]),
     ],
 )
-def test_ksb_feedback(
-    ksb_marks: dict[str, tuple[int, int]], weak_below: float, weak: list[str]
-) -> None:
+def test_ksb_feedback(ksb_marks: dict[str, tuple[int, int]], weak_below: float, weak: list[str]) -> None:
     assert ksb_feedback(ksb_marks, weak_below) == weak
 
 
@@ -607,9 +581,7 @@ def test_ksb_feedback(
     ("ksb_marks", "weak_below"),
     [({"K3": (5, 4)}, 0.5), ({"K3": (-1, 4)}, 0.5), ({"K3": (0, -2)}, 0.5), ({"K3": (1, 2)}, 1.5)],
 )
-def test_ksb_feedback_refuses_impossible_marks(
-    ksb_marks: dict[str, tuple[int, int]], weak_below: float
-) -> None:
+def test_ksb_feedback_refuses_impossible_marks(ksb_marks: dict[str, tuple[int, int]], weak_below: float) -> None:
     with pytest.raises(OutOfRange):
         ksb_feedback(ksb_marks, weak_below)
 
@@ -618,11 +590,15 @@ def test_the_overall_rules_in_words_follow_the_spec_in_order(st0663: StandardSpe
     from testengine.domain.grading import describe_overall_rules
 
     assert describe_overall_rules(st0663) == [
-        "Any method graded fail: Fail.", "At least 2 of the 3 methods graded distinction: Distinction.", "Otherwise: Pass.",
+        "Any method graded fail: Fail.",
+        "At least 2 of the 3 methods graded distinction: Distinction.",
+        "Otherwise: Pass.",
     ]
     assert describe_overall_rules(st1379) == [
-        "Any method graded fail: Fail.", "At least 2 of the 2 methods graded distinction: Distinction.",
-        "At least 1 of the 2 methods graded distinction: Merit.", "Otherwise: Pass.",
+        "Any method graded fail: Fail.",
+        "At least 2 of the 2 methods graded distinction: Distinction.",
+        "At least 1 of the 2 methods graded distinction: Merit.",
+        "Otherwise: Pass.",
     ]
 
 
@@ -631,6 +607,8 @@ def test_a_numpy_integer_is_a_whole_number_of_marks(st0663: StandardSpec) -> Non
     assert grade_for_marks(st0663.knowledge_test.boundaries, np.int64(53), 66) == "distinction"
     with pytest.raises(OutOfRange):
         grade_for_marks(st0663.knowledge_test.boundaries, np.bool_(True), 66)  # type: ignore[arg-type]
+
+
 # --- rules pinned by mutation testing -------------------------------------------------------
 # Each test below fails on a fault that the tests above let through (scripts/mutation).
 
@@ -656,9 +634,7 @@ OUTCOME_DAYS = [
 
 
 @pytest.mark.parametrize("outcome_on", OUTCOME_DAYS, ids=str)
-def test_resit_window_from_an_outcome_in_every_month_of_the_year(
-    st1379: StandardSpec, outcome_on: date
-) -> None:
+def test_resit_window_from_an_outcome_in_every_month_of_the_year(st1379: StandardSpec, outcome_on: date) -> None:
     # ST1379: six calendar months from the outcome; from July onwards it ends in the next year.
     last_day = _months_later(outcome_on, 6)
     assert last_day.year == outcome_on.year + (outcome_on.month > 6)
@@ -689,9 +665,7 @@ def test_resit_window_length_is_the_spec_setting(st1379: StandardSpec, months: i
 
 
 @pytest.mark.parametrize("months", [None, -1, -6])
-def test_resit_window_with_no_or_negative_months_is_refused(
-    st1379: StandardSpec, months: int | None
-) -> None:
+def test_resit_window_with_no_or_negative_months_is_refused(st1379: StandardSpec, months: int | None) -> None:
     spec = replace(st1379, resit=replace(st1379.resit, window_months=months))
     with pytest.raises(DomainError) as err:
         resit_last_day(spec, outcome_on=date(2025, 1, 1), epa_period_ends=None)
@@ -713,33 +687,25 @@ def test_resit_window_of_the_epa_period_ends_with_the_period(st0663: StandardSpe
     with pytest.raises(DomainError) as err:
         resit_last_day(st0663, outcome_on=date(2025, 3, 1), epa_period_ends=None)
     assert err.value.code == "epa_period_end_required"
-    assert str(err.value) == (
-        "ST0663: re-sits must be inside the EPA period, so its end date is needed"
-    )
+    assert str(err.value) == ("ST0663: re-sits must be inside the EPA period, so its end date is needed")
 
 
 def test_resit_before_the_outcome_says_so(st1379: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
-        resit_allowed(
-            st1379, F, outcome_on=date(2025, 3, 1), today=date(2025, 2, 28), epa_period_ends=None
-        )
+        resit_allowed(st1379, F, outcome_on=date(2025, 3, 1), today=date(2025, 2, 28), epa_period_ends=None)
     assert err.value.code == "resit_not_allowed"
     assert str(err.value) == "a re-sit cannot be booked before the outcome it follows (2025-03-01)"
 
 
 def test_resit_of_a_grade_no_method_awards_names_it(st1379: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
-        resit_allowed(
-            st1379, M, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None
-        )
+        resit_allowed(st1379, M, outcome_on=date(2025, 3, 1), today=date(2025, 3, 2), epa_period_ends=None)
     assert str(err.value) == "ST1379: 'merit' is not a method grade"
 
 
 def test_resit_too_late_message_names_the_window(st1379: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
-        resit_allowed(
-            st1379, F, outcome_on=date(2024, 8, 31), today=date(2025, 3, 1), epa_period_ends=None
-        )
+        resit_allowed(st1379, F, outcome_on=date(2024, 8, 31), today=date(2025, 3, 1), epa_period_ends=None)
     assert str(err.value) == (
         "ST1379: too late to re-sit: the 6-month re-sit window from the outcome on 2024-08-31 "
         "closed on 2025-02-28; the whole EPA must be taken again"
@@ -793,9 +759,7 @@ def test_each_resat_method_is_capped_not_only_the_overall_grade(st1379: Standard
     grades = {"observation": D, "professional_discussion": D}
     assert resit_overall_grade(spec, grades, set()) == "excellent"
     assert resit_overall_grade(spec, grades, {"observation"}) == "merit"
-    assert resit_overall_grade(spec, grades, {"observation", "professional_discussion"}) == (
-        "competent"
-    )
+    assert resit_overall_grade(spec, grades, {"observation", "professional_discussion"}) == ("competent")
 
 
 def test_a_one_mark_wide_grade_band_is_a_band() -> None:
@@ -812,9 +776,7 @@ def test_a_one_mark_wide_grade_band_is_a_band() -> None:
 def test_grading_is_monotonic_in_marks(a: int, b: int) -> None:
     low, high = sorted((a, b))
     order = [bd.grade for bd in ST0663_BOUNDARIES]
-    assert order.index(grade_for_marks(ST0663_BOUNDARIES, low, 66)) <= order.index(
-        grade_for_marks(ST0663_BOUNDARIES, high, 66)
-    )
+    assert order.index(grade_for_marks(ST0663_BOUNDARIES, low, 66)) <= order.index(grade_for_marks(ST0663_BOUNDARIES, high, 66))
 
 
 @pytest.mark.parametrize(
@@ -823,10 +785,7 @@ def test_grading_is_monotonic_in_marks(a: int, b: int) -> None:
         ((), "no grade boundaries given"),
         (
             (Boundary("fail", 0, 44), Boundary("pass", 46, 52), Boundary("distinction", 53, 66)),
-            (
-                "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
-                "46-52, expected it to start at 45"
-            ),
+            ("grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers 46-52, expected it to start at 45"),
         ),
         (
             (Boundary("fail", 0, 45), Boundary("pass", 46, 52), Boundary("distinction", 53, 60)),
@@ -834,10 +793,7 @@ def test_grading_is_monotonic_in_marks(a: int, b: int) -> None:
         ),
         (
             (Boundary("fail", 0, 45), Boundary("pass", 46, 45), Boundary("distinction", 46, 66)),
-            (
-                "grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers "
-                "46-45, expected it to start at 46"
-            ),
+            ("grade boundaries must run from 0 to 66 without gaps or overlaps; 'pass' covers 46-45, expected it to start at 46"),
         ),
     ],
 )
@@ -881,15 +837,10 @@ def test_vectorised_mark_errors_name_the_first_bad_mark(marks: np.ndarray, messa
 def test_method_grade_errors_list_the_choices(st0663: StandardSpec) -> None:
     with pytest.raises(DomainError) as err:
         overall_grade(st0663, {**dict.fromkeys(ST0663_METHODS, P), "interview": P})
-    assert str(err.value) == (
-        "ST0663 has no method 'interview' (its methods are presentation, observation, "
-        "knowledge_test)"
-    )
+    assert str(err.value) == ("ST0663 has no method 'interview' (its methods are presentation, observation, knowledge_test)")
     with pytest.raises(DomainError) as err:
         overall_grade(st0663, {**dict.fromkeys(ST0663_METHODS, P), "observation": M})
-    assert str(err.value) == (
-        "ST0663: 'merit' is not a grade of method 'observation' (it awards fail, pass, distinction)"
-    )
+    assert str(err.value) == ("ST0663: 'merit' is not a grade of method 'observation' (it awards fail, pass, distinction)")
     with pytest.raises(DomainError) as err:
         overall_grade(st0663, {"presentation": P, "observation": P})
     assert str(err.value) == "ST0663: no grade given for method 'knowledge_test'"
@@ -903,8 +854,7 @@ def test_no_matching_overall_rule_names_the_grades(st0663: StandardSpec) -> None
     with pytest.raises(DomainError) as err:
         overall_grade(broken, dict.fromkeys(ST0663_METHODS, P))
     assert str(err.value) == (
-        "ST0663: no overall-grade rule matches {'presentation': 'pass', 'observation': 'pass', "
-        "'knowledge_test': 'pass'}"
+        "ST0663: no overall-grade rule matches {'presentation': 'pass', 'observation': 'pass', 'knowledge_test': 'pass'}"
     )
 
 

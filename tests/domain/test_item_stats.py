@@ -263,16 +263,12 @@ def reference_item_stats(r: Responses, n_items: int, fraction: float) -> dict[st
             up = [(x, mx) for s, x, mx in mine if totals[s] >= hi_cut]
             low = [(x, mx) for s, x, mx in mine if totals[s] <= lo_cut]
             if up and low:
-                ul = sum(x for x, _ in up) / sum(m for _, m in up) - sum(x for x, _ in low) / sum(
-                    m for _, m in low
-                )
+                ul = sum(x for x, _ in up) / sum(m for _, m in up) - sum(x for x, _ in low) / sum(m for _, m in low)
         out["upper_lower"].append(ul)
     return out
 
 
-def random_long(
-    seed: int, n_scripts: int = 60, n_items: int = 25, per_script: int = 8
-) -> Responses:
+def random_long(seed: int, n_scripts: int = 60, n_items: int = 25, per_script: int = 8) -> Responses:
     """Random papers: each script draws `per_script` of the bank; items 0-9 MCQ, the rest 2-mark."""
     rng = np.random.default_rng(seed)
     ability = rng.normal(size=n_scripts)
@@ -291,9 +287,7 @@ def random_long(
     choice = np.where(rng.random(item_a.size) < 0.05, -1, choice)
     choice = np.where(item_a < 10, choice, -2)
     score = np.where(choice == -1, 0.0, score)
-    return Responses(
-        script_a.astype(np.int32), item_a.astype(np.int32), score, max_marks, choice.astype(np.int8)
-    )
+    return Responses(script_a.astype(np.int32), item_a.astype(np.int32), score, max_marks, choice.astype(np.int8))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -321,11 +315,7 @@ def test_distractors_match_plain_python(seed: int) -> None:
             continue
         shares = [chosen.count(o) / len(chosen) for o in (0, 1, 2, 3, -1)]
         np.testing.assert_allclose(d.overall[j], shares, atol=1e-12)
-        right = [
-            c
-            for i, c, x in zip(r.item.tolist(), r.choice.tolist(), r.score.tolist())
-            if i == j and x == 1
-        ]
+        right = [c for i, c, x in zip(r.item.tolist(), r.choice.tolist(), r.score.tolist()) if i == j and x == 1]
         assert d.key[j] == (max(set(right), key=right.count) if right else -1)
 
 
@@ -377,11 +367,7 @@ def test_alpha_matches_textbook_formula(m: np.ndarray) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    hnp.arrays(
-        np.int64, st.tuples(st.integers(2, 12), st.integers(2, 7)), elements=st.integers(0, 1)
-    )
-)
+@given(hnp.arrays(np.int64, st.tuples(st.integers(2, 12), st.integers(2, 7)), elements=st.integers(0, 1)))
 def test_kr20_equals_alpha_on_binary_data(m: np.ndarray) -> None:
     a, k = cronbach_alpha(m), kr20(m)
     assert (math.isnan(a) and math.isnan(k)) or k == pytest.approx(a, abs=1e-9)

@@ -41,9 +41,7 @@ ROLES = [role.value for role in MarkRole]
         ({"first": 2, "second": 2, "moderator": 1, "remark": 0}, 0, False),  # over everything
     ],
 )
-def test_the_order_in_which_a_mark_stands(
-    latest: dict[str, int], stands: int | None, waits: bool
-) -> None:
+def test_the_order_in_which_a_mark_stands(latest: dict[str, int], stands: int | None, waits: bool) -> None:
     assert standing_mark(**latest) == stands
     assert awaits_moderator(**latest) is waits
 
@@ -71,9 +69,7 @@ def _array_agrees(cases: list[dict[str, int]]) -> None:
     arrays = {r: [float(case.get(r, math.nan)) for case in cases] for r in ROLES}
     got = standing_marks_array(**arrays)
     assert got.shape == (len(cases),) and got.dtype == np.float64
-    assert [None if math.isnan(v) else int(v) for v in got.tolist()] == [
-        standing_mark(**case) for case in cases
-    ]
+    assert [None if math.isnan(v) else int(v) for v in got.tolist()] == [standing_mark(**case) for case in cases]
 
 
 def test_array_form_is_the_scalar_form_for_every_set_of_roles() -> None:
@@ -85,9 +81,7 @@ def test_array_form_is_the_scalar_form_for_every_set_of_roles() -> None:
     _array_agrees(cases)
 
 
-ONE_ANSWER = st.fixed_dictionaries(
-    {}, optional={role: st.integers(min_value=0, max_value=100) for role in ROLES}
-)
+ONE_ANSWER = st.fixed_dictionaries({}, optional={role: st.integers(min_value=0, max_value=100) for role in ROLES})
 
 
 @given(st.lists(ONE_ANSWER, max_size=40))

@@ -128,12 +128,8 @@ def reference_qwk(a: list[int], b: list[int], cats: list[int]) -> float:
 )
 def test_kappa_matches_plain_python(pairs: list[tuple[int, int]]) -> None:
     a, b = [p[0] for p in pairs], [p[1] for p in pairs]
-    assert quadratic_weighted_kappa(a, b) == pytest.approx(
-        reference_qwk(a, b, [0, 1, 2]), abs=1e-12, nan_ok=True
-    )
-    assert quadratic_weighted_kappa(a, b) == pytest.approx(
-        quadratic_weighted_kappa(b, a), abs=1e-12, nan_ok=True
-    )
+    assert quadratic_weighted_kappa(a, b) == pytest.approx(reference_qwk(a, b, [0, 1, 2]), abs=1e-12, nan_ok=True)
+    assert quadratic_weighted_kappa(a, b) == pytest.approx(quadratic_weighted_kappa(b, a), abs=1e-12, nan_ok=True)
 
 
 def test_kappa_other_categories() -> None:
@@ -165,9 +161,7 @@ script_totals = st.dictionaries(st.integers(0, 10_000), st.integers(0, 66), max_
 def test_sample_holds_every_boundary_script_and_has_the_right_size(
     totals: dict[int, int], fraction: float, margin: int, seed: int
 ) -> None:
-    sample = second_marking_sample(
-        totals, ST0663_BOUNDARIES, fraction=fraction, margin=margin, seed=seed
-    )
+    sample = second_marking_sample(totals, ST0663_BOUNDARIES, fraction=fraction, margin=margin, seed=seed)
     near = {s for s, t in totals.items() if any(b - margin <= t < b + margin for b in (46, 53))}
     rest = len(totals) - len(near)
     assert near <= sample <= totals.keys()
@@ -178,9 +172,7 @@ def test_sample_holds_every_boundary_script_and_has_the_right_size(
 @given(script_totals, st.integers(0, 2**32))
 def test_sample_is_reproducible_from_the_seed(totals: dict[int, int], seed: int) -> None:
     first = second_marking_sample(totals, ST0663_BOUNDARIES, seed=seed)
-    again = second_marking_sample(
-        dict(reversed(list(totals.items()))), ST0663_BOUNDARIES, seed=seed
-    )
+    again = second_marking_sample(dict(reversed(list(totals.items()))), ST0663_BOUNDARIES, seed=seed)
     assert first == again
 
 

@@ -66,9 +66,7 @@ def test_kappa_of_perfect_agreement_is_one(marks: list[int]) -> None:
 
 def test_kappa_with_two_categories_is_cohens_kappa() -> None:
     # Right/wrong marking: observed agreement 3/4, chance 1/2 -> kappa 1/2.
-    assert quadratic_weighted_kappa([0, 1, 1, 0], [0, 1, 0, 0], categories=(0, 1)) == (
-        pytest.approx(0.5)
-    )
+    assert quadratic_weighted_kappa([0, 1, 1, 0], [0, 1, 0, 0], categories=(0, 1)) == (pytest.approx(0.5))
 
 
 @pytest.mark.parametrize("categories", [(1,), (), (0, 1, 1, 2), (2, 2)])
@@ -104,9 +102,7 @@ def test_kappa_refuses_marks_off_or_between_the_categories(a: list[int], b: list
         ([], [], "agreement needs at least one doubly marked answer"),
     ],
 )
-def test_agreement_refuses_unpaired_or_empty_marks(
-    a: list[int], b: list[int], message: str
-) -> None:
+def test_agreement_refuses_unpaired_or_empty_marks(a: list[int], b: list[int], message: str) -> None:
     for measure in (exact_agreement, quadratic_weighted_kappa):
         with pytest.raises(DomainError) as err:
             measure(a, b)
@@ -138,9 +134,7 @@ def test_trailing_items_with_no_answers_get_nan_without_a_warning() -> None:
         ([[0, 1]], [[1, 2]], [[1, 2]]),  # not one row per answer
     ],
 )
-def test_agreement_by_item_refuses_length_mismatches(
-    item: list[int], first: list[int], second: list[int]
-) -> None:
+def test_agreement_by_item_refuses_length_mismatches(item: list[int], first: list[int], second: list[int]) -> None:
     with pytest.raises(DomainError) as err:
         agreement_by_item(item, first, second, n_items=3)
     assert str(err.value) == "item, first and second must have one entry per doubly marked answer"

@@ -42,8 +42,7 @@ def _sources() -> list[Path]:
     code = [
         p
         for p in (ROOT / "testengine").rglob("*.py")
-        if not p.is_relative_to(ROOT / "testengine" / "domain")
-        and not p.is_relative_to(ROOT / "testengine" / "migrations")
+        if not p.is_relative_to(ROOT / "testengine" / "domain") and not p.is_relative_to(ROOT / "testengine" / "migrations")
     ]
     return sorted(code + list((ROOT / "templates").rglob("*.html")))
 
@@ -65,9 +64,7 @@ def literals_in(text: str) -> list[tuple[int, str]]:
 
 
 def test_every_state_and_kind_is_looked_for() -> None:
-    assert {"in_progress", "submitted", "released", "signed_off", "booked", "checked_in"} <= set(
-        LITERALS
-    )
+    assert {"in_progress", "submitted", "released", "signed_off", "booked", "checked_in"} <= set(LITERALS)
     assert {"open", "closed", "complete", "waiting", "resit", "retake"} <= set(LITERALS)
 
 
@@ -82,7 +79,7 @@ def test_every_state_and_kind_is_looked_for() -> None:
         ('{"in_progress": ratio.in_progress}', []),
         ('after={"total": 3, "selected": sorted(chosen)}', []),
         ('    "waiting": 1,', []),
-        ('attempt.state == AttemptState.SUBMITTED', []),
+        ("attempt.state == AttemptState.SUBMITTED", []),
         ('"submitted_at"', []),
     ],
 )

@@ -54,9 +54,7 @@ def bank(size: int, ksbs: Sequence[str], *, seed: int = 0, mcq_share: float = 0.
     return items
 
 
-def assert_valid(
-    paper: Paper, items: Sequence[Item], bp: Blueprint, seen: Collection[str] = ()
-) -> None:
+def assert_valid(paper: Paper, items: Sequence[Item], bp: Blueprint, seen: Collection[str] = ()) -> None:
     """Checks every rule from the items themselves, independent of how the draw works."""
     by_id = {}
     for item in items:
@@ -92,22 +90,13 @@ def assert_valid(
 
 def some_paper_exists(items: Sequence[Item], bp: Blueprint, seen: Collection[str]) -> bool:
     """Brute force over every combination: the oracle for small banks."""
-    usable = [
-        it
-        for it in items
-        if it.id not in seen and it.type in bp.quotas and it.marks == bp.quotas[it.type].marks
-    ]
-    per_type = [
-        itertools.combinations([it for it in usable if it.type == t], q.count)
-        for t, q in bp.quotas.items()
-    ]
+    usable = [it for it in items if it.id not in seen and it.type in bp.quotas and it.marks == bp.quotas[it.type].marks]
+    per_type = [itertools.combinations([it for it in usable if it.type == t], q.count) for t, q in bp.quotas.items()]
     for combo in itertools.product(*per_type):
         chosen = [it for group in combo for it in group]
         if not set(bp.required_ksbs) <= {k for it in chosen for k in it.ksb}:
             continue
-        if any(
-            b.id in a.enemies or a.id in b.enemies for a, b in itertools.combinations(chosen, 2)
-        ):
+        if any(b.id in a.enemies or a.id in b.enemies for a, b in itertools.combinations(chosen, 2)):
             continue
         return True
     return False
@@ -116,11 +105,7 @@ def some_paper_exists(items: Sequence[Item], bp: Blueprint, seen: Collection[str
 BIG_BANK = bank(1500, ST0663_KSBS, seed=7)
 # Some enemy pairs, each declared on one side only.
 BIG_BANK = [
-    Item(
-        it.id, it.version, it.type, it.ksb, it.marks, it.option_count, frozenset({f"Q{i + 1:05d}"})
-    )
-    if i % 17 == 0
-    else it
+    Item(it.id, it.version, it.type, it.ksb, it.marks, it.option_count, frozenset({f"Q{i + 1:05d}"})) if i % 17 == 0 else it
     for i, it in enumerate(BIG_BANK)
 ]
 POOL = ItemPool(BIG_BANK)
@@ -181,9 +166,7 @@ def test_a_paper_is_drawn_exactly_when_one_exists_and_keeps_every_rule(case) -> 
     attempts=st.integers(0, 3),
     shuffle=st.randoms(use_true_random=False),
 )
-def test_papers_from_a_real_sized_bank_keep_every_rule_across_attempts(
-    seed: int, attempts: int, shuffle: random.Random
-) -> None:
+def test_papers_from_a_real_sized_bank_keep_every_rule_across_attempts(seed: int, attempts: int, shuffle: random.Random) -> None:
     items = BIG_BANK
     bp = blueprint(14, 26, ST0663_KSBS)
     seen: list[str] = []
@@ -295,9 +278,7 @@ def test_a_type_that_runs_out_is_named_with_how_many_short() -> None:
 def test_a_ksb_exhausted_after_two_papers_is_named() -> None:
     # Two K17 questions that are enemies: each paper takes exactly one of them.
     items = [saq("K17-A", "K17", enemies={"K17-B"}), saq("K17-B", "K17")]
-    items += [saq(f"S{i:02d}", "K3") for i in range(30)] + [
-        mcq(f"M{i:02d}", "K3") for i in range(9)
-    ]
+    items += [saq(f"S{i:02d}", "K3") for i in range(30)] + [mcq(f"M{i:02d}", "K3") for i in range(9)]
     bp = blueprint(3, 4, ["K3", "K17"])
     seen: list[str] = []
     for seed in (1, 2):
@@ -369,12 +350,8 @@ def test_a_plain_mapping_and_exposure_counts_draw_the_same_paper() -> None:
     counts = ExposureCounts(POOL, plain)
     assert counts[BIG_BANK[3].id] == plain[BIG_BANK[3].id]
     for seed in range(5):
-        assert draw_paper(POOL, bp, seed=seed, exposure=plain) == draw_paper(
-            POOL, bp, seed=seed, exposure=counts
-        )
-        assert draw_paper(BIG_BANK, bp, seed=seed, exposure=counts) == draw_paper(
-            POOL, bp, seed=seed, exposure=plain
-        )
+        assert draw_paper(POOL, bp, seed=seed, exposure=plain) == draw_paper(POOL, bp, seed=seed, exposure=counts)
+        assert draw_paper(BIG_BANK, bp, seed=seed, exposure=counts) == draw_paper(POOL, bp, seed=seed, exposure=plain)
 
 
 def test_no_exposure_and_zero_exposure_are_the_same_uniform_draw() -> None:
@@ -451,9 +428,7 @@ def test_difficulty_target_is_validated() -> None:
     ("n_mcq", "n_saq", "expected"),
     [(28, 52, 2), (30, 55, 2), (27, 80, 1), (42, 77, 2), (13, 100, 0), (70, 130, 5)],
 )
-def test_papers_without_repeat_is_limited_by_each_types_count(
-    n_mcq: int, n_saq: int, expected: int
-) -> None:
+def test_papers_without_repeat_is_limited_by_each_types_count(n_mcq: int, n_saq: int, expected: int) -> None:
     items = [mcq(f"M{i:03d}", "K3") for i in range(n_mcq)]
     items += [saq(f"S{i:03d}", "K3") for i in range(n_saq)]
     assert papers_without_repeat(items, blueprint(14, 26, ["K3"])) == expected
@@ -498,9 +473,7 @@ def test_papers_without_repeat_is_achievable_and_never_above_the_bound(case) -> 
         return
     n = papers_without_repeat(items, bp)
     assert (n > 0) == some_paper_exists(items, bp, ())
-    usable = Counter(
-        it.type for it in items if it.type in bp.quotas and it.marks == bp.quotas[it.type].marks
-    )
+    usable = Counter(it.type for it in items if it.type in bp.quotas and it.marks == bp.quotas[it.type].marks)
     for t, quota in bp.quotas.items():
         if quota.count:
             assert n * quota.count <= usable[t]
@@ -521,23 +494,16 @@ def test_a_shortfall_with_enough_available_is_nought_short() -> None:
 
 
 def test_a_shortfall_message_lists_what_ran_out_and_nothing_else() -> None:
-    assert str(PaperShortfall([])) == (
-        "Cannot draw a paper from this bank: no paper fits the blueprint."
-    )
+    assert str(PaperShortfall([])) == ("Cannot draw a paper from this bank: no paper fits the blueprint.")
     one = PaperShortfall([Shortfall("mcq", None, 14, 3)])
-    assert (
-        str(one)
-        == "Cannot draw a paper from this bank: mcq: 14 needed, 3 unseen available (11 short)."
-    )
+    assert str(one) == "Cannot draw a paper from this bank: mcq: 14 needed, 3 unseen available (11 short)."
     assert one.code == "bank_shortfall"
     noted = PaperShortfall([], note="Add questions.")
     assert str(noted).endswith("blueprint. Add questions.")
 
 
 @pytest.mark.parametrize(("mean", "tolerance"), [(0.0, 0.0), (1.0, 0.0), (0.5, 0.99)])
-def test_difficulty_targets_at_the_ends_of_the_scale_are_allowed(
-    mean: float, tolerance: float
-) -> None:
+def test_difficulty_targets_at_the_ends_of_the_scale_are_allowed(mean: float, tolerance: float) -> None:
     assert DifficultyTarget(mean, {}, tolerance).mean_facility == mean
 
 
@@ -550,9 +516,7 @@ def test_difficulty_targets_at_the_ends_of_the_scale_are_allowed(
         (0.5, -0.01, "tolerance must be between 0 and 1, not -0.01"),
     ],
 )
-def test_difficulty_targets_off_the_scale_are_refused(
-    mean: float, tolerance: float, message: str
-) -> None:
+def test_difficulty_targets_off_the_scale_are_refused(mean: float, tolerance: float, message: str) -> None:
     with pytest.raises(ValueError) as err:
         DifficultyTarget(mean, {}, tolerance)
     assert str(err.value) == message

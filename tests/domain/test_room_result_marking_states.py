@@ -148,7 +148,5 @@ def test_stored_values_do_not_change() -> None:
     assert [s.value for s in MarkingState] == ["unmarked", "marking", "complete"]
     assert [s.value for s in SampleStatus] == ["waiting", "selected", "not_selected"]
     assert [k.value for k in AttemptKind] == ["first", "resit", "retake"]
-    assert [s.value for s in AttemptState] == [
-        "not_started", "in_progress", "paused", "on_break", "submitted", "abandoned"
-    ]
+    assert [s.value for s in AttemptState] == ["not_started", "in_progress", "paused", "on_break", "submitted", "abandoned"]
     assert f"{AttemptState.SUBMITTED}" == "submitted"  # str-valued: safe in f-strings and URLs

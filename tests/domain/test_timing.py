@@ -316,9 +316,7 @@ _extra = st.builds(
     stoppages=_stoppages(),
     now=_offsets,
 )
-def test_deadline_never_earlier_than_start_plus_allowed(
-    base: int, extra: ExtraTime, stoppages: list[Stoppage], now: int
-) -> None:
+def test_deadline_never_earlier_than_start_plus_allowed(base: int, extra: ExtraTime, stoppages: list[Stoppage], now: int) -> None:
     moment = T0 + timedelta(seconds=now)
     assert deadline(T0, base, extra, stoppages, moment) >= T0 + allowed_duration(base, extra)
 
@@ -330,13 +328,9 @@ def test_deadline_never_earlier_than_start_plus_allowed(
     a=_offsets,
     b=_offsets,
 )
-def test_deadline_is_monotone_in_now(
-    base: int, extra: ExtraTime, stoppages: list[Stoppage], a: int, b: int
-) -> None:
+def test_deadline_is_monotone_in_now(base: int, extra: ExtraTime, stoppages: list[Stoppage], a: int, b: int) -> None:
     earlier, later = sorted((T0 + timedelta(seconds=a), T0 + timedelta(seconds=b)))
-    assert deadline(T0, base, extra, stoppages, earlier) <= deadline(
-        T0, base, extra, stoppages, later
-    )
+    assert deadline(T0, base, extra, stoppages, earlier) <= deadline(T0, base, extra, stoppages, later)
 
 
 @given(stoppages=_stoppages(), now=_offsets)
@@ -351,9 +345,7 @@ def test_stopped_time_is_at_most_the_union_span(stoppages: list[Stoppage], now: 
 
 
 @given(stoppages=_stoppages(), now=_offsets, step=st.integers(min_value=0, max_value=3600))
-def test_remaining_never_grows_as_time_passes(
-    stoppages: list[Stoppage], now: int, step: int
-) -> None:
+def test_remaining_never_grows_as_time_passes(stoppages: list[Stoppage], now: int, step: int) -> None:
     first = T0 + timedelta(seconds=now)
     second = first + timedelta(seconds=step)
     assert remaining(T0, 120, NONE, stoppages, second) <= remaining(T0, 120, NONE, stoppages, first)
@@ -419,9 +411,7 @@ def test_a_clock_step_must_go_backward() -> None:
 
 
 @given(stoppages=_stoppages(), now=_offsets, back=st.integers(min_value=1, max_value=3600))
-def test_a_backward_step_under_a_stoppage_neither_gives_nor_takes_time(
-    stoppages: list[Stoppage], now: int, back: int
-) -> None:
+def test_a_backward_step_under_a_stoppage_neither_gives_nor_takes_time(stoppages: list[Stoppage], now: int, back: int) -> None:
     moment = T0 + timedelta(seconds=now)
     live = [s for s in stoppages if s.end is None or s.end <= moment]
     live = [s for s in live if s.start <= moment]
@@ -433,6 +423,8 @@ def test_a_backward_step_under_a_stoppage_neither_gives_nor_takes_time(
     closed = [Stoppage(s.start, closing.end, s.kind) if s.end is None else s for s in going]
     steps = [closing.clock_step] if closing.clock_step else []
     assert remaining(T0, 120, NONE, [*closed, *steps], stepped) == before
+
+
 # --- rules pinned by mutation testing -------------------------------------------------------
 
 
@@ -501,9 +493,7 @@ def test_an_extra_time_change_landing_the_deadline_exactly_on_now_is_accepted() 
     # 25% of 120 minutes is 30; taking it away at minute 120 ends the attempt now, not before.
     check_extra_time_change(T0, 120, ExtraTime(percent=25), NONE, [], at(120))
     with pytest.raises(DomainError) as err:
-        check_extra_time_change(
-            T0, 120, ExtraTime(percent=25), NONE, [], at(120) + timedelta(seconds=1)
-        )
+        check_extra_time_change(T0, 120, ExtraTime(percent=25), NONE, [], at(120) + timedelta(seconds=1))
     assert err.value.code == "deadline_in_past"
     assert str(err.value) == (
         "Refused: the new extra time would move the deadline from 12:00:00 to 11:30:00 UTC, "
@@ -524,10 +514,7 @@ def test_an_extra_time_change_landing_the_deadline_exactly_on_now_is_accepted() 
             lambda: Stoppage(at(10), at(5), "pause"),
             DomainError,
             "invalid_stoppage",
-            (
-                "a stoppage cannot end (2025-03-03T09:35:00+00:00) before it starts "
-                "(2025-03-03T09:40:00+00:00)"
-            ),
+            ("a stoppage cannot end (2025-03-03T09:35:00+00:00) before it starts (2025-03-03T09:40:00+00:00)"),
         ),
         (
             lambda: ExtraTime(percent=-5, minutes=2),

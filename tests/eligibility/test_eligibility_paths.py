@@ -39,8 +39,14 @@ def _sat_and_released(sitter: Any, admin: Any, clock: Any, *, marks_each: int = 
     _release(row, admin, clock)
     if marks_each:
         items = results.remark_items(sitter.attempt_id)
-        row = results.change_after_release(row, route="appeal", reason="Appeal upheld", now=clock.now(), actor=admin,
-                                           item_marks={item["id"]: marks_each for item in items})
+        row = results.change_after_release(
+            row,
+            route="appeal",
+            reason="Appeal upheld",
+            now=clock.now(),
+            actor=admin,
+            item_marks={item["id"]: marks_each for item in items},
+        )
         db.session.commit()
     return row
 
@@ -54,8 +60,16 @@ def _draw(app: Any, uln: str) -> Any:
 
 
 def _agree(apprentice: Any, standard: Any, admin: Any, clock: Any, learning: str | None = None) -> Any:
-    row = eligibility.record_agreement(apprentice, standard, "knowledge_test", employer_contact="Sam Employer",
-                                       agreed_on=clock.now().date(), further_learning=learning, now=clock.now(), actor=admin)
+    row = eligibility.record_agreement(
+        apprentice,
+        standard,
+        "knowledge_test",
+        employer_contact="Sam Employer",
+        agreed_on=clock.now().date(),
+        further_learning=learning,
+        now=clock.now(),
+        actor=admin,
+    )
     db.session.commit()
     return row
 
@@ -78,7 +92,9 @@ def second_room(st0663: Any, make_user: Any, clock: Any) -> Any:
     return sitting
 
 
-def test_a_released_pass_cannot_be_booked_checked_in_drawn_or_started_again(app, client, login, start_sitter, second_room, admin, clock):
+def test_a_released_pass_cannot_be_booked_checked_in_drawn_or_started_again(
+    app, client, login, start_sitter, second_room, admin, clock
+):
     sitter = start_sitter()
     passed = _sat_and_released(sitter, admin, clock, marks_each=2)
     assert (passed.grade, passed.status, passed.marks) == ("pass", "released", 52)
@@ -105,16 +121,30 @@ def test_a_released_pass_cannot_be_booked_checked_in_drawn_or_started_again(app,
     db.session.add(booking)
     db.session.commit()
     with pytest.raises(sittings.SittingError) as refused:
-        sittings.check_in(booking, document_type="passport", last_digits="1234", photo_matched=True, uln_confirmed=True,
-                          seat="B1", now=clock.now(), actor=second_room.test_invigilator)
+        sittings.check_in(
+            booking,
+            document_type="passport",
+            last_digits="1234",
+            photo_matched=True,
+            uln_confirmed=True,
+            seat="B1",
+            now=clock.now(),
+            actor=second_room.test_invigilator,
+        )
     assert refused.value.code == "already_passed" and refused.value.status == 409
     db.session.rollback()
     invigilator = app.test_client()
     signed_in = login(second_room.test_invigilator, test_client=invigilator)
     assert signed_in.status_code == 302, signed_in.get_data(as_text=True)[:3000]
     check_in_url = f"/invigilate/sittings/{second_room.id}/bookings/{booking.id}/check-in"
-    form = {"csrf_token": csrf_token_from(invigilator.get(check_in_url).get_data(as_text=True)), "document_type": "passport",
-            "last_digits": "1234", "photo_matched": "y", "uln_confirmed": "y", "seat": "B1"}
+    form = {
+        "csrf_token": csrf_token_from(invigilator.get(check_in_url).get_data(as_text=True)),
+        "document_type": "passport",
+        "last_digits": "1234",
+        "photo_matched": "y",
+        "uln_confirmed": "y",
+        "seat": "B1",
+    }
     assert rule in invigilator.post(check_in_url, data=form).get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.BOOKED.value
@@ -124,7 +154,9 @@ def test_a_released_pass_cannot_be_booked_checked_in_drawn_or_started_again(app,
     api = _api_start(sitter, booking.id)
     assert api.status_code == 409 and api.get_json()["error"] == "already_passed" and rule in api.get_json()["message"]
     home = sitter.client.get("/apprentice/").get_data(as_text=True)
-    web = sitter.client.post(f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)}, follow_redirects=True)
+    web = sitter.client.post(
+        f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)}, follow_redirects=True
+    )
     assert rule in web.get_data(as_text=True)
     assert _attempts(apprentice.id) == before  # nothing issued on any path
 
@@ -151,8 +183,13 @@ def test_a_fail_leads_to_a_resit_only_with_the_agreement_inside_the_window_and_t
     login(admin)
     page_url = f"/admin/results/apprentices/{apprentice.id}/ST0663"
     token = csrf_token_from(client.get(page_url).get_data(as_text=True))
-    agreement = {"r-csrf_token": token, "r-method": "knowledge_test", "r-employer_contact": "Sam Employer, Acme Ltd",
-                 "r-agreed_on": clock.now().date().isoformat(), "r-further_learning": ""}
+    agreement = {
+        "r-csrf_token": token,
+        "r-method": "knowledge_test",
+        "r-employer_contact": "Sam Employer, Acme Ltd",
+        "r-agreed_on": clock.now().date().isoformat(),
+        "r-further_learning": "",
+    }
     assert client.post(f"{page_url}/agreements", data=agreement).status_code == 302
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "resit.agreement"))
     assert entry.actor_id == admin.id and entry.after["employer_contact"] == "Sam Employer, Acme Ltd"
@@ -172,8 +209,16 @@ def test_a_fail_leads_to_a_resit_only_with_the_agreement_inside_the_window_and_t
 
     # Inside the window: booked, checked in and started through the API as a re-sit.
     booking = sittings.book(second_room, apprentice, now=clock.now(), actor=admin)
-    sittings.check_in(booking, document_type="passport", last_digits="1234", photo_matched=True, uln_confirmed=True, seat="B1",
-                      now=clock.now(), actor=second_room.test_invigilator)
+    sittings.check_in(
+        booking,
+        document_type="passport",
+        last_digits="1234",
+        photo_matched=True,
+        uln_confirmed=True,
+        seat="B1",
+        now=clock.now(),
+        actor=second_room.test_invigilator,
+    )
     db.session.commit()
     started = _api_start(sitter, booking.id)
     assert started.status_code == 200 and started.get_json()["kind"] == "resit"
@@ -194,11 +239,17 @@ def test_a_fail_leads_to_a_resit_only_with_the_agreement_inside_the_window_and_t
     db.session.rollback()
 
     # The whole history is kept: both attempts, every result row, the agreement.
-    rows = db.session.scalars(select(MethodResult).where(MethodResult.apprentice_id == apprentice.id).order_by(MethodResult.id)).all()
+    rows = db.session.scalars(
+        select(MethodResult).where(MethodResult.apprentice_id == apprentice.id).order_by(MethodResult.id)
+    ).all()
     assert [(r.kind, r.grade, r.current) for r in rows] == [
-        ("first", "fail", False), ("resit", "fail", False), ("resit", "pass", True)]
-    assert [a.kind for a in db.session.scalars(select(Attempt).where(Attempt.apprentice_id == apprentice.id).order_by(Attempt.id))] == [
-        "first", "resit"]
+        ("first", "fail", False),
+        ("resit", "fail", False),
+        ("resit", "pass", True),
+    ]
+    assert [
+        a.kind for a in db.session.scalars(select(Attempt).where(Attempt.apprentice_id == apprentice.id).order_by(Attempt.id))
+    ] == ["first", "resit"]
     assert db.session.scalar(select(func.count(ResitAgreement.id))) == 1
     # A pass now: nothing more may be sat.
     with pytest.raises(eligibility.Ineligible) as refused:
@@ -248,7 +299,12 @@ def test_a_retake_is_derived_from_the_recorded_further_learning(st0663_only, adm
     _agree(apprentice, standard, admin, clock, learning="Four weeks on safeguarding and EDI (K17, K19)")
     retake = issue()
     assert retake.kind == "retake"
-    assert db.session.scalar(select(AuditEntry.after).where(AuditEntry.action == "paper.issue").order_by(AuditEntry.id.desc()).limit(1))["kind"] == "retake"
+    assert (
+        db.session.scalar(
+            select(AuditEntry.after).where(AuditEntry.action == "paper.issue").order_by(AuditEntry.id.desc()).limit(1)
+        )["kind"]
+        == "retake"
+    )
 
 
 def test_a_result_pending_blocks_another_attempt(st0663_only, admin, clock):
@@ -265,9 +321,20 @@ def test_a_released_result_is_never_replaced_by_grading_a_first_attempt(st0663_o
     """Even an attempt issued around the eligibility check cannot overwrite what was released."""
     apprentice, standard, issue, fail_and_release = st0663_only
     released = fail_and_release(issue(), marks=50)
-    sneaked = Attempt(apprentice_id=apprentice.id, standard_id=standard.id, kind="first", state="submitted", seed=1, draw_inputs={},
-                      issued_at=clock.now(), started_at=clock.now(), submitted_at=clock.now(), base_minutes=120,
-                      marking_state="complete", total_marks=60)
+    sneaked = Attempt(
+        apprentice_id=apprentice.id,
+        standard_id=standard.id,
+        kind="first",
+        state="submitted",
+        seed=1,
+        draw_inputs={},
+        issued_at=clock.now(),
+        started_at=clock.now(),
+        submitted_at=clock.now(),
+        base_minutes=120,
+        marking_state="complete",
+        total_marks=60,
+    )
     db.session.add(sneaked)
     db.session.flush()
     with pytest.raises(results.ResultError) as refused:
@@ -279,8 +346,18 @@ def test_a_released_result_is_never_replaced_by_grading_a_first_attempt(st0663_o
 def test_the_resit_cli_records_the_agreement_and_names_refusals(app, st0663_only, admin, clock):
     apprentice, _standard, issue, fail_and_release = st0663_only
     runner = app.test_cli_runner()
-    args = ["resit", "agree", "--candidate", apprentice.uln, "--standard", "ST0663", "--method", "knowledge_test",
-            "--employer-contact", "Sam Employer"]
+    args = [
+        "resit",
+        "agree",
+        "--candidate",
+        apprentice.uln,
+        "--standard",
+        "ST0663",
+        "--method",
+        "knowledge_test",
+        "--employer-contact",
+        "Sam Employer",
+    ]
     nothing = runner.invoke(args=args)
     assert nothing.exit_code == 2 and "nothing to re-sit" in nothing.output
     fail_and_release(issue(), marks=10)
@@ -290,7 +367,9 @@ def test_the_resit_cli_records_the_agreement_and_names_refusals(app, st0663_only
     assert done.exit_code == 0 and "re-take" in done.output, done.output
     after = runner.invoke(args=["resit", "check", "--candidate", apprentice.uln, "--standard", "ST0663"])
     assert (after.exit_code, after.output.strip()) == (0, "retake")
-    drawn = runner.invoke(args=["paper", "draw", "--standard", "ST0663", "--candidate", apprentice.uln, "--json", "--kind", "resit"])
+    drawn = runner.invoke(
+        args=["paper", "draw", "--standard", "ST0663", "--candidate", apprentice.uln, "--json", "--kind", "resit"]
+    )
     assert drawn.exit_code == 2 and "would be a retake" in drawn.output
     drawn = runner.invoke(args=["paper", "draw", "--standard", "ST0663", "--candidate", apprentice.uln, "--json"])
     assert drawn.exit_code == 0 and json.loads(drawn.output)["kind"] == "retake"

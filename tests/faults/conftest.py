@@ -43,14 +43,17 @@ def correct_option(attempt_id: int, position: int) -> str:
     from testengine.models import AttemptQuestion
 
     version = db.session.scalar(
-        select(QuestionVersion).join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
+        select(QuestionVersion)
+        .join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
         .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position)
     )
     return str(next(i for i, option in enumerate(version.content["options"]) if option["correct"]))
 
 
 @pytest.fixture
-def finish_apprentice(app: Any, room: Any, make_user: Callable[..., Any], start_sitter: Callable[..., Any], clock: Any) -> Callable[..., Finished]:
+def finish_apprentice(
+    app: Any, room: Any, make_user: Callable[..., Any], start_sitter: Callable[..., Any], clock: Any
+) -> Callable[..., Finished]:
     """Sit and submit a test as a named apprentice; their record then has everything a real one has."""
     from testengine.services import sittings
     from testengine.services.adjustments import add_adjustment
@@ -58,9 +61,16 @@ def finish_apprentice(app: Any, room: Any, make_user: Callable[..., Any], start_
     def finish(name: str = "Ann Lee", uln: str | None = None, *, short_answer: str | None = None) -> Finished:
         user = make_user("apprentice", name=name, uln=uln)
         add_adjustment(
-            user.apprentice, kind="extra_time", extra_percent=25, extra_minutes=0,
-            reason=f"Dyslexia: specialist report for {name} seen", approval_reference="RA-77",
-            approved_by="Alex Admin", expires_on=None, now=clock.now(), actor=None,
+            user.apprentice,
+            kind="extra_time",
+            extra_percent=25,
+            extra_minutes=0,
+            reason=f"Dyslexia: specialist report for {name} seen",
+            approval_reference="RA-77",
+            approved_by="Alex Admin",
+            expires_on=None,
+            now=clock.now(),
+            actor=None,
         )
         db.session.commit()
         sitter = start_sitter(user)
@@ -73,7 +83,11 @@ def finish_apprentice(app: Any, room: Any, make_user: Callable[..., Any], start_
             answers[position] = short_answer
             assert sitter.save(position, short_answer).status_code == 200
         sittings.log_incident(
-            room, kind="illness", apprentice_ids=[user.apprentice.id], now=clock.now(), actor=room.test_invigilator,
+            room,
+            kind="illness",
+            apprentice_ids=[user.apprentice.id],
+            now=clock.now(),
+            actor=room.test_invigilator,
             notes=f"{name} felt unwell at 10:05; ULN {user.apprentice.uln} checked. Lee carried on.",
         )
         db.session.commit()

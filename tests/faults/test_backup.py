@@ -58,7 +58,9 @@ def answers_in(url: str, attempt_id: int) -> dict[int, tuple[int, str]]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return {position: (revision, response) for position, revision, response in conn.execute(ANSWERS, {"attempt": attempt_id})}
+            return {
+                position: (revision, response) for position, revision, response in conn.execute(ANSWERS, {"attempt": attempt_id})
+            }
     finally:
         engine.dispose()
 

@@ -137,7 +137,16 @@ def test_many_writers_at_once_never_see_database_is_locked(app, room, make_user,
                     .limit(1)
                 ).first()
                 if row is not None:
-                    db.session.add(Mark(attempt_question_id=row[0], attempt_id=row[1], marker_id=marker_id, role="first", mark=1, created_at=clock.now()))
+                    db.session.add(
+                        Mark(
+                            attempt_question_id=row[0],
+                            attempt_id=row[1],
+                            marker_id=marker_id,
+                            role="first",
+                            mark=1,
+                            created_at=clock.now(),
+                        )
+                    )
                     audit.record(None, "mark.first", object_type="attempt_questions", object_id=row[0], after={"mark": 1})
                 db.session.commit()
             if row is None:
@@ -160,13 +169,20 @@ def test_many_writers_at_once_never_see_database_is_locked(app, room, make_user,
     db.session.expire_all()
     for attempt_id, answers in saved.items():
         assert db.session.get(Attempt, attempt_id).state == "submitted"
-        stored = {aq.position: (a.revision, a.response) for aq, a in db.session.execute(
-            select(AttemptQuestion, Answer).join(Answer, Answer.attempt_question_id == AttemptQuestion.id).where(Answer.attempt_id == attempt_id)
-        ).all()}
+        stored = {
+            aq.position: (a.revision, a.response)
+            for aq, a in db.session.execute(
+                select(AttemptQuestion, Answer)
+                .join(Answer, Answer.attempt_question_id == AttemptQuestion.id)
+                .where(Answer.attempt_id == attempt_id)
+            ).all()
+        }
         assert {p: stored[p] for p in answers} == answers
     # Never two marks of one kind for one response.
     doubled = db.session.execute(
-        select(Mark.attempt_question_id, Mark.role, func.count()).group_by(Mark.attempt_question_id, Mark.role).having(func.count() > 1)
+        select(Mark.attempt_question_id, Mark.role, func.count())
+        .group_by(Mark.attempt_question_id, Mark.role)
+        .having(func.count() > 1)
     ).all()
     assert doubled == []
 
@@ -202,6 +218,7 @@ def test_the_start_spike_admits_exactly_the_ratio(app, room, make_user, login, c
 
 # --- nothing half-written --------------------------------------------------------------------------
 
+
 def _bank_counts() -> tuple[int, ...]:
     return tuple(
         db.session.scalar(select(func.count()).select_from(model)) or 0
@@ -213,7 +230,9 @@ def _broken_last_question(tmp_path: Path) -> Path:
     folder = tmp_path / "bank"
     shutil.copytree(MINIMAL, folder)
     last = max((folder / "questions").glob("*.yaml"))  # files are read in name order
-    last.write_text(last.read_text().rstrip("\n") + """
+    last.write_text(
+        last.read_text().rstrip("\n")
+        + """
 
   - id: T-K2-MCQ-099
     type: mcq
@@ -229,7 +248,8 @@ def _broken_last_question(tmp_path: Path) -> Path:
         correct: true
       - text: Not this one
       - text: Nor this one
-""")
+"""
+    )
     return folder
 
 
@@ -273,7 +293,9 @@ def _attempt_rows() -> tuple[int, ...]:
     return tuple(
         db.session.scalar(select(func.count()).select_from(model)) or 0
         for model in (Attempt, AttemptQuestion, ItemExposure, DrawPool, RoomEvent)
-    ) + (db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action.in_(["paper.issue", "attempt.start"]))) or 0,)
+    ) + (
+        db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action.in_(["paper.issue", "attempt.start"]))) or 0,
+    )
 
 
 def test_a_paper_issue_that_fails_after_the_attempt_row_leaves_no_attempt(app, room, make_user, login, clock, monkeypatch):
@@ -312,7 +334,9 @@ def test_a_submission_whose_marks_and_result_fail_to_record_rolls_back_whole(app
 
     sitter = start_sitter()
     first_mcq = mcq_positions(sitter)[0]
-    assert sitter.save(first_mcq, correct_option(sitter.attempt_id, first_mcq)).status_code == 200  # no short answer: nothing for a marker
+    assert (
+        sitter.save(first_mcq, correct_option(sitter.attempt_id, first_mcq)).status_code == 200
+    )  # no short answer: nothing for a marker
     real = attempt_service.audit.record
 
     def fail_last(actor, action, obj=None, **kwargs):  # type: ignore[no-untyped-def]
@@ -327,7 +351,12 @@ def test_a_submission_whose_marks_and_result_fail_to_record_rolls_back_whole(app
     db.session.rollback()
     attempt = db.session.get(Attempt, sitter.attempt_id)
     db.session.refresh(attempt)
-    assert (attempt.state, attempt.submitted_at, attempt.marking_state, attempt.total_marks) == ("in_progress", None, "unmarked", None)
+    assert (attempt.state, attempt.submitted_at, attempt.marking_state, attempt.total_marks) == (
+        "in_progress",
+        None,
+        "unmarked",
+        None,
+    )
     assert db.session.scalar(select(func.count(Mark.id)).where(Mark.attempt_id == attempt.id)) == 0
     assert db.session.scalar(select(func.count(MethodResult.id)).where(MethodResult.attempt_id == attempt.id)) == 0
 
@@ -335,7 +364,9 @@ def test_a_submission_whose_marks_and_result_fail_to_record_rolls_back_whole(app
     assert sitter.submit().status_code == 200
     db.session.refresh(attempt)
     assert attempt.state == "submitted"
-    marks = db.session.execute(select(Mark.attempt_question_id, func.count()).where(Mark.attempt_id == attempt.id).group_by(Mark.attempt_question_id)).all()
+    marks = db.session.execute(
+        select(Mark.attempt_question_id, func.count()).where(Mark.attempt_id == attempt.id).group_by(Mark.attempt_question_id)
+    ).all()
     assert marks and all(count == 1 for _aq, count in marks)
     results = db.session.scalar(select(func.count(MethodResult.id)).where(MethodResult.attempt_id == attempt.id))
     assert attempt.marking_state == "complete" and attempt.total_marks == 1

@@ -37,10 +37,29 @@ def _snapshot(attempt_id: int) -> dict[str, object]:
     attempt = db.session.get(Attempt, attempt_id)
     db.session.refresh(attempt)
     return {
-        "answers": sorted(db.session.execute(select(Answer.attempt_question_id, Answer.response, Answer.revision).where(Answer.attempt_id == attempt_id)).all()),
-        "marks": sorted(db.session.execute(select(Mark.attempt_question_id, Mark.role, Mark.mark).where(Mark.attempt_id == attempt_id)).all()),
-        "attempt": (attempt.state, attempt.started_at, attempt.submitted_at, attempt.deadline_at, attempt.marking_state, attempt.total_marks),
-        "results": sorted(db.session.execute(select(MethodResult.method_key, MethodResult.grade, MethodResult.marks).where(MethodResult.apprentice_id == attempt.apprentice_id)).all()),
+        "answers": sorted(
+            db.session.execute(
+                select(Answer.attempt_question_id, Answer.response, Answer.revision).where(Answer.attempt_id == attempt_id)
+            ).all()
+        ),
+        "marks": sorted(
+            db.session.execute(select(Mark.attempt_question_id, Mark.role, Mark.mark).where(Mark.attempt_id == attempt_id)).all()
+        ),
+        "attempt": (
+            attempt.state,
+            attempt.started_at,
+            attempt.submitted_at,
+            attempt.deadline_at,
+            attempt.marking_state,
+            attempt.total_marks,
+        ),
+        "results": sorted(
+            db.session.execute(
+                select(MethodResult.method_key, MethodResult.grade, MethodResult.marks).where(
+                    MethodResult.apprentice_id == attempt.apprentice_id
+                )
+            ).all()
+        ),
     }
 
 
@@ -83,7 +102,10 @@ def test_retention_replaces_identity_and_keeps_answers_marks_and_grades(app, cli
     clock.advance(dt.timedelta(days=RETENTION + 1))
     result = _cli(app, "retention")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [f"{finished.apprentice.candidate_number}\tpseudonymised", f"1 apprentice(s) pseudonymised (retention {RETENTION} days)."]
+    assert result.output.splitlines() == [
+        f"{finished.apprentice.candidate_number}\tpseudonymised",
+        f"1 apprentice(s) pseudonymised (retention {RETENTION} days).",
+    ]
 
     db.session.expire_all()
     apprentice = db.session.get(Apprentice, finished.apprentice.id)
@@ -95,13 +117,18 @@ def test_retention_replaces_identity_and_keeps_answers_marks_and_grades(app, cli
     assert db.session.scalar(select(User.id).where(User.email == old_email)) is None
     assert db.session.scalar(select(Apprentice.id).where(Apprentice.uln == old_uln)) is None
     # Identity details, health reasons, the device cookie, and the name in the invigilator's note.
-    assert all(a.reason == data_protection.REMOVED_REASON for a in db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id)))
+    assert all(
+        a.reason == data_protection.REMOVED_REASON
+        for a in db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id))
+    )
     assert db.session.scalar(select(Adjustment.approval_reference).where(Adjustment.apprentice_id == apprentice.id)) == "RA-77"
     booking = db.session.scalar(select(Booking).where(Booking.apprentice_id == apprentice.id))
     assert booking.id_last_digits is None and booking.checked_in_at is not None
     assert db.session.get(Attempt, finished.attempt_id).device_id is None
     notes = [i.notes for i in db.session.scalars(select(Incident)) if apprentice.id in i.apprentice_ids]
-    assert notes == [f"[candidate {number}] felt unwell at 10:05; ULN [candidate {number}] checked. [candidate {number}] carried on."]
+    assert notes == [
+        f"[candidate {number}] felt unwell at 10:05; ULN [candidate {number}] checked. [candidate {number}] carried on."
+    ]
     other_notes = [i.notes for i in db.session.scalars(select(Incident)) if other.apprentice.id in i.apprentice_ids]
     assert any("Bob Stone felt unwell" in note for note in other_notes)
 
@@ -120,7 +147,10 @@ def test_retention_replaces_identity_and_keeps_answers_marks_and_grades(app, cli
     # The account can no longer sign in, by the old email or the candidate number.
     for identifier in (old_email, number):
         page = client.get("/login")
-        response = client.post("/login", data={"identifier": identifier, "password": PASSWORD, "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+        response = client.post(
+            "/login",
+            data={"identifier": identifier, "password": PASSWORD, "csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        )
         assert response.status_code == 401
 
     # Running it again finds nobody new.
@@ -133,10 +163,20 @@ def test_an_open_attempt_or_an_unreleased_result_holds_the_record(app, clock, fi
     finished = finish_apprentice("Ann Lee")
     release_results(finished.apprentice.id, clock.now())
     waiting = finish_apprentice("Cy Pending")
-    db.session.add(MethodResult(
-        apprentice_id=waiting.apprentice.id, standard_id=st0663.id, method_key="observation", grade="pass", achieved_grade="pass",
-        assessed_on=clock.now().date(), assessor="An Assessor", recorded_at=clock.now(), status="signed_off", current=True,
-    ))
+    db.session.add(
+        MethodResult(
+            apprentice_id=waiting.apprentice.id,
+            standard_id=st0663.id,
+            method_key="observation",
+            grade="pass",
+            achieved_grade="pass",
+            assessed_on=clock.now().date(),
+            assessor="An Assessor",
+            recorded_at=clock.now(),
+            status="signed_off",
+            current=True,
+        )
+    )
     db.session.commit()
     sitting_now = start_sitter(make_user("apprentice", name="Dee Sitting"))  # never submitted, never swept
     clock.advance(dt.timedelta(days=RETENTION + 30))
@@ -204,7 +244,10 @@ def test_subject_access_export_has_the_record_but_not_the_answers(app, clock, fi
     (attempt,) = data["attempts"]
     db_attempt = db.session.get(Attempt, finished.attempt_id)
     assert attempt["id"] == finished.attempt_id and attempt["state"] == "submitted"
-    assert attempt["started_at"] == db_attempt.started_at.isoformat() and attempt["submitted_at"] == db_attempt.submitted_at.isoformat()
+    assert (
+        attempt["started_at"] == db_attempt.started_at.isoformat()
+        and attempt["submitted_at"] == db_attempt.submitted_at.isoformat()
+    )
     assert attempt["extra_percent"] == 25 and len(attempt["questions"]) == 40
     marked = {q["position"]: q["marks"] for q in attempt["questions"]}
     for position in list(finished.answers)[:3]:  # the three correct MCQs: an automatic 1 each
@@ -214,7 +257,16 @@ def test_subject_access_export_has_the_record_but_not_the_answers(app, clock, fi
     assert "safeguarding lead" not in raw  # the answer itself is withheld
     assert len(data["incidents"]) == 1 and "Ann Lee felt unwell" in data["incidents"][0]["notes"]
     actions = {entry["action"] for entry in data["audit"]}
-    assert {"user.create", "adjustment.add", "sitting.book", "booking.check_in", "paper.issue", "attempt.start", "attempt.submit", "incident.log"} <= actions
+    assert {
+        "user.create",
+        "adjustment.add",
+        "sitting.book",
+        "booking.check_in",
+        "paper.issue",
+        "attempt.start",
+        "attempt.submit",
+        "incident.log",
+    } <= actions
     assert all(entry["by"] in {"you", "staff", "system"} for entry in data["audit"])
     # Nothing about the other apprentice, and no staff email.
     assert "Bob" not in raw and other.user.email not in raw and other.apprentice.uln not in raw

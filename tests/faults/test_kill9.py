@@ -58,6 +58,7 @@ UTC = dt.UTC
 
 # --- the database ---------------------------------------------------------------------------------
 
+
 def _pg_database() -> Iterator[str]:
     base = sa.make_url(PG_URL)
     name = f"{base.database}_kill9_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
@@ -103,21 +104,32 @@ def _prepare(url: str, instance: Path) -> Prepared:
         upgrade(directory=app.extensions["migrate"].directory)
         now = dt.datetime.now(UTC)
         standard = import_standard("ST0663", now)
-        invigilator = create_user(email="invigilator@kill9.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"])
+        invigilator = create_user(
+            email="invigilator@kill9.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"]
+        )
         sitting = open_sitting(standard, [invigilator], now)
         attempts: dict[str, int] = {}
         for n in range(APPRENTICES):
-            user = create_user(email=f"apprentice{n}@kill9.test", display_name=f"Apprentice Number{n}", password=PASSWORD,
-                               roles=["apprentice"], uln=f"{8100000000 + n}")
+            user = create_user(
+                email=f"apprentice{n}@kill9.test",
+                display_name=f"Apprentice Number{n}",
+                password=PASSWORD,
+                roles=["apprentice"],
+                uln=f"{8100000000 + n}",
+            )
             booking = book_and_check_in(sitting, user, invigilator, now)
             attempts[user.email] = sittings.start(booking, now=now, actor=user).id
             db.session.commit()
         questions = {
-            attempt_id: [(position, kind) for position, kind in db.session.execute(
-                sa.select(AttemptQuestion.position, QuestionVersion.type)
-                .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-                .where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position)
-            ).all()]
+            attempt_id: [
+                (position, kind)
+                for position, kind in db.session.execute(
+                    sa.select(AttemptQuestion.position, QuestionVersion.type)
+                    .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+                    .where(AttemptQuestion.attempt_id == attempt_id)
+                    .order_by(AttemptQuestion.position)
+                ).all()
+            ]
             for attempt_id in attempts.values()
         }
         db.session.remove()
@@ -171,6 +183,7 @@ def _sweep_at(url: str, moment: dt.datetime) -> str:
 
 # --- the server -----------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -185,21 +198,40 @@ class Server:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("TESTENGINE_")}
-        self.env.update({
-            "TESTENGINE_DATABASE_URL": url,
-            "TESTENGINE_SECRET_KEY": SECRET,
-            "TESTENGINE_INSTANCE_PATH": str(instance),
-            "TESTENGINE_BANKS_DIR": str(REPO / "question_banks"),
-            "TESTENGINE_ARGON2_TIME_COST": "1",
-            "TESTENGINE_ARGON2_MEMORY_KIB": "64",
-        })
+        self.env.update(
+            {
+                "TESTENGINE_DATABASE_URL": url,
+                "TESTENGINE_SECRET_KEY": SECRET,
+                "TESTENGINE_INSTANCE_PATH": str(instance),
+                "TESTENGINE_BANKS_DIR": str(REPO / "question_banks"),
+                "TESTENGINE_ARGON2_TIME_COST": "1",
+                "TESTENGINE_ARGON2_MEMORY_KIB": "64",
+            }
+        )
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{self.port}",
-                 "--graceful-timeout", "1", "--no-control-socket", "testengine:create_app()"],
-                cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    "2",
+                    "--threads",
+                    "4",
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "--graceful-timeout",
+                    "1",
+                    "--no-control-socket",
+                    "testengine:create_app()",
+                ],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -276,7 +308,9 @@ class Browser:
                 self.cookies[name] = morsel.value
         return response.status, dict(response.headers), text
 
-    def call(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None, *, until: float) -> tuple[int, dict[str, str], str] | None:
+    def call(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None, *, until: float
+    ) -> tuple[int, dict[str, str], str] | None:
         """Send until the server answers (retrying through outages); None if it never did in time."""
         while time.monotonic() < until:
             try:
@@ -316,7 +350,9 @@ class Browser:
             text = self.sent[(position, revision)] = self._text(position, kind, revision)
             body = json.dumps({"response": text, "revision": revision, "client_token": self.token}).encode()
             headers = {"Content-Type": "application/json", "X-CSRFToken": self.csrf}
-            answer = self.call("PUT", f"/api/attempts/{self.attempt_id}/answers/{position}", body, headers, until=time.monotonic() + 60)
+            answer = self.call(
+                "PUT", f"/api/attempts/{self.attempt_id}/answers/{position}", body, headers, until=time.monotonic() + 60
+            )
             if answer is None:
                 self.unexpected.append(f"save {position}/{revision}: no answer within 60 s")
                 return
@@ -331,6 +367,7 @@ class Browser:
 
 
 # --- the test -------------------------------------------------------------------------------------
+
 
 def test_kill9_loses_no_acknowledged_save(server_database: str, tmp_path: Path) -> None:
     seed = random.randrange(2**32)
@@ -437,20 +474,35 @@ def _check_database(url: str, browsers: list[Browser], prepared: Prepared, deadl
                 if revision < acked or browser.sent.get((position, revision)) != response:
                     lost.append((browser.email, position, acked, revision))
             # Nothing is stored that this browser did not send.
-            assert all((position, revision) in browser.sent for position, (revision, _r) in stored.items()), f"stored but never sent; {context}"
+            assert all((position, revision) in browser.sent for position, (revision, _r) in stored.items()), (
+                f"stored but never sent; {context}"
+            )
         assert lost == [], f"acknowledged saves lost: {lost}; {context}"
 
         late = db.session.get(Attempt, prepared.late_attempt)
         assert (late.state, late.finish_reason) == ("submitted", "time_up"), f"late attempt {late.state}; {context}"
-        assert late.deadline_at == deadline and late.submitted_at == deadline, f"late attempt submitted at {late.submitted_at}; {context}"
+        assert late.deadline_at == deadline and late.submitted_at == deadline, (
+            f"late attempt submitted at {late.submitted_at}; {context}"
+        )
         per_question = db.session.execute(
-            sa.select(Mark.attempt_question_id, sa.func.count()).where(Mark.attempt_id == late.id, Mark.role == "auto").group_by(Mark.attempt_question_id)
+            sa.select(Mark.attempt_question_id, sa.func.count())
+            .where(Mark.attempt_id == late.id, Mark.role == "auto")
+            .group_by(Mark.attempt_question_id)
         ).all()
         assert per_question and all(count == 1 for _aq, count in per_question), f"automatic marks: {per_question}; {context}"
-        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
-            AuditEntry.action == "attempt.submit", AuditEntry.object_type == "attempts", AuditEntry.object_id == str(late.id)
-        )) == 1, f"submission audited other than once; {context}"
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(AuditEntry.id)).where(
+                    AuditEntry.action == "attempt.submit",
+                    AuditEntry.object_type == "attempts",
+                    AuditEntry.object_id == str(late.id),
+                )
+            )
+            == 1
+        ), f"submission audited other than once; {context}"
         others = [a for a in prepared.attempts.values() if a != late.id]
-        assert set(db.session.scalars(sa.select(Attempt.state).where(Attempt.id.in_(others)))) == {"in_progress"}, f"other attempts changed state; {context}"
+        assert set(db.session.scalars(sa.select(Attempt.state).where(Attempt.id.in_(others)))) == {"in_progress"}, (
+            f"other attempts changed state; {context}"
+        )
         db.session.remove()
         db.engine.dispose()

@@ -53,13 +53,19 @@ def test_the_app_role_writes_rows_but_cannot_truncate_drop_or_alter(database_url
     engine = sa.create_engine(as_app)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO audit_log (at, actor_label, action, object_type, object_id) "
-                "VALUES (now(), 'system', 'privilege.test', '-', '-')"
-            ))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_log (at, actor_label, action, object_type, object_id) "
+                    "VALUES (now(), 'system', 'privilege.test', '-', '-')"
+                )
+            )
             assert conn.scalar(sa.text("SELECT count(*) FROM audit_log WHERE action = 'privilege.test'")) == 1
-        for statement in ("TRUNCATE audit_log", "DROP TABLE audit_log", "ALTER TABLE users ADD COLUMN x int",
-                          "CREATE TABLE sneaky (id int)"):
+        for statement in (
+            "TRUNCATE audit_log",
+            "DROP TABLE audit_log",
+            "ALTER TABLE users ADD COLUMN x int",
+            "CREATE TABLE sneaky (id int)",
+        ):
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"), engine.begin() as conn:
                 conn.execute(sa.text(statement))
     finally:

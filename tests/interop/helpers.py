@@ -28,5 +28,3 @@ def written(out: Path) -> dict[str, dict[str, Any]]:
         for question in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
             found[question["id"]] = question
     return found
-
-

@@ -60,7 +60,9 @@ def test_cli_exports_each_format_and_the_exports_convert_back(app, st0663, tmp_p
     for fmt, name, source in (("qti3", "bank.zip", "qti"), ("moodle-xml", "bank.xml", "moodle-xml")):
         result = runner.invoke(args=["bank", "export", "--standard", "ST0663", "--format", fmt, str(tmp_path / name)])
         assert result.exit_code == 0, result.output
-        assert f"Wrote 200 questions to {tmp_path / name} ({fmt}); 32 assessor question(s) stay in the bank files" in result.output
+        assert (
+            f"Wrote 200 questions to {tmp_path / name} ({fmt}); 32 assessor question(s) stay in the bank files" in result.output
+        )
         back = runner.invoke(
             args=["bank", "convert", "--from", source, str(tmp_path / name), "--standard", "ST0663", "--out", str(tmp_path / fmt)]
         )

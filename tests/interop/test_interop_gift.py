@@ -123,21 +123,46 @@ def test_cli_reports_json_and_exits_2_on_a_broken_file(app, tmp_path: Path) -> N
     runner = app.test_cli_runner()
     out = tmp_path / "out"
     result = runner.invoke(
-        args=["bank", "convert", "--from", "gift", str(GIFT), "--standard", "ST0663", "--out", str(out), "--json",
-              "--encoding", "iso-8859-1"]
+        args=[
+            "bank",
+            "convert",
+            "--from",
+            "gift",
+            str(GIFT),
+            "--standard",
+            "ST0663",
+            "--out",
+            str(out),
+            "--json",
+            "--encoding",
+            "iso-8859-1",
+        ]
     )
     assert result.exit_code == 2, result.output
     report = json.loads(result.stdout)
     assert set(report) == {"converted", "drafts", "refused", "errors", "written"}
-    assert {entry["source"].split(":")[0].rsplit("/", 1)[1] for entry in report["converted"] + report["drafts"] + report["refused"]} == {
-        "broken.gift", "latin1.gift", "sample.gift", "utf16.gift"
-    }
+    assert {
+        entry["source"].split(":")[0].rsplit("/", 1)[1] for entry in report["converted"] + report["drafts"] + report["refused"]
+    } == {"broken.gift", "latin1.gift", "sample.gift", "utf16.gift"}
     assert any(error["source"].endswith("broken.gift:1") for error in report["errors"])
     assert sorted(p.name for p in (out / "questions").iterdir()) == [
-        "gift-broken.yaml", "gift-latin1.yaml", "gift-sample.yaml", "gift-utf16.yaml"
+        "gift-broken.yaml",
+        "gift-latin1.yaml",
+        "gift-sample.yaml",
+        "gift-utf16.yaml",
     ]
     clean = runner.invoke(
-        args=["bank", "convert", "--from", "gift", str(GIFT / "sample.gift"), "--standard", "ST0663", "--out", str(tmp_path / "clean")]
+        args=[
+            "bank",
+            "convert",
+            "--from",
+            "gift",
+            str(GIFT / "sample.gift"),
+            "--standard",
+            "ST0663",
+            "--out",
+            str(tmp_path / "clean"),
+        ]
     )
     assert clean.exit_code == 0 and "Refused: 6" in clean.stdout
 

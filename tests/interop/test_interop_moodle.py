@@ -60,7 +60,10 @@ def test_essay_grader_info_and_short_answers_go_into_a_draft_guide(tmp_path: Pat
     questions = written(tmp_path)
     essay = questions[next(e.item for e in result.entries if e.source.endswith(":75"))]
     assert essay["status"] == "draft" and essay["marks"] == 2 and essay["ksb"] == ["K16"]
-    assert essay["guide"]["indicative_content"] == ["Continuity of support for the learner.", "Evidence for the contract and audits."]
+    assert essay["guide"]["indicative_content"] == [
+        "Continuity of support for the learner.",
+        "Evidence for the contract and audits.",
+    ]
     short = questions[next(e.item for e in result.entries if e.source.endswith(":83"))]
     assert short["guide"]["indicative_content"] == [
         "UK GDPR",
@@ -82,19 +85,26 @@ def test_utf16_and_latin1_as_declared(tmp_path: Path) -> None:
 def test_an_xxe_attempt_is_refused_and_nothing_is_read(tmp_path: Path) -> None:
     result = run("moodle-xml", MOODLE / "xxe.xml", tmp_path)
     assert [(e.where, e.message) for e in result.errors] == [
-        (f"{MOODLE / 'xxe.xml'}:2", "declares a DTD or entities, which are refused (they can read local files or expand without end)")
+        (
+            f"{MOODLE / 'xxe.xml'}:2",
+            "declares a DTD or entities, which are refused (they can read local files or expand without end)",
+        )
     ]
     assert result.entries == [] and not (tmp_path / "questions").exists()
 
 
 def test_a_broken_file_is_reported_at_its_line(tmp_path: Path) -> None:
     result = run("moodle-xml", MOODLE / "broken.xml", tmp_path)
-    assert [(e.where, e.message) for e in result.errors] == [(f"{MOODLE / 'broken.xml'}:6", "is not well-formed XML: mismatched tag")]
+    assert [(e.where, e.message) for e in result.errors] == [
+        (f"{MOODLE / 'broken.xml'}:6", "is not well-formed XML: mismatched tag")
+    ]
 
 
 def test_one_bad_question_never_stops_the_others(tmp_path: Path) -> None:
     result = run("moodle-xml", MOODLE / "bad_item.xml", tmp_path)
-    assert [(e.where, e.message) for e in result.errors] == [(f"{MOODLE / 'bad_item.xml'}:3", "answer fraction 'lots' is not a number")]
+    assert [(e.where, e.message) for e in result.errors] == [
+        (f"{MOODLE / 'bad_item.xml'}:3", "answer fraction 'lots' is not a number")
+    ]
     assert [(e.source, e.outcome) for e in result.entries] == [(f"{MOODLE / 'bad_item.xml'}:8", "draft")]
 
 

@@ -66,9 +66,16 @@ def test_choice_key_feedback_and_keywords_are_carried(tmp_path: Path) -> None:
     choice = questions[_by_file(result)["items/choice.xml"].item]
     assert choice["ksb"] == ["K17"]  # from the manifest's LOM keyword
     assert choice["stem"] == "Who should a practitioner tell first about a safeguarding concern?\n\nChoose one."
-    assert choice["options"][1] == {"text": "The designated safeguarding lead", "correct": True, "rationale": "The policy names them."}
+    assert choice["options"][1] == {
+        "text": "The designated safeguarding lead",
+        "correct": True,
+        "rationale": "The policy names them.",
+    }
     entry = _by_file(result)["items/choice.xml"]
-    assert "general feedback (a multiple-choice question keeps a rationale per option): Safeguarding policies name a lead." in entry.reason
+    assert (
+        "general feedback (a multiple-choice question keeps a rationale per option): Safeguarding policies name a lead."
+        in entry.reason
+    )
     qti3 = questions[_by_file(result)["items/choice3.xml"].item]
     assert [o.get("correct", False) for o in qti3["options"]] == [False, False, True, False]
     assert qti3["stem"] == "Which record is made after a learner discloses harm?"
@@ -99,7 +106,9 @@ def test_loose_items_in_utf16_and_latin1(tmp_path: Path) -> None:
 
 def test_a_broken_item_is_reported_at_its_line(tmp_path: Path) -> None:
     result = run("qti", QTI / "loose" / "broken.xml", tmp_path)
-    assert [(e.where, e.message) for e in result.errors] == [(f"{QTI / 'loose' / 'broken.xml'}:5", "is not well-formed XML: mismatched tag")]
+    assert [(e.where, e.message) for e in result.errors] == [
+        (f"{QTI / 'loose' / 'broken.xml'}:5", "is not well-formed XML: mismatched tag")
+    ]
 
 
 def test_entity_expansion_is_refused(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ def test_a_corrupt_entry_is_an_error_and_the_other_items_convert(tmp_path: Path)
     item = (REPO / "tests/interop/fixtures/qti/package/items/choice3.xml").read_bytes()
     package = tmp_path / "bank.zip"
     manifest = (
-        '<manifest><resources>'
+        "<manifest><resources>"
         '<resource identifier="a" type="imsqti_item_xmlv3p0" href="a.xml"><metadata><imsmd:lom xmlns:imsmd="http://ltsc.ieee.org/xsd/LOM">'
         "<imsmd:general><imsmd:keyword><imsmd:string>K17</imsmd:string></imsmd:keyword></imsmd:general></imsmd:lom></metadata></resource>"
         '<resource identifier="b" type="imsqti_item_xmlv3p0" href="b.xml"/>'
@@ -44,7 +44,7 @@ def test_a_mapping_that_is_not_a_number_is_an_error_at_the_item(tmp_path: Path) 
         '<?xml version="1.0"?>\n<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="x">\n'
         '<responseDeclaration identifier="RESPONSE" cardinality="single" baseType="string">'
         '<mapping><mapEntry mapKey="a" mappedValue="lots"/></mapping></responseDeclaration>\n'
-        "<itemBody><p>Name one safeguarding law that applies.</p><textEntryInteraction responseIdentifier=\"RESPONSE\"/></itemBody>\n"
+        '<itemBody><p>Name one safeguarding law that applies.</p><textEntryInteraction responseIdentifier="RESPONSE"/></itemBody>\n'
         "</assessmentItem>\n",
         encoding="utf-8",
     )
@@ -67,7 +67,10 @@ def test_the_converters_import_neither_the_web_nor_the_database(path: Path) -> N
     names += [
         node.module
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.level > 0 and node.module.split(".")[0] in {"models", "services", "extensions"}
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.level > 0
+        and node.module.split(".")[0] in {"models", "services", "extensions"}
     ]
     bad = [n for n in names if n.split(".")[0] in {"flask", "sqlalchemy", "werkzeug", "models", "services", "extensions"}]
     assert bad == []
@@ -77,7 +80,9 @@ def test_two_sources_with_the_same_name_write_two_files(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for suffix in ("gift", "txt"):
-        (folder / f"notes.{suffix}").write_text(f"::{suffix}:: Explain one thing about the {suffix} file here.{{}}\n", encoding="utf-8")
+        (folder / f"notes.{suffix}").write_text(
+            f"::{suffix}:: Explain one thing about the {suffix} file here.{{}}\n", encoding="utf-8"
+        )
     result = run("gift", folder, tmp_path / "out")
     assert sorted(p.name for p in result.written) == ["gift-notes-txt.yaml", "gift-notes.yaml"]
     assert len(result.entries) == 2

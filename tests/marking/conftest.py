@@ -65,12 +65,20 @@ def clear_for(clock: Any) -> Callable[..., None]:
 
     def clear(marker: Any, question_ids: list[int] | None = None) -> None:
         if question_ids is None:
-            question_ids = list(db.session.scalars(
-                select(Question.id).join(QuestionVersion, QuestionVersion.question_id == Question.id)
-                .where(QuestionVersion.type == "short_answer").distinct()))
+            question_ids = list(
+                db.session.scalars(
+                    select(Question.id)
+                    .join(QuestionVersion, QuestionVersion.question_id == Question.id)
+                    .where(QuestionVersion.type == "short_answer")
+                    .distinct()
+                )
+            )
         for question_id in question_ids:
-            db.session.add(MarkerClearance(marker_id=marker.id, question_id=question_id, status="passed", agreement=1.0,
-                                           decided_at=clock.now()))
+            db.session.add(
+                MarkerClearance(
+                    marker_id=marker.id, question_id=question_id, status="passed", agreement=1.0, decided_at=clock.now()
+                )
+            )
         db.session.commit()
 
     return clear
@@ -82,9 +90,17 @@ def add_items(clock: Any) -> Callable[..., list[StandardisationItem]]:
     from testengine.services import marking_quality as quality
 
     def add(question_id: int, moderator: Any, reference_marks: list[int]) -> list[StandardisationItem]:
-        items = [quality.add_standardisation_item(question_id, response=f"Standardisation answer {n}", reference_mark=mark,
-                                                  rationale=None, moderator=moderator, now=clock.now())
-                 for n, mark in enumerate(reference_marks, start=1)]
+        items = [
+            quality.add_standardisation_item(
+                question_id,
+                response=f"Standardisation answer {n}",
+                reference_mark=mark,
+                rationale=None,
+                moderator=moderator,
+                now=clock.now(),
+            )
+            for n, mark in enumerate(reference_marks, start=1)
+        ]
         db.session.commit()
         return items
 

@@ -51,8 +51,16 @@ def test_anonymous_visitors_are_sent_to_sign_in(app, client):
 
 
 def test_markers_who_are_not_moderators_get_403_on_moderators_pages(app, client, login_as):
-    assert {"marker.standardisation_sets", "marker.clearances", "marker.statistics", "marker.statistics_csv", "marker.samples",
-            "marker.start_moderation", "marker.clear", "marker.draw_sample"} <= MODERATOR_ENDPOINTS
+    assert {
+        "marker.standardisation_sets",
+        "marker.clearances",
+        "marker.statistics",
+        "marker.statistics_csv",
+        "marker.samples",
+        "marker.start_moderation",
+        "marker.clear",
+        "marker.draw_sample",
+    } <= MODERATOR_ENDPOINTS
     login_as("marker")
     csrf = token(client)
     for rule, method in marker_rules(app, MODERATOR_ENDPOINTS):
@@ -63,7 +71,9 @@ def test_markers_who_are_not_moderators_get_403_on_moderators_pages(app, client,
     assert client.get(moderating).status_code == 403
 
 
-def test_the_marking_page_shows_question_guide_and_escaped_answer_and_saves_a_mark(app, client, login, sit_script, make_user, clear_for):
+def test_the_marking_page_shows_question_guide_and_escaped_answer_and_saves_a_mark(
+    app, client, login, sit_script, make_user, clear_for
+):
     script = sit_script(["<script>alert('x')</script>\nSecond line: tell the DSL"])
     marker = make_user("marker")
     clear_for(marker)
@@ -79,8 +89,10 @@ def test_the_marking_page_shows_question_guide_and_escaped_answer_and_saves_a_ma
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;\nSecond line" in html and "<script>alert" not in html
     assert 'class="answer-text"' in html and "Marking guide" in html and "Indicative content" in html and "2 marks" in html
     assert re.search(r"Candidate C\d{6}", html)
-    saved = client.post(started.headers["Location"], data={"csrf_token": csrf_token_from(html), "mark": "2", "comment": "clear",
-                                                         "via": "question"})
+    saved = client.post(
+        started.headers["Location"],
+        data={"csrf_token": csrf_token_from(html), "mark": "2", "comment": "clear", "via": "question"},
+    )
     assert saved.status_code == 302
     mark = db.session.scalar(select(Mark).where(Mark.role == "first"))
     assert (mark.marker_id, mark.mark, mark.comment) == (marker.id, 2, "clear")
@@ -90,24 +102,33 @@ def test_the_marking_page_shows_question_guide_and_escaped_answer_and_saves_a_ma
     assert db.session.query(Mark).filter(Mark.role == "first").count() == 1
 
 
-def test_a_blocked_question_sends_the_marker_to_standardisation_with_the_reason(app, client, login, sit_script, make_user, add_items):
+def test_a_blocked_question_sends_the_marker_to_standardisation_with_the_reason(
+    app, client, login, sit_script, make_user, add_items
+):
     script = sit_script(["an answer"])
     marker, moderator = make_user("marker"), make_user("marker", moderator=True)
     question_id = short_answer_questions(script)[0]
     login(marker)
     home = client.get("/mark/").get_data(as_text=True)
     assert "A moderator must set standardisation up for this question first." in home
-    blocked = client.post(f"/mark/questions/{question_id}/next", data={"csrf_token": csrf_token_from(home)}, follow_redirects=True)
+    blocked = client.post(
+        f"/mark/questions/{question_id}/next", data={"csrf_token": csrf_token_from(home)}, follow_redirects=True
+    )
     assert "A moderator must set standardisation up before it can be marked." in blocked.get_data(as_text=True)
 
     items = add_items(question_id, moderator, [2, 0])
     page = client.get(f"/mark/standardisation/{question_id}").get_data(as_text=True)
     assert "Standardisation answer 1" in page and "Reference mark" not in page  # reference marks hidden until you submit
     fields = {f"item_{item.id}": str(item.reference_mark) for item in items}
-    done = client.post(f"/mark/standardisation/{question_id}", data={"csrf_token": csrf_token_from(page), **fields}, follow_redirects=True)
+    done = client.post(
+        f"/mark/standardisation/{question_id}", data={"csrf_token": csrf_token_from(page), **fields}, follow_redirects=True
+    )
     text = done.get_data(as_text=True)
     assert "you can now mark this question" in text and "100%" in text
-    assert "/responses/" in client.post(f"/mark/questions/{question_id}/next", data={"csrf_token": csrf_token_from(text)}).headers["Location"]
+    assert (
+        "/responses/"
+        in client.post(f"/mark/questions/{question_id}/next", data={"csrf_token": csrf_token_from(text)}).headers["Location"]
+    )
 
 
 def test_two_markers_starting_at_once_get_different_answers(app, login, sit_script, make_user, clear_for):
@@ -154,7 +175,9 @@ def test_the_script_page_total_follows_the_first_markers_marks(app, client, logi
     assert total.search(client.get(f"/mark/scripts/{script.id}").get_data(as_text=True)).group(1) == "5"
     for mark in ("2", "1"):
         html = client.get(location).get_data(as_text=True)
-        location = client.post(location, data={"csrf_token": csrf_token_from(html), "mark": mark, "via": "script"}).headers["Location"]
+        location = client.post(location, data={"csrf_token": csrf_token_from(html), "mark": mark, "via": "script"}).headers[
+            "Location"
+        ]
     assert location.endswith(f"/mark/scripts/{script.id}")  # the script is done: back to it
     assert total.search(client.get(location).get_data(as_text=True)).group(1) == "8"
     assert marking.available(marker, "first", clock.now()) == []

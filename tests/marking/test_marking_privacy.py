@@ -18,8 +18,14 @@ from testengine.services import marking_quality as quality
 from tests.conftest import csrf_token_from
 from tests.marking.conftest import short_answer_questions
 
-PEOPLE = [("Zebedee Quillfeather", "9876501234"), ("Ottoline Brackenbury", "9876501235"), ("Ignatius Marchbanks", "9876501236"),
-          ("Philippa Thistlewood", "9876501237"), ("Barnaby Wetherspoon", "9876501238"), ("Cordelia Fennimore", "9876501239")]
+PEOPLE = [
+    ("Zebedee Quillfeather", "9876501234"),
+    ("Ottoline Brackenbury", "9876501235"),
+    ("Ignatius Marchbanks", "9876501236"),
+    ("Philippa Thistlewood", "9876501237"),
+    ("Barnaby Wetherspoon", "9876501238"),
+    ("Cordelia Fennimore", "9876501239"),
+]
 
 
 class Walker:
@@ -48,11 +54,19 @@ class Walker:
 def test_no_marker_page_json_or_export_contains_an_apprentices_name_uln_or_email(
     app, login, make_user, sit_script, clear_for, first_mark, add_items, clock
 ):
-    apprentices = [make_user("apprentice", name=name, uln=uln, email=f"{name.split()[0].lower()}@example.org") for name, uln in PEOPLE]
+    apprentices = [
+        make_user("apprentice", name=name, uln=uln, email=f"{name.split()[0].lower()}@example.org") for name, uln in PEOPLE
+    ]
     # Six papers of 26 short answers over a bank of 120: identical answers to some question are certain.
-    scripts = [sit_script(["Refer to the designated safeguarding lead." if i % 2 else "Ask about barriers to work."] * 26,
-                          mcq_correct=7, user=user, sitting=None if n == 0 else "room") for n, (user, i) in
-               enumerate(zip(apprentices, range(6)))]
+    scripts = [
+        sit_script(
+            ["Refer to the designated safeguarding lead." if i % 2 else "Ask about barriers to work."] * 26,
+            mcq_correct=7,
+            user=user,
+            sitting=None if n == 0 else "room",
+        )
+        for n, (user, i) in enumerate(zip(apprentices, range(6)))
+    ]
     lone, in_room = scripts[0], scripts[1:]
     marker_a, marker_b = make_user("marker", name="Marker Alder"), make_user("marker", name="Marker Beech")
     failing = make_user("marker", name="Marker Cedar")
@@ -80,8 +94,9 @@ def test_no_marker_page_json_or_export_contains_an_apprentices_name_uln_or_email
     # Pages with something held: a first mark by question and by script, a group of identical answers.
     a.post(f"/mark/questions/{short_answer_questions(in_room[2])[0]}/next")
     a.post("/mark/scripts/next")
-    groups_question = next(q for q in {q for s in in_room for q in short_answer_questions(s)}
-                           if marking.answer_groups(moderator, q, clock.now()))
+    groups_question = next(
+        q for q in {q for s in in_room for q in short_answer_questions(s)} if marking.answer_groups(moderator, q, clock.now())
+    )
     group = marking.answer_groups(moderator, groups_question, clock.now())[0]
     rep = db.session.get(AttemptQuestion, group.representative)
     mod.get(f"/mark/questions/{groups_question}/groups")
@@ -117,7 +132,9 @@ def test_no_marker_page_json_or_export_contains_an_apprentices_name_uln_or_email
 
 
 def _first_short(script: Any) -> int:
-    return min(aq.position for aq in script.questions if db.session.get(QuestionVersion, aq.question_version_id).type == "short_answer")
+    return min(
+        aq.position for aq in script.questions if db.session.get(QuestionVersion, aq.question_version_id).type == "short_answer"
+    )
 
 
 def _endpoint(app: Any, url: str) -> str:

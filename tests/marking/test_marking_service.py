@@ -31,7 +31,9 @@ def test_mcqs_are_marked_at_submission_and_blank_answers_get_0_without_a_marker(
     assert len(auto) == 39 and all(m.marker_id is None for m in auto)
     assert sum(m.mark for m in auto) == 9
     blanks = [aq for aq in script.questions if aq.version.type == "short_answer"][1:]
-    assert {m.attempt_question_id: m.mark for m in auto if m.attempt_question_id in {aq.id for aq in blanks}} == {aq.id: 0 for aq in blanks}
+    assert {m.attempt_question_id: m.mark for m in auto if m.attempt_question_id in {aq.id for aq in blanks}} == {
+        aq.id: 0 for aq in blanks
+    }
     assert script.marking_state == "marking" and script.total_marks is None
     pending = marking.pending("first", clock.now())
     assert [p.attempt_id for p in pending] == [script.id]  # only the one answered short answer waits
@@ -42,7 +44,9 @@ def test_a_script_with_nothing_for_a_marker_is_complete_at_submission(sit_script
     assert script.marking_state == "complete" and script.total_marks == 14
 
 
-def test_two_markers_asking_in_turn_get_different_responses_and_a_held_one_cannot_be_claimed(sit_script, make_user, clear_for, clock):
+def test_two_markers_asking_in_turn_get_different_responses_and_a_held_one_cannot_be_claimed(
+    sit_script, make_user, clear_for, clock
+):
     script = sit_script(["answer one", "answer two", "answer three"])
     a, b = make_user("marker"), make_user("marker")
     clear_for(a)
@@ -125,13 +129,20 @@ def test_changing_a_mark_adds_a_row_with_the_reason_and_audits_old_and_new(sit_s
     with pytest.raises(MarkingError, match="reason"):
         marking.change_mark(aq_id, marker, mark=1, comment=None, reason="  ", now=clock.now())
     db.session.rollback()
-    changed = marking.change_mark(aq_id, marker, mark=1, comment="misses the second point", reason="Re-read the guide", now=clock.now())
+    changed = marking.change_mark(
+        aq_id, marker, mark=1, comment="misses the second point", reason="Re-read the guide", now=clock.now()
+    )
     db.session.commit()
     rows = db.session.scalars(select(Mark).where(Mark.attempt_question_id == aq_id).order_by(Mark.id)).all()
     assert [(m.role, m.mark, m.reason) for m in rows] == [("first", 2, None), ("first", 1, "Re-read the guide")]
     assert db.session.get(Mark, original.id).mark == 2  # never overwritten
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "mark.change"))
-    assert entry.actor_id == marker.id and entry.before["mark"] == 2 and entry.after["mark"] == 1 and entry.reason == "Re-read the guide"
+    assert (
+        entry.actor_id == marker.id
+        and entry.before["mark"] == 2
+        and entry.after["mark"] == 1
+        and entry.reason == "Re-read the guide"
+    )
     assert entry.object_id == str(changed.id)
     other = make_user("marker")
     with pytest.raises(MarkingError, match="not marked"):
@@ -178,7 +189,9 @@ def test_the_sample_takes_every_boundary_script_and_a_seeded_tenth_of_the_rest(s
         decision = progress.decision_of(script.id)
         assert decision.first_total == total
         # Near a boundary: second-marked at once. Otherwise: wait for the rest of the sitting.
-        assert (decision.status, decision.reason) == (("selected", "boundary") if total in (44, 47, 51, 54) else ("waiting", None))
+        assert (decision.status, decision.reason) == (
+            ("selected", "boundary") if total in (44, 47, 51, 54) else ("waiting", None)
+        )
     last, marks = scripts[-1]
     first_mark(marker, last.id, marks)  # the sitting's last script: the sample is drawn
 
@@ -193,7 +206,8 @@ def test_the_sample_takes_every_boundary_script_and_a_seeded_tenth_of_the_rest(s
     waiting = {script.id: total for (script, _m), total in zip(scripts, totals) if total in rest}
     assert entry.after["seed"] == by_total[sampled[0]].seed
     assert second_marking_sample(waiting, [46, 53], fraction=0.10, margin=2, seed=entry.after["seed"]) == {
-        script.id for (script, _m), total in zip(scripts, totals) if total in sampled}
+        script.id for (script, _m), total in zip(scripts, totals) if total in sampled
+    }
     # Scripts not sampled are final now, with their results recorded; the others wait for a second marker.
     for (script, _m), total in zip(scripts, totals):
         db.session.refresh(script)
@@ -205,7 +219,9 @@ def test_the_sample_takes_every_boundary_script_and_a_seeded_tenth_of_the_rest(s
             assert script.marking_state == "marking" and script.total_marks is None
 
 
-def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagreement(sit_script, make_user, clear_for, first_mark, clock):
+def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagreement(
+    sit_script, make_user, clear_for, first_mark, clock
+):
     first_marker, second_marker = make_user("marker"), make_user("marker")
     moderator = make_user("marker", moderator=True)
     clear_for(first_marker)
@@ -217,8 +233,14 @@ def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagree
     assert len(marking.available(second_marker, "second", clock.now())) == len(done)
     disputed = done[0]  # the first marker gave it 2
     while (aq_id := marking.claim_next(second_marker, "second", clock.now())) is not None:
-        marking.save_mark(aq_id, "second", second_marker, mark=0 if aq_id == disputed else marks[done.index(aq_id)],
-                          comment=None, now=clock.now())
+        marking.save_mark(
+            aq_id,
+            "second",
+            second_marker,
+            mark=0 if aq_id == disputed else marks[done.index(aq_id)],
+            comment=None,
+            now=clock.now(),
+        )
         db.session.commit()
     db.session.refresh(script)
     assert script.marking_state == "marking" and script.total_marks is None
@@ -238,7 +260,9 @@ def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagree
     result = db.session.scalar(select(MethodResult).where(MethodResult.attempt_id == script.id))
     assert result.marks == 46 and result.grade == "pass"
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "marking.complete")).after == {
-        "marking_state": "complete", "total_marks": 46}
+        "marking_state": "complete",
+        "total_marks": 46,
+    }
 
 
 def test_a_moderator_who_marked_the_answer_cannot_resolve_it(sit_script, make_user, clear_for, first_mark, clock):
@@ -263,7 +287,9 @@ def test_a_paper_not_yet_started_holds_the_sample_back_until_a_moderator_draws_i
     from tests.conftest import csrf_token_from
 
     script, marks = _script_with_total(sit_script, 30)
-    issue_paper(make_user("apprentice").apprentice, st0663, now=clock.now(), actor=None, sitting_id=room.id)  # checked in, not started
+    issue_paper(
+        make_user("apprentice").apprentice, st0663, now=clock.now(), actor=None, sitting_id=room.id
+    )  # checked in, not started
     db.session.commit()
     marker = make_user("marker")
     clear_for(marker)

@@ -14,8 +14,8 @@ def test_the_users_list_shows_who_moderates(app, client, login_as, make_user):
     senior = make_user("marker", moderator=True, name="Pat Senior")
     make_user("marker", name="Jo Plain")
     page = client.get("/admin/users").get_data(as_text=True)
-    assert "<th scope=\"col\">Moderates</th>" in page
-    row = page[page.index(senior.email):].split("</tr>")[0]
+    assert '<th scope="col">Moderates</th>' in page
+    row = page[page.index(senior.email) :].split("</tr>")[0]
     assert "Yes (moderator)" in row
     listing = app.test_cli_runner().invoke(args=["users", "list"])
     lines = dict(line.split("\t", 1) for line in listing.output.splitlines())
@@ -34,7 +34,8 @@ def _disagreement(sit_script, senior, other, clear_for, first_mark, clock):
 
 
 def test_a_disagreement_the_only_moderator_marked_is_reported_and_a_new_moderator_takes_it(
-        app, client, login, make_user, sit_script, clear_for, first_mark, clock):
+    app, client, login, make_user, sit_script, clear_for, first_mark, clock
+):
     senior = make_user("marker", moderator=True, name="Pat Senior")
     other = make_user("marker", name="Jo Plain")
     aq_id = _disagreement(sit_script, senior, other, clear_for, first_mark, clock)
@@ -52,8 +53,10 @@ def test_a_disagreement_the_only_moderator_marked_is_reported_and_a_new_moderato
     login(make_user("admin"), test_client=admin_browser)
     page = admin_browser.get(f"/admin/users/{third.id}").get_data(as_text=True)
     assert 'name="roles-moderator"' in page
-    saved = admin_browser.post(f"/admin/users/{third.id}/roles",
-                               data={"csrf_token": csrf_token_from(page), "roles-roles": ["marker"], "roles-moderator": "y"})
+    saved = admin_browser.post(
+        f"/admin/users/{third.id}/roles",
+        data={"csrf_token": csrf_token_from(page), "roles-roles": ["marker"], "roles-moderator": "y"},
+    )
     assert saved.status_code == 302
     db.session.refresh(third)
     assert third.is_moderator
@@ -71,8 +74,11 @@ def test_only_a_marker_can_be_made_a_moderator(app, client, login_as, make_user)
     login_as("admin")
     person = make_user("reviewer")
     page = client.get(f"/admin/users/{person.id}").get_data(as_text=True)
-    refused = client.post(f"/admin/users/{person.id}/roles", data={"csrf_token": csrf_token_from(page), "roles-roles": ["reviewer"],
-                                                                  "roles-moderator": "y"}, follow_redirects=True)
+    refused = client.post(
+        f"/admin/users/{person.id}/roles",
+        data={"csrf_token": csrf_token_from(page), "roles-roles": ["reviewer"], "roles-moderator": "y"},
+        follow_redirects=True,
+    )
     assert "Only a marker can be a moderator" in refused.get_data(as_text=True)
     db.session.refresh(person)
     assert not person.is_moderator

@@ -94,12 +94,28 @@ def test_statistics_give_the_hand_computed_kappa(sit_script, make_user, clock):
     a, b = make_user("marker", name="Marker Ash"), make_user("marker", name="Marker Birch")
     responses = [aq for aq in script.questions if aq.version.type == "short_answer"][:4]
     for aq, (mark_a, mark_b), seconds in zip(responses, [(0, 0), (1, 1), (2, 1), (2, 2)], [30, 60, 90, 120]):
-        db.session.add_all([
-            Mark(attempt_question_id=aq.id, attempt_id=script.id, marker_id=a.id, role="first", mark=mark_a, seconds_spent=seconds,
-                 created_at=clock.now()),
-            Mark(attempt_question_id=aq.id, attempt_id=script.id, marker_id=b.id, role="second", mark=mark_b, seconds_spent=20,
-                 created_at=clock.now()),
-        ])
+        db.session.add_all(
+            [
+                Mark(
+                    attempt_question_id=aq.id,
+                    attempt_id=script.id,
+                    marker_id=a.id,
+                    role="first",
+                    mark=mark_a,
+                    seconds_spent=seconds,
+                    created_at=clock.now(),
+                ),
+                Mark(
+                    attempt_question_id=aq.id,
+                    attempt_id=script.id,
+                    marker_id=b.id,
+                    role="second",
+                    mark=mark_b,
+                    seconds_spent=20,
+                    created_at=clock.now(),
+                ),
+            ]
+        )
     db.session.commit()
     stats = {row.name: row.summary for row in quality.marker_statistics()}
     ash, birch = stats["Marker Ash"], stats["Marker Birch"]

@@ -52,9 +52,19 @@ def marked_attempt(st0663_spec: Any, clock: Any) -> Callable[..., Attempt]:
     def make(apprentice: Any, total: int, *, kind: str = "first", submitted_at: dt.datetime | None = None) -> Attempt:
         when = submitted_at or clock.now()
         attempt = Attempt(
-            apprentice_id=apprentice.id, standard_id=st0663_spec.id, kind=kind, state="submitted", seed=1, draw_inputs={},
-            issued_at=when - dt.timedelta(hours=2), started_at=when - dt.timedelta(hours=2), base_minutes=120,
-            submitted_at=when, finish_reason="candidate", marking_state="complete", total_marks=total,
+            apprentice_id=apprentice.id,
+            standard_id=st0663_spec.id,
+            kind=kind,
+            state="submitted",
+            seed=1,
+            draw_inputs={},
+            issued_at=when - dt.timedelta(hours=2),
+            started_at=when - dt.timedelta(hours=2),
+            base_minutes=120,
+            submitted_at=when,
+            finish_reason="candidate",
+            marking_state="complete",
+            total_marks=total,
         )
         db.session.add(attempt)
         db.session.flush()

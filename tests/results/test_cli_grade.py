@@ -28,8 +28,14 @@ def test_marks_print_the_knowledge_test_grade_as_one_word(grade, marks, word):
 
 def test_every_combination_of_both_standards(grade):
     for (presentation, observation, knowledge), overall in ST0663_OVERALL.items():
-        result = grade("--standard", "ST0663", "--overall", f"presentation={presentation}",
-                       f"observation={observation}", f"knowledge_test={knowledge}")
+        result = grade(
+            "--standard",
+            "ST0663",
+            "--overall",
+            f"presentation={presentation}",
+            f"observation={observation}",
+            f"knowledge_test={knowledge}",
+        )
         assert result.exit_code == 0 and result.output == f"{overall}\n", (presentation, observation, knowledge)
     for (observation, discussion), overall in ST1379_OVERALL.items():
         result = grade("--standard", "ST1379", "--overall", f"professional_discussion={discussion}", f"observation={observation}")
@@ -56,7 +62,10 @@ def test_grades_are_read_case_insensitively(grade):
         (["--method", "presentation", "--marks", "40"], "'presentation' is not graded by marks"),
         (["--overall", "presentation=pass", "observation=pass"], "no grade given for method 'knowledge_test'"),
         (["--overall", "presentation=pass", "observation=pass", "knowledge_test=merit"], "'merit' is not a grade"),
-        (["--overall", "presentation=pass", "observation=pass", "knowledge_test=pass", "portfolio=pass"], "has no method 'portfolio'"),
+        (
+            ["--overall", "presentation=pass", "observation=pass", "knowledge_test=pass", "portfolio=pass"],
+            "has no method 'portfolio'",
+        ),
         (["--overall", "presentation", "observation=pass"], "give each method as METHOD=GRADE"),
         (["--overall", "presentation=pass", "presentation=fail"], "presentation is given twice"),
         (["presentation=pass"], "Give exactly one of"),

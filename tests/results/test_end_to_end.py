@@ -82,11 +82,18 @@ def test_draw_sit_mark_grade_sign_off_release_and_the_letter(app, client, login,
     login(admin)
     page_url = f"/admin/results/apprentices/{attempt.apprentice_id}/ST0663"
     token = csrf_token_from(client.get(page_url).get_data(as_text=True))
-    assert client.post(f"/admin/results/methods/{result.id}/sign_off", data={"csrf_token": token, "confirm": "y"}).status_code == 302
+    assert (
+        client.post(f"/admin/results/methods/{result.id}/sign_off", data={"csrf_token": token, "confirm": "y"}).status_code == 302
+    )
     releaser = app.test_client()  # separation of duties: another administrator releases
     login(make_user("admin"), test_client=releaser)
     release_token = csrf_token_from(releaser.get(page_url).get_data(as_text=True))
-    assert releaser.post(f"/admin/results/methods/{result.id}/release", data={"csrf_token": release_token, "confirm": "y"}).status_code == 302
+    assert (
+        releaser.post(
+            f"/admin/results/methods/{result.id}/release", data={"csrf_token": release_token, "confirm": "y"}
+        ).status_code
+        == 302
+    )
     db.session.refresh(result)
     assert (result.status, result.signed_off_by_id, result.released_at) == ("released", admin.id, clock.now())
 

@@ -32,7 +32,9 @@ def embedded_fonts(data: bytes) -> set[str]:
     return found
 
 
-def test_the_letter_prints_a_welsh_polish_and_irish_name_and_explains_the_merit(app, client, login, make_user, admin, st1379, clock):
+def test_the_letter_prints_a_welsh_polish_and_irish_name_and_explains_the_merit(
+    app, client, login, make_user, admin, st1379, clock
+):
     user = make_user("apprentice", name=NAME)
     for method, grade in (("observation", "distinction"), ("professional_discussion", "pass")):
         _release(_grade(user.apprentice, st1379, method, grade, clock, admin), clock, admin)
@@ -72,4 +74,3 @@ def test_drawable_keeps_what_the_font_has_and_marks_what_it_lacks():
     assert reports.drawable("Sia\u0302n") == "Siân"  # composed before drawing
     assert reports.drawable("👩\u200d💻 ok\u0000") == "□□ ok"
     assert reports.drawable("✔\ufe0f") == "✔"  # the symbol the font has; its emoji selector dropped
-

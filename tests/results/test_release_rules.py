@@ -14,8 +14,16 @@ from tests.conftest import csrf_token_from
 
 @pytest.fixture
 def graded(st1379, apprentice, admin, clock):
-    row = results.record_method_grade(apprentice, st1379, method_key="observation", grade="pass", assessed_on=clock.now().date(),
-                                      assessor="A. Assessor", now=clock.now(), actor=admin)
+    row = results.record_method_grade(
+        apprentice,
+        st1379,
+        method_key="observation",
+        grade="pass",
+        assessed_on=clock.now().date(),
+        assessor="A. Assessor",
+        now=clock.now(),
+        actor=admin,
+    )
     db.session.commit()
     return row
 
@@ -89,7 +97,12 @@ def test_only_admins_reach_sign_off_and_release(app, login, make_user, graded):
         browser = _browser_for(app, login, make_user(role))
         token = csrf_token_from(browser.get("/account/password").get_data(as_text=True))
         for action in ("sign_off", "release"):
-            assert browser.post(f"/admin/results/methods/{graded.id}/{action}", data={"csrf_token": token, "confirm": "y"}).status_code == 403
+            assert (
+                browser.post(
+                    f"/admin/results/methods/{graded.id}/{action}", data={"csrf_token": token, "confirm": "y"}
+                ).status_code
+                == 403
+            )
 
 
 class TestOneAdminEpao:

@@ -17,8 +17,15 @@ from tests.factories import second_admin
 
 def _grade(apprentice, standard, method, grade, clock, admin, **kwargs):
     row = results.record_method_grade(
-        apprentice, standard, method_key=method, grade=grade, assessed_on=clock.now().date(), assessor="A. Assessor",
-        now=clock.now(), actor=admin, **kwargs,
+        apprentice,
+        standard,
+        method_key=method,
+        grade=grade,
+        assessed_on=clock.now().date(),
+        assessor="A. Assessor",
+        now=clock.now(),
+        actor=admin,
+        **kwargs,
     )
     db.session.commit()
     return row
@@ -36,9 +43,12 @@ def admin_pages(st1379, apprentice, admin, marked_attempt, clock):
     attempt = marked_attempt(apprentice, 50)
     db.session.commit()
     return [
-        "/admin/results", f"/admin/results?q={apprentice.candidate_number}",
-        f"/admin/results/apprentices/{apprentice.id}/ST1379", f"/admin/results/methods/{row.id}/change",
-        "/admin/results/export.csv", f"/admin/attempts/{attempt.id}/appeal-pack",
+        "/admin/results",
+        f"/admin/results?q={apprentice.candidate_number}",
+        f"/admin/results/apprentices/{apprentice.id}/ST1379",
+        f"/admin/results/methods/{row.id}/change",
+        "/admin/results/export.csv",
+        f"/admin/attempts/{attempt.id}/appeal-pack",
     ]
 
 
@@ -62,10 +72,17 @@ def test_admin_records_signs_off_and_releases_through_the_pages(client, login, a
     token = csrf_token_from(client.get(page_url).get_data(as_text=True))
     form = {"g-csrf_token": token, "g-assessed_on": clock.now().date().isoformat(), "g-assessor": "Jo Assessor"}
     assert client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "fail"}).status_code == 302
-    assert client.post(f"{page_url}/grades", data={**form, "g-method": "professional_discussion", "g-grade": "distinction"}).status_code == 302
+    assert (
+        client.post(
+            f"{page_url}/grades", data={**form, "g-method": "professional_discussion", "g-grade": "distinction"}
+        ).status_code
+        == 302
+    )
     rows = results.current_method_results(apprentice.id, st1379.id)
     assert {k: (r.grade, r.assessor, r.recorded_by_id) for k, r in rows.items()} == {
-        "observation": ("fail", "Jo Assessor", admin.id), "professional_discussion": ("distinction", "Jo Assessor", admin.id)}
+        "observation": ("fail", "Jo Assessor", admin.id),
+        "professional_discussion": ("distinction", "Jo Assessor", admin.id),
+    }
     overall = results.current_overall(apprentice.id, st1379.id)
     assert overall.grade == "fail"
     releaser = client.application.test_client()
@@ -87,10 +104,17 @@ def test_admin_records_signs_off_and_releases_through_the_pages(client, login, a
     # A re-sit of the released fail without the employer's agreement is refused, the rule named on the page.
     refused = client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "distinction"})
     assert refused.status_code == 409 and "(rule: employer_agreement_required)" in refused.get_data(as_text=True)
-    agreement = {"r-csrf_token": token, "r-method": "observation", "r-employer_contact": "Pat Employer",
-                 "r-agreed_on": clock.now().date().isoformat(), "r-further_learning": ""}
+    agreement = {
+        "r-csrf_token": token,
+        "r-method": "observation",
+        "r-employer_contact": "Pat Employer",
+        "r-agreed_on": clock.now().date().isoformat(),
+        "r-further_learning": "",
+    }
     assert client.post(f"{page_url}/agreements", data=agreement).status_code == 302
-    assert client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "distinction"}).status_code == 302
+    assert (
+        client.post(f"{page_url}/grades", data={**form, "g-method": "observation", "g-grade": "distinction"}).status_code == 302
+    )
     db.session.expire_all()
     resit = results.current_method_results(apprentice.id, st1379.id)["observation"]
     assert (resit.kind, resit.achieved_grade, resit.grade, resit.employer_agreed) == ("resit", "distinction", "pass", True)
@@ -101,7 +125,9 @@ def test_release_before_sign_off_is_refused_on_the_page(client, login, admin, ap
     row = _grade(apprentice, st1379, "observation", "pass", clock, admin)
     login(admin)
     token = csrf_token_from(client.get("/admin/results").get_data(as_text=True))
-    page = client.post(f"/admin/results/methods/{row.id}/release", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True)
+    page = client.post(
+        f"/admin/results/methods/{row.id}/release", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True
+    )
     assert "provisional result cannot be released" in page.get_data(as_text=True)
     db.session.refresh(row)
     assert row.status == "provisional"
@@ -115,11 +141,15 @@ def test_appeal_through_the_page_needs_a_reason_and_keeps_history(client, login,
     token = csrf_token_from(client.get(url).get_data(as_text=True))
     missing = client.post(url, data={"c-csrf_token": token, "c-route": "appeal", "c-grade": "distinction", "c-reason": ""})
     assert missing.status_code == 400 and "This field is required" in missing.get_data(as_text=True)
-    done = client.post(url, data={"c-csrf_token": token, "c-route": "appeal", "c-grade": "distinction", "c-reason": "Appeal panel 12 upheld"})
+    done = client.post(
+        url, data={"c-csrf_token": token, "c-route": "appeal", "c-grade": "distinction", "c-reason": "Appeal panel 12 upheld"}
+    )
     assert done.status_code == 302
     rows = db.session.scalars(select(MethodResult).order_by(MethodResult.id)).all()
     assert [(r.grade, r.current, r.status, r.change_reason) for r in rows] == [
-        ("pass", False, "released", None), ("distinction", True, "released", "Appeal panel 12 upheld")]
+        ("pass", False, "released", None),
+        ("distinction", True, "released", "Appeal panel 12 upheld"),
+    ]
     page = client.get(f"/admin/results/apprentices/{apprentice.id}/ST1379").get_data(as_text=True)
     assert "appeal: Appeal panel 12 upheld" in page
 
@@ -135,7 +165,7 @@ def test_admin_sets_the_epa_period_end(client, login, admin, apprentice, st0663_
 
 
 def test_csv_export_is_safe_against_formula_injection(client, login, admin, make_user, st1379, clock):
-    hostile = make_user("apprentice", name="=HYPERLINK(\"http://evil\") @SUM(A1)").apprentice
+    hostile = make_user("apprentice", name='=HYPERLINK("http://evil") @SUM(A1)').apprentice
     _grade(hostile, st1379, "observation", "fail", clock, admin)
     row = _grade(hostile, st1379, "professional_discussion", "pass", clock, admin)
     row.assessor = "+cmd|' /C calc'!A0"
@@ -145,7 +175,7 @@ def test_csv_export_is_safe_against_formula_injection(client, login, admin, make
     assert response.status_code == 200 and response.mimetype == "text/csv"
     table = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["method"] for r in table] == ["observation", "professional_discussion", "overall"]
-    assert {r["given_name"] for r in table} == {"'=HYPERLINK(\"http://evil\")"}
+    assert {r["given_name"] for r in table} == {'\'=HYPERLINK("http://evil")'}
     assert {r["family_name"] for r in table} == {"'@SUM(A1)"}
     assert table[1]["assessor"] == "'+cmd|' /C calc'!A0" and table[2]["grade"] == "fail"
     for record in table:
@@ -202,12 +232,34 @@ def test_the_appeal_pack_gathers_paper_answers_timings_adjustments_and_incidents
     sitter = start_sitter()
     attempt = db.session.get(Attempt, sitter.attempt_id)
     apprentice = sitter.user.apprentice
-    adjustments.add_adjustment(apprentice, kind="rest_breaks", extra_percent=0, extra_minutes=0, reason="Medical letter seen",
-                               approval_reference="RA-42", approved_by="Head of Quality", expires_on=None, now=clock.now(), actor=admin)
-    sittings.log_incident(room, kind="illness", apprentice_ids=[apprentice.id], now=clock.now(), actor=room.test_invigilator,
-                          notes="Felt faint; rest break given")
-    sittings.log_incident(room, kind="technical_fault", apprentice_ids=[apprentice.id + 1000], now=clock.now(), actor=room.test_invigilator,
-                          notes="Someone else's keyboard")
+    adjustments.add_adjustment(
+        apprentice,
+        kind="rest_breaks",
+        extra_percent=0,
+        extra_minutes=0,
+        reason="Medical letter seen",
+        approval_reference="RA-42",
+        approved_by="Head of Quality",
+        expires_on=None,
+        now=clock.now(),
+        actor=admin,
+    )
+    sittings.log_incident(
+        room,
+        kind="illness",
+        apprentice_ids=[apprentice.id],
+        now=clock.now(),
+        actor=room.test_invigilator,
+        notes="Felt faint; rest break given",
+    )
+    sittings.log_incident(
+        room,
+        kind="technical_fault",
+        apprentice_ids=[apprentice.id + 1000],
+        now=clock.now(),
+        actor=room.test_invigilator,
+        notes="Someone else's keyboard",
+    )
     attempts.begin_stoppage(attempt, "rest_break", now=clock.now(), actor=room.test_invigilator)
     clock.advance(dt.timedelta(minutes=5))
     attempts.end_stoppage(attempt, now=clock.now(), actor=room.test_invigilator)
@@ -261,8 +313,16 @@ def test_the_apprentice_sees_the_latest_released_grade_of_each_method(client, lo
     failed = _grade(user.apprentice, st1379, "observation", "fail", clock, admin)
     _release(failed, clock, admin)
     clock.advance(dt.timedelta(days=30))
-    eligibility.record_agreement(user.apprentice, st1379, "observation", employer_contact="Pat Employer", agreed_on=clock.now().date(),
-                                 further_learning=None, now=clock.now(), actor=admin)
+    eligibility.record_agreement(
+        user.apprentice,
+        st1379,
+        "observation",
+        employer_contact="Pat Employer",
+        agreed_on=clock.now().date(),
+        further_learning=None,
+        now=clock.now(),
+        actor=admin,
+    )
     resit = _grade(user.apprentice, st1379, "observation", "distinction", clock, admin)
     login(user)
     table = client.get("/apprentice/results").get_data(as_text=True)

@@ -49,7 +49,9 @@ def test_an_attempt_still_being_marked_is_not_graded(apprentice, marked_attempt,
         results.record_knowledge_test(attempt, now=clock.now(), actor=None)
 
 
-@pytest.mark.parametrize(("grades", "overall"), sorted(ST0663_OVERALL.items()), ids=lambda v: "-".join(v) if isinstance(v, tuple) else v)
+@pytest.mark.parametrize(
+    ("grades", "overall"), sorted(ST0663_OVERALL.items()), ids=lambda v: "-".join(v) if isinstance(v, tuple) else v
+)
 def test_every_st0663_combination_through_the_service(grades, overall, st0663_spec, apprentice, admin, marked_attempt, clock):
     presentation, observation, knowledge = grades
     _grade(apprentice, st0663_spec, "presentation", presentation, clock, admin)
@@ -62,7 +64,9 @@ def test_every_st0663_combination_through_the_service(grades, overall, st0663_sp
     assert {k: v["grade"] for k, v in row.inputs.items()} == dict(zip(("presentation", "observation", "knowledge_test"), grades))
 
 
-@pytest.mark.parametrize(("grades", "overall"), sorted(ST1379_OVERALL.items()), ids=lambda v: "-".join(v) if isinstance(v, tuple) else v)
+@pytest.mark.parametrize(
+    ("grades", "overall"), sorted(ST1379_OVERALL.items()), ids=lambda v: "-".join(v) if isinstance(v, tuple) else v
+)
 def test_every_st1379_combination_through_the_service(grades, overall, st1379, apprentice, admin, clock):
     _grade(apprentice, st1379, "observation", grades[0], clock, admin)
     _grade(apprentice, st1379, "professional_discussion", grades[1], clock, admin)
@@ -75,8 +79,16 @@ def _release(result, clock, admin):
 
 
 def _agree(apprentice, standard, method, clock, admin, further_learning=None):
-    return eligibility.record_agreement(apprentice, standard, method, employer_contact="Sam Employer", agreed_on=clock.now().date(),
-                                        further_learning=further_learning, now=clock.now(), actor=admin)
+    return eligibility.record_agreement(
+        apprentice,
+        standard,
+        method,
+        employer_contact="Sam Employer",
+        agreed_on=clock.now().date(),
+        further_learning=further_learning,
+        now=clock.now(),
+        actor=admin,
+    )
 
 
 def test_st1379_resit_is_capped_at_pass_for_the_method_and_overall(st1379, apprentice, admin, clock):
@@ -111,8 +123,11 @@ def test_st0663_resit_is_not_capped(st0663_spec, apprentice, admin, marked_attem
     # The full history: nothing deleted, one current row per method.
     methods, overall = results.history(apprentice.id, st0663_spec.id)
     assert sorted((m.method_key, m.grade, m.current) for m in methods) == [
-        ("knowledge_test", "distinction", True), ("knowledge_test", "fail", False),
-        ("observation", "distinction", True), ("observation", "fail", False), ("presentation", "distinction", True),
+        ("knowledge_test", "distinction", True),
+        ("knowledge_test", "fail", False),
+        ("observation", "distinction", True),
+        ("observation", "fail", False),
+        ("presentation", "distinction", True),
     ]
     assert [o.grade for o in overall] == ["distinction", "fail", "fail"] and [o.current for o in overall] == [True, False, False]
 
@@ -174,7 +189,9 @@ def test_assessor_grades_are_checked(st0663_spec, apprentice, admin, clock):
     with pytest.raises(results.ResultError, match="no method"):
         _grade(apprentice, st0663_spec, "portfolio", "pass", clock, admin)
     with pytest.raises(results.ResultError, match="future"):
-        _grade(apprentice, st0663_spec, "presentation", "pass", clock, admin, assessed_on=clock.now().date() + dt.timedelta(days=1))
+        _grade(
+            apprentice, st0663_spec, "presentation", "pass", clock, admin, assessed_on=clock.now().date() + dt.timedelta(days=1)
+        )
 
 
 def test_a_correction_before_release_keeps_the_earlier_row(st1379, apprentice, admin, clock):
@@ -205,9 +222,20 @@ def test_a_standard_that_caps_resits_caps_the_resat_knowledge_test_and_the_overa
     _grade(apprentice, standard, "observation", "distinction", clock, admin)
 
     def sat(total, kind):
-        attempt = Attempt(apprentice_id=apprentice.id, standard_id=standard.id, kind=kind, state="submitted", seed=1, draw_inputs={},
-                          issued_at=clock.now(), started_at=clock.now(), submitted_at=clock.now(), base_minutes=120,
-                          marking_state="complete", total_marks=total)
+        attempt = Attempt(
+            apprentice_id=apprentice.id,
+            standard_id=standard.id,
+            kind=kind,
+            state="submitted",
+            seed=1,
+            draw_inputs={},
+            issued_at=clock.now(),
+            started_at=clock.now(),
+            submitted_at=clock.now(),
+            base_minutes=120,
+            marking_state="complete",
+            total_marks=total,
+        )
         db.session.add(attempt)
         db.session.flush()
         return results.record_knowledge_test(attempt, now=clock.now(), actor=None)

@@ -14,8 +14,14 @@ from tests.factories import second_admin
 
 def _grade(apprentice, standard, method, grade, clock, actor):
     return results.record_method_grade(
-        apprentice, standard, method_key=method, grade=grade, assessed_on=clock.now().date(), assessor="A. Assessor",
-        now=clock.now(), actor=actor,
+        apprentice,
+        standard,
+        method_key=method,
+        grade=grade,
+        assessed_on=clock.now().date(),
+        assessor="A. Assessor",
+        now=clock.now(),
+        actor=actor,
     )
 
 
@@ -67,8 +73,12 @@ def test_a_released_result_changes_only_through_an_appeal(graded, st1379, appren
     with pytest.raises(results.ResultError, match="appeal or a re-mark"):
         results.change_after_release(observation, route="whim", reason="x", grade="distinction", now=clock.now(), actor=admin)
     changed = results.change_after_release(
-        observation, route="appeal", reason="Appeal upheld: evidence of criterion O3 overlooked", grade="distinction",
-        now=clock.now(), actor=admin,
+        observation,
+        route="appeal",
+        reason="Appeal upheld: evidence of criterion O3 overlooked",
+        grade="distinction",
+        now=clock.now(),
+        actor=admin,
     )
     db.session.refresh(observation)
     assert (observation.current, changed.current, changed.replaces_id) == (False, True, observation.id)
@@ -105,8 +115,9 @@ def test_a_knowledge_test_remark_regrades_from_the_item_marks_that_stand(start_s
         assert refused.value.code == code
     # 23 answers re-marked at 2, one at 1 (one left as it stood): 47 marks stand, a pass.
     new_marks = {item["id"]: 2 for item in items[:23]} | {items[23]["id"]: 1, items[24]["id"]: 0}
-    changed = results.change_after_release(result, route="remark", reason="Short answers re-marked on appeal",
-                                           item_marks=new_marks, now=clock.now(), actor=admin)
+    changed = results.change_after_release(
+        result, route="remark", reason="Short answers re-marked on appeal", item_marks=new_marks, now=clock.now(), actor=admin
+    )
     assert (changed.marks, changed.grade, changed.attempt_id, changed.change_route) == (47, "pass", attempt.id, "remark")
     assert changed.marks == results.standing_total(attempt.id) == sum(m for m in results.final_marks(attempt.id).values())
     assert attempt.total_marks == 47
@@ -114,4 +125,6 @@ def test_a_knowledge_test_remark_regrades_from_the_item_marks_that_stand(start_s
     assert len(remarks) == 24 and {m.marker_id for m in remarks} == {admin.id}  # an unchanged item adds no row
     rows = db.session.scalars(select(MethodResult).order_by(MethodResult.id)).all()
     assert [(r.grade, r.marks, r.current) for r in rows] == [("fail", 0, False), ("pass", 47, True)]
-    assert db.session.scalar(select(Mark.id).where(Mark.attempt_id == attempt.id, Mark.role == "auto").limit(1)) is not None  # kept
+    assert (
+        db.session.scalar(select(Mark.id).where(Mark.attempt_id == attempt.id, Mark.role == "auto").limit(1)) is not None
+    )  # kept

@@ -46,9 +46,7 @@ def version_of(standard: Any, external_id: str) -> QuestionVersion:
 
 def question_of(standard: Any, external_id: str) -> Question:
     return db.session.scalars(
-        select(Question).where(
-            Question.standard_id == standard.id, Question.external_id == external_id
-        )
+        select(Question).where(Question.standard_id == standard.id, Question.external_id == external_id)
     ).one()
 
 
@@ -91,9 +89,7 @@ class Scripts:
             issued_at=self.now,
             started_at=self.now,
             base_minutes=120,
-            submitted_at=self.now + dt.timedelta(minutes=self.count)
-            if state == "submitted"
-            else None,
+            submitted_at=self.now + dt.timedelta(minutes=self.count) if state == "submitted" else None,
         )
         db.session.add(attempt)
         db.session.flush()

@@ -26,8 +26,7 @@ def _propose(st0663, author, clock, text: str):
     db.session.commit()
     current = version_of(st0663, MCQ)
     options = [
-        {k: v for k, v in option.items() if v is not None and (k != "correct" or v)}
-        for option in current.content["options"]
+        {k: v for k, v in option.items() if v is not None and (k != "correct" or v)} for option in current.content["options"]
     ]
     wrong = next(i for i, o in enumerate(options) if not o.get("correct"))
     options[wrong]["text"] = text
@@ -51,17 +50,13 @@ def _edited_copy(tmp_path: Path) -> Path:
     text = path.read_text(encoding="utf-8")
     start = text.index(f"- id: {MCQ}")
     stem_at = text.index("stem: >-\n", start) + len("stem: >-\n")
-    path.write_text(
-        text[:stem_at] + "      Edited in the file. " + text[stem_at:].lstrip(), encoding="utf-8"
-    )
+    path.write_text(text[:stem_at] + "      Edited in the file. " + text[stem_at:].lstrip(), encoding="utf-8")
     return folder
 
 
 def test_a_stale_file_cannot_undo_an_approved_revision(st0663, reviewers, clock, tmp_path):
     author, second = reviewers
-    _question, proposed = _propose(
-        st0663, author, clock, "Phone the police at once, before anything else"
-    )
+    _question, proposed = _propose(st0663, author, clock, "Phone the police at once, before anything else")
     review.approve_revision(proposed, actor=second, now=clock.now())
     db.session.commit()
     assert question_of(st0663, MCQ).current_version == 2
@@ -80,9 +75,7 @@ def test_a_stale_file_cannot_undo_an_approved_revision(st0663, reviewers, clock,
 
 def test_importing_while_a_revision_waits_gives_a_clear_message(st0663, reviewers, clock, tmp_path):
     author, _second = reviewers
-    _question, proposed = _propose(
-        st0663, author, clock, "Phone the police at once, before anything else"
-    )
+    _question, proposed = _propose(st0663, author, clock, "Phone the police at once, before anything else")
     assert proposed.version == 2
     with pytest.raises(BankValidationError) as raised:
         import_bank(_edited_copy(tmp_path), now=clock.now())
@@ -95,9 +88,7 @@ def test_importing_while_a_revision_waits_gives_a_clear_message(st0663, reviewer
 
 def test_a_rejected_revision_keeps_its_number(st0663, reviewers, clock, tmp_path):
     author, second = reviewers
-    _question, proposed = _propose(
-        st0663, author, clock, "Phone the police at once, before anything else"
-    )
+    _question, proposed = _propose(st0663, author, clock, "Phone the police at once, before anything else")
     review.reject_revision(proposed, reason="Not clearer.", actor=second, now=clock.now())
     db.session.commit()
     summary = import_bank(_edited_copy(tmp_path), now=clock.now())
@@ -108,9 +99,7 @@ def test_a_rejected_revision_keeps_its_number(st0663, reviewers, clock, tmp_path
 
 def test_cli_import_names_the_question_and_both_versions(app, st0663, reviewers, clock):
     author, second = reviewers
-    _question, proposed = _propose(
-        st0663, author, clock, "Phone the police at once, before anything else"
-    )
+    _question, proposed = _propose(st0663, author, clock, "Phone the police at once, before anything else")
     review.approve_revision(proposed, actor=second, now=clock.now())
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["bank", "import", str(BANK)])

@@ -51,9 +51,7 @@ def test_queue_shows_findings_beside_each_item(st0663, client, login_as, clock):
 def test_question_page_lists_its_findings(st0663, client, login_as):
     login_as("reviewer")
     item, findings = _an_item_with_findings(st0663)
-    page = htmllib.unescape(
-        client.get(f"/review/questions/{question_of(st0663, item).id}").get_data(as_text=True)
-    )
+    page = htmllib.unescape(client.get(f"/review/questions/{question_of(st0663, item).id}").get_data(as_text=True))
     section = page.split('id="lint"', 1)[1]
     for finding in findings:
         assert finding.message in section
@@ -62,9 +60,7 @@ def test_question_page_lists_its_findings(st0663, client, login_as):
 def test_annual_record_shows_the_bank_figures_and_findings(st0663, client, login_as):
     login_as("reviewer")
     page = htmllib.unescape(client.get("/review/standards/ST0663/record").get_data(as_text=True))
-    assert (
-        "The key is strictly the longest option in 18 of 80 multiple-choice questions (22%" in page
-    )
+    assert "The key is strictly the longest option in 18 of 80 multiple-choice questions (22%" in page
     assert "0 undeclared near-duplicate pair(s); 0 error(s)" in page
     _item, findings = _an_item_with_findings(st0663)
     assert findings[0].message in page.split('id="lint"', 1)[1]

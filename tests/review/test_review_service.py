@@ -29,19 +29,14 @@ def _queued(today, statistics=None):
 def test_queue_holds_overdue_due_soon_and_nothing_else(st0663, clock):
     today = clock.now().date()
     assert _queued(today) == {}  # the shipped bank was reviewed this month
-    overdue, soon, later = (
-        question_of(st0663, q)
-        for q in ("ST0663-K3-MCQ-001", "ST0663-K9-MCQ-001", "ST0663-K11-MCQ-001")
-    )
+    overdue, soon, later = (question_of(st0663, q) for q in ("ST0663-K3-MCQ-001", "ST0663-K9-MCQ-001", "ST0663-K11-MCQ-001"))
     overdue.next_due = today - dt.timedelta(days=1)
     soon.next_due = today + dt.timedelta(days=30)
     later.next_due = today + dt.timedelta(days=31)
     db.session.commit()
     queued = _queued(today)
     assert set(queued) == {"ST0663-K3-MCQ-001", "ST0663-K9-MCQ-001"}
-    assert queued["ST0663-K3-MCQ-001"].reasons == ["overdue"] and queued[
-        "ST0663-K9-MCQ-001"
-    ].reasons == ["due soon"]
+    assert queued["ST0663-K3-MCQ-001"].reasons == ["overdue"] and queued["ST0663-K9-MCQ-001"].reasons == ["due soon"]
     most_urgent = review.queue(today)[0]
     assert most_urgent.question.external_id == "ST0663-K3-MCQ-001"
 
@@ -56,9 +51,7 @@ def test_overdue_questions_are_never_drawn_and_the_bank_report_counts_them(st066
     assert report["not_drawable_overdue"] == 1 and report["due_for_review"]["overdue"] == 1
 
 
-def test_flagged_questions_join_the_queue_until_reviewed_after_the_evidence(
-    st0663, scripts, reviewers, clock
-):
+def test_flagged_questions_join_the_queue_until_reviewed_after_the_evidence(st0663, scripts, reviewers, clock):
     today = clock.now().date()
     mcq = version_of(st0663, MCQ)
     # 30 scripts, everyone right: facility 1.0 (too easy) and three options nobody picks.
@@ -66,11 +59,7 @@ def test_flagged_questions_join_the_queue_until_reviewed_after_the_evidence(
         scripts.add([(mcq, str(key_of(mcq)), {"auto": 1})])
     statistics = {st0663.id: bank_statistics(st0663)}
     entry = _queued(today, statistics)[MCQ]
-    assert (
-        entry.reasons == ["flagged"]
-        and "too_easy" in entry.flags
-        and "unused_distractor" in entry.flags
-    )
+    assert entry.reasons == ["flagged"] and "too_easy" in entry.flags and "unused_distractor" in entry.flags
     clock.advance(dt.timedelta(hours=2))
     review.keep(
         question_of(st0663, MCQ),
@@ -95,19 +84,14 @@ def test_keep_renews_the_review_dates_and_is_recorded(st0663, reviewers, clock):
     today = clock.now().date()
     assert question.last_reviewed == today and question.next_due == add_months(today, 12)
     assert question.reviewer == "Rowan Reviewer"
-    record = db.session.scalars(
-        select(QuestionReview).where(QuestionReview.question_id == question.id)
-    ).one()
+    record = db.session.scalars(select(QuestionReview).where(QuestionReview.question_id == question.id)).one()
     assert (record.decision, record.comments, record.version_before, record.version_after) == (
         "keep",
         "Still accurate and clear.",
         1,
         None,
     )
-    assert (
-        db.session.scalar(select(AuditEntry).where(AuditEntry.action == "question.review.keep"))
-        is not None
-    )
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "question.review.keep")) is not None
     assert MCQ in {q.external_id for q, _v in eligible_rows(st0663, today)}  # drawable again
 
 
@@ -137,9 +121,7 @@ def test_retired_question_is_never_in_the_next_drawn_paper(st0663, make_user, re
         ids = [aq.version.question.external_id for aq in again.questions]
         assert target not in ids and len(ids) == 40
     with pytest.raises(IllegalTransition):
-        review.keep(
-            question_of(st0663, target), "Changed my mind.", actor=reviewers[1], now=clock.now()
-        )
+        review.keep(question_of(st0663, target), "Changed my mind.", actor=reviewers[1], now=clock.now())
     assert target not in {e.question.external_id for e in review.queue(clock.now().date())}
 
 
@@ -161,9 +143,7 @@ def test_revision_waits_for_a_second_reviewer_and_then_becomes_current(st0663, r
     question.next_due = clock.now().date() - dt.timedelta(days=1)
     db.session.commit()
     current = version_of(st0663, MCQ)
-    fields = _mcq_fields(
-        current, o3="Phone the police at once because the person is shouting in a public area"
-    )
+    fields = _mcq_fields(current, o3="Phone the police at once because the person is shouting in a public area")
     proposed = review.propose_revision(
         question,
         stem=current.stem,
@@ -191,18 +171,12 @@ def test_revision_waits_for_a_second_reviewer_and_then_becomes_current(st0663, r
 
     review.approve_revision(proposed, actor=second, now=clock.now())
     db.session.commit()
-    assert (
-        question.current_version == 2
-        and proposed.approved_by_id == second.id
-        and proposed.decided_at is not None
-    )
+    assert question.current_version == 2 and proposed.approved_by_id == second.id and proposed.decided_at is not None
     assert question.last_reviewed == today and question.next_due == add_months(today, 12)
     # "Last reviewed by" names the approver: the reviewer who judged this version fit for purpose.
     assert question.reviewer == second.display_name == "Sasha Second"
     drawable = {q.external_id: v for q, v in eligible_rows(st0663, today)}
-    assert drawable[MCQ].version == 2 and drawable[MCQ].content["options"][3]["text"].startswith(
-        "Phone the police"
-    )
+    assert drawable[MCQ].version == 2 and drawable[MCQ].content["options"][3]["text"].startswith("Phone the police")
     with pytest.raises(IllegalTransition):
         review.approve_revision(proposed, actor=second, now=clock.now())
     rows = list(csv.DictReader(io.StringIO(review_record.review_record_csv(st0663))))
@@ -238,10 +212,7 @@ def test_revision_is_checked_by_the_bank_file_rules(st0663, reviewers, clock):
     problems = {(p.path, p.message) for p in refused.value.problems}
     assert (("stem",), "is too short (9 characters; at least 10)") in problems
     assert any(path == ("options", 1, "text") and "markup" in message for path, message in problems)
-    assert any(
-        path == ("options",) and "exactly 1 option with 'correct: true', not 2" in message
-        for path, message in problems
-    )
+    assert any(path == ("options",) and "exactly 1 option with 'correct: true', not 2" in message for path, message in problems)
     with pytest.raises(review.RevisionInvalid, match="nothing has changed"):
         review.propose_revision(
             question,
@@ -328,12 +299,7 @@ def test_bank_health_adds_coverage_by_ksb_and_type(st0663, clock):
         "K19",
         "S8",
     }
-    assert (
-        sum(row["mcq"] for row in health["coverage"].values()) >= 80
-    )  # a question on two KSBs counts under each
-    assert (
-        health["due_for_review"]["next_90_days"] == 1
-        and health["due_for_review"]["next_30_days"] == 0
-    )
+    assert sum(row["mcq"] for row in health["coverage"].values()) >= 80  # a question on two KSBs counts under each
+    assert health["due_for_review"]["next_90_days"] == 1 and health["due_for_review"]["next_30_days"] == 0
     assert [q.external_id for q, _due in health["upcoming"]] == ["ST0663-K3-MCQ-001"]
     assert health["papers_without_repeat"] >= 3

@@ -22,11 +22,7 @@ MCQ, SAQ = "ST0663-K10-MCQ-001", "ST0663-K10-SA-001"
 
 def _get_routes(app):
     return sorted(
-        (
-            rule
-            for rule in app.url_map.iter_rules()
-            if rule.endpoint.startswith("reviewer.") and "GET" in rule.methods
-        ),
+        (rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("reviewer.") and "GET" in rule.methods),
         key=lambda rule: rule.rule,
     )
 
@@ -64,11 +60,7 @@ def test_other_roles_get_403_on_every_review_page(app, client, login_as, sample_
         assert (
             client.post(
                 path,
-                data={
-                    "csrf_token": csrf_token_from(
-                        client.get("/", follow_redirects=True).get_data(as_text=True)
-                    )
-                },
+                data={"csrf_token": csrf_token_from(client.get("/", follow_redirects=True).get_data(as_text=True))},
             ).status_code
             == 403
         )
@@ -122,27 +114,15 @@ def test_keep_and_retire_through_the_form(st0663, client, login_as, clock):
         f"/review/questions/{question.id}/decision",
         data={"csrf_token": token, "decision": "keep", "comments": "Bring it back."},
     )
-    assert (
-        again.status_code == 400
-        and "is retired; it can no longer be reviewed" in again.get_data(as_text=True)
-    )
+    assert again.status_code == 400 and "is retired; it can no longer be reviewed" in again.get_data(as_text=True)
 
 
 def _form_fields(html):
     """The form's fields as a browser would send them (textareas, checked radios, hidden inputs)."""
-    data = {
-        name: value
-        for name, value in re.findall(r'<input[^>]*name="(csrf_token)"[^>]*value="([^"]*)"', html)
-    }
-    for name, text in re.findall(
-        r'<textarea[^>]*name="([^"]+)"[^>]*>\r?\n?(.*?)</textarea>', html, re.DOTALL
-    ):
+    data = {name: value for name, value in re.findall(r'<input[^>]*name="(csrf_token)"[^>]*value="([^"]*)"', html)}
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\r?\n?(.*?)</textarea>', html, re.DOTALL):
         data[name] = (
-            text.replace("&#39;", "'")
-            .replace("&quot;", '"')
-            .replace("&amp;", "&")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
+            text.replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
         )
     checked = re.search(
         r'<input[^>]*checked[^>]*name="correct"[^>]*value="(\d)"|<input[^>]*name="correct"[^>]*value="(\d)"[^>]*checked',
@@ -153,9 +133,7 @@ def _form_fields(html):
     return data
 
 
-def test_revise_form_checks_like_a_bank_file_and_needs_a_second_reviewer(
-    app, st0663, client, login, reviewers
-):
+def test_revise_form_checks_like_a_bank_file_and_needs_a_second_reviewer(app, st0663, client, login, reviewers):
     author, second = reviewers
     question = question_of(st0663, MCQ)
     current = version_of(st0663, MCQ)
@@ -188,20 +166,13 @@ def test_revise_form_checks_like_a_bank_file_and_needs_a_second_reviewer(
     assert accepted.status_code == 302, accepted.get_data(as_text=True)[:2000]
     db.session.expire_all()
     pending = review.pending_revisions([question.id])[question.id]
-    assert (
-        pending.content["options"][wrong]["text"] == "Tell them the rules\non sanctions in detail"
-    )  # CRLF from the browser
+    assert pending.content["options"][wrong]["text"] == "Tell them the rules\non sanctions in detail"  # CRLF from the browser
 
     own = client.get(f"/review/questions/{question.id}").get_data(as_text=True)
     assert "You proposed this revision" in own and f"Approve version {pending.version}" not in own
     token = csrf_token_from(own)
-    self_approval = client.post(
-        f"/review/revisions/{pending.id}/approve", data={"csrf_token": token}
-    )
-    assert (
-        self_approval.status_code == 403
-        and "another reviewer must approve it" in self_approval.get_data(as_text=True)
-    )
+    self_approval = client.post(f"/review/revisions/{pending.id}/approve", data={"csrf_token": token})
+    assert self_approval.status_code == 403 and "another reviewer must approve it" in self_approval.get_data(as_text=True)
     db.session.expire_all()
     assert question_of(st0663, MCQ).current_version == 1
 
@@ -211,9 +182,7 @@ def test_revise_form_checks_like_a_bank_file_and_needs_a_second_reviewer(
     assert MCQ in listing and "Rowan Reviewer" in listing
     page = other.get(f"/review/questions/{question.id}").get_data(as_text=True)
     assert f"Approve version {pending.version}" in page
-    approved = other.post(
-        f"/review/revisions/{pending.id}/approve", data={"csrf_token": csrf_token_from(page)}
-    )
+    approved = other.post(f"/review/revisions/{pending.id}/approve", data={"csrf_token": csrf_token_from(page)})
     assert approved.status_code == 302
     db.session.expire_all()
     assert question_of(st0663, MCQ).current_version == 2
@@ -225,26 +194,18 @@ def test_short_answer_revise_form_round_trips_the_guide(st0663, client, login_as
     page = client.get(f"/review/questions/{question.id}/revise").get_data(as_text=True)
     data = _form_fields(page)
     assert "indicative_content" in data and "two_marks" in data
-    unchanged = client.post(
-        f"/review/questions/{question.id}/revise", data={**data, "comments": "Looked again."}
-    )
-    assert unchanged.status_code == 400 and "nothing has changed" in unchanged.get_data(
-        as_text=True
-    )
+    unchanged = client.post(f"/review/questions/{question.id}/revise", data={**data, "comments": "Looked again."})
+    assert unchanged.status_code == 400 and "nothing has changed" in unchanged.get_data(as_text=True)
     emptied = client.post(
         f"/review/questions/{question.id}/revise",
         data={**data, "indicative_content": "", "comments": "x"},
     )
-    assert emptied.status_code == 400 and "should have at least 1 entry" in emptied.get_data(
-        as_text=True
-    )
+    assert emptied.status_code == 400 and "should have at least 1 entry" in emptied.get_data(as_text=True)
 
 
 def test_review_record_csv_is_formula_safe(st0663, client, login_as, clock):
     reviewer = login_as("reviewer")
-    review.keep(
-        question_of(st0663, MCQ), '=HYPERLINK("http://evil")', actor=reviewer, now=clock.now()
-    )
+    review.keep(question_of(st0663, MCQ), '=HYPERLINK("http://evil")', actor=reviewer, now=clock.now())
     db.session.commit()
     response = client.get("/review/standards/ST0663/record.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -255,9 +216,7 @@ def test_review_record_csv_is_formula_safe(st0663, client, login_as, clock):
     assert rows[1][8] == "review dates renewed"
 
 
-def test_reviewers_never_see_who_was_assessed(
-    app, st0663, client, login, make_user, start_sitter, reviewers, clock, room
-):
+def test_reviewers_never_see_who_was_assessed(app, st0663, client, login, make_user, start_sitter, reviewers, clock, room):
     """Real sittings, real marks: walk every reviewer page and look for any trace of the apprentices."""
     secrets: list[str] = []
     for given, family in (
@@ -280,9 +239,7 @@ def test_reviewers_never_see_who_was_assessed(
                 options = [o["value"] for o in sitter.question(position).get_json()["options"]]
                 sitter.save(position, options[position % len(options)])
             elif position % 3:
-                sitter.save(
-                    position, f"My answer {position} as {given} {family}, ULN {user.apprentice.uln}"
-                )
+                sitter.save(position, f"My answer {position} as {given} {family}, ULN {user.apprentice.uln}")
         assert sitter.submit().status_code == 200
         # Markers mark every short answer (a second marker checks some), so the scripts count.
         marker = make_user("marker")
@@ -321,12 +278,7 @@ def test_reviewers_never_see_who_was_assessed(
     author, second = reviewers
     question = question_of(st0663, MCQ)
     current = version_of(st0663, MCQ)
-    fields = {
-        "options": [
-            {k: v for k, v in o.items() if v is not None and v is not False}
-            for o in current.content["options"]
-        ]
-    }
+    fields = {"options": [{k: v for k, v in o.items() if v is not None and v is not False} for o in current.content["options"]]}
     fields["options"][wrong_of(current)]["text"] = "A reworded distractor for the walk"
     review.propose_revision(
         question,
@@ -365,12 +317,7 @@ def test_reviewers_never_see_who_was_assessed(
     bank = client.get("/review/standards/ST0663").get_data(as_text=True)
     assert "From 3 fully marked scripts" in bank and "<svg" in bank
     scores = client.get(f"/review/standards/ST0663/sittings/{room.id}").get_data(as_text=True)
-    assert (
-        "Scripts by grade" in scores
-        and "<svg" in scores
-        and "fail from" not in scores
-        and "pass from 46" in scores
-    )
+    assert "Scripts by grade" in scores and "<svg" in scores and "fail from" not in scores and "pass from 46" in scores
 
 
 def test_a_reviewer_reads_an_assessor_questions_indicators(st0663, client, login_as):

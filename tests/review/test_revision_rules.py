@@ -43,11 +43,18 @@ def test_a_revision_with_two_identical_options_is_refused_beside_the_field(st066
 def test_word_diff_marks_added_and_removed_words():
     segments = word_diff("Record the facts today", "Record only the facts")
     assert [(s.op, s.text) for s in segments] == [
-        ("same", "Record"), ("added", " only"), ("same", " the facts"), ("removed", " today")]
+        ("same", "Record"),
+        ("added", " only"),
+        ("same", " the facts"),
+        ("removed", " today"),
+    ]
     options = [{"text": "Yes", "correct": True}, {"text": "No"}]
-    changed = revision_changes("Stem here", {"options": options}, "Stem here", {"options": [{"text": "Yes"}, {"text": "No", "correct": True}]})
+    changed = revision_changes(
+        "Stem here", {"options": options}, "Stem here", {"options": [{"text": "Yes"}, {"text": "No", "correct": True}]}
+    )
     assert [(c.label, [(s.op, s.text) for s in c.segments]) for c in changed] == [
-        ("Correct option", [("removed", "A"), ("added", "B")])]
+        ("Correct option", [("removed", "A"), ("added", "B")])
+    ]
 
 
 def test_the_second_reviewer_sees_the_change_highlighted_and_the_approver_is_last_reviewer(app, st0663, client, login, reviewers):
@@ -61,12 +68,14 @@ def test_the_second_reviewer_sees_the_change_highlighted_and_the_approver_is_las
     login(second, test_client=other)
     question = question_of(st0663, MCQ)
     page = other.get(f"/review/questions/{question.id}").get_data(as_text=True)
-    section = page[page.index('id="changes"'):page.index("in full</h3>")]
+    section = page[page.index('id="changes"') : page.index("in full</h3>")]
     assert f"<dt>Option {'ABCD'[wrong]}</dt>" in section
     assert re.search(r'<ins class="diff"><span class="visually-hidden">\[added: </span> straight away<span', section)
     assert "<del" not in section and "Question wording" not in section  # only what changed
-    approved = other.post(f"/review/revisions/{review.pending_revisions([question.id])[question.id].id}/approve",
-                          data={"csrf_token": csrf_token_from(page)})
+    approved = other.post(
+        f"/review/revisions/{review.pending_revisions([question.id])[question.id].id}/approve",
+        data={"csrf_token": csrf_token_from(page)},
+    )
     assert approved.status_code == 302
     db.session.expire_all()
     after = other.get(f"/review/questions/{question.id}").get_data(as_text=True)
@@ -90,7 +99,9 @@ def test_reject_needs_a_reason_which_is_audited(app, st0663, client, login, revi
     assert refused.status_code == 400 and 'id="reason-error"' in html and "Say why the revision is rejected" in html
     db.session.expire_all()
     assert review.pending_revisions([question.id])[question.id].revision_state == "pending"
-    done = other.post(f"/review/revisions/{pending.id}/reject", data={"csrf_token": token, "reason": "The distractor is now implausible."})
+    done = other.post(
+        f"/review/revisions/{pending.id}/reject", data={"csrf_token": token, "reason": "The distractor is now implausible."}
+    )
     assert done.status_code == 302
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "question.revision.reject"))
     assert (entry.actor_id, entry.reason) == (second.id, "The distractor is now implausible.")
@@ -105,14 +116,28 @@ def test_reject_is_for_reviewers_only(app, st0663, client, login, reviewers, mak
         browser = app.test_client()
         login(make_user(role), test_client=browser)
         token = csrf_token_from(browser.get("/account/password").get_data(as_text=True))
-        assert browser.post(f"/review/revisions/{pending.id}/reject", data={"csrf_token": token, "reason": "no"}).status_code == 403
+        assert (
+            browser.post(f"/review/revisions/{pending.id}/reject", data={"csrf_token": token, "reason": "no"}).status_code == 403
+        )
 
 
 def _item(shares):
     info = ItemInfo(question_id=1, external_id="Q-1", version_id=1, version=1, type="mcq", ksb=("K1",), marks=1, options=4, key=2)
-    return ItemResult(info=info, n=40, facility=0.5, facility_ci=(0.3, 0.7), discrimination=0.3, upper_lower=0.2,
-                      mark_distribution=[20, 20], issued=40, exposure=40, double_marked=0, marker_agreement=math.nan,
-                      option_n=40, option_shares=shares)
+    return ItemResult(
+        info=info,
+        n=40,
+        facility=0.5,
+        facility_ci=(0.3, 0.7),
+        discrimination=0.3,
+        upper_lower=0.2,
+        mark_distribution=[20, 20],
+        issued=40,
+        exposure=40,
+        double_marked=0,
+        marker_agreement=math.nan,
+        option_n=40,
+        option_shares=shares,
+    )
 
 
 def test_the_options_chart_legend_has_its_own_band_clear_of_every_bar():

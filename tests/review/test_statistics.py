@@ -66,16 +66,12 @@ def example(st0663, scripts, sittings):
         ],
         sitting=two,
     )
-    scripts.add(
-        [(m1, None, {"auto": 0}), (m2, None, {"auto": 0}), (s1, None, {"auto": 0})], sitting=two
-    )
+    scripts.add([(m1, None, {"auto": 0}), (m2, None, {"auto": 0}), (s1, None, {"auto": 0})], sitting=two)
     scripts.add(
         [(m1, k1, {"auto": 1}), (m2, k2, {"auto": 1}), (s1, "Disputed", {"first": 1, "second": 2})],
         sitting=two,
     )
-    scripts.add(
-        [(m1, k1, {}), (m2, k2, {}), (s1, "Still writing", {})], sitting=two, state="in_progress"
-    )
+    scripts.add([(m1, k1, {}), (m2, k2, {}), (s1, "Still writing", {})], sitting=two, state="in_progress")
     return {"m1": m1, "m2": m2, "s1": s1, "sittings": sittings, "w1": int(w1), "k1": int(k1)}
 
 
@@ -86,14 +82,8 @@ def test_statistics_agree_with_the_hand_worked_example(st0663, example):
     assert set(items) == {M1, M2, S1}
     m1, m2, s1 = items[M1], items[M2], items[S1]
     assert [m1.n, m2.n, s1.n] == [4, 4, 4]
-    assert (
-        m1.facility == pytest.approx(0.5)
-        and m2.facility == pytest.approx(0.5)
-        and s1.facility == pytest.approx(0.5)
-    )
-    assert m1.discrimination == pytest.approx(
-        1 / math.sqrt(5)
-    ) and m2.discrimination == pytest.approx(1 / math.sqrt(5))
+    assert m1.facility == pytest.approx(0.5) and m2.facility == pytest.approx(0.5) and s1.facility == pytest.approx(0.5)
+    assert m1.discrimination == pytest.approx(1 / math.sqrt(5)) and m2.discrimination == pytest.approx(1 / math.sqrt(5))
     assert s1.discrimination == pytest.approx(1.0)
     assert [m1.upper_lower, m2.upper_lower, s1.upper_lower] == pytest.approx([1.0, 1.0, 1.0])
     assert s1.mark_distribution == [1, 2, 1] and m1.mark_distribution == [2, 2]
@@ -118,9 +108,7 @@ def test_distractor_shares_use_the_original_option_index(st0663, example):
     others = [i for i in range(4) if i not in (example["k1"], example["w1"])]
     assert [overall[i] for i in others] == [0.0, 0.0]
     assert item.option_shares["upper"][example["k1"]] == pytest.approx(1.0)  # A, the top script
-    assert item.option_shares["lower"][4] == pytest.approx(
-        1.0
-    )  # D, the bottom script, left it blank
+    assert item.option_shares["lower"][4] == pytest.approx(1.0)  # D, the bottom script, left it blank
 
 
 def test_reliability_sem_and_score_distribution_per_sitting(st0663, example):
@@ -131,20 +119,12 @@ def test_reliability_sem_and_score_distribution_per_sitting(st0663, example):
     assert stats.overall.sem == pytest.approx(math.sqrt(8 / 3) * 0.5)
     assert stats.overall.mean == pytest.approx(2.0)
     assert len(stats.overall.distribution) == 67  # totals 0..66
-    assert (
-        stats.overall.distribution[0] == 1
-        and stats.overall.distribution[2] == 2
-        and stats.overall.distribution[4] == 1
-    )
+    assert stats.overall.distribution[0] == 1 and stats.overall.distribution[2] == 2 and stats.overall.distribution[4] == 1
     one, two = example["sittings"]
     by_sitting = {group.sitting_id: group for group in stats.sittings}
     assert set(by_sitting) == {one.id, two.id}
-    assert (
-        by_sitting[one.id].scripts == 2 and by_sitting[two.id].scripts == 2
-    )  # E is still being marked
-    assert by_sitting[one.id].coefficient == pytest.approx(0.75) and by_sitting[
-        two.id
-    ].coefficient == pytest.approx(0.75)
+    assert by_sitting[one.id].scripts == 2 and by_sitting[two.id].scripts == 2  # E is still being marked
+    assert by_sitting[one.id].coefficient == pytest.approx(0.75) and by_sitting[two.id].coefficient == pytest.approx(0.75)
     assert by_sitting[one.id].distribution[4] == 1 and by_sitting[one.id].distribution[2] == 1
     assert "Morning sitting" in by_sitting[one.id].label
     assert stats.boundaries == [("fail", 0, 45), ("pass", 46, 52), ("distinction", 53, 66)]
@@ -152,18 +132,14 @@ def test_reliability_sem_and_score_distribution_per_sitting(st0663, example):
 
 def test_flags_wait_for_enough_responses(st0663, example):
     assert all(item.flags == [] for item in bank_statistics(st0663).items)  # 4 responses < 30
-    flagged = {
-        item.info.external_id: item.flags for item in bank_statistics(st0663, min_responses=4).items
-    }
+    flagged = {item.info.external_id: item.flags for item in bank_statistics(st0663, min_responses=4).items}
     assert flagged[M1] == ["unused_distractor"]  # two wrong options nobody chose
     assert "weak_marker_agreement" in flagged[S1]  # 1 of 3 double marks agree
 
 
 def test_no_responses_gives_empty_statistics(st0663):
     stats = bank_statistics(st0663)
-    assert (
-        stats.items == [] and stats.scripts == 0 and stats.overall is None and stats.sittings == []
-    )
+    assert stats.items == [] and stats.scripts == 0 and stats.overall is None and stats.sittings == []
 
 
 def test_cli_bank_stats_json(app, st0663, example):

@@ -43,10 +43,7 @@ def reference_load(standard: Any) -> statistics._Loaded:
     scripts = (Attempt.standard_id == standard.id, Attempt.state == "submitted")
     latest: dict[int, dict[str, int]] = defaultdict(dict)
     for mark in db.session.scalars(
-        select(Mark)
-        .join(Attempt, Attempt.id == Mark.attempt_id)
-        .where(*scripts)
-        .order_by(Mark.created_at, Mark.id)
+        select(Mark).join(Attempt, Attempt.id == Mark.attempt_id).where(*scripts).order_by(Mark.created_at, Mark.id)
     ):
         latest[mark.attempt_question_id][mark.role] = mark.mark
     attempts = db.session.scalars(select(Attempt).where(*scripts).order_by(Attempt.id)).all()
@@ -56,10 +53,7 @@ def reference_load(standard: Any) -> statistics._Loaded:
             answer = db.session.scalar(select(Answer).where(Answer.attempt_question_id == aq.id))
             rows.append((attempt, aq, answer.response if answer else None))
     known = set(statistics.ROLES)  # a role the rule does not know is ignored
-    final = {
-        aq.id: standing_mark(**{r: m for r, m in latest.get(aq.id, {}).items() if r in known})
-        for _a, aq, _r in rows
-    }
+    final = {aq.id: standing_mark(**{r: m for r, m in latest.get(aq.id, {}).items() if r in known}) for _a, aq, _r in rows}
     waiting = {attempt.id for attempt, aq, _r in rows if final[aq.id] is None}
 
     items: list[ItemInfo] = []
@@ -82,9 +76,7 @@ def reference_load(standard: Any) -> statistics._Loaded:
             pairs[2].append(roles["second"])
         if attempt.id in waiting:
             continue
-        if attempt.submitted_at is not None and (
-            version.id not in last_at or attempt.submitted_at > last_at[version.id]
-        ):
+        if attempt.submitted_at is not None and (version.id not in last_at or attempt.submitted_at > last_at[version.id]):
             last_at[version.id] = attempt.submitted_at
         if attempt.id not in script_of:
             script_of[attempt.id] = len(script_of)
@@ -160,19 +152,14 @@ def assert_same_load(got: statistics._Loaded, want: statistics._Loaded) -> None:
     assert {i.version_id: i for i in got.items} == {i.version_id: i for i in want.items}
     assert by_response(got) == by_response(want)
     # Same rows in the same (paper) order, so every sum in the statistics adds up alike.
-    order = [
-        (got.script_attempts[s], p)
-        for s, p in zip(got.responses.script.tolist(), got.responses.position.tolist())
-    ]
+    order = [(got.script_attempts[s], p) for s, p in zip(got.responses.script.tolist(), got.responses.position.tolist())]
     assert order == sorted(order)
     assert got.script_attempts == want.script_attempts
     assert got.script_sittings.tolist() == want.script_sittings.tolist()
 
     def pairs(data: statistics._Loaded) -> list[tuple[int, int, int]]:
         item, first, second = data.pairs
-        return sorted(
-            zip((data.items[i].version_id for i in item.tolist()), first.tolist(), second.tolist())
-        )
+        return sorted(zip((data.items[i].version_id for i in item.tolist()), first.tolist(), second.tolist()))
 
     assert pairs(got) == pairs(want)
     assert got.issued == want.issued and got.exposure == want.exposure
@@ -230,9 +217,7 @@ def generated(st0663: Any, scripts: Any, sittings: Any, clock: Any) -> dict[str,
                 key = next(i for i, o in enumerate(version.content["options"]) if o["correct"])
                 picked = rng.choice(MCQ_ANSWERS)
                 response = {"key": str(key), "wrong": str((key + 1) % 4)}.get(picked, picked)
-                marks = rng.choice(
-                    [{"auto": int(response == str(key))}] * 6 + [{"auto": 0, "remark": 1}, {}]
-                )
+                marks = rng.choice([{"auto": int(response == str(key))}] * 6 + [{"auto": 0, "remark": 1}, {}])
             else:
                 response = rng.choice(SA_ANSWERS)
                 marks = rng.choice(SA_MARKS[:3] * 3 + SA_MARKS)
@@ -302,9 +287,7 @@ def test_fast_loader_gives_the_same_arrays_as_the_per_row_reading(st0663, genera
     assert_same_load(statistics.load(st0663), reference_load(st0663))
 
 
-def test_fast_loader_gives_the_same_statistics_as_the_per_row_reading(
-    st0663, generated, monkeypatch
-):
+def test_fast_loader_gives_the_same_statistics_as_the_per_row_reading(st0663, generated, monkeypatch):
     got = bank_statistics(st0663, min_responses=5)
     monkeypatch.setattr(statistics, "load", reference_load)
     want = bank_statistics(st0663, min_responses=5)
@@ -344,11 +327,7 @@ def test_values_too_wide_to_pack_are_read_one_column_at_a_time(st0663, generated
 
 def test_packed_columns_equal_plain_ones(st0663, generated):
     stmt = select(AttemptQuestion.id).where(AttemptQuestion.position > 0)
-    plain = sorted(
-        db.session.execute(
-            select(AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.marks)
-        ).all()
-    )
+    plain = sorted(db.session.execute(select(AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.marks)).all())
     for width in (16, 1):  # positions above 1 do not fit 1 bit: read again, plainly
         columns = int_columns.int_columns(
             stmt,

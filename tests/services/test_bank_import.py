@@ -59,13 +59,17 @@ def test_a_changed_question_becomes_a_new_version_and_old_attempts_keep_theirs(a
             head, tail = text.split(marker, 1)
             stem_start = tail.index("stem:")
             line_end = tail.index("\n", stem_start)
-            tail = tail[:stem_start] + "stem: A rewritten stem that a reviewer approved after the annual review." + tail[line_end:]
+            tail = (
+                tail[:stem_start] + "stem: A rewritten stem that a reviewer approved after the annual review." + tail[line_end:]
+            )
             path.write_text(head + marker + tail)
             break
     summary = import_bank(folder, now=clock.now())
     db.session.commit()
     assert summary.new_versions == [question.external_id]
-    versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id).order_by(QuestionVersion.version)).all()
+    versions = db.session.scalars(
+        select(QuestionVersion).where(QuestionVersion.question_id == question.id).order_by(QuestionVersion.version)
+    ).all()
     assert [v.version for v in versions] == [1, 2]
     assert versions[0].stem == v1.stem and versions[1].stem.startswith("A rewritten stem")
     db.session.refresh(question)
@@ -77,11 +81,26 @@ def test_an_attempt_drawn_on_version_1_still_shows_version_1(app, clock, start_s
     first = sitter.question(1).get_json()
     from testengine.models import AttemptQuestion
 
-    aq = db.session.scalar(select(AttemptQuestion).where(AttemptQuestion.attempt_id == sitter.attempt_id, AttemptQuestion.position == 1))
+    aq = db.session.scalar(
+        select(AttemptQuestion).where(AttemptQuestion.attempt_id == sitter.attempt_id, AttemptQuestion.position == 1)
+    )
     question = aq.version.question
     # A new version of that very question arrives (as an import would make it).
-    db.session.add(QuestionVersion(question_id=question.id, version=2, type=aq.version.type, ksb=aq.version.ksb, marks=aq.version.marks,
-                                   stem="Version two of this question.", content=aq.version.content, enemies=[], fingerprint="x" * 64, approved=True, created_at=clock.now()))
+    db.session.add(
+        QuestionVersion(
+            question_id=question.id,
+            version=2,
+            type=aq.version.type,
+            ksb=aq.version.ksb,
+            marks=aq.version.marks,
+            stem="Version two of this question.",
+            content=aq.version.content,
+            enemies=[],
+            fingerprint="x" * 64,
+            approved=True,
+            created_at=clock.now(),
+        )
+    )
     question.current_version = 2
     db.session.commit()
     assert sitter.question(1).get_json()["stem"] == first["stem"] != "Version two of this question."

@@ -29,8 +29,21 @@ def _fail_and_release(attempt_id: int, admin, clock) -> None:
 
 
 def _agree(app, uln: str, *extra: str):
-    return app.test_cli_runner().invoke(args=["resit", "agree", "--candidate", uln, "--standard", "ST0663", "--method", "knowledge_test",
-                                              "--employer-contact", "Sam Employer", *extra])
+    return app.test_cli_runner().invoke(
+        args=[
+            "resit",
+            "agree",
+            "--candidate",
+            uln,
+            "--standard",
+            "ST0663",
+            "--method",
+            "knowledge_test",
+            "--employer-contact",
+            "Sam Employer",
+            *extra,
+        ]
+    )
 
 
 def test_three_draws_give_120_distinct_questions_then_a_named_shortfall(app, st0663, make_user, clock):
@@ -57,7 +70,12 @@ def test_three_draws_give_120_distinct_questions_then_a_named_shortfall(app, st0
             apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == "1234567890"))
             apprentice.epa_period_ends = clock.now().date() + dt.timedelta(days=90)
         _fail_and_release(paper["attempt"], admin, clock)
-        assert _agree(app, "1234567890", *(["--further-learning", "A month of supervised practice"] if kind == "resit" else [])).exit_code == 0
+        assert (
+            _agree(
+                app, "1234567890", *(["--further-learning", "A month of supervised practice"] if kind == "resit" else [])
+            ).exit_code
+            == 0
+        )
         mismatch = _draw(app, "1234567890", "--kind", "first")
         assert mismatch.exit_code == 2 and "not a first" in mismatch.output
     assert len(seen) == 120

@@ -23,7 +23,11 @@ def test_the_same_bank_gives_the_same_built_pool(app, st0663, clock):
     first = _pool(st0663, clock)
     again = _pool(st0663, clock)
     assert again is first and again.pool is first.pool
-    assert len(first.items) == len(first.pool) == db.session.scalar(select(func.count(Question.id)).where(Question.standard_id == st0663.id))
+    assert (
+        len(first.items)
+        == len(first.pool)
+        == db.session.scalar(select(func.count(Question.id)).where(Question.standard_id == st0663.id))
+    )
     assert db.session.scalar(select(func.count()).select_from(DrawPool)) == 1
 
 
@@ -39,7 +43,9 @@ def test_a_bank_import_that_changes_a_question_gives_a_new_pool_with_the_new_ver
     head, tail = text.split(f"id: {changed}", 1)
     stem_start = tail.index("stem:")
     stem_end = tail.index("    options:", stem_start)
-    path.write_text(head + f"id: {changed}" + tail[:stem_start] + "stem: A rewritten stem, approved at the annual review.\n" + tail[stem_end:])
+    path.write_text(
+        head + f"id: {changed}" + tail[:stem_start] + "stem: A rewritten stem, approved at the annual review.\n" + tail[stem_end:]
+    )
     assert import_bank(folder, now=clock.now()).new_versions == [changed]
     db.session.commit()
 

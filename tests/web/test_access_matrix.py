@@ -175,7 +175,9 @@ def plan_for(app: Any, world: World) -> Plan:
             elif name in PARAMETERS or isinstance(rule._converters.get(name), AnyConverter):
                 own_values[name] = _fill(rule._converters.get(name), name, world)
             else:
-                plan.problems.append(f"{endpoint} ({rule.rule}): no value for <{name}>; add it to PARAMETERS (or the route to OWNED)")
+                plan.problems.append(
+                    f"{endpoint} ({rule.rule}): no value for <{name}>; add it to PARAMETERS (or the route to OWNED)"
+                )
                 cannot = True
         if cannot:
             continue
@@ -225,7 +227,9 @@ def verdict(check: Check, response: Any) -> str | None:
         return None if status not in (401, 403) and not _to_login(response) else f"public route refused ({status})"
     if check.expect == "login":
         if check.is_api:
-            return None if status == 401 and body and body.get("error") == "login_required" else f"expected 401 JSON, got {status}"
+            return (
+                None if status == 401 and body and body.get("error") == "login_required" else f"expected 401 JSON, got {status}"
+            )
         return None if _to_login(response) else f"expected a redirect to /login, got {status} {response.headers.get('Location')}"
     if check.expect == "forbidden":
         if status != 403:
@@ -245,9 +249,21 @@ def verdict(check: Check, response: Any) -> str | None:
 
 def _released_result(apprentice_id: int, standard_id: int, now: dt.datetime) -> int:
     row = MethodResult(
-        apprentice_id=apprentice_id, standard_id=standard_id, method_key="presentation", grade="pass", achieved_grade="pass",
-        marks=None, attempt_id=None, assessed_on=now.date(), assessor="Independent assessor", kind="first",
-        current=True, recorded_at=now, status="released", signed_off_at=now, released_at=now,
+        apprentice_id=apprentice_id,
+        standard_id=standard_id,
+        method_key="presentation",
+        grade="pass",
+        achieved_grade="pass",
+        marks=None,
+        attempt_id=None,
+        assessed_on=now.date(),
+        assessor="Independent assessor",
+        kind="first",
+        current=True,
+        recorded_at=now,
+        status="released",
+        signed_off_at=now,
+        released_at=now,
     )
     db.session.add(row)
     db.session.flush()
@@ -266,7 +282,9 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     w = World()
     for kind_of_person, sitter, sitting, target in (("own", sitter_a, room, w.own), ("others", sitter_b, room_b, w.others)):
         apprentice = sitter.user.apprentice
-        booking = db.session.scalar(select(Booking).where(Booking.apprentice_id == apprentice.id, Booking.sitting_id == sitting.id))
+        booking = db.session.scalar(
+            select(Booking).where(Booking.apprentice_id == apprentice.id, Booking.sitting_id == sitting.id)
+        )
         target[("apprentice", "attempt")] = target[("invigilator", "attempt")] = sitter.attempt_id
         target[("apprentice", "booking")] = target[("invigilator", "booking")] = booking.id
         target[("invigilator", "sitting")] = sitting.id
@@ -278,8 +296,13 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     assessors = {"own": make_user("assessor"), "others": make_user("assessor")}
     for kind_of_person, sitter, target in (("own", sitter_a, w.own), ("others", sitter_b, w.others)):
         target[("assessor", "appointment")] = appointments.create(
-            apprentice=sitter.user.apprentice, standard=st0663, method_key="presentation", assessor=assessors[kind_of_person],
-            scheduled_for=clock.now(), now=clock.now(), actor=None,
+            apprentice=sitter.user.apprentice,
+            standard=st0663,
+            method_key="presentation",
+            assessor=assessors[kind_of_person],
+            scheduled_for=clock.now(),
+            now=clock.now(),
+            actor=None,
         ).id
     w.spare_user_id = make_user("marker").id
     question = db.session.scalars(select(Question).where(Question.standard_id == st0663.id).order_by(Question.id)).first()
@@ -288,8 +311,16 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     from testengine.services.adjustments import add_adjustment
 
     w.adjustment_id = add_adjustment(
-        sitter_a.user.apprentice, kind="large_text", extra_percent=0, extra_minutes=0, reason="Visual impairment", approval_reference="RA-M",
-        approved_by="Quality lead", expires_on=None, now=clock.now(), actor=None,
+        sitter_a.user.apprentice,
+        kind="large_text",
+        extra_percent=0,
+        extra_minutes=0,
+        reason="Visual impairment",
+        approval_reference="RA-M",
+        approved_by="Quality lead",
+        expires_on=None,
+        now=clock.now(),
+        actor=None,
     ).id
     db.session.commit()
 
@@ -297,8 +328,13 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     csrf: dict[str, str] = {}
     # Each role at its fullest: the marker is a senior marker (moderator), so every marking page is theirs.
     # Finer rules inside an area (moderator-only pages, a second approver) are that area's own tests' business.
-    people = {"invigilator": room.test_invigilator, "marker": make_user("marker", moderator=True), "reviewer": make_user("reviewer"), "admin": make_user("admin"),
-              "assessor": assessors["own"]}
+    people = {
+        "invigilator": room.test_invigilator,
+        "marker": make_user("marker", moderator=True),
+        "reviewer": make_user("reviewer"),
+        "admin": make_user("admin"),
+        "assessor": assessors["own"],
+    }
     for role, user in people.items():
         clients[role] = app.test_client()
         assert login(user, test_client=clients[role]).status_code == 302
@@ -348,7 +384,9 @@ def test_the_matrix_reports_a_route_without_a_rule_and_the_app_refuses_it(app_co
     stray.add_url_rule("/", endpoint="index", view_func=lambda: "nor this")
     other.register_blueprint(stray)
     other.add_url_rule("/admin/things/<int:thing_id>", endpoint="admin.thing", view_func=lambda thing_id: "a new kind of object")
-    other.add_url_rule("/apprentice/attempts/<int:attempt_id>/notes", endpoint="apprentice.notes", view_func=lambda attempt_id: "own?")
+    other.add_url_rule(
+        "/apprentice/attempts/<int:attempt_id>/notes", endpoint="apprentice.notes", view_func=lambda attempt_id: "own?"
+    )
 
     # (a) The app refuses a route without a rule, to everyone, signed in or not.
     admin = make_user("admin")
@@ -368,7 +406,10 @@ def test_the_matrix_reports_a_route_without_a_rule_and_the_app_refuses_it(app_co
     for name in ("unruled (/unruled)", "unruled_api (/api/unruled)", "stray.index (/stray/)"):
         assert f"{name}: no access rule" in problems
     assert "admin.thing (/admin/things/<int:thing_id>): no value for <thing_id>" in problems
-    assert "apprentice.notes (/apprentice/attempts/<int:attempt_id>/notes): <attempt_id> names the apprentice's own object" in problems
+    assert (
+        "apprentice.notes (/apprentice/attempts/<int:attempt_id>/notes): <attempt_id> names the apprentice's own object"
+        in problems
+    )
     with other.app_context():
         db.session.remove()
         db.engine.dispose()

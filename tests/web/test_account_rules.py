@@ -19,14 +19,21 @@ def _token(client, path):
 
 
 def _create_on_web(client, email, **extra):
-    data = {"csrf_token": _token(client, "/admin/users/new"), "email": email, "display_name": "Dee Person",
-            "roles": ["marker"], "password": "a temporary password", **extra}
+    data = {
+        "csrf_token": _token(client, "/admin/users/new"),
+        "email": email,
+        "display_name": "Dee Person",
+        "roles": ["marker"],
+        "password": "a temporary password",
+        **extra,
+    }
     return client.post("/admin/users/new", data=data)
 
 
 def _create_on_cli(app, email):
     return app.test_cli_runner().invoke(
-        args=["create-user", "--role", "marker", "--email", email, "--password-stdin"], input="a long enough password\n")
+        args=["create-user", "--role", "marker", "--email", email, "--password-stdin"], input="a long enough password\n"
+    )
 
 
 def _admin_browser(application):
@@ -36,8 +43,14 @@ def _admin_browser(application):
     db.session.commit()
     browser = application.test_client()
     page = browser.get("/login")
-    browser.post("/login", data={"csrf_token": csrf_token_from(page.get_data(as_text=True)),
-                                 "identifier": "boss@testengine.co.uk", "password": PASSWORD})
+    browser.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            "identifier": "boss@testengine.co.uk",
+            "password": PASSWORD,
+        },
+    )
     return browser
 
 
@@ -100,15 +113,18 @@ def test_the_email_setting_is_validated_at_start_up(tmp_path):
 def _sign_in(app, email, password):
     browser = app.test_client()
     page = browser.get("/login")
-    response = browser.post("/login", data={"csrf_token": csrf_token_from(page.get_data(as_text=True)),
-                                            "identifier": email, "password": password})
+    response = browser.post(
+        "/login", data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), "identifier": email, "password": password}
+    )
     return browser, response
 
 
 def _change(browser, current, new, confirm=None):
     token = _token(browser, "/account/password")
-    return browser.post("/account/password", data={"csrf_token": token, "current": current, "new": new,
-                                                   "confirm": new if confirm is None else confirm})
+    return browser.post(
+        "/account/password",
+        data={"csrf_token": token, "current": current, "new": new, "confirm": new if confirm is None else confirm},
+    )
 
 
 def test_an_account_created_by_an_admin_must_choose_a_password_before_anything_else(app, client, login_as):
@@ -142,8 +158,12 @@ def test_an_account_created_by_an_admin_must_choose_a_password_before_anything_e
     assert browser.get("/mark/").status_code == 200
     db.session.refresh(newbie)
     assert not newbie.must_change_password
-    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.password_change",
-                                                      AuditEntry.object_id == str(newbie.id))) is not None
+    assert (
+        db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "user.password_change", AuditEntry.object_id == str(newbie.id))
+        )
+        is not None
+    )
     assert _sign_in(app, "newbie@example.org", "a temporary password")[1].status_code == 401
     assert _sign_in(app, "newbie@example.org", NEW)[1].status_code == 302
 
@@ -161,7 +181,9 @@ def test_an_admin_reset_forces_a_change_at_the_next_sign_in(app, client, login_a
     login_as("admin")
     person = make_user("reviewer")
     page = f"/admin/users/{person.id}"
-    client.post(f"/admin/users/{person.id}/password", data={"csrf_token": _token(client, page), "pw-password": "temporary password 2"})
+    client.post(
+        f"/admin/users/{person.id}/password", data={"csrf_token": _token(client, page), "pw-password": "temporary password 2"}
+    )
     browser, _ = _sign_in(app, person.email, "temporary password 2")
     assert browser.get("/review/").headers["Location"].endswith("/account/password")
 
@@ -184,7 +206,8 @@ def test_the_change_password_page_is_for_signed_in_people_only(client):
 def test_the_cli_can_give_a_temporary_password_too(app):
     result = app.test_cli_runner().invoke(
         args=["create-user", "--role", "marker", "--email", "temp@example.org", "--password-stdin", "--temporary"],
-        input="a long enough password\n")
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(User).where(User.email == "temp@example.org")).must_change_password
     _create_on_cli(app, "kept@example.org")

@@ -16,13 +16,25 @@ def test_admin_records_an_adjustment_with_its_evidence(client, login_as, make_us
     apprentice = make_user("apprentice").apprentice
     page = client.get(f"/admin/apprentices/{apprentice.id}/adjustments")
     token = csrf_token_from(page.get_data(as_text=True))
-    response = client.post(f"/admin/apprentices/{apprentice.id}/adjustments", data={
-        "csrf_token": token, "kind": "extra_time", "extra_percent": "25", "extra_minutes": "0",
-        "reason": "Specialist dyslexia assessment seen", "approval_reference": "RA-7", "approved_by": "Head of Quality"})
+    response = client.post(
+        f"/admin/apprentices/{apprentice.id}/adjustments",
+        data={
+            "csrf_token": token,
+            "kind": "extra_time",
+            "extra_percent": "25",
+            "extra_minutes": "0",
+            "reason": "Specialist dyslexia assessment seen",
+            "approval_reference": "RA-7",
+            "approved_by": "Head of Quality",
+        },
+    )
     assert response.status_code == 302
     db.session.refresh(apprentice)
     assert [(a.kind, a.extra_percent, a.approval_reference) for a in apprentice.adjustments] == [("extra_time", 25, "RA-7")]
-    missing = client.post(f"/admin/apprentices/{apprentice.id}/adjustments", data={"csrf_token": token, "kind": "extra_time", "reason": "x", "approval_reference": "R", "approved_by": "A"})
+    missing = client.post(
+        f"/admin/apprentices/{apprentice.id}/adjustments",
+        data={"csrf_token": token, "kind": "extra_time", "reason": "x", "approval_reference": "R", "approved_by": "A"},
+    )
     assert "Extra time needs a percentage" in missing.get_data(as_text=True)
 
 
@@ -33,14 +45,35 @@ def test_changing_extra_time_mid_test_is_audited_and_never_into_the_past(app, cl
     page = client.get(f"/admin/apprentices/{attempt.apprentice_id}/adjustments")
     token = csrf_token_from(page.get_data(as_text=True))
     prefix = f"a{attempt.id}-"
-    response = client.post(f"/admin/attempts/{attempt.id}/extra-time", data={f"{prefix}csrf_token": token, f"{prefix}extra_percent": "25", f"{prefix}extra_minutes": "0", f"{prefix}reason": "Late evidence accepted"})
+    response = client.post(
+        f"/admin/attempts/{attempt.id}/extra-time",
+        data={
+            f"{prefix}csrf_token": token,
+            f"{prefix}extra_percent": "25",
+            f"{prefix}extra_minutes": "0",
+            f"{prefix}reason": "Late evidence accepted",
+        },
+    )
     assert response.status_code == 302
     assert sitter.status().get_json()["clock"]["remaining_seconds"] == 150 * 60
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.extra_time"))
-    assert entry.before == {"extra_percent": 0, "extra_minutes": 0} and entry.after["extra_percent"] == 25 and entry.reason == "Late evidence accepted"
+    assert (
+        entry.before == {"extra_percent": 0, "extra_minutes": 0}
+        and entry.after["extra_percent"] == 25
+        and entry.reason == "Late evidence accepted"
+    )
     # 140 minutes in, cutting back to no extra time would put the deadline in the past: refused.
     clock.advance(dt.timedelta(minutes=140))
-    response = client.post(f"/admin/attempts/{attempt.id}/extra-time", data={f"{prefix}csrf_token": token, f"{prefix}extra_percent": "0", f"{prefix}extra_minutes": "0", f"{prefix}reason": "Mistake"}, follow_redirects=True)
+    response = client.post(
+        f"/admin/attempts/{attempt.id}/extra-time",
+        data={
+            f"{prefix}csrf_token": token,
+            f"{prefix}extra_percent": "0",
+            f"{prefix}extra_minutes": "0",
+            f"{prefix}reason": "Mistake",
+        },
+        follow_redirects=True,
+    )
     assert "past" in response.get_data(as_text=True)
     db.session.refresh(attempt)
     assert attempt.extra_percent == 25
@@ -52,8 +85,18 @@ def test_changing_extra_time_mid_test_is_audited_and_never_into_the_past(app, cl
 def _extra_time(apprentice, clock, percent=25, reference="RA-9"):
     from testengine.services.adjustments import add_adjustment
 
-    adjustment = add_adjustment(apprentice, kind="extra_time", extra_percent=percent, extra_minutes=0, reason="Assessment report seen",
-                                approval_reference=reference, approved_by="Head of Quality", expires_on=None, now=clock.now(), actor=None)
+    adjustment = add_adjustment(
+        apprentice,
+        kind="extra_time",
+        extra_percent=percent,
+        extra_minutes=0,
+        reason="Assessment report seen",
+        approval_reference=reference,
+        approved_by="Head of Quality",
+        expires_on=None,
+        now=clock.now(),
+        actor=None,
+    )
     db.session.commit()
     return adjustment
 
@@ -62,8 +105,10 @@ def _remove(client, adjustment, **data):
     page = client.get(f"/admin/apprentices/{adjustment.apprentice_id}/adjustments")
     token = csrf_token_from(page.get_data(as_text=True))
     prefix = f"r{adjustment.id}-"
-    return client.post(f"/admin/adjustments/{adjustment.id}/remove",
-                       data={f"{prefix}csrf_token": token, **{f"{prefix}{k}": v for k, v in data.items()}})
+    return client.post(
+        f"/admin/adjustments/{adjustment.id}/remove",
+        data={f"{prefix}csrf_token": token, **{f"{prefix}{k}": v for k, v in data.items()}},
+    )
 
 
 def test_removing_an_adjustment_needs_a_reason_and_confirmation_and_is_audited(client, login_as, make_user, clock):
@@ -88,7 +133,9 @@ def test_removing_an_adjustment_needs_a_reason_and_confirmation_and_is_audited(c
     assert again.status_code == 400
 
 
-def test_removing_extra_time_shortens_a_running_test_but_never_into_the_past(app, client, login_as, make_user, start_sitter, clock):
+def test_removing_extra_time_shortens_a_running_test_but_never_into_the_past(
+    app, client, login_as, make_user, start_sitter, clock
+):
     user = make_user("apprentice")
     adjustment = _extra_time(user.apprentice, clock, percent=50)
     sitter = start_sitter(user)
@@ -126,8 +173,10 @@ def test_only_admins_remove_adjustments(app, login, make_user, clock):
         browser = app.test_client()
         login(make_user(role), test_client=browser)
         token = csrf_token_from(browser.get("/account/password").get_data(as_text=True))
-        response = browser.post(f"/admin/adjustments/{adjustment.id}/remove",
-                                data={f"r{adjustment.id}-csrf_token": token, f"r{adjustment.id}-reason": "x", f"r{adjustment.id}-confirm": "y"})
+        response = browser.post(
+            f"/admin/adjustments/{adjustment.id}/remove",
+            data={f"r{adjustment.id}-csrf_token": token, f"r{adjustment.id}-reason": "x", f"r{adjustment.id}-confirm": "y"},
+        )
         assert response.status_code == 403
     db.session.refresh(adjustment)
     assert adjustment.revoked_at is None

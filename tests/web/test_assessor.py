@@ -16,8 +16,13 @@ from tests.factories import import_standard
 
 def _appointment(assessor, apprentice_user, standard, method, clock):  # type: ignore[no-untyped-def]
     appointment = appointments.create(
-        apprentice=apprentice_user.apprentice, standard=standard, method_key=method, assessor=assessor,
-        scheduled_for=clock.now(), now=clock.now(), actor=None,
+        apprentice=apprentice_user.apprentice,
+        standard=standard,
+        method_key=method,
+        assessor=assessor,
+        scheduled_for=clock.now(),
+        now=clock.now(),
+        actor=None,
     )
     db.session.commit()
     return appointment
@@ -43,7 +48,10 @@ def test_a_declared_conflict_blocks_the_set_and_the_grade(app, client, make_user
         appointments.open_set(appointment, now=clock.now(), actor=assessor)
     # A conflict must be described, and then blocks the appointment.
     assert _post(client, f"{url}/declare", {"conflict": "yes", "confirm": "y"}).status_code == 400
-    assert _post(client, f"{url}/declare", {"conflict": "yes", "note": "I was her trainer last year", "confirm": "y"}).status_code == 302
+    assert (
+        _post(client, f"{url}/declare", {"conflict": "yes", "note": "I was her trainer last year", "confirm": "y"}).status_code
+        == 302
+    )
     db.session.refresh(appointment)
     assert appointment.conflict is True
     page = client.get(url).get_data(as_text=True)

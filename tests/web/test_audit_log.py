@@ -54,7 +54,13 @@ def test_admin_reads_the_log_newest_first_with_who_when_and_what(client, login_a
     actions = _actions(html)
     # Newest first (creating the people wrote the oldest entries).
     assert actions[:7] == [
-        "attempt.submit", "attempt.extra_time", "incident.log", "adjustment.add", "attempt.submit", "attempt.pause.begin", "sitting.create",
+        "attempt.submit",
+        "attempt.extra_time",
+        "incident.log",
+        "adjustment.add",
+        "attempt.submit",
+        "attempt.pause.begin",
+        "sitting.create",
     ]
     first = _rows(html)[1]
     assert "alice@example.org" in first and "attempts 8" in first and "Late evidence" in first
@@ -86,13 +92,22 @@ def test_date_range_is_inclusive_and_checked(client, login_as, make_user, clock)
     login_as("admin")
     start = _entries(make_user, clock)
     day_two = (start + dt.timedelta(days=1)).date().isoformat()
-    html = client.get("/admin/audit", query_string={"date_from": day_two, "date_to": day_two, "object_type": "attempts"}).get_data(as_text=True)
-    in_day_two = [e for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "attempts").order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
-                  if e.at.date().isoformat() == day_two]
+    html = client.get(
+        "/admin/audit", query_string={"date_from": day_two, "date_to": day_two, "object_type": "attempts"}
+    ).get_data(as_text=True)
+    in_day_two = [
+        e
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "attempts").order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        )
+        if e.at.date().isoformat() == day_two
+    ]
     assert _actions(html) == [e.action for e in in_day_two] and in_day_two
     db.session.rollback()
 
-    backwards = client.get("/admin/audit", query_string={"date_from": day_two, "date_to": start.date().isoformat()}).get_data(as_text=True)
+    backwards = client.get("/admin/audit", query_string={"date_from": day_two, "date_to": start.date().isoformat()}).get_data(
+        as_text=True
+    )
     assert "The end date must be on or after the start date." in backwards
     nonsense = client.get("/admin/audit", query_string={"date_from": "yesterday", "action": "no.such.action"})
     assert nonsense.status_code == 200
@@ -122,7 +137,14 @@ def test_pages_of_fifty(client, login_as, make_user, clock):
 def test_what_was_written_is_shown_inert(client, login_as, clock):
     login_as("admin")
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    audit.record(None, "test.hostile", object_type="things", object_id=hostile[:60], after={"notes": hostile, "name": "مرحبا \u202eevil"}, reason=hostile)
+    audit.record(
+        None,
+        "test.hostile",
+        object_type="things",
+        object_id=hostile[:60],
+        after={"notes": hostile, "name": "مرحبا \u202eevil"},
+        reason=hostile,
+    )
     db.session.commit()
     html = client.get("/admin/audit", query_string={"action": "test.hostile"}).get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html

@@ -14,7 +14,13 @@ def test_login_page_renders(client):
 
 
 def test_each_role_lands_on_its_area(client, make_user, login):
-    for role, path in [("apprentice", "/apprentice/"), ("invigilator", "/invigilate/"), ("marker", "/mark/"), ("reviewer", "/review/"), ("admin", "/admin/")]:
+    for role, path in [
+        ("apprentice", "/apprentice/"),
+        ("invigilator", "/invigilate/"),
+        ("marker", "/mark/"),
+        ("reviewer", "/review/"),
+        ("admin", "/admin/"),
+    ]:
         user = make_user(role)
         response = login(user)
         assert response.status_code == 302
@@ -49,7 +55,16 @@ def test_csrf_token_issued_150_minutes_ago_still_works(app, client, make_user, l
     # Flask-WTF reads time.time() to age its tokens: move it 150 minutes on.
     later = time.time() + 150 * 60
     with mock.patch("itsdangerous.timed.time.time", return_value=later):
-        response = client.post("/admin/users/new", data={"csrf_token": token, "email": "new@example.org", "display_name": "New Person", "roles": ["marker"], "password": "a long password"})
+        response = client.post(
+            "/admin/users/new",
+            data={
+                "csrf_token": token,
+                "email": "new@example.org",
+                "display_name": "New Person",
+                "roles": ["marker"],
+                "password": "a long password",
+            },
+        )
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
 
 

@@ -31,10 +31,19 @@ def fill_room(app, st0663, make_user, clock):
             user = make_user("apprentice")
             kind = i % 4
             if kind == 1:
-                for adjustment in ({"kind": "extra_time", "extra_percent": 25, "extra_minutes": 0}, {"kind": "rest_breaks", "extra_percent": 0, "extra_minutes": 0}):
+                for adjustment in (
+                    {"kind": "extra_time", "extra_percent": 25, "extra_minutes": 0},
+                    {"kind": "rest_breaks", "extra_percent": 0, "extra_minutes": 0},
+                ):
                     adjustments.add_adjustment(
-                        user.apprentice, **adjustment, reason="Assessed need", approval_reference=f"RA-{i}",
-                        approved_by="EPAO", expires_on=None, now=clock.now(), actor=None,
+                        user.apprentice,
+                        **adjustment,
+                        reason="Assessed need",
+                        approval_reference=f"RA-{i}",
+                        approved_by="EPAO",
+                        expires_on=None,
+                        now=clock.now(),
+                        actor=None,
                     )
                 db.session.commit()
             booking = book_and_check_in(room, user, invigilator, clock.now(), check_in=kind != 3)
@@ -44,9 +53,22 @@ def fill_room(app, st0663, make_user, clock):
                 attempt = sittings.start(booking, now=clock.now(), actor=user)
                 db.session.flush()
                 if kind == 0:
-                    questions = db.session.scalars(select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt.id).order_by(AttemptQuestion.position).limit(3))
+                    questions = db.session.scalars(
+                        select(AttemptQuestion)
+                        .where(AttemptQuestion.attempt_id == attempt.id)
+                        .order_by(AttemptQuestion.position)
+                        .limit(3)
+                    )
                     for question, response in zip(questions, ["An answer", "Another answer", "   "]):
-                        db.session.add(Answer(attempt_question_id=question.id, attempt_id=attempt.id, response=response, revision=1, saved_at=clock.now()))
+                        db.session.add(
+                            Answer(
+                                attempt_question_id=question.id,
+                                attempt_id=attempt.id,
+                                response=response,
+                                revision=1,
+                                saved_at=clock.now(),
+                            )
+                        )
                     for _ in range(2):
                         db.session.add(AttemptEvent(attempt_id=attempt.id, at=clock.now(), kind="blur", detail=None))
                 else:

@@ -65,7 +65,10 @@ def test_defaults_sqlite_in_the_instance_folder_and_a_secret_generated_once(tmp_
     assert first["DATABASE_URL"] == f"sqlite:///{tmp_path / 'testengine.sqlite3'}"
     assert (tmp_path / "secret_key").exists()
     assert load_settings(tmp_path, {}, None)["SECRET_KEY"] == first["SECRET_KEY"]
-    assert load_settings(tmp_path, {"TESTENGINE_DATABASE_URL": "postgresql://u:p@h/d"}, None)["DATABASE_URL"] == "postgresql+psycopg://u:p@h/d"
+    assert (
+        load_settings(tmp_path, {"TESTENGINE_DATABASE_URL": "postgresql://u:p@h/d"}, None)["DATABASE_URL"]
+        == "postgresql+psycopg://u:p@h/d"
+    )
 
 
 def test_database_connections_are_set_up_for_exam_data(app):

@@ -108,7 +108,13 @@ def test_every_route_refuses_control_characters_in_every_query_parameter(app, wo
         name = names[n % len(names)]
         control = CONTROLS[n % len(CONTROLS)]
         url = _url(app, check, {name: f"a{control}b"})
-        response = _send(clients[check.persona], check.method, url, csrf[check.persona], json=API_BODIES.get(check.endpoint, {}) if check.is_api and check.method != "GET" else None)
+        response = _send(
+            clients[check.persona],
+            check.method,
+            url,
+            csrf[check.persona],
+            json=API_BODIES.get(check.endpoint, {}) if check.is_api and check.method != "GET" else None,
+        )
         if check.expect in ("open", "allowed"):
             problem = _refused_naming(response, name, check.is_api)
         else:  # refused by the access rules first (sent to sign in, 401, 403 or 404): never a server error
@@ -176,12 +182,20 @@ def test_every_json_string_the_api_takes_is_checked(app, world):
             if not isinstance(value, str):
                 continue
             for control in ("\x00", "\x1b", "\x85"):
-                response = _send(clients[check.persona], check.method, _url(app, check), csrf[check.persona], json={**body, field: value + control})
+                response = _send(
+                    clients[check.persona],
+                    check.method,
+                    _url(app, check),
+                    csrf[check.persona],
+                    json={**body, field: value + control},
+                )
                 problem = _refused_naming(response, field, True)
                 if problem:
                     failures.append(f"{check.method} {check.endpoint} {field} {control!r}: {problem}")
         # A key with a control character is named too.
-        response = _send(clients[check.persona], check.method, _url(app, check), csrf[check.persona], json={**body, "bad\x00key": 1})
+        response = _send(
+            clients[check.persona], check.method, _url(app, check), csrf[check.persona], json={**body, "bad\x00key": 1}
+        )
         if _refused_naming(response, "bad\\u0000key", True):
             failures.append(f"{check.endpoint}: a key with NUL: {response.status_code} {response.get_json()}")
     assert not failures, "\n".join(failures)

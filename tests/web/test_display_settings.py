@@ -14,8 +14,13 @@ from tests.factories import book_and_check_in, csrf_of
 
 def _record(client, apprentice, **fields):  # type: ignore[no-untyped-def]
     page = client.get(f"/admin/apprentices/{apprentice.id}/adjustments")
-    data = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), "reason": "Visual stress: assessment report seen",
-            "approval_reference": "RA-9", "approved_by": "Head of Quality", **fields}
+    data = {
+        "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        "reason": "Visual stress: assessment report seen",
+        "approval_reference": "RA-9",
+        "approved_by": "Head of Quality",
+        **fields,
+    }
     return client.post(f"/admin/apprentices/{apprentice.id}/adjustments", data=data)
 
 
@@ -30,7 +35,10 @@ def test_admin_records_display_settings_as_an_adjustment_and_bad_ones_are_refuse
     refusals = {
         "purple": (dict(kind="display", background="purple"), "Not a valid choice"),
         "nothing chosen": (dict(kind="display"), "A display adjustment needs at least one setting other than standard."),
-        "settings on extra time": (dict(kind="extra_time", extra_percent="25", text_size="200"), "Only a display adjustment carries display settings."),
+        "settings on extra time": (
+            dict(kind="extra_time", extra_percent="25", text_size="200"),
+            "Only a display adjustment carries display settings.",
+        ),
     }
     for name, (fields, message) in refusals.items():
         response = _record(client, apprentice, **fields)
@@ -45,8 +53,19 @@ def _ready(app, room, make_user, login, clock, *kinds, display_settings=None):  
 
     user = make_user("apprentice")
     for kind in kinds:
-        add_adjustment(user.apprentice, kind=kind, extra_percent=0, extra_minutes=0, reason="Assessed need", approval_reference="RA-1",
-                       approved_by="EPA manager", expires_on=None, now=clock.now(), actor=None, display=display_settings if kind == "display" else None)
+        add_adjustment(
+            user.apprentice,
+            kind=kind,
+            extra_percent=0,
+            extra_minutes=0,
+            reason="Assessed need",
+            approval_reference="RA-1",
+            approved_by="EPA manager",
+            expires_on=None,
+            now=clock.now(),
+            actor=None,
+            display=display_settings if kind == "display" else None,
+        )
     booking = book_and_check_in(room, user, room.test_invigilator, clock.now())
     db.session.commit()
     browser = app.test_client()
@@ -58,20 +77,42 @@ def _selected(html: str, name: str) -> str:
     import re
 
     select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
-    return re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_html).group(0).split('value="')[1].split('"')[0]
+    return (
+        re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_html)
+        .group(0)
+        .split('value="')[1]
+        .split('"')[0]
+    )
 
 
 def test_the_start_page_offers_the_adjustments_and_the_choice_is_kept_on_the_attempt(app, room, make_user, login, clock):
-    browser, booking = _ready(app, room, make_user, login, clock, "large_text", "display", display_settings={"line_spacing": "wide"})
+    browser, booking = _ready(
+        app, room, make_user, login, clock, "large_text", "display", display_settings={"line_spacing": "wide"}
+    )
     page = browser.get(f"/apprentice/bookings/{booking.id}/start").get_data(as_text=True)
     assert [_selected(page, name) for name in display.FIELDS] == ["standard", "150", "wide", "standard", "standard"]
     assert 'href="/accessibility"' in page
 
-    response = browser.post(f"/apprentice/bookings/{booking.id}/start", data={
-        "csrf_token": csrf_of(page), "background": "blue", "text_size": "200", "line_spacing": "wide", "letter_spacing": "wide", "font": "dyslexic"})
+    response = browser.post(
+        f"/apprentice/bookings/{booking.id}/start",
+        data={
+            "csrf_token": csrf_of(page),
+            "background": "blue",
+            "text_size": "200",
+            "line_spacing": "wide",
+            "letter_spacing": "wide",
+            "font": "dyslexic",
+        },
+    )
     assert response.status_code == 302
     attempt = db.session.scalar(select(Attempt).where(Attempt.apprentice_id == booking.apprentice_id))
-    assert attempt.display_settings == {"background": "blue", "text_size": "200", "line_spacing": "wide", "letter_spacing": "wide", "font": "dyslexic"}
+    assert attempt.display_settings == {
+        "background": "blue",
+        "text_size": "200",
+        "line_spacing": "wide",
+        "letter_spacing": "wide",
+        "font": "dyslexic",
+    }
     sitting_page = browser.get(response.headers["Location"]).get_data(as_text=True)
     assert '<body class="sitting bg-blue text-200 lines-wide letters-wide font-dyslexic">' in sitting_page
 
@@ -92,11 +133,20 @@ def test_a_start_without_the_settings_keeps_the_adjustments_and_bad_input_starts
     assert "There is a problem" in html and "Background colour: Not a valid choice" in html
     # No CSRF token: refused, nothing started.
     assert browser.post(f"/apprentice/bookings/{booking.id}/start", data={"background": "cream"}).status_code == 400
-    assert db.session.scalar(select(Attempt).where(Attempt.apprentice_id == booking.apprentice_id, Attempt.started_at.is_not(None))) is None
+    assert (
+        db.session.scalar(select(Attempt).where(Attempt.apprentice_id == booking.apprentice_id, Attempt.started_at.is_not(None)))
+        is None
+    )
 
     assert browser.post(f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(page)}).status_code == 302
     attempt = db.session.scalar(select(Attempt).where(Attempt.apprentice_id == booking.apprentice_id))
-    assert attempt.display_settings == {"background": "dark", "text_size": "100", "line_spacing": "standard", "letter_spacing": "standard", "font": "standard"}
+    assert attempt.display_settings == {
+        "background": "dark",
+        "text_size": "100",
+        "line_spacing": "standard",
+        "letter_spacing": "standard",
+        "font": "standard",
+    }
     assert attempt.started_at is not None
 
 

@@ -37,7 +37,9 @@ def start_through_the_page(app, login, user):
     assert login(user, test_client=browser).status_code == 302
     home = browser.get("/apprentice/").get_data(as_text=True)
     booking = db.session.scalar(select(Booking).where(Booking.apprentice_id == user.apprentice.id))
-    return browser, browser.post(f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)}, follow_redirects=True)
+    return browser, browser.post(
+        f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)}, follow_redirects=True
+    )
 
 
 def post_button(client, page_url, action_url, **fields):
@@ -55,8 +57,16 @@ def test_21st_start_refused_with_one_invigilator_and_accepted_with_two(app, room
 
     browser, refused = start_through_the_page(app, login, twenty_first)
     assert "/apprentice/attempts/" not in refused.request.path
-    assert "Cannot start: 20 apprentices are already in progress with 1 invigilator present (at most 20 per invigilator)" in refused.get_data(as_text=True)
-    assert db.session.scalar(select(Attempt).where(Attempt.apprentice_id == twenty_first.apprentice.id, Attempt.state == "in_progress")) is None
+    assert (
+        "Cannot start: 20 apprentices are already in progress with 1 invigilator present (at most 20 per invigilator)"
+        in refused.get_data(as_text=True)
+    )
+    assert (
+        db.session.scalar(
+            select(Attempt).where(Attempt.apprentice_id == twenty_first.apprentice.id, Attempt.state == "in_progress")
+        )
+        is None
+    )
 
     second = make_user("invigilator")
     sittings.assign_invigilator(room, second, actor=None)
@@ -74,7 +84,9 @@ def test_21st_start_refused_with_one_invigilator_and_accepted_with_two(app, room
     assert board["ratio"] == {"in_progress": 21, "invigilators_present": 2, "ratio": 20, "capacity": 40, "over": False}
 
 
-def test_an_invigilator_leaving_a_full_room_of_40_flips_it_over_ratio_blocks_starts_and_logs_an_incident(app, st0663, make_user, login, clock, seat_apprentices):
+def test_an_invigilator_leaving_a_full_room_of_40_flips_it_over_ratio_blocks_starts_and_logs_an_incident(
+    app, st0663, make_user, login, clock, seat_apprentices
+):
     first, second = make_user("invigilator"), make_user("invigilator")
     room = open_sitting(st0663, [first, second], clock.now())
     seat_apprentices(room, first, 40)
@@ -113,7 +125,10 @@ def test_an_apprentice_not_checked_in_cannot_start(app, room, make_user, login, 
     # Posting the start anyway (an old page, a crafted request) is refused too.
     refused = browser.post(f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)}, follow_redirects=True)
     assert "You must be checked in by the invigilator before you can start." in refused.get_data(as_text=True)
-    assert db.session.scalar(select(Attempt).where(Attempt.apprentice_id == user.apprentice.id, Attempt.state != "not_started")) is None
+    assert (
+        db.session.scalar(select(Attempt).where(Attempt.apprentice_id == user.apprentice.id, Attempt.state != "not_started"))
+        is None
+    )
 
 
 def test_a_room_pause_of_7_minutes_moves_every_deadline_in_the_room_by_7_minutes(app, room, login, clock, seat_apprentices):
@@ -131,7 +146,9 @@ def test_a_room_pause_of_7_minutes_moves_every_deadline_in_the_room_by_7_minutes
     assert board["sitting"]["room_paused"] is True
     assert {row["status"] for row in board["rows"]} == {"paused"}
     clock.advance(dt.timedelta(minutes=7))
-    assert {row["remaining_seconds"] for row in staff.get(f"/api/sittings/{room.id}/board").get_json()["rows"]} == {(120 - 12) * 60}
+    assert {row["remaining_seconds"] for row in staff.get(f"/api/sittings/{room.id}/board").get_json()["rows"]} == {
+        (120 - 12) * 60
+    }
 
     assert "The room has resumed" in post_button(staff, page, f"{page}/resume-room").get_data(as_text=True)
     for attempt in attempts:
@@ -144,7 +161,11 @@ def test_a_room_pause_of_7_minutes_moves_every_deadline_in_the_room_by_7_minutes
     assert "Resumed after 7.0 minutes." in incident.notes
     # The report names the apprentices by candidate number, never by internal id.
     numbers = sorted(db.session.get(Booking, b.id).apprentice.candidate_number for b in room.bookings)
-    csv_line = next(line for line in staff.get(f"{page}/report?format=csv").get_data(as_text=True).splitlines() if line.startswith("Whole room paused"))
+    csv_line = next(
+        line
+        for line in staff.get(f"{page}/report?format=csv").get_data(as_text=True).splitlines()
+        if line.startswith("Whole room paused")
+    )
     assert " ".join(numbers) in csv_line
     assert f"(apprentices {', '.join(numbers)})" in staff.get(f"{page}/report").get_data(as_text=True)
 
@@ -166,8 +187,17 @@ def test_an_invigilator_sees_only_their_own_sittings(app, room, st0663, make_use
     base = f"/invigilate/sittings/{room.id}"
     for url in (base, f"{base}/report", f"{base}/report?format=csv", f"{base}/bookings/{booking.id}/check-in"):
         assert staff.get(url).status_code == 404, url
-    for url in (f"{base}/sign-in", f"{base}/pause-room", f"{base}/resume-room", f"{base}/close", f"{base}/venue", f"{base}/incidents",
-                f"{base}/bookings/{booking.id}/absent", f"{base}/bookings/{booking.id}/allow-device", f"{base}/attempts/{attempt.id}/pause"):
+    for url in (
+        f"{base}/sign-in",
+        f"{base}/pause-room",
+        f"{base}/resume-room",
+        f"{base}/close",
+        f"{base}/venue",
+        f"{base}/incidents",
+        f"{base}/bookings/{booking.id}/absent",
+        f"{base}/bookings/{booking.id}/allow-device",
+        f"{base}/attempts/{attempt.id}/pause",
+    ):
         assert staff.post(url, data={"csrf_token": token}).status_code == 404, url
     board = staff.get(f"/api/sittings/{room.id}/board")
     assert board.status_code == 404 and board.get_json()["error"] == "not_found"

@@ -33,10 +33,22 @@ def summer_room(app, st0663, make_user, clock):
     for user in (welsh, polish):
         book_and_check_in(room, user, invigilator, clock.now())
     clock.advance(dt.timedelta(minutes=35))
-    sittings.log_incident(room, kind="illness", apprentice_ids=[welsh.apprentice.id, polish.apprentice.id], now=clock.now(),
-                          actor=invigilator, notes="Both felt faint 🤒 after the fire drill; water given.")
-    sittings.log_incident(room, kind="technical_fault", apprentice_ids=[], now=clock.now() + dt.timedelta(minutes=5),
-                          actor=invigilator, notes="Projector flicker")
+    sittings.log_incident(
+        room,
+        kind="illness",
+        apprentice_ids=[welsh.apprentice.id, polish.apprentice.id],
+        now=clock.now(),
+        actor=invigilator,
+        notes="Both felt faint 🤒 after the fire drill; water given.",
+    )
+    sittings.log_incident(
+        room,
+        kind="technical_fault",
+        apprentice_ids=[],
+        now=clock.now() + dt.timedelta(minutes=5),
+        actor=invigilator,
+        notes="Projector flicker",
+    )
     db.session.commit()
     return room, invigilator, welsh, polish
 
@@ -60,7 +72,9 @@ def test_the_report_pdf_lists_incident_apprentices_and_local_times(app, client, 
 
 
 def test_the_display_time_zone_is_a_setting_checked_at_start_up(tmp_path):
-    settings = load_settings(tmp_path, {"TESTENGINE_DISPLAY_TIMEZONE": "America/New_York", "TESTENGINE_SECRET_KEY": "x" * 32}, None)
+    settings = load_settings(
+        tmp_path, {"TESTENGINE_DISPLAY_TIMEZONE": "America/New_York", "TESTENGINE_SECRET_KEY": "x" * 32}, None
+    )
     assert ZoneInfo(settings["DISPLAY_TIMEZONE"]).key == "America/New_York"
     assert load_settings(tmp_path, {"TESTENGINE_SECRET_KEY": "x" * 32}, None)["DISPLAY_TIMEZONE"] == "Europe/London"
     with pytest.raises(ConfigError, match="TESTENGINE_DISPLAY_TIMEZONE='Mars/Olympus'"):

@@ -81,7 +81,12 @@ def test_sending_needs_the_csrf_token_and_the_invigilator_role(app, room, staff,
     assert staff.post(f"{staff.page}/messages", data={"recipient": "room", "body": "No token"}).status_code == 400
     # The apprentice cannot send one (403), nor can an invigilator of another room (404).
     home = sitter.client.get("/apprentice/").get_data(as_text=True)
-    assert sitter.client.post(f"{staff.page}/messages", data={"csrf_token": csrf_token_from(home), "recipient": "room", "body": "Hi"}).status_code == 403
+    assert (
+        sitter.client.post(
+            f"{staff.page}/messages", data={"csrf_token": csrf_token_from(home), "recipient": "room", "body": "Hi"}
+        ).status_code
+        == 403
+    )
     other = app.test_client()
     login(make_user("invigilator"), test_client=other)
     token = csrf_token_from(other.get("/invigilate/").get_data(as_text=True))

@@ -34,10 +34,17 @@ def test_signing_in_to_a_second_open_room_is_refused_naming_the_first(app, st066
     assert db.session.get(SittingInvigilator, (second.id, invigilator.id)).present is False
     assert staff.get(f"/api/sittings/{second.id}/board").get_json()["ratio"]["invigilators_present"] == 0
     assert staff.get(f"/api/sittings/{first.id}/board").get_json()["ratio"]["invigilators_present"] == 1
-    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "sitting.sign_in", AuditEntry.object_id == str(second.id))) is None
+    assert (
+        db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "sitting.sign_in", AuditEntry.object_id == str(second.id))
+        )
+        is None
+    )
 
     # Signed out of the first room, the second accepts them.
-    assert "You have signed out of the room." in _press(staff, f"/invigilate/sittings/{first.id}", f"/invigilate/sittings/{first.id}/sign-out").get_data(as_text=True)
+    assert "You have signed out of the room." in _press(
+        staff, f"/invigilate/sittings/{first.id}", f"/invigilate/sittings/{first.id}/sign-out"
+    ).get_data(as_text=True)
     assert "You are signed in to the room." in _press(staff, page, f"{page}/sign-in").get_data(as_text=True)
 
 

@@ -61,8 +61,14 @@ def test_metrics_parse_and_count_starts_saves_and_open_attempts(app, client, log
     after = _families(response.get_data(as_text=True))
 
     assert _sample(after, "testengine_open_attempts", state="in_progress") == 1
-    assert _sample(after, "testengine_saves_total", outcome="saved") == _sample(before, "testengine_saves_total", outcome="saved") + 1
-    assert _sample(after, "testengine_saves_total", outcome="duplicate") == _sample(before, "testengine_saves_total", outcome="duplicate") + 1
+    assert (
+        _sample(after, "testengine_saves_total", outcome="saved")
+        == _sample(before, "testengine_saves_total", outcome="saved") + 1
+    )
+    assert (
+        _sample(after, "testengine_saves_total", outcome="duplicate")
+        == _sample(before, "testengine_saves_total", outcome="duplicate") + 1
+    )
     assert _sample(after, "testengine_starts_total") >= 1
     assert _sample(after, "testengine_requests_total", endpoint="api.attempts.save", method="PUT", status="200") >= 2
     assert _sample(after, "testengine_request_seconds_count", endpoint="api.attempts.save") >= 2
@@ -114,7 +120,9 @@ def _sign_in_posts(application: Any, proxy: str, forwarded_for: str, count: int)
     through = {"environ_base": {"REMOTE_ADDR": proxy}, "headers": {"X-Forwarded-For": forwarded_for}}
     token = csrf_token_from(client.get("/login", **through).get_data(as_text=True))
     return [
-        client.post("/login", data={"identifier": "nobody@example.org", "password": "x", "csrf_token": token}, **through).status_code
+        client.post(
+            "/login", data={"identifier": "nobody@example.org", "password": "x", "csrf_token": token}, **through
+        ).status_code
         for _ in range(count)
     ]
 
@@ -195,7 +203,9 @@ def test_multiprocess_mode_adds_up_every_process(database_url, tmp_path):
         "with app.app_context(): print(exposition().decode())\n"
     )
     env["TESTENGINE_INSTANCE_PATH"] = str(tmp_path / "instance")
-    done = subprocess.run([sys.executable, "-c", scrape], env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", scrape], env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     families = _families(done.stdout)
     assert _sample(families, "testengine_saves_total", outcome="saved") == 5

@@ -36,8 +36,10 @@ def test_the_policy_file_keeps_every_sentence_whole():
     for item in raw["identity"]["documents"] + raw["incident_types"]:
         assert set(item) == {"key", "name"}, item
     no_materials = next(i for i in raw["venue_checklist"] if i["key"] == "no_materials")
-    assert no_materials["text"] == ("No reference books, notes, posters or other materials are visible or reachable;"
-                                    " personal belongings are stored away from desks.")
+    assert no_materials["text"] == (
+        "No reference books, notes, posters or other materials are visible or reachable;"
+        " personal belongings are stored away from desks."
+    )
 
 
 def test_a_sentence_cut_at_a_comma_is_refused_at_load(tmp_path):
@@ -57,8 +59,14 @@ def test_the_invigilator_pages_show_every_policy_text_whole(app, client, st0663,
     policy = load_policy()
     room = open_sitting(st0663, [invigilator], clock.now(), confirm=False)
     remote = sittings.create_sitting(
-        standard=st0663, title="Remote sitting", venue="Online", remote=True, window_start=clock.now(),
-        window_end=clock.now() + dt.timedelta(hours=3), now=clock.now(), actor=None,
+        standard=st0663,
+        title="Remote sitting",
+        venue="Online",
+        remote=True,
+        window_start=clock.now(),
+        window_end=clock.now() + dt.timedelta(hours=3),
+        now=clock.now(),
+        actor=None,
     )
     sittings.assign_invigilator(remote, invigilator, actor=None)
     db.session.commit()
@@ -83,8 +91,11 @@ def test_an_incomplete_checklist_names_the_missing_points_by_their_labels(app, c
     room = open_sitting(st0663, [invigilator], clock.now(), confirm=False)
     page = client.get(f"/invigilate/sittings/{room.id}")
     confirmed = {item.key: "y" for item in load_policy().venue_checklist if item.key not in {"devices", "evacuation"}}
-    response = client.post(f"/invigilate/sittings/{room.id}/venue",
-                           data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **confirmed}, follow_redirects=True)
+    response = client.post(
+        f"/invigilate/sittings/{room.id}/venue",
+        data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **confirmed},
+        follow_redirects=True,
+    )
     shown = _text(response)
     assert "Not yet confirmed: Devices stored away; Evacuation procedure." in shown
     assert "devices," not in shown and "evacuation." not in shown

@@ -87,7 +87,9 @@ def test_the_walk_covers_pages_and_api_and_every_method(app):
     assert any(path.startswith("/api/") for _, _, path in routes) and any(not path.startswith("/api/") for _, _, path in routes)
 
 
-@pytest.mark.parametrize(("error", "status"), REFUSALS, ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v))
+@pytest.mark.parametrize(
+    ("error", "status"), REFUSALS, ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v)
+)
 def test_no_domain_refusal_on_any_route_is_a_server_error(app, everyone, error, status):
     user, client, token = everyone
     name = user.display_name
@@ -115,7 +117,9 @@ UNAVAILABLE = [
     sa_exc.OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("terminating connection due to administrator command")),
     sa_exc.OperationalError("INSERT ...", {}, psycopg.errors.DiskFull("could not extend file: No space left on device")),
     sa_exc.OperationalError("UPDATE ...", {}, psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")),
-    sa_exc.OperationalError("connect", {}, psycopg.OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")),
+    sa_exc.OperationalError(
+        "connect", {}, psycopg.OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+    ),
     GroupCommitTimeout("the database did not take the write within 35 s"),
 ]
 
@@ -154,7 +158,11 @@ def test_a_method_a_route_does_not_have_is_405_with_allow(app, everyone):
 
 
 def test_an_anonymous_api_write_is_401_before_any_csrf_check(client):
-    for method, path in (("PUT", "/api/attempts/1/answers/1"), ("POST", "/api/attempts/1/submit"), ("POST", "/api/attempts/1/events")):
+    for method, path in (
+        ("PUT", "/api/attempts/1/answers/1"),
+        ("POST", "/api/attempts/1/submit"),
+        ("POST", "/api/attempts/1/events"),
+    ):
         response = client.open(path, method=method, json={})
         assert response.status_code == 401, (method, path, response.get_data(as_text=True))
         assert response.get_json()["error"] == "login_required"
@@ -162,14 +170,18 @@ def test_an_anonymous_api_write_is_401_before_any_csrf_check(client):
 
 def test_a_signed_in_sitters_write_without_the_token_is_refused_as_csrf(start_sitter):
     sitter = start_sitter()
-    response = sitter.client.put(f"/api/attempts/{sitter.attempt_id}/answers/1", json={"response": "a", "revision": 1, "client_token": sitter.token})
+    response = sitter.client.put(
+        f"/api/attempts/{sitter.attempt_id}/answers/1", json={"response": "a", "revision": 1, "client_token": sitter.token}
+    )
     assert response.status_code == 400 and response.get_json()["error"] == "csrf_failed"
 
 
 def test_a_sitters_body_over_2_mib_is_413_json(start_sitter):
     sitter = start_sitter()
     response = sitter.client.post(
-        f"/api/attempts/{sitter.attempt_id}/events", data=b"x" * (3 * 1024 * 1024), content_type="application/json",
+        f"/api/attempts/{sitter.attempt_id}/events",
+        data=b"x" * (3 * 1024 * 1024),
+        content_type="application/json",
         headers={"X-CSRFToken": sitter.csrf},
     )
     assert response.status_code == 413 and response.get_json()["error"] == "too_large"

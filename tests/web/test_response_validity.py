@@ -28,7 +28,8 @@ CORRUPT = "9" * 4301  # past Python's limit for turning digits into an integer
 
 def _type_at(attempt_id: int, position: int) -> str:
     return db.session.scalar(
-        select(QuestionVersion.type).join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
+        select(QuestionVersion.type)
+        .join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
         .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position)
     )
 
@@ -63,9 +64,13 @@ def test_an_mcq_save_costs_no_more_statements_than_before(start_sitter: Any) -> 
 
 def _corrupt(attempt_id: int, position: int = 1) -> None:
     """Write a response no save would accept straight into the database, as an old row or another tool might have."""
-    aq = db.session.scalar(select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position))
+    aq = db.session.scalar(
+        select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position)
+    )
     assert aq is not None
-    db.session.add(Answer(attempt_question_id=aq.id, attempt_id=attempt_id, response=CORRUPT, revision=1, saved_at=aq.attempt.started_at))
+    db.session.add(
+        Answer(attempt_question_id=aq.id, attempt_id=attempt_id, response=CORRUPT, revision=1, saved_at=aq.attempt.started_at)
+    )
     db.session.commit()
 
 
@@ -76,7 +81,8 @@ def _state(attempt_id: int) -> str:
 
 def _first_mark(attempt_id: int) -> int | None:
     return db.session.scalar(
-        select(Mark.mark).join(AttemptQuestion, AttemptQuestion.id == Mark.attempt_question_id)
+        select(Mark.mark)
+        .join(AttemptQuestion, AttemptQuestion.id == Mark.attempt_question_id)
         .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == 1)
     )
 
@@ -90,7 +96,9 @@ def test_a_corrupt_stored_response_is_marked_0_on_submit_and_recorded(start_sitt
     assert other.submit().status_code == 200
     assert _state(corrupt.attempt_id) == _state(other.attempt_id) == "submitted"
     assert _first_mark(corrupt.attempt_id) == 0
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "answer.unreadable", AuditEntry.object_id == str(corrupt.attempt_id)))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "answer.unreadable", AuditEntry.object_id == str(corrupt.attempt_id))
+    )
     assert entry is not None and entry.after["position"] == 1 and entry.after["length"] == 4301
 
 
@@ -98,7 +106,9 @@ def _past_the_deadline(clock: Any) -> None:
     clock.advance(dt.timedelta(minutes=125))  # 120 minutes and the grace
 
 
-def test_the_board_submits_the_room_at_time_up_despite_a_corrupt_response(app: Any, room: Any, start_sitter: Any, login: Any, clock: Any) -> None:
+def test_the_board_submits_the_room_at_time_up_despite_a_corrupt_response(
+    app: Any, room: Any, start_sitter: Any, login: Any, clock: Any
+) -> None:
     sitters = [start_sitter() for _ in range(3)]
     _corrupt(sitters[1].attempt_id)
     _past_the_deadline(clock)
@@ -117,7 +127,10 @@ def test_the_sweep_submits_every_other_attempt_and_reports_the_corrupt_response(
     result = app.test_cli_runner().invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
     assert "Submitted 3 attempt(s) whose time was up." in result.output
-    assert f"Unreadable response, attempt {sitters[0].attempt_id}: question 1: the stored response (4301 characters) must be one of the question's options" in result.output
+    assert (
+        f"Unreadable response, attempt {sitters[0].attempt_id}: question 1: the stored response (4301 characters) must be one of the question's options"
+        in result.output
+    )
     assert [_state(s.attempt_id) for s in sitters] == ["submitted"] * 3
     assert _first_mark(sitters[0].attempt_id) == 0
 
@@ -138,12 +151,22 @@ def one_attempt_fails(monkeypatch: Any) -> Any:
 
 
 def _failure_records(attempt_id: int) -> tuple[int, int]:
-    audits = db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "attempt.submit_failed", AuditEntry.object_id == str(attempt_id)))
-    incidents = db.session.scalar(select(func.count(Incident.id)).where(Incident.kind == "technical_fault", Incident.notes.like(f"Attempt {attempt_id} could not be submitted%")))
+    audits = db.session.scalar(
+        select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "attempt.submit_failed", AuditEntry.object_id == str(attempt_id)
+        )
+    )
+    incidents = db.session.scalar(
+        select(func.count(Incident.id)).where(
+            Incident.kind == "technical_fault", Incident.notes.like(f"Attempt {attempt_id} could not be submitted%")
+        )
+    )
     return audits, incidents
 
 
-def test_a_failing_attempt_does_not_stop_the_sweep_which_reports_it_and_exits_non_zero(app: Any, start_sitter: Any, clock: Any, one_attempt_fails: Any) -> None:
+def test_a_failing_attempt_does_not_stop_the_sweep_which_reports_it_and_exits_non_zero(
+    app: Any, start_sitter: Any, clock: Any, one_attempt_fails: Any
+) -> None:
     sitters = [start_sitter() for _ in range(3)]
     bad = sitters[1].attempt_id
     one_attempt_fails["id"] = bad
@@ -161,7 +184,9 @@ def test_a_failing_attempt_does_not_stop_the_sweep_which_reports_it_and_exits_no
     assert _failure_records(bad) == (1, 1)
 
 
-def test_the_board_shows_a_failing_attempt_and_submits_the_rest(app: Any, room: Any, start_sitter: Any, login: Any, clock: Any, one_attempt_fails: Any) -> None:
+def test_the_board_shows_a_failing_attempt_and_submits_the_rest(
+    app: Any, room: Any, start_sitter: Any, login: Any, clock: Any, one_attempt_fails: Any
+) -> None:
     sitters = [start_sitter() for _ in range(3)]
     bad = sitters[0].attempt_id
     one_attempt_fails["id"] = bad
@@ -181,5 +206,7 @@ def test_the_board_shows_a_failing_attempt_and_submits_the_rest(app: Any, room: 
     assert f"Attempt {bad} could not be submitted" in page
     # Closing the room tries again for each attempt on its own and says who is still sitting.
     token = csrf_token_from(staff.get(f"/invigilate/sittings/{room.id}").get_data(as_text=True))
-    closed = staff.post(f"/invigilate/sittings/{room.id}/close", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True)
+    closed = staff.post(
+        f"/invigilate/sittings/{room.id}/close", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True
+    )
     assert closed.status_code == 200 and "1 apprentice(s) are still sitting the test" in closed.get_data(as_text=True)

@@ -83,7 +83,9 @@ def _stale_copy(attempt_id: int) -> Attempt:
 
 
 def _change_behind(attempt_id: int, **values: Any) -> None:
-    db.session.execute(update(Attempt).where(Attempt.id == attempt_id).values(**values).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Attempt).where(Attempt.id == attempt_id).values(**values).execution_options(synchronize_session=False)
+    )
     db.session.commit()  # another request's write, committed; the loaded object keeps what it read
 
 
@@ -95,7 +97,9 @@ def _change_behind(attempt_id: int, **values: Any) -> None:
         ("a deadline moved earlier", False, "time_up"),
     ],
 )
-def test_a_change_committed_after_the_read_refuses_the_write(start_sitter: Any, clock: Any, what_changed: str, uses_token: bool, expected: str) -> None:
+def test_a_change_committed_after_the_read_refuses_the_write(
+    start_sitter: Any, clock: Any, what_changed: str, uses_token: bool, expected: str
+) -> None:
     sitter = start_sitter()
     db.session.rollback()
     attempt = _stale_copy(sitter.attempt_id)
@@ -107,7 +111,12 @@ def test_a_change_committed_after_the_read_refuses_the_write(start_sitter: Any, 
     _change_behind(sitter.attempt_id, **change)
     with pytest.raises(attempt_service.AttemptError) as refused:
         attempt_service.save_answer(
-            attempt, 23, response="should not land", revision=1, client_token=sitter.token if uses_token else None, now=clock.now()
+            attempt,
+            23,
+            response="should not land",
+            revision=1,
+            client_token=sitter.token if uses_token else None,
+            now=clock.now(),
         )
     assert refused.value.code == expected
     assert stored(sitter.attempt_id, 23) is None

@@ -72,7 +72,18 @@ def test_25_percent_extra_time_gives_150_minutes(app, room, make_user, start_sit
     from testengine.services.adjustments import add_adjustment
 
     user = make_user("apprentice")
-    add_adjustment(user.apprentice, kind="extra_time", extra_percent=25, extra_minutes=0, reason="report", approval_reference="RA-1", approved_by="Admin", expires_on=None, now=clock.now(), actor=None)
+    add_adjustment(
+        user.apprentice,
+        kind="extra_time",
+        extra_percent=25,
+        extra_minutes=0,
+        reason="report",
+        approval_reference="RA-1",
+        approved_by="Admin",
+        expires_on=None,
+        now=clock.now(),
+        actor=None,
+    )
     db.session.commit()
     sitter = start_sitter(user)
     assert sitter.status().get_json()["clock"]["remaining_seconds"] == 150 * 60
@@ -104,7 +115,11 @@ def test_twenty_parallel_finishes_give_one_submission(app, start_sitter):
     def finish() -> None:
         client = app.test_client()
         client.set_cookie("session", cookie)
-        response = client.post(f"/api/attempts/{sitter.attempt_id}/submit", json={"confirm": True, "client_token": sitter.token}, headers=sitter.headers())
+        response = client.post(
+            f"/api/attempts/{sitter.attempt_id}/submit",
+            json={"confirm": True, "client_token": sitter.token},
+            headers=sitter.headers(),
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=finish) for _ in range(20)]
@@ -114,7 +129,14 @@ def test_twenty_parallel_finishes_give_one_submission(app, start_sitter):
         t.join()
     assert statuses.count(200) == 1, statuses
     assert statuses.count(409) == 19, statuses
-    assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "attempt.submit", AuditEntry.object_id == str(sitter.attempt_id))) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(
+                AuditEntry.action == "attempt.submit", AuditEntry.object_id == str(sitter.attempt_id)
+            )
+        )
+        == 1
+    )
     after = sitter.save(2, "after finishing")
     assert after.status_code == 409 and after.get_json()["error"] == "already_submitted"
 
@@ -124,7 +146,9 @@ def test_an_apprentice_cannot_read_or_write_anothers_attempt(start_sitter):
     second = start_sitter()
     assert second.client.get(first.api).status_code == 404
     assert second.client.get(f"{first.api}/questions/1").status_code == 404
-    response = second.client.put(f"{first.api}/answers/1", json={"response": "x", "revision": 1, "client_token": second.token}, headers=second.headers())
+    response = second.client.put(
+        f"{first.api}/answers/1", json={"response": "x", "revision": 1, "client_token": second.token}, headers=second.headers()
+    )
     assert response.status_code == 404
     assert second.client.get(f"/apprentice/attempts/{first.attempt_id}").status_code == 404
 
@@ -136,7 +160,16 @@ def test_no_response_to_an_apprentice_contains_a_key_or_marking_guide(start_sitt
         bodies.append(sitter.question(position).get_data(as_text=True))
     bodies.append(sitter.client.get(f"/apprentice/attempts/{sitter.attempt_id}").get_data(as_text=True))
     text = "\n".join(bodies)
-    for secret in ('"correct"', '"rationale"', '"indicative_content"', '"two_marks"', '"one_mark"', '"zero_marks"', '"acceptable_alternatives"', '"guide"'):
+    for secret in (
+        '"correct"',
+        '"rationale"',
+        '"indicative_content"',
+        '"two_marks"',
+        '"one_mark"',
+        '"zero_marks"',
+        '"acceptable_alternatives"',
+        '"guide"',
+    ):
         assert secret not in text, secret
     # Options carry their original index as the value, never a correctness flag.
     mcq = next(json.loads(b) for b in bodies[1:41] if json.loads(b)["type"] == "mcq")
@@ -205,6 +238,13 @@ def test_malformed_saves_get_json_errors(start_sitter):
         response = sitter.client.put(api, json=body, headers=sitter.headers())
         assert response.status_code == 400, body
         assert response.get_json()["error"] == "invalid_body"
-    assert sitter.client.put(f"{sitter.api}/answers/41", json={"response": "x", "revision": 1, "client_token": sitter.token}, headers=sitter.headers()).status_code == 404
+    assert (
+        sitter.client.put(
+            f"{sitter.api}/answers/41",
+            json={"response": "x", "revision": 1, "client_token": sitter.token},
+            headers=sitter.headers(),
+        ).status_code
+        == 404
+    )
     no_csrf = sitter.client.put(api, json={"response": "x", "revision": 1, "client_token": sitter.token})
     assert no_csrf.status_code == 400 and no_csrf.get_json()["error"] == "csrf_failed"

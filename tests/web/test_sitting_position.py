@@ -10,7 +10,9 @@ from tests.factories import Sitter, book_and_check_in, csrf_of
 
 
 def put_position(sitter, position, token=None):
-    return sitter.client.put(f"{sitter.api}/position", json={"position": position, "client_token": token or sitter.token}, headers=sitter.headers())
+    return sitter.client.put(
+        f"{sitter.api}/position", json={"position": position, "client_token": token or sitter.token}, headers=sitter.headers()
+    )
 
 
 def stored_position(attempt_id):
@@ -85,7 +87,9 @@ def test_a_submitted_test_keeps_its_last_position(start_sitter):
 
 def test_someone_elses_attempt_position_is_not_found(start_sitter):
     mine, theirs = start_sitter(), start_sitter()
-    response = mine.client.put(f"/api/attempts/{theirs.attempt_id}/position", json={"position": 2, "client_token": mine.token}, headers=mine.headers())
+    response = mine.client.put(
+        f"/api/attempts/{theirs.attempt_id}/position", json={"position": 2, "client_token": mine.token}, headers=mine.headers()
+    )
     assert response.status_code == 404
     assert stored_position(theirs.attempt_id) is None
 

@@ -18,7 +18,14 @@ def _check_in_through_the_page(app, login, room, booking):  # type: ignore[no-un
     login(room.test_invigilator, test_client=staff)
     url = f"/invigilate/sittings/{room.id}/bookings/{booking.id}/check-in"
     token = csrf_token_from(staff.get(url).get_data(as_text=True))
-    form = {"csrf_token": token, "document_type": "passport", "last_digits": "1234", "photo_matched": "y", "uln_confirmed": "y", "seat": "B2"}
+    form = {
+        "csrf_token": token,
+        "document_type": "passport",
+        "last_digits": "1234",
+        "photo_matched": "y",
+        "uln_confirmed": "y",
+        "seat": "B2",
+    }
     response = staff.post(url, data=form)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
@@ -28,14 +35,18 @@ def _press_start(app, login, user, booking):  # type: ignore[no-untyped-def]
     assert login(user, test_client=browser).status_code == 302
     home = browser.get("/apprentice/").get_data(as_text=True)
     response = browser.post(f"/apprentice/bookings/{booking.id}/start", data={"csrf_token": csrf_of(home)})
-    assert response.status_code == 302 and "/apprentice/attempts/" in response.headers["Location"], response.headers.get("Location")
+    assert response.status_code == 302 and "/apprentice/attempts/" in response.headers["Location"], response.headers.get(
+        "Location"
+    )
     return browser, int(response.headers["Location"].rstrip("/").split("/")[-1])
 
 
 def _paper(attempt_id: int) -> list[tuple[int, int, list[int] | None, int]]:
     return [
         (aq.position, aq.question_version_id, aq.option_order, aq.marks)
-        for aq in db.session.scalars(select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position))
+        for aq in db.session.scalars(
+            select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position)
+        )
     ]
 
 
@@ -78,7 +89,12 @@ def test_the_paper_drawn_at_check_in_is_the_one_the_start_uses_and_is_blueprint_
     assert _paper(attempt_id) == paper
     assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.apprentice_id == user.apprentice.id)) == 1
     assert _issued() == issued
-    assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "attempt.start", AuditEntry.object_id == str(attempt_id))) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "attempt.start", AuditEntry.object_id == str(attempt_id))
+        )
+        == 1
+    )
     sitter = Sitter(browser, attempt_id)
     assert sitter.question(1).status_code == 200
 
@@ -176,7 +192,14 @@ def test_a_draw_that_fails_at_check_in_keeps_the_check_in_and_says_so(app, login
     login(room.test_invigilator, test_client=staff)
     url = f"/invigilate/sittings/{room.id}/bookings/{booking.id}/check-in"
     token = csrf_token_from(staff.get(url).get_data(as_text=True))
-    form = {"csrf_token": token, "document_type": "passport", "last_digits": "1234", "photo_matched": "y", "uln_confirmed": "y", "seat": "B2"}
+    form = {
+        "csrf_token": token,
+        "document_type": "passport",
+        "last_digits": "1234",
+        "photo_matched": "y",
+        "uln_confirmed": "y",
+        "seat": "B2",
+    }
     response = staff.post(url, data=form, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "checked in, but no paper could be drawn yet" in page and "too few questions for KSB K3" in page

@@ -47,7 +47,10 @@ def postgresql_refusing(url: str) -> Iterator[None]:
     admin = sa.create_engine(sa.make_url(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
-        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            {"n": name},
+        )
     try:
         yield
     finally:
@@ -65,7 +68,8 @@ def database_unavailable(app: Any) -> contextlib.AbstractContextManager[None]:
 def stored(attempt_id: int, position: int) -> str | None:
     db.session.remove()
     return db.session.scalar(
-        select(Answer.response).join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
+        select(Answer.response)
+        .join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
         .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position)
     )
 
