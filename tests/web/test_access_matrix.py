@@ -30,7 +30,7 @@ from testengine.extensions import db
 from testengine.models import Booking, MethodResult, Question, QuestionVersion
 from tests.conftest import csrf_token_from
 
-ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor")
+ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor", "learner")
 PERSONAS = ("anonymous", *ROLES)
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -334,6 +334,7 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
         "reviewer": make_user("reviewer"),
         "admin": make_user("admin"),
         "assessor": assessors["own"],
+        "learner": make_user("learner"),
     }
     for role, user in people.items():
         clients[role] = app.test_client()
