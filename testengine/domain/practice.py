@@ -73,9 +73,12 @@ def by_ksb(questions: Sequence[Marked]) -> list[KsbFeedback]:
 
 
 def progress(attempts: Sequence[Sequence[Marked]]) -> dict[str, list[int | None]]:
-    """Per KSB, the percentage earned in each attempt in turn (None: the KSB was not marked that time)."""
+    """Per KSB, the percentage earned in each attempt in turn (None: the KSB was not marked that time).
+
+    A KSB asked only in short answers (which the apprentice checks) has no percentage, so no row.
+    """
     rows = [{f.ksb: f.percent for f in by_ksb(a)} for a in attempts]
-    codes = sorted({code for row in rows for code in row}, key=_ksb_order)
+    codes = sorted({code for row in rows for code, percent in row.items() if percent is not None}, key=_ksb_order)
     return {code: [row.get(code) for row in rows] for code in codes}
 
 
