@@ -131,9 +131,21 @@ def _register_areas(app: Flask) -> None:
     from .invigilator.views import bp as invigilator_bp
     from .marker.views import bp as marker_bp
     from .ops.views import bp as ops_bp
+    from .practice.views import bp as practice_bp
     from .reviewer.views import bp as reviewer_bp
 
-    for blueprint in (auth_bp, apprentice_bp, invigilator_bp, marker_bp, reviewer_bp, admin_bp, assessor_bp, api_bp, ops_bp):
+    for blueprint in (
+        auth_bp,
+        apprentice_bp,
+        invigilator_bp,
+        marker_bp,
+        reviewer_bp,
+        admin_bp,
+        assessor_bp,
+        practice_bp,
+        api_bp,
+        ops_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

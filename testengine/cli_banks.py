@@ -198,6 +198,8 @@ def report(standard: str, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"{data['standard']} {data['title']}: {data['questions']} questions")
+    if data["practice"]:
+        click.echo("A practice bank: its papers are practice papers, which never count towards a result")
     click.echo("By status: " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_status"].items())))
     click.echo("Approved and in review date: " + ", ".join(f"{k} {v}" for k, v in data["approved"].items()))
     click.echo("By KSB: " + ", ".join(f"{k} {v}" for k, v in data["ksb"].items()))

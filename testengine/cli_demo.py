@@ -72,6 +72,12 @@ TRY = [
         "assessor@demo.test",
         "The ST1379 professional discussion appointment: declare no conflict, open the set, record evidence and a grade.",
     ),
+    (
+        "apprentice",
+        "apprentice2@demo.test",
+        "Practice (in the menu): two practice papers' feedback and progress by KSB; start another, timed or untimed.",
+    ),
+    ("learner", "learner@demo.test", "A training provider's learner: take a practice paper and read its feedback by KSB."),
 ]
 
 
@@ -83,7 +89,7 @@ TRY = [
 @with_appcontext
 @write_lock
 def demo(host: str, port: int) -> None:
-    """Set up a demonstration: schema, the ST0663 and ST1379 banks, a user for every role, a sitting open now.
+    """Set up a demonstration: schema, the ST0663 and ST1379 banks and the ST1380 practice bank, a user for every role, a sitting open now.
 
     Prints each demo user's password. Running it again resets those passwords and keeps everything else.
     """
@@ -99,7 +105,7 @@ def demo(host: str, port: int) -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     now = utcnow()
     banks = Path(current_app.config["TESTENGINE"]["BANKS_DIR"])
-    for code in ("ST0663", "ST1379"):
+    for code in ("ST0663", "ST1379", "ST1380"):
         summary = import_bank(banks / code, now=now)
         click.echo(f"Bank {code}: {summary.as_dict()}")
     passwords: list[tuple[str, str, str]] = []
@@ -183,6 +189,9 @@ def demo(host: str, port: int) -> None:
     from .demo_assessor import seed_assessor  # an assessor with an ST1379 appointment (see that module)
 
     seed_assessor(now, passwords)
+    from .demo_practice import seed_practice  # the practice bank, practice papers for apprentice 2, a learner
+
+    seed_practice(now, passwords)
     db.session.commit()
     click.echo("")
     click.echo("Demo users (keep these; run `testengine demo` again to reset them):")

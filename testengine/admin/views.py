@@ -95,6 +95,7 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
+from . import appointments as _appointments  # noqa: E402,F401  (registers the appointment pages on this blueprint)
 from . import audit as _audit  # noqa: E402,F401  (registers the audit log page on this blueprint)
 from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)
 from . import sittings as _sittings  # noqa: E402,F401  (registers the sitting pages on this blueprint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import access
@@ -36,6 +36,13 @@ class DeclarationForm(FlaskForm):
     )
     note = TextAreaField("If you have a conflict, what it is", validators=[Optional(), Length(max=1000)])
     confirm = BooleanField("My declaration is true", validators=[DataRequired(message="Confirm your declaration.")])
+
+
+class SwapForm(FlaskForm):
+    """Swap one assessor's-choice question (its 1-based position) for another the bank allows."""
+
+    position = HiddenField(validators=[DataRequired()])
+    replacement = StringField("Replace it with", validators=[DataRequired(message="Choose a question."), Length(max=80)])
 
 
 def grade_form(ksbs: dict[str, str], grades: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -98,8 +105,28 @@ def _page(appointment, declaration=None, grading=None):  # type: ignore[no-untyp
         declaration=declaration or DeclarationForm(),
         grading=grading,
         open_form=EmptyForm(),
+        swaps=service.swap_menu(appointment),
         ksb_fields=[f for f in (grading or []) if f.name.startswith("ksb_")],
     )
+
+
+@bp.post("/appointments/<int:appointment_id>/swap")
+def swap(appointment_id: int):  # type: ignore[no-untyped-def]
+    """Ask another unseen question of the bank in one of the assessor's-choice slots."""
+    appointment = _appointment(appointment_id)
+    form = SwapForm()  # the service checks that the slot allows the replacement
+    if not form.validate_on_submit() or not (form.position.data or "").isdecimal():
+        flash("Choose the question to ask instead.", "error")
+        return redirect(url_for("assessor.appointment", appointment_id=appointment.id)), 303
+    try:
+        service.swap(appointment, int(form.position.data), form.replacement.data, now=utcnow(), actor=current_user)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("assessor.appointment", appointment_id=appointment.id)), 303
+    db.session.commit()
+    flash(f"Question {form.position.data} is now {form.replacement.data}.")
+    return redirect(url_for("assessor.appointment", appointment_id=appointment.id))
 
 
 @bp.get("/appointments/<int:appointment_id>")

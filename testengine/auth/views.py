@@ -22,6 +22,7 @@ AREA_ORDER = [
     ("reviewer", "reviewer.home", "Review banks"),
     ("admin", "admin.home", "Administer"),
     ("assessor", "assessor.home", "Assess"),
+    ("learner", "practice.home", "Practice papers"),
 ]
 
 

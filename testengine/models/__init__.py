@@ -7,12 +7,14 @@ from .banks import BankImport, Question, QuestionReview, QuestionStatus, Questio
 from .draws import DrawPool, ItemExposure
 from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
+from .practice import PracticeAttempt
 from .results import MethodResult, OverallResult, ResitAgreement
 from .sittings import Booking, BookingStatus, Incident, InvigilatorMessage, RoomEvent, Sitting, SittingInvigilator, SittingState
 
 __all__ = [
     "Appointment",
     "QuestionSetDraw",
+    "PracticeAttempt",
     "Adjustment",
     "AdjustmentKind",
     "Answer",

@@ -22,6 +22,7 @@ class Role(str, enum.Enum):
     REVIEWER = "reviewer"
     ADMIN = "admin"
     ASSESSOR = "assessor"
+    LEARNER = "learner"  # a training provider's learner: practice papers only
 
 
 ULN_PATTERN = re.compile(r"^[0-9]{10}$")

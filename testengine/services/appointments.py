@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Appointment, Apprentice, QuestionSetDraw, Role, Standard, User
-from . import audit, results
+from . import audit, eligibility, question_sets, results
 from .banks import spec_of
 from .question_sets import draw_set, rule_of, set_view
 
@@ -41,6 +41,8 @@ def create(
     if not assessor.has_role(Role.ASSESSOR.value):
         raise AppointmentError(f"{assessor.email} is not an assessor.", code="not_an_assessor")
     rule_of(spec_of(standard), method_key)  # refuses, naming the methods, when there is no set to draw
+    _check_independent(apprentice, standard, method_key, assessor)
+    eligibility.check(apprentice, standard, method_key, today=scheduled_for.date())  # the rule every booking path asks
     appointment = Appointment(
         apprentice_id=apprentice.id,
         standard_id=standard.id,
@@ -61,6 +63,42 @@ def create(
         after={"apprentice": apprentice.candidate_number, "method": method_key, "assessor": assessor.email},
     )
     return appointment
+
+
+def _check_independent(apprentice: Apprentice, standard: Standard, method_key: str, assessor: User) -> None:
+    """The conflict rule, as far as the records can tell before the assessor declares.
+
+    An assessor never assesses themselves, nor an apprentice they declared a conflict of interest
+    with (on any appointment, any method: a trainer or line manager stays one); and an apprentice
+    has one open appointment per method at a time (a conflicted one is closed: it needs another).
+    """
+    if apprentice.user_id is not None and apprentice.user_id == assessor.id:
+        raise AppointmentError(f"{assessor.email} cannot assess themselves.", code="conflict_of_interest")
+    declared = db.session.scalar(
+        select(Appointment.id).where(
+            Appointment.assessor_id == assessor.id, Appointment.apprentice_id == apprentice.id, Appointment.conflict.is_(True)
+        )
+    )
+    if declared is not None:
+        raise AppointmentError(
+            f"{assessor.email} declared a conflict of interest with candidate {apprentice.candidate_number}"
+            f" (appointment {declared}): appoint another assessor.",
+            code="conflict_of_interest",
+        )
+    open_one = db.session.scalar(
+        select(Appointment.id).where(
+            Appointment.apprentice_id == apprentice.id,
+            Appointment.standard_id == standard.id,
+            Appointment.method_key == method_key,
+            Appointment.grade.is_(None),
+            Appointment.conflict.is_not(True),
+        )
+    )
+    if open_one is not None:
+        raise AppointmentError(
+            f"Candidate {apprentice.candidate_number} already has an open {method_key} appointment ({open_one}).",
+            code="already_appointed",
+        )
 
 
 def for_assessor(assessor: User) -> list[Appointment]:
@@ -115,6 +153,27 @@ def open_set(appointment: Appointment, *, now: dt.datetime, actor: User) -> Ques
     appointment.question_set_id = record.id
     db.session.flush()
     return record
+
+
+def all_appointments() -> list[Appointment]:
+    """Every appointment, the latest first (the administrator's list)."""
+    return list(db.session.scalars(select(Appointment).order_by(Appointment.scheduled_for.desc(), Appointment.id.desc())))
+
+
+def swap_menu(appointment: Appointment) -> dict[int, list[tuple[str, str]]]:
+    """For each assessor's-choice question (1-based position), the questions that may replace it; empty once graded."""
+    if appointment.grade is not None or appointment.conflict is not False or appointment.question_set_id is None:
+        return {}
+    return question_sets.swap_menu(db.session.get_one(QuestionSetDraw, appointment.question_set_id))
+
+
+def swap(appointment: Appointment, position: int, replacement: str, *, now: dt.datetime, actor: User) -> None:
+    """Put another unseen question of the bank in an assessor's-choice slot (1-based), before the grade."""
+    _require_clear(appointment)
+    if appointment.question_set_id is None or appointment.grade is not None:
+        raise AppointmentError("Questions can be swapped once the set is open and before the grade.", code="not_swappable")
+    record = db.session.get_one(QuestionSetDraw, appointment.question_set_id)
+    question_sets.swap_question(record, position - 1, replacement, now=now, actor=actor)
 
 
 def question_set(appointment: Appointment) -> list[dict[str, Any]] | None:

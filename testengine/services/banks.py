@@ -357,6 +357,7 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
     return {
         "standard": code,
         "title": standard.title,
+        "practice": spec.practice,
         "questions": len(questions),
         "by_status": by_status,
         "approved": {

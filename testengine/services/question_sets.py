@@ -210,6 +210,19 @@ def swap_question(record: QuestionSetDraw, position: int, replacement: str, *, n
     audit.record(actor, "question_set.swap", record, before={"question": before}, after={"question": replacement})
 
 
+def swap_menu(record: QuestionSetDraw) -> dict[int, list[tuple[str, str]]]:
+    """Per assessor's-choice slot (1-based position): (id, wording) of each question that may go there."""
+    from ..models import QuestionVersion
+
+    _items, version_ids = _pool_items(record)
+    menu = {}
+    for position in range(record.pre_picked, len(record.questions)):
+        menu[position + 1] = [
+            (qid, db.session.get_one(QuestionVersion, version_ids[qid]).stem) for qid in swap_choices(record, position)
+        ]
+    return menu
+
+
 def set_view(record: QuestionSetDraw) -> list[dict[str, Any]]:
     """The set as the assessor reads it: each question's wording, KSBs and pass/distinction indicators."""
     from ..models import QuestionVersion

@@ -62,6 +62,14 @@ def test_an_assessor_takes_an_appointment_from_set_to_grade(live_app, live_serve
     assert "A distinction answer shows:" in page.inner_text("main")
     assert axe_violations(page) == []
 
+    # The last question is the assessor's choice: swap it for another unseen question of the bank.
+    last = questions.count()
+    before = questions.nth(last - 1).locator("strong").first.inner_text()
+    page.get_by_label(f"Ask another question instead of question {last}").select_option(index=1)
+    page.get_by_role("button", name=f"Swap question {last}").click()
+    assert f"Question {last} is now ST1379-PD-" in page.inner_text("main")
+    assert page.locator("ol.question-set > li").nth(last - 1).locator("strong").first.inner_text() != before
+
     # Leaving one KSB's evidence out is refused, naming it; then everything is recorded.
     evidence = page.locator("textarea[name^='ksb_']")
     for i in range(1, evidence.count()):

@@ -17,6 +17,7 @@ LANDING = {
     "reviewer": "/review/",
     "apprentice": "/apprentice/",
     "assessor": "/assess/",
+    "learner": "/practice/",
 }
 
 
@@ -41,3 +42,9 @@ def test_demo_users_sign_in_to_their_areas(live_app, live_server, new_page):
     page = new_page()
     browser_login(page, live_server.url, *next((e, p) for r, e, p in users if r == "assessor"))
     assert "Declaration needed" in page.inner_text("main")
+    # Apprentice 2 has two practice papers and their progress by KSB.
+    page = new_page()
+    browser_login(page, live_server.url, *next((e, p) for r, e, p in users if e == "apprentice2@demo.test"))
+    page.get_by_role("link", name="Practice papers").click()
+    assert "Progress by KSB: ST1380" in page.inner_text("main")
+    assert page.get_by_role("link", name="Feedback", exact=False).count() == 2

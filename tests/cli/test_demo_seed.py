@@ -19,7 +19,7 @@ def _run(app: Any) -> str:
 
 def _counts() -> dict[str, int]:
     from testengine.extensions import db
-    from testengine.models import Booking, MethodResult, QuestionVersion, Sitting, StandardisationItem, User
+    from testengine.models import Booking, MethodResult, PracticeAttempt, QuestionVersion, Sitting, StandardisationItem, User
 
     return {
         "users": db.session.scalar(select(func.count(User.id))),
@@ -28,6 +28,7 @@ def _counts() -> dict[str, int]:
         "standardisation": db.session.scalar(select(func.count(StandardisationItem.id))),
         "versions": db.session.scalar(select(func.count(QuestionVersion.id))),
         "results": db.session.scalar(select(func.count(MethodResult.id))),
+        "practice": db.session.scalar(select(func.count(PracticeAttempt.id))),
     }
 
 
@@ -67,6 +68,17 @@ def test_the_demo_sets_up_a_day_for_every_role_and_a_second_run_adds_nothing(app
     # Dana's ST1379 grades wait for an admin's sign-off.
     dana = people["apprentice4@demo.test"].apprentice
     assert {r.status for r in results.current_method_results(dana.id, get_standard("ST1379").id).values()} == {"provisional"}
+
+    # Apprentice 2 has two submitted practice papers; the assessor an appointment waiting for them.
+    from testengine.models import Appointment, PracticeAttempt
+
+    practised = list(
+        db.session.scalars(select(PracticeAttempt).where(PracticeAttempt.user_id == people["apprentice2@demo.test"].id))
+    )
+    assert len(practised) == 2 and all(a.submitted_at is not None for a in practised)
+    assert {a.timed for a in practised} == {True, False}
+    assert people["learner@demo.test"].has_role("learner")
+    assert db.session.scalar(select(func.count(Appointment.id))) == 1
 
     before = _counts()
     again = _run(app)

@@ -93,3 +93,29 @@ def test_the_bank_report_covers_question_sets(app, clock) -> None:  # type: igno
     st0663 = json.loads(app.test_cli_runner().invoke(args=["bank", "report", "--standard", "ST0663", "--json"]).output)
     assert "assessor_question" not in st0663["approved"]  # paper figures count paper questions only
     assert st0663["question_sets"]["presentation"]["sets_without_repeat"] >= 3
+
+
+def test_the_reported_sets_without_repeat_are_there_for_one_apprentice(app, clock) -> None:  # type: ignore[no-untyped-def]
+    """The report's figure per assessor-led method is a promise: that many sets, in a row, with no question met twice."""
+    import_standard("ST1379", clock.now())
+    import_standard("ST0663", clock.now())
+    for code, method in (("ST1379", "observation"), ("ST1379", "professional_discussion"), ("ST0663", "presentation")):
+        report = json.loads(app.test_cli_runner().invoke(args=["bank", "report", "--standard", code, "--json"]).output)
+        promised = report["question_sets"][method]["sets_without_repeat"]
+        assert promised >= 3
+        met: set[str] = set()
+        for n in range(promised):
+            drawn = _draw(app, "--standard", code, "--method", method, "--candidate", "2000000001", "--seed", str(n))
+            assert drawn.exit_code == 0, (code, method, n, drawn.output)
+            ids = {q["id"] for q in json.loads(drawn.output)["questions"]}
+            assert not met & ids
+            met |= ids
+
+
+def test_the_report_says_a_practice_bank_is_for_practice(app, clock) -> None:  # type: ignore[no-untyped-def]
+    import_standard("ST1380", clock.now())
+    import_standard("ST0663", clock.now())
+    assert json.loads(app.test_cli_runner().invoke(args=["bank", "report", "--standard", "ST1380", "--json"]).output)["practice"]
+    assert "A practice bank" in app.test_cli_runner().invoke(args=["bank", "report", "--standard", "ST1380"]).output
+    live = app.test_cli_runner().invoke(args=["bank", "report", "--standard", "ST0663"]).output
+    assert "A practice bank" not in live

@@ -30,7 +30,7 @@ from testengine.extensions import db
 from testengine.models import Booking, MethodResult, Question, QuestionVersion
 from tests.conftest import csrf_token_from
 
-ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor")
+ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor", "learner")
 PERSONAS = ("anonymous", *ROLES)
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -71,6 +71,7 @@ OWNED: dict[str, dict[str, str]] = {
     "assessor.declare": {"appointment_id": "appointment"},
     "assessor.open_set": {"appointment_id": "appointment"},
     "assessor.grade": {"appointment_id": "appointment"},
+    "assessor.swap": {"appointment_id": "appointment"},
 }
 # Parameters that, in these roles' areas, can only name the person's own object: such a route must be in OWNED.
 OWNABLE = {
@@ -280,19 +281,9 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
     sitter_b = start_sitter(sitting=room_b)
 
     w = World()
-    for kind_of_person, sitter, sitting, target in (("own", sitter_a, room, w.own), ("others", sitter_b, room_b, w.others)):
-        apprentice = sitter.user.apprentice
-        booking = db.session.scalar(
-            select(Booking).where(Booking.apprentice_id == apprentice.id, Booking.sitting_id == sitting.id)
-        )
-        target[("apprentice", "attempt")] = target[("invigilator", "attempt")] = sitter.attempt_id
-        target[("apprentice", "booking")] = target[("invigilator", "booking")] = booking.id
-        target[("invigilator", "sitting")] = sitting.id
-        target[("apprentice", "result")] = _released_result(apprentice.id, st0663.id, clock.now())
-        if kind_of_person == "own":
-            w.apprentice_row_id = apprentice.id
     from testengine.services import appointments
 
+    # Booked before the presentation results below: an appointment is booked only for a method still to pass.
     assessors = {"own": make_user("assessor"), "others": make_user("assessor")}
     for kind_of_person, sitter, target in (("own", sitter_a, w.own), ("others", sitter_b, w.others)):
         target[("assessor", "appointment")] = appointments.create(
@@ -304,6 +295,17 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
             now=clock.now(),
             actor=None,
         ).id
+    for kind_of_person, sitter, sitting, target in (("own", sitter_a, room, w.own), ("others", sitter_b, room_b, w.others)):
+        apprentice = sitter.user.apprentice
+        booking = db.session.scalar(
+            select(Booking).where(Booking.apprentice_id == apprentice.id, Booking.sitting_id == sitting.id)
+        )
+        target[("apprentice", "attempt")] = target[("invigilator", "attempt")] = sitter.attempt_id
+        target[("apprentice", "booking")] = target[("invigilator", "booking")] = booking.id
+        target[("invigilator", "sitting")] = sitting.id
+        target[("apprentice", "result")] = _released_result(apprentice.id, st0663.id, clock.now())
+        if kind_of_person == "own":
+            w.apprentice_row_id = apprentice.id
     w.spare_user_id = make_user("marker").id
     question = db.session.scalars(select(Question).where(Question.standard_id == st0663.id).order_by(Question.id)).first()
     w.question_id = question.id
@@ -334,6 +336,7 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
         "reviewer": make_user("reviewer"),
         "admin": make_user("admin"),
         "assessor": assessors["own"],
+        "learner": make_user("learner"),
     }
     for role, user in people.items():
         clients[role] = app.test_client()

@@ -1,0 +1,1 @@
+"""Practice papers for apprentices and training providers' learners (formative, never a result)."""
