@@ -15,7 +15,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from ..extensions import db
 from ..models import AuditEntry, User
-from .views import bp
+from .blueprint import bp
 
 PER_PAGE = 50
 UTC = dt.UTC

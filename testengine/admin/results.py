@@ -22,7 +22,7 @@ from ..services import eligibility
 from ..services import results as result_service
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
-from .views import bp
+from .blueprint import bp
 
 
 class GradeForm(FlaskForm):

@@ -15,8 +15,8 @@ from ..models.attempts import OPEN_STATES
 from ..services import adjustments as adjustment_service
 from ..services import attempts as attempt_service
 from ..services import sittings as sitting_service
+from .blueprint import bp
 from .forms import AdjustmentForm, BookForm, ExtraTimeForm, RemoveAdjustmentForm, SittingForm
-from .views import bp
 
 UTC = dt.UTC
 

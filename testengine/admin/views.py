@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import access
 from ..extensions import db
 from ..models import User
 from ..services import accounts
+from .blueprint import bp
 from .forms import CreateUserForm, ResetPasswordForm, RolesForm
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-access.restrict(bp, roles=("admin",))
 
 
 @bp.route("/")
@@ -93,8 +90,3 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.users"))
     flash("; ".join(form.password.errors) or "Enter a new password.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))
-
-
-from . import audit as _audit  # noqa: E402,F401  (registers the audit log page on this blueprint)
-from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)
-from . import sittings as _sittings  # noqa: E402,F401  (registers the sitting pages on this blueprint)

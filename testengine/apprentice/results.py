@@ -7,7 +7,8 @@ from flask import Response, abort, render_template
 from ..clock import utcnow
 from ..services import reports
 from ..services import results as result_service
-from .views import _apprentice, bp
+from .blueprint import bp
+from .views import _apprentice
 
 
 @bp.route("/results")

@@ -185,7 +185,8 @@ def export(standard: str, fmt: str, path: Path) -> None:
 @with_appcontext
 def report(standard: str, as_json: bool) -> None:
     """Counts by type, status and KSB; review dates; papers and question sets one apprentice can meet without a repeat."""
-    from ..services.banks import UnknownStandard, bank_report
+    from ..services.bank_report import bank_report
+    from ..services.banks import UnknownStandard
 
     try:
         data = bank_report(standard, utcnow().date())

@@ -13,7 +13,7 @@ from ..services import review_record
 from ..services.banks import spec_of
 from ..services.statistics import bank_statistics
 from . import charts
-from .views import bp
+from .blueprint import bp
 
 
 def _standard(code: str) -> Standard:

@@ -12,8 +12,9 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Question, QuestionVersion, Standard, User
 from ..services import review
+from .blueprint import bp
 from .forms import REVISION_FORMS, RejectForm, RevisionForm, text_of
-from .views import bp, question_page
+from .views import question_page
 
 
 def _revision_form(version: QuestionVersion) -> RevisionForm:

@@ -6,11 +6,10 @@ apprentice's name, ULN or candidate number, and statistics are only ever aggrega
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
@@ -19,10 +18,8 @@ from ..models import Question, QuestionReview, Standard, User
 from ..services import bank_lint, review
 from ..services.statistics import BankStatistics, bank_statistics
 from . import charts
+from .blueprint import bp
 from .forms import DecisionForm, RejectForm
-
-bp = Blueprint("reviewer", __name__, url_prefix="/review")
-access.restrict(bp, roles=("reviewer",))
 
 
 def all_statistics() -> dict[int, BankStatistics]:
@@ -112,6 +109,3 @@ def decide(question_id: int):  # type: ignore[no-untyped-def]
                 flash(f"{row.external_id}: retired; it will not be drawn again.")
             return redirect(url_for("reviewer.home"))
     return question_page(row, form), 400
-
-
-from . import banks, revisions  # noqa: F401  (routes on bp)

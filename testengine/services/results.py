@@ -529,7 +529,7 @@ def set_epa_period_end(apprentice: Apprentice, ends_on: dt.date | None, *, actor
 
 def final_marks(attempt_id: int) -> dict[int, int | None]:
     """Each attempt question's mark that stands (None while undecided), by domain.mark_standing's one rule."""
-    from .marking_progress import marks_of
+    from .standing_marks import marks_of
 
     return {aq_id: response.final for aq_id, response in marks_of([attempt_id]).items()}
 
