@@ -18,8 +18,9 @@ from ..domain.errors import DomainError
 from ..domain.result_states import ResultStatus
 from ..extensions import db
 from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
-from ..services import eligibility
+from ..services import eligibility, result_changes, result_letters, standing_marks
 from ..services import results as result_service
+from ..services.appeal_pack import appeal_pack as gather_appeal_pack
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
 from .blueprint import bp
@@ -52,7 +53,7 @@ class ChangeForm(FlaskForm):
     route = SelectField("Route", choices=[("appeal", "Appeal"), ("remark", "Re-mark")], validators=[DataRequired()])
     grade = SelectField("New grade", validators=[Optional()])
     reason = TextAreaField(
-        "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_service.MAX_REASON)]
+        "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_changes.MAX_REASON)]
     )
 
 
@@ -164,7 +165,7 @@ def _results_page(
         apprentice=apprentice,
         standard=standard,
         spec=spec,
-        names=result_service.method_names(spec),
+        names=result_letters.method_names(spec),
         current=result_service.current_method_results(apprentice.id, standard.id),
         overall=result_service.current_overall(apprentice.id, standard.id),
         methods=methods,
@@ -331,14 +332,14 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     assert standard is not None and apprentice is not None
     spec = spec_of(standard)
     by_marks = spec.knowledge_test is not None and spec.knowledge_test.method == result.method_key
-    items = result_service.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
+    items = result_changes.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
     form = _change_form(items)
     form.grade.choices = [("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades]
-    standing = result_service.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
+    standing = standing_marks.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
     status = 200
     if form.validate_on_submit():
         try:
-            result_service.change_after_release(
+            result_changes.change_after_release(
                 result,
                 route=form.route.data or "",
                 reason=form.reason.data or "",
@@ -363,7 +364,7 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
         result=result,
         standard=standard,
         apprentice=apprentice,
-        name=result_service.method_names(spec)[result.method_key],
+        name=result_letters.method_names(spec)[result.method_key],
         by_marks=by_marks,
         standing=standing,
         form=form,
@@ -388,7 +389,7 @@ def export_results():  # type: ignore[no-untyped-def]
     ).all()
     out = io.StringIO()
     writer = csv.writer(out)
-    for row in result_service.export_rows(methods, overall):
+    for row in result_letters.export_rows(methods, overall):
         writer.writerow(safe_csv_row(row))
     return Response(
         out.getvalue(),
@@ -400,4 +401,4 @@ def export_results():  # type: ignore[no-untyped-def]
 @bp.route("/attempts/<int:attempt_id>/appeal-pack")
 def appeal_pack(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = db.session.get(Attempt, attempt_id) or abort(404)
-    return render_template("admin/appeal_pack.html", pack=result_service.appeal_pack(attempt))
+    return render_template("admin/appeal_pack.html", pack=gather_appeal_pack(attempt))

@@ -59,7 +59,7 @@ def _pseudonymise(now: dt.datetime, days: int) -> list[Any]:
 
 @writes
 def _record_export(apprentice: Any) -> None:
-    from ..services.data_protection import record_export
+    from ..services.subject_access import record_export
 
     record_export(apprentice, actor=None)
 
@@ -74,7 +74,7 @@ def export(identifier: str, path: Path | None) -> None:
     Their answers are withheld under the exam scripts exemption (DPA 2018 Sch. 2 para 25); the
     export says so. The export itself is recorded in the audit log.
     """
-    from ..services.data_protection import DataProtectionError, find_apprentice, subject_access_export
+    from ..services.subject_access import DataProtectionError, find_apprentice, subject_access_export
 
     try:
         apprentice = find_apprentice(identifier)

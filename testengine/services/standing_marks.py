@@ -1,5 +1,5 @@
 """Which marks stand on a script: every mark on each response, by role, and the one that counts
-(domain.mark_standing's rule). Reads only; the layer that marking, marking progress and results share."""
+(domain.mark_standing's rule), and a script's total of them. Reads only; the layer that marking, marking progress and results share."""
 
 from __future__ import annotations
 
@@ -69,3 +69,14 @@ def first_total(marks: Iterable[ResponseMarks]) -> int:
         row = response.latest(MarkRole.AUTO) or response.latest(MarkRole.FIRST)
         total += row.mark if row is not None else 0
     return total
+
+
+def final_marks(attempt_id: int) -> dict[int, int | None]:
+    """Each attempt question's mark that stands (None while undecided), by domain.mark_standing's one rule."""
+    return {aq_id: response.final for aq_id, response in marks_of([attempt_id]).items()}
+
+
+def standing_total(attempt_id: int) -> int | None:
+    """The total of the marks that stand now (after any re-mark), or None while one is undecided."""
+    marks = final_marks(attempt_id).values()
+    return None if any(m is None for m in marks) else sum(m for m in marks if m is not None)
