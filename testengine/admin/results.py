@@ -127,7 +127,7 @@ def results():  # type: ignore[no-untyped-def]
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>")
 def apprentice_results(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     return _results_page(apprentice, standard)
 
@@ -203,7 +203,7 @@ def _signers(apprentice_id: int, standard_id: int) -> dict[int, str]:
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/grades", methods=["POST"])
 def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
     """An assessor's grade; whether it is a first attempt, a re-sit or a re-take follows from the history."""
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     form = _grade_form(standard)
     status = 400
@@ -233,7 +233,7 @@ def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/agreements", methods=["POST"])
 def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
     """The employer's agreement to a re-sit (or, with further learning, a re-take) of a failed method."""
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     form = _agreement_form(standard)
     status = 400
@@ -262,7 +262,7 @@ def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/epa-period", methods=["POST"])
 def set_epa_period(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     form = EpaPeriodForm(prefix="e")
     if not form.validate_on_submit():
@@ -311,12 +311,12 @@ def _apply(result: MethodResult | OverallResult, action: str) -> None:
 
 @bp.route("/results/methods/<int:result_id>/<any(sign_off, release):action>", methods=["POST"])
 def move_method_result(result_id: int, action: str):  # type: ignore[no-untyped-def]
-    return _move(db.session.get(MethodResult, result_id) or abort(404), action)
+    return _move(db.get_or_404(MethodResult, result_id), action)
 
 
 @bp.route("/results/overall/<int:result_id>/<any(sign_off, release):action>", methods=["POST"])
 def move_overall_result(result_id: int, action: str):  # type: ignore[no-untyped-def]
-    return _move(db.session.get(OverallResult, result_id) or abort(404), action)
+    return _move(db.get_or_404(OverallResult, result_id), action)
 
 
 @bp.route("/results/methods/<int:result_id>/change", methods=["GET", "POST"])
@@ -326,7 +326,7 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     A knowledge test is re-marked item by item (the marker-marked items, each starting from the
     mark that stands); the total and the grade follow from the marks. Other methods take a grade.
     """
-    result = db.session.get(MethodResult, result_id) or abort(404)
+    result = db.get_or_404(MethodResult, result_id)
     standard = db.session.get(Standard, result.standard_id)
     apprentice = db.session.get(Apprentice, result.apprentice_id)
     assert standard is not None and apprentice is not None
@@ -400,5 +400,5 @@ def export_results():  # type: ignore[no-untyped-def]
 
 @bp.route("/attempts/<int:attempt_id>/appeal-pack")
 def appeal_pack(attempt_id: int):  # type: ignore[no-untyped-def]
-    attempt = db.session.get(Attempt, attempt_id) or abort(404)
+    attempt = db.get_or_404(Attempt, attempt_id)
     return render_template("admin/appeal_pack.html", pack=gather_appeal_pack(attempt))

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..clock import utcnow
+from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Adjustment, Apprentice, Attempt, Role, Sitting, Standard, User, UserRole
 from ..models.attempts import OPEN_STATES
@@ -77,7 +78,7 @@ def _book_form(sitting: Sitting) -> BookForm:
 
 @bp.route("/sittings/<int:sitting_id>", methods=["GET", "POST"])
 def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
-    room = db.session.get(Sitting, sitting_id) or abort(404)
+    room = db.get_or_404(Sitting, sitting_id)
     form = _book_form(room)
     status = 200
     if form.validate_on_submit():
@@ -109,7 +110,7 @@ def _book_and_assign(room: Sitting, form: BookForm) -> None:
 
 @bp.route("/apprentices/<int:apprentice_id>/adjustments", methods=["GET", "POST"])
 def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     form = AdjustmentForm()
     if form.validate_on_submit():
         try:
@@ -163,7 +164,7 @@ def _adjustments_page(apprentice: Apprentice, form: AdjustmentForm, removal: tup
 @bp.route("/adjustments/<int:adjustment_id>/remove", methods=["POST"])
 def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
     """Remove an adjustment: confirmed, with a reason, audited; refused if it would end a running test in the past."""
-    adjustment = db.session.get(Adjustment, adjustment_id) or abort(404)
+    adjustment = db.get_or_404(Adjustment, adjustment_id)
     apprentice = adjustment.apprentice
     form = RemoveAdjustmentForm(prefix=f"r{adjustment.id}")
     if form.validate_on_submit():
@@ -171,7 +172,7 @@ def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
             changed = adjustment_service.remove_adjustment(
                 adjustment, reason=form.reason.data or "", now=utcnow(), actor=current_user
             )
-        except attempt_service.DomainError as refused:
+        except DomainError as refused:
             db.session.rollback()
             form.reason.errors = [*form.reason.errors, str(refused)]
         else:
@@ -187,7 +188,7 @@ def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/attempts/<int:attempt_id>/extra-time", methods=["POST"])
 def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
     """Change the extra time of a test already issued or in progress: audited; never into the past."""
-    attempt = db.session.get(Attempt, attempt_id) or abort(404)
+    attempt = db.get_or_404(Attempt, attempt_id)
     form = ExtraTimeForm(prefix=f"a{attempt.id}")
     if not form.validate_on_submit():
         flash("Give the new extra time and a reason. " + " ".join(e for errs in form.errors.values() for e in errs), "error")
@@ -201,7 +202,7 @@ def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
                 actor=current_user,
                 reason=form.reason.data or "",
             )
-        except attempt_service.DomainError as refused:
+        except DomainError as refused:
             db.session.rollback()
             flash(str(refused), "error")
         else:

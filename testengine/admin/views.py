@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -52,7 +52,7 @@ def create_user():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     roles_form = RolesForm(prefix="roles", roles=sorted(user.roles), moderator=user.is_moderator)
     password_form = ResetPasswordForm(prefix="pw")
     return render_template("admin/user_edit.html", user=user, roles_form=roles_form, password_form=password_form)
@@ -60,7 +60,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
 def set_roles(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     form = RolesForm(prefix="roles")
     if form.validate_on_submit():
         try:
@@ -79,7 +79,7 @@ def set_roles(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def reset_password(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     form = ResetPasswordForm(prefix="pw")
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data or "", current_user)

@@ -13,9 +13,9 @@ from flask_login import current_user
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..extensions import db
+from ..services import marker_pages as pages
 from ..services import marking
 from ..services import marking_quality as quality
-from . import pages
 from .blueprint import bp
 
 # Pages only a moderator (a senior marker) may use; other markers get 403.

@@ -17,7 +17,7 @@ from .blueprint import bp
 
 
 def _standard(code: str) -> Standard:
-    return db.session.scalar(select(Standard).where(Standard.code == code)) or abort(404)
+    return db.first_or_404(select(Standard).where(Standard.code == code))
 
 
 @bp.route("/standards/<code>")

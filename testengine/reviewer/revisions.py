@@ -24,7 +24,7 @@ def _revision_form(version: QuestionVersion) -> RevisionForm:
 
 @bp.route("/questions/<int:question_id>/revise", methods=["GET", "POST"])
 def revise(question_id: int):  # type: ignore[no-untyped-def]
-    question = db.session.get(Question, question_id) or abort(404)
+    question = db.get_or_404(Question, question_id)
     current = next(v for v in question.versions if v.version == question.current_version)
     form = _revision_form(current)
     general: list[str] = []
@@ -86,7 +86,7 @@ def approvals():  # type: ignore[no-untyped-def]
 
 
 def _decide(version_id: int, approve: bool):  # type: ignore[no-untyped-def]
-    version = db.session.get(QuestionVersion, version_id) or abort(404)
+    version = db.get_or_404(QuestionVersion, version_id)
     reject_form = RejectForm()
     if approve and not EmptyForm().validate_on_submit():
         abort(400)

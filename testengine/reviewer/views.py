@@ -6,7 +6,7 @@ apprentice's name, ULN or candidate number, and statistics are only ever aggrega
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -84,12 +84,12 @@ def question_page(  # type: ignore[no-untyped-def]
 
 @bp.route("/questions/<int:question_id>")
 def question(question_id: int):  # type: ignore[no-untyped-def]
-    return question_page(db.session.get(Question, question_id) or abort(404))
+    return question_page(db.get_or_404(Question, question_id))
 
 
 @bp.route("/questions/<int:question_id>/decision", methods=["POST"])
 def decide(question_id: int):  # type: ignore[no-untyped-def]
-    row = db.session.get(Question, question_id) or abort(404)
+    row = db.get_or_404(Question, question_id)
     form = DecisionForm()
     if form.validate_on_submit():
         action = review.keep if form.decision.data == "keep" else review.retire

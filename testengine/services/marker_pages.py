@@ -30,10 +30,10 @@ from ..models import (
     StandardisationItem,
     User,
 )
-from ..services import marking
-from ..services import marking_progress as progress
-from ..services import marking_quality as quality
-from ..services.standing_marks import ResponseMarks, marks_of
+from . import marking
+from . import marking_progress as progress
+from . import marking_quality as quality
+from .standing_marks import ResponseMarks, marks_of
 
 STAGE_TEXT = {
     progress.FIRST: "First marking",
