@@ -8,17 +8,15 @@ import io
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
-from ..domain.result_states import ResultStatus
 from ..extensions import db
-from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
-from ..services import eligibility, result_changes, result_letters, standing_marks
+from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard
+from ..services import eligibility, result_changes, result_letters, result_pages, standing_marks
 from ..services import results as result_service
 from ..services.appeal_pack import appeal_pack as gather_appeal_pack
 from ..services.banks import UnknownStandard, get_standard, spec_of
@@ -90,38 +88,10 @@ def _grade_form(standard: Standard) -> GradeForm:
 @bp.route("/results")
 def results():  # type: ignore[no-untyped-def]
     """Results waiting for sign-off or release, and a search for an apprentice's results."""
-    waiting = db.session.execute(
-        select(MethodResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
-        .join(Standard, Standard.id == MethodResult.standard_id)
-        .where(MethodResult.current.is_(True), MethodResult.status != ResultStatus.RELEASED.value)
-        .order_by(MethodResult.recorded_at)
-    ).all()
-    overall = db.session.execute(
-        select(OverallResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
-        .join(Standard, Standard.id == OverallResult.standard_id)
-        .where(OverallResult.current.is_(True), OverallResult.status != ResultStatus.RELEASED.value)
-        .order_by(OverallResult.created_at)
-    ).all()
     query = (request.args.get("q") or "").strip()
-    found = []
-    if query:
-        like = f"%{query}%"
-        found = db.session.scalars(
-            select(Apprentice)
-            .where(
-                or_(
-                    Apprentice.candidate_number.ilike(like),
-                    Apprentice.uln.ilike(like),
-                    Apprentice.given_name.ilike(like),
-                    Apprentice.family_name.ilike(like),
-                )
-            )
-            .order_by(Apprentice.candidate_number)
-            .limit(50)
-        ).all()
-    standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
+    waiting, overall = result_pages.waiting()
+    found = result_pages.search_apprentices(query) if query else []
+    standards = result_pages.standards()
     return render_template("admin/results.html", waiting=waiting, overall=overall, query=query, found=found, standards=standards)
 
 
@@ -150,9 +120,7 @@ def _results_page(
 ):  # type: ignore[no-untyped-def]
     spec = spec_of(standard)
     methods, overall = result_service.history(apprentice.id, standard.id)
-    attempts = db.session.scalars(
-        select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.standard_id == standard.id).order_by(Attempt.id)
-    ).all()
+    attempts = result_pages.attempts_of(apprentice, standard)
     today = utcnow().date()
     eligible = {}
     for m in spec.methods:
@@ -177,27 +145,9 @@ def _results_page(
         agreements=eligibility.agreements(apprentice, standard),
         eligible=eligible,
         button=EmptyForm(),
-        signers=_signers(apprentice.id, standard.id),
+        signers=result_pages.signers(apprentice.id, standard.id),
         second_admin=result_service.second_admin_required(),
     )
-
-
-def _signers(apprentice_id: int, standard_id: int) -> dict[int, str]:
-    """Who signed each current result off: the page names them, and another admin releases."""
-    rows = db.session.execute(
-        select(User.id, User.display_name).where(
-            User.id.in_(
-                select(MethodResult.signed_off_by_id)
-                .where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
-                .union(
-                    select(OverallResult.signed_off_by_id).where(
-                        OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id
-                    )
-                )
-            )
-        )
-    ).all()
-    return {user_id: name for user_id, name in rows}
 
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/grades", methods=["POST"])
@@ -375,18 +325,7 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/results/export.csv")
 def export_results():  # type: ignore[no-untyped-def]
     """Every method result ever recorded (history included), safe to open in a spreadsheet."""
-    methods = db.session.execute(
-        select(MethodResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
-        .join(Standard, Standard.id == MethodResult.standard_id)
-        .order_by(Standard.code, Apprentice.candidate_number, MethodResult.id)
-    ).all()
-    overall = db.session.execute(
-        select(OverallResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
-        .join(Standard, Standard.id == OverallResult.standard_id)
-        .order_by(Standard.code, Apprentice.candidate_number, OverallResult.id)
-    ).all()
+    methods, overall = result_pages.everything()
     out = io.StringIO()
     writer = csv.writer(out)
     for row in result_letters.export_rows(methods, overall):

@@ -6,15 +6,14 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import Adjustment, Apprentice, Attempt, Role, Sitting, Standard, User, UserRole
-from ..models.attempts import OPEN_STATES
+from ..models import Adjustment, Apprentice, Attempt, Sitting, Standard, User
 from ..services import adjustments as adjustment_service
 from ..services import attempts as attempt_service
+from ..services import sitting_pages
 from ..services import sittings as sitting_service
 from .blueprint import bp
 from .forms import AdjustmentForm, BookForm, ExtraTimeForm, RemoveAdjustmentForm, SittingForm
@@ -24,14 +23,13 @@ UTC = dt.UTC
 
 @bp.route("/sittings")
 def sittings():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(Sitting).order_by(Sitting.window_start.desc())).all()
-    return render_template("admin/sittings.html", sittings=rows)
+    return render_template("admin/sittings.html", sittings=sitting_pages.all_sittings())
 
 
 @bp.route("/sittings/new", methods=["GET", "POST"])
 def create_sitting():  # type: ignore[no-untyped-def]
     form = SittingForm()
-    form.standard.choices = [(s.id, f"{s.code} {s.title}") for s in db.session.scalars(select(Standard).order_by(Standard.code))]
+    form.standard.choices = [(s.id, f"{s.code} {s.title}") for s in sitting_pages.standards()]
     if form.validate_on_submit():
         standard = db.session.get(Standard, form.standard.data) or abort(400)
         start = form.window_start.data.replace(tzinfo=UTC)
@@ -59,20 +57,10 @@ def create_sitting():  # type: ignore[no-untyped-def]
 
 def _book_form(sitting: Sitting) -> BookForm:
     form = BookForm()
-    booked = {b.apprentice_id for b in sitting.bookings}
     form.apprentices.choices = [
-        (a.id, f"{a.candidate_number} {a.full_name}")
-        for a in db.session.scalars(select(Apprentice).order_by(Apprentice.candidate_number))
-        if a.id not in booked
+        (a.id, f"{a.candidate_number} {a.full_name}") for a in sitting_pages.bookable_apprentices(sitting)
     ]
-    assigned = {link.user_id for link in sitting.invigilators}
-    form.invigilators.choices = [
-        (u.id, u.display_name)
-        for u in db.session.scalars(
-            select(User).join(UserRole).where(UserRole.role == Role.INVIGILATOR.value).order_by(User.display_name)
-        )
-        if u.id not in assigned
-    ]
+    form.invigilators.choices = [(u.id, u.display_name) for u in sitting_pages.unassigned_invigilators(sitting)]
     return form
 
 
@@ -92,7 +80,7 @@ def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
             db.session.commit()
             flash("Sitting updated.")
             return redirect(url_for("admin.sitting", sitting_id=sitting_id))
-    invigilators = [db.session.get(User, link.user_id) for link in room.invigilators]
+    invigilators = sitting_pages.invigilators_of(room)
     return render_template("admin/sitting.html", sitting=room, form=form, invigilators=invigilators), status
 
 
@@ -138,10 +126,8 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
 
 
 def _adjustments_page(apprentice: Apprentice, form: AdjustmentForm, removal: tuple[int, RemoveAdjustmentForm] | None = None):  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all()
-    open_attempts = db.session.scalars(
-        select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.state.in_(OPEN_STATES))
-    ).all()
+    rows = sitting_pages.adjustments_of(apprentice)
+    open_attempts = sitting_pages.open_attempts_of(apprentice)
     extra_forms = {
         a.id: ExtraTimeForm(prefix=f"a{a.id}", extra_percent=a.extra_percent, extra_minutes=a.extra_minutes)
         for a in open_attempts

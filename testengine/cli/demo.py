@@ -301,7 +301,7 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
     from ..extensions import db
     from ..models import Question, QuestionReview, QuestionVersion
     from ..services import review
-    from ..services.banks import get_standard
+    from ..services.banks import as_bank_question, get_standard
 
     standard = get_standard("ST0663")
     mcqs = list(
@@ -335,7 +335,7 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
         review.propose_revision(
             target,
             stem=stem,
-            content_fields={"options": review.as_bank_question(target, current).to_file_dict()["options"]},
+            content_fields={"options": as_bank_question(target, current).to_file_dict()["options"]},
             comments="Clearer wording: the stem should ask what to do first.",
             actor=reviewer,
             now=now,

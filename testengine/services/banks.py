@@ -249,6 +249,25 @@ def import_bank(
     return summary
 
 
+def as_bank_question(question: Question, version: QuestionVersion) -> BankQuestion:
+    """A stored version in bank-file form: what an export writes, and what the file rules check an edit against."""
+    return BankQuestion(
+        id=question.external_id,
+        type=version.type,
+        ksb=tuple(version.ksb),
+        marks=version.marks,
+        status=question.status,
+        author=question.author,
+        last_reviewed=question.last_reviewed,
+        reviewer=question.reviewer,
+        next_due=question.next_due,
+        enemies=tuple(version.enemies or ()),
+        stem=version.stem,
+        content=version.content,
+        source="database",
+    )
+
+
 def current_bank_questions(standard: Standard) -> list[BankQuestion]:
     """The bank as it stands now, in file form (for export)."""
     rows = db.session.execute(
@@ -259,24 +278,7 @@ def current_bank_questions(standard: Standard) -> list[BankQuestion]:
         .where(Question.standard_id == standard.id)
         .order_by(Question.external_id)
     ).all()
-    return [
-        BankQuestion(
-            id=question.external_id,
-            type=version.type,
-            ksb=tuple(version.ksb),
-            marks=version.marks,
-            status=question.status,
-            author=question.author,
-            last_reviewed=question.last_reviewed,
-            reviewer=question.reviewer,
-            next_due=question.next_due,
-            enemies=tuple(version.enemies or ()),
-            stem=version.stem,
-            content=version.content,
-            source="database",
-        )
-        for question, version in rows
-    ]
+    return [as_bank_question(question, version) for question, version in rows]
 
 
 def export_bank(code: str, folder: Path) -> int:
