@@ -29,7 +29,8 @@ def seed_assessor(now: dt.datetime, passwords: list[tuple[str, str, str]]) -> No
         accounts.reset_password(assessor, password, None, temporary=False)
     passwords.append(("assessor", email, password))
     if db.session.scalar(select(Appointment.id).where(Appointment.assessor_id == assessor.id)) is None:
-        apprentice = db.session.scalar(select(User).where(User.email == APPRENTICE_EMAIL)).apprentice
+        apprentice = db.session.scalars(select(User).where(User.email == APPRENTICE_EMAIL)).one().apprentice
+        assert apprentice is not None  # the demo made apprentice 1 with the apprentice role
         appointments.create(
             apprentice=apprentice,
             standard=get_standard("ST1379"),
