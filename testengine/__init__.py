@@ -123,16 +123,16 @@ def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
 
 
 def _register_areas(app: Flask) -> None:
-    from .admin.views import bp as admin_bp
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
-    from .apprentice.views import bp as apprentice_bp
+    from .apprentice import bp as apprentice_bp
     from .assessor.views import bp as assessor_bp
     from .auth.views import bp as auth_bp
     from .invigilator.views import bp as invigilator_bp
-    from .marker.views import bp as marker_bp
+    from .marker import bp as marker_bp
     from .ops.views import bp as ops_bp
     from .practice.views import bp as practice_bp
-    from .reviewer.views import bp as reviewer_bp
+    from .reviewer import bp as reviewer_bp
 
     for blueprint in (
         auth_bp,

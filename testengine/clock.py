@@ -48,12 +48,3 @@ def utcnow() -> dt.datetime:
     if has_app_context():
         return current_app.extensions["testengine.clock"].now()
     return dt.datetime.now(UTC)
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC, so say so."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)

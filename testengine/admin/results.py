@@ -8,21 +8,20 @@ import io
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
-from ..domain.result_states import ResultStatus
 from ..extensions import db
-from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
-from ..services import eligibility
+from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard
+from ..services import eligibility, result_changes, result_letters, result_pages, standing_marks
 from ..services import results as result_service
+from ..services.appeal_pack import appeal_pack as gather_appeal_pack
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
-from .views import bp
+from .blueprint import bp
 
 
 class GradeForm(FlaskForm):
@@ -52,7 +51,7 @@ class ChangeForm(FlaskForm):
     route = SelectField("Route", choices=[("appeal", "Appeal"), ("remark", "Re-mark")], validators=[DataRequired()])
     grade = SelectField("New grade", validators=[Optional()])
     reason = TextAreaField(
-        "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_service.MAX_REASON)]
+        "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_changes.MAX_REASON)]
     )
 
 
@@ -89,44 +88,16 @@ def _grade_form(standard: Standard) -> GradeForm:
 @bp.route("/results")
 def results():  # type: ignore[no-untyped-def]
     """Results waiting for sign-off or release, and a search for an apprentice's results."""
-    waiting = db.session.execute(
-        select(MethodResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
-        .join(Standard, Standard.id == MethodResult.standard_id)
-        .where(MethodResult.current.is_(True), MethodResult.status != ResultStatus.RELEASED.value)
-        .order_by(MethodResult.recorded_at)
-    ).all()
-    overall = db.session.execute(
-        select(OverallResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
-        .join(Standard, Standard.id == OverallResult.standard_id)
-        .where(OverallResult.current.is_(True), OverallResult.status != ResultStatus.RELEASED.value)
-        .order_by(OverallResult.created_at)
-    ).all()
     query = (request.args.get("q") or "").strip()
-    found = []
-    if query:
-        like = f"%{query}%"
-        found = db.session.scalars(
-            select(Apprentice)
-            .where(
-                or_(
-                    Apprentice.candidate_number.ilike(like),
-                    Apprentice.uln.ilike(like),
-                    Apprentice.given_name.ilike(like),
-                    Apprentice.family_name.ilike(like),
-                )
-            )
-            .order_by(Apprentice.candidate_number)
-            .limit(50)
-        ).all()
-    standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
+    waiting, overall = result_pages.waiting()
+    found = result_pages.search_apprentices(query) if query else []
+    standards = result_pages.standards()
     return render_template("admin/results.html", waiting=waiting, overall=overall, query=query, found=found, standards=standards)
 
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>")
 def apprentice_results(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     return _results_page(apprentice, standard)
 
@@ -149,9 +120,7 @@ def _results_page(
 ):  # type: ignore[no-untyped-def]
     spec = spec_of(standard)
     methods, overall = result_service.history(apprentice.id, standard.id)
-    attempts = db.session.scalars(
-        select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.standard_id == standard.id).order_by(Attempt.id)
-    ).all()
+    attempts = result_pages.attempts_of(apprentice, standard)
     today = utcnow().date()
     eligible = {}
     for m in spec.methods:
@@ -164,7 +133,7 @@ def _results_page(
         apprentice=apprentice,
         standard=standard,
         spec=spec,
-        names=result_service.method_names(spec),
+        names=result_letters.method_names(spec),
         current=result_service.current_method_results(apprentice.id, standard.id),
         overall=result_service.current_overall(apprentice.id, standard.id),
         methods=methods,
@@ -176,33 +145,15 @@ def _results_page(
         agreements=eligibility.agreements(apprentice, standard),
         eligible=eligible,
         button=EmptyForm(),
-        signers=_signers(apprentice.id, standard.id),
+        signers=result_pages.signers(apprentice.id, standard.id),
         second_admin=result_service.second_admin_required(),
     )
-
-
-def _signers(apprentice_id: int, standard_id: int) -> dict[int, str]:
-    """Who signed each current result off: the page names them, and another admin releases."""
-    rows = db.session.execute(
-        select(User.id, User.display_name).where(
-            User.id.in_(
-                select(MethodResult.signed_off_by_id)
-                .where(MethodResult.apprentice_id == apprentice_id, MethodResult.standard_id == standard_id)
-                .union(
-                    select(OverallResult.signed_off_by_id).where(
-                        OverallResult.apprentice_id == apprentice_id, OverallResult.standard_id == standard_id
-                    )
-                )
-            )
-        )
-    ).all()
-    return {user_id: name for user_id, name in rows}
 
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/grades", methods=["POST"])
 def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
     """An assessor's grade; whether it is a first attempt, a re-sit or a re-take follows from the history."""
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     form = _grade_form(standard)
     status = 400
@@ -232,7 +183,7 @@ def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/agreements", methods=["POST"])
 def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
     """The employer's agreement to a re-sit (or, with further learning, a re-take) of a failed method."""
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     form = _agreement_form(standard)
     status = 400
@@ -261,7 +212,7 @@ def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-
 
 @bp.route("/results/apprentices/<int:apprentice_id>/<code>/epa-period", methods=["POST"])
 def set_epa_period(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     standard = _standard(code)
     form = EpaPeriodForm(prefix="e")
     if not form.validate_on_submit():
@@ -310,12 +261,12 @@ def _apply(result: MethodResult | OverallResult, action: str) -> None:
 
 @bp.route("/results/methods/<int:result_id>/<any(sign_off, release):action>", methods=["POST"])
 def move_method_result(result_id: int, action: str):  # type: ignore[no-untyped-def]
-    return _move(db.session.get(MethodResult, result_id) or abort(404), action)
+    return _move(db.get_or_404(MethodResult, result_id), action)
 
 
 @bp.route("/results/overall/<int:result_id>/<any(sign_off, release):action>", methods=["POST"])
 def move_overall_result(result_id: int, action: str):  # type: ignore[no-untyped-def]
-    return _move(db.session.get(OverallResult, result_id) or abort(404), action)
+    return _move(db.get_or_404(OverallResult, result_id), action)
 
 
 @bp.route("/results/methods/<int:result_id>/change", methods=["GET", "POST"])
@@ -325,20 +276,20 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     A knowledge test is re-marked item by item (the marker-marked items, each starting from the
     mark that stands); the total and the grade follow from the marks. Other methods take a grade.
     """
-    result = db.session.get(MethodResult, result_id) or abort(404)
+    result = db.get_or_404(MethodResult, result_id)
     standard = db.session.get(Standard, result.standard_id)
     apprentice = db.session.get(Apprentice, result.apprentice_id)
     assert standard is not None and apprentice is not None
     spec = spec_of(standard)
     by_marks = spec.knowledge_test is not None and spec.knowledge_test.method == result.method_key
-    items = result_service.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
+    items = result_changes.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
     form = _change_form(items)
     form.grade.choices = [("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades]
-    standing = result_service.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
+    standing = standing_marks.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
     status = 200
     if form.validate_on_submit():
         try:
-            result_service.change_after_release(
+            result_changes.change_after_release(
                 result,
                 route=form.route.data or "",
                 reason=form.reason.data or "",
@@ -363,7 +314,7 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
         result=result,
         standard=standard,
         apprentice=apprentice,
-        name=result_service.method_names(spec)[result.method_key],
+        name=result_letters.method_names(spec)[result.method_key],
         by_marks=by_marks,
         standing=standing,
         form=form,
@@ -374,21 +325,10 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/results/export.csv")
 def export_results():  # type: ignore[no-untyped-def]
     """Every method result ever recorded (history included), safe to open in a spreadsheet."""
-    methods = db.session.execute(
-        select(MethodResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == MethodResult.apprentice_id)
-        .join(Standard, Standard.id == MethodResult.standard_id)
-        .order_by(Standard.code, Apprentice.candidate_number, MethodResult.id)
-    ).all()
-    overall = db.session.execute(
-        select(OverallResult, Apprentice, Standard)
-        .join(Apprentice, Apprentice.id == OverallResult.apprentice_id)
-        .join(Standard, Standard.id == OverallResult.standard_id)
-        .order_by(Standard.code, Apprentice.candidate_number, OverallResult.id)
-    ).all()
+    methods, overall = result_pages.everything()
     out = io.StringIO()
     writer = csv.writer(out)
-    for row in result_service.export_rows(methods, overall):
+    for row in result_letters.export_rows(methods, overall):
         writer.writerow(safe_csv_row(row))
     return Response(
         out.getvalue(),
@@ -399,5 +339,5 @@ def export_results():  # type: ignore[no-untyped-def]
 
 @bp.route("/attempts/<int:attempt_id>/appeal-pack")
 def appeal_pack(attempt_id: int):  # type: ignore[no-untyped-def]
-    attempt = db.session.get(Attempt, attempt_id) or abort(404)
-    return render_template("admin/appeal_pack.html", pack=result_service.appeal_pack(attempt))
+    attempt = db.get_or_404(Attempt, attempt_id)
+    return render_template("admin/appeal_pack.html", pack=gather_appeal_pack(attempt))

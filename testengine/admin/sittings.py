@@ -6,31 +6,30 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..clock import utcnow
+from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import Adjustment, Apprentice, Attempt, Role, Sitting, Standard, User, UserRole
-from ..models.attempts import OPEN_STATES
+from ..models import Adjustment, Apprentice, Attempt, Sitting, Standard, User
 from ..services import adjustments as adjustment_service
 from ..services import attempts as attempt_service
+from ..services import sitting_pages
 from ..services import sittings as sitting_service
+from .blueprint import bp
 from .forms import AdjustmentForm, BookForm, ExtraTimeForm, RemoveAdjustmentForm, SittingForm
-from .views import bp
 
 UTC = dt.UTC
 
 
 @bp.route("/sittings")
 def sittings():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(Sitting).order_by(Sitting.window_start.desc())).all()
-    return render_template("admin/sittings.html", sittings=rows)
+    return render_template("admin/sittings.html", sittings=sitting_pages.all_sittings())
 
 
 @bp.route("/sittings/new", methods=["GET", "POST"])
 def create_sitting():  # type: ignore[no-untyped-def]
     form = SittingForm()
-    form.standard.choices = [(s.id, f"{s.code} {s.title}") for s in db.session.scalars(select(Standard).order_by(Standard.code))]
+    form.standard.choices = [(s.id, f"{s.code} {s.title}") for s in sitting_pages.standards()]
     if form.validate_on_submit():
         standard = db.session.get(Standard, form.standard.data) or abort(400)
         start = form.window_start.data.replace(tzinfo=UTC)
@@ -58,26 +57,16 @@ def create_sitting():  # type: ignore[no-untyped-def]
 
 def _book_form(sitting: Sitting) -> BookForm:
     form = BookForm()
-    booked = {b.apprentice_id for b in sitting.bookings}
     form.apprentices.choices = [
-        (a.id, f"{a.candidate_number} {a.full_name}")
-        for a in db.session.scalars(select(Apprentice).order_by(Apprentice.candidate_number))
-        if a.id not in booked
+        (a.id, f"{a.candidate_number} {a.full_name}") for a in sitting_pages.bookable_apprentices(sitting)
     ]
-    assigned = {link.user_id for link in sitting.invigilators}
-    form.invigilators.choices = [
-        (u.id, u.display_name)
-        for u in db.session.scalars(
-            select(User).join(UserRole).where(UserRole.role == Role.INVIGILATOR.value).order_by(User.display_name)
-        )
-        if u.id not in assigned
-    ]
+    form.invigilators.choices = [(u.id, u.display_name) for u in sitting_pages.unassigned_invigilators(sitting)]
     return form
 
 
 @bp.route("/sittings/<int:sitting_id>", methods=["GET", "POST"])
 def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
-    room = db.session.get(Sitting, sitting_id) or abort(404)
+    room = db.get_or_404(Sitting, sitting_id)
     form = _book_form(room)
     status = 200
     if form.validate_on_submit():
@@ -91,7 +80,7 @@ def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
             db.session.commit()
             flash("Sitting updated.")
             return redirect(url_for("admin.sitting", sitting_id=sitting_id))
-    invigilators = [db.session.get(User, link.user_id) for link in room.invigilators]
+    invigilators = sitting_pages.invigilators_of(room)
     return render_template("admin/sitting.html", sitting=room, form=form, invigilators=invigilators), status
 
 
@@ -109,7 +98,7 @@ def _book_and_assign(room: Sitting, form: BookForm) -> None:
 
 @bp.route("/apprentices/<int:apprentice_id>/adjustments", methods=["GET", "POST"])
 def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, apprentice_id) or abort(404)
+    apprentice = db.get_or_404(Apprentice, apprentice_id)
     form = AdjustmentForm()
     if form.validate_on_submit():
         try:
@@ -137,10 +126,8 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
 
 
 def _adjustments_page(apprentice: Apprentice, form: AdjustmentForm, removal: tuple[int, RemoveAdjustmentForm] | None = None):  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(Adjustment).where(Adjustment.apprentice_id == apprentice.id).order_by(Adjustment.id)).all()
-    open_attempts = db.session.scalars(
-        select(Attempt).where(Attempt.apprentice_id == apprentice.id, Attempt.state.in_(OPEN_STATES))
-    ).all()
+    rows = sitting_pages.adjustments_of(apprentice)
+    open_attempts = sitting_pages.open_attempts_of(apprentice)
     extra_forms = {
         a.id: ExtraTimeForm(prefix=f"a{a.id}", extra_percent=a.extra_percent, extra_minutes=a.extra_minutes)
         for a in open_attempts
@@ -163,7 +150,7 @@ def _adjustments_page(apprentice: Apprentice, form: AdjustmentForm, removal: tup
 @bp.route("/adjustments/<int:adjustment_id>/remove", methods=["POST"])
 def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
     """Remove an adjustment: confirmed, with a reason, audited; refused if it would end a running test in the past."""
-    adjustment = db.session.get(Adjustment, adjustment_id) or abort(404)
+    adjustment = db.get_or_404(Adjustment, adjustment_id)
     apprentice = adjustment.apprentice
     form = RemoveAdjustmentForm(prefix=f"r{adjustment.id}")
     if form.validate_on_submit():
@@ -171,7 +158,7 @@ def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
             changed = adjustment_service.remove_adjustment(
                 adjustment, reason=form.reason.data or "", now=utcnow(), actor=current_user
             )
-        except attempt_service.DomainError as refused:
+        except DomainError as refused:
             db.session.rollback()
             form.reason.errors = [*form.reason.errors, str(refused)]
         else:
@@ -187,7 +174,7 @@ def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/attempts/<int:attempt_id>/extra-time", methods=["POST"])
 def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
     """Change the extra time of a test already issued or in progress: audited; never into the past."""
-    attempt = db.session.get(Attempt, attempt_id) or abort(404)
+    attempt = db.get_or_404(Attempt, attempt_id)
     form = ExtraTimeForm(prefix=f"a{attempt.id}")
     if not form.validate_on_submit():
         flash("Give the new extra time and a reason. " + " ".join(e for errs in form.errors.values() for e in errs), "error")
@@ -201,7 +188,7 @@ def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
                 actor=current_user,
                 reason=form.reason.data or "",
             )
-        except attempt_service.DomainError as refused:
+        except DomainError as refused:
             db.session.rollback()
             flash(str(refused), "error")
         else:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import access
 from ..extensions import db
 from ..models import User
 from ..services import accounts
+from .blueprint import bp
 from .forms import CreateUserForm, ResetPasswordForm, RolesForm
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-access.restrict(bp, roles=("admin",))
 
 
 @bp.route("/")
@@ -55,7 +52,7 @@ def create_user():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     roles_form = RolesForm(prefix="roles", roles=sorted(user.roles), moderator=user.is_moderator)
     password_form = ResetPasswordForm(prefix="pw")
     return render_template("admin/user_edit.html", user=user, roles_form=roles_form, password_form=password_form)
@@ -63,7 +60,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
 def set_roles(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     form = RolesForm(prefix="roles")
     if form.validate_on_submit():
         try:
@@ -82,7 +79,7 @@ def set_roles(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def reset_password(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     form = ResetPasswordForm(prefix="pw")
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data or "", current_user)
@@ -93,9 +90,3 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.users"))
     flash("; ".join(form.password.errors) or "Enter a new password.", "error")
     return redirect(url_for("admin.edit_user", user_id=user_id))
-
-
-from . import appointments as _appointments  # noqa: E402,F401  (registers the appointment pages on this blueprint)
-from . import audit as _audit  # noqa: E402,F401  (registers the audit log page on this blueprint)
-from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)
-from . import sittings as _sittings  # noqa: E402,F401  (registers the sitting pages on this blueprint)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain import display as display_rules
@@ -19,10 +18,8 @@ from ..ops.metrics import STARTS
 from ..services import attempts as attempt_service
 from ..services import display as display_service
 from ..services import sittings as sitting_service
+from .blueprint import bp
 from .forms import StartForm
-
-bp = Blueprint("apprentice", __name__, url_prefix="/apprentice")
-access.restrict(bp, roles=("apprentice",))
 
 DEVICE_COOKIE = "te_device"
 CLAIM = "claimed_attempt"  # in the signed session: the attempt this browser's start claimed, used once
@@ -237,6 +234,3 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
         total=len(attempt.questions),
         display_classes=display_rules.display_classes(settings),
     )
-
-
-from . import results as _results  # noqa: E402,F401  (registers the result pages on this blueprint)

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Apprentice, Standard
 from ..services import appointments as service
 from ..services.banks import spec_of
+from ..services.rows import existing
 
 bp = Blueprint("assessor", __name__, url_prefix="/assess")
 access.restrict(bp, roles=("assessor",))
@@ -75,8 +76,8 @@ def _appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 def home():  # type: ignore[no-untyped-def]
     rows = []
     for a in service.for_assessor(current_user):
-        apprentice = db.session.get(Apprentice, a.apprentice_id)
-        standard = db.session.get(Standard, a.standard_id)
+        apprentice = existing(Apprentice, a.apprentice_id)
+        standard = existing(Standard, a.standard_id)
         rows.append(
             {
                 "appointment": a,
@@ -89,8 +90,8 @@ def home():  # type: ignore[no-untyped-def]
 
 
 def _page(appointment, declaration=None, grading=None):  # type: ignore[no-untyped-def]
-    apprentice = db.session.get(Apprentice, appointment.apprentice_id)
-    standard = db.session.get(Standard, appointment.standard_id)
+    apprentice = existing(Apprentice, appointment.apprentice_id)
+    standard = existing(Standard, appointment.standard_id)
     method = spec_of(standard).method(appointment.method_key)
     questions = service.question_set(appointment)
     if grading is None and questions is not None and appointment.grade is None:
@@ -178,7 +179,7 @@ def grade(appointment_id: int):  # type: ignore[no-untyped-def]
     if service.question_set(appointment) is None or appointment.grade is not None:
         flash("The question set must be open and the method not yet graded.", "error")
         return redirect(url_for("assessor.appointment", appointment_id=appointment.id))
-    standard = db.session.get(Standard, appointment.standard_id)
+    standard = existing(Standard, appointment.standard_id)
     form = grade_form(service.method_ksbs(appointment), spec_of(standard).method(appointment.method_key).grades)
     if not form.validate_on_submit():
         return _page(appointment, grading=form), 400

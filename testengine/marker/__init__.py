@@ -1,0 +1,8 @@
+"""The marker's pages: one blueprint (`bp`), its routes in this package's modules."""
+
+from __future__ import annotations
+
+from . import quality, responses, views  # noqa: F401  (each registers its routes on bp)
+from .blueprint import bp
+
+__all__ = ["bp"]

@@ -14,14 +14,15 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
+from ..services import marker_pages as pages
 from ..services import marking_progress as progress
 from ..services import marking_quality as quality
 from ..services.exports import safe_csv_row
 from ..services.marking_progress import MarkingError
-from . import pages
+from .blueprint import bp
 from .forms import ClearForm, FromAnswerForm, StandardisationItemForm, standardisation_form
 from .responses import short_answer_question
-from .views import bp, moderator_only, require_button
+from .views import moderator_only, require_button
 
 
 @bp.route("/standardisation/<int:question_id>", methods=["GET", "POST"])

@@ -10,11 +10,12 @@ from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.marking_states import MarkingState
 from ..extensions import db
+from ..services import marker_pages as pages
 from ..services import marking
 from ..services import marking_quality as quality
-from . import pages
+from .blueprint import bp
 from .forms import ChangeMarkForm, MarkForm
-from .views import bp, require_button, to_response
+from .views import require_button, to_response
 
 ROLE = "<any(first, second, moderator):role>"
 DONE = {

@@ -7,19 +7,16 @@ responses.py (the marking page, scripts, groups of identical answers) and qualit
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..extensions import db
+from ..services import marker_pages as pages
 from ..services import marking
 from ..services import marking_quality as quality
-from . import pages
-
-bp = Blueprint("marker", __name__, url_prefix="/mark")
-access.restrict(bp, roles=("marker",))
+from .blueprint import bp
 
 # Pages only a moderator (a senior marker) may use; other markers get 403.
 MODERATOR_ENDPOINTS: set[str] = set()
@@ -107,7 +104,3 @@ def start_moderation():  # type: ignore[no-untyped-def]
         flash("No disagreements are waiting for you.")
         return redirect(url_for("marker.home"))
     return to_response(aq_id, "moderator")
-
-
-from . import quality as _quality  # noqa: F401  (registers standardisation and moderators' pages)
-from . import responses as _responses  # noqa: F401  (registers the marking pages on this blueprint)

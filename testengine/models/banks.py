@@ -98,12 +98,6 @@ class BankImport(db.Model):  # type: ignore[name-defined,misc]
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class ReviewDecision(str, enum.Enum):
-    KEEP = "keep"
-    REVISE = "revise"
-    RETIRE = "retire"
-
-
 class QuestionReview(db.Model):  # type: ignore[name-defined,misc]
     """The annual review record: who reviewed what, when, the decision and what changed."""
 

@@ -1,0 +1,8 @@
+"""The reviewer's pages: one blueprint (`bp`), its routes in this package's modules."""
+
+from __future__ import annotations
+
+from . import banks, revisions, views  # noqa: F401  (each registers its routes on bp)
+from .blueprint import bp
+
+__all__ = ["bp"]

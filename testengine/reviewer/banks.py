@@ -13,11 +13,11 @@ from ..services import review_record
 from ..services.banks import spec_of
 from ..services.statistics import bank_statistics
 from . import charts
-from .views import bp
+from .blueprint import bp
 
 
 def _standard(code: str) -> Standard:
-    return db.session.scalar(select(Standard).where(Standard.code == code)) or abort(404)
+    return db.first_or_404(select(Standard).where(Standard.code == code))
 
 
 @bp.route("/standards/<code>")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import Question, QuestionVersion, Standard, User
-from ..services import review
+from ..models import Question, QuestionVersion
+from ..services import review, review_pages
+from .blueprint import bp
 from .forms import REVISION_FORMS, RejectForm, RevisionForm, text_of
-from .views import bp, question_page
+from .views import question_page
 
 
 def _revision_form(version: QuestionVersion) -> RevisionForm:
@@ -23,7 +23,7 @@ def _revision_form(version: QuestionVersion) -> RevisionForm:
 
 @bp.route("/questions/<int:question_id>/revise", methods=["GET", "POST"])
 def revise(question_id: int):  # type: ignore[no-untyped-def]
-    question = db.session.get(Question, question_id) or abort(404)
+    question = db.get_or_404(Question, question_id)
     current = next(v for v in question.versions if v.version == question.current_version)
     form = _revision_form(current)
     general: list[str] = []
@@ -73,19 +73,11 @@ def revise(question_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/approvals")
 def approvals():  # type: ignore[no-untyped-def]
-    rows = db.session.execute(
-        select(QuestionVersion, Question, Standard.code, User.display_name)
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .join(Standard, Standard.id == Question.standard_id)
-        .join(User, User.id == QuestionVersion.proposed_by_id)
-        .where(QuestionVersion.approved.is_(False), QuestionVersion.rejected_by_id.is_(None))
-        .order_by(QuestionVersion.created_at)
-    ).all()
-    return render_template("reviewer/approvals.html", rows=rows)
+    return render_template("reviewer/approvals.html", rows=review_pages.revisions_waiting())
 
 
 def _decide(version_id: int, approve: bool):  # type: ignore[no-untyped-def]
-    version = db.session.get(QuestionVersion, version_id) or abort(404)
+    version = db.get_or_404(QuestionVersion, version_id)
     reject_form = RejectForm()
     if approve and not EmptyForm().validate_on_submit():
         abort(400)

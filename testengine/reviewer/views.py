@@ -6,43 +6,32 @@ apprentice's name, ULN or candidate number, and statistics are only ever aggrega
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import Question, QuestionReview, Standard, User
-from ..services import bank_lint, review
+from ..models import Question
+from ..services import bank_lint, review, review_pages
 from ..services.statistics import BankStatistics, bank_statistics
 from . import charts
+from .blueprint import bp
 from .forms import DecisionForm, RejectForm
-
-bp = Blueprint("reviewer", __name__, url_prefix="/review")
-access.restrict(bp, roles=("reviewer",))
 
 
 def all_statistics() -> dict[int, BankStatistics]:
-    return {standard.id: bank_statistics(standard) for standard in db.session.scalars(select(Standard))}
+    return {standard.id: bank_statistics(standard) for standard in review_pages.standards()}
 
 
 @bp.route("/")
 def home():  # type: ignore[no-untyped-def]
     today = utcnow().date()
     due = review.queue(today, all_statistics())
-    standards = db.session.scalars(select(Standard).order_by(Standard.code)).all()
+    standards = review_pages.standards()
     lint = bank_lint.findings_by_item(list(standards))
     return render_template("reviewer/home.html", due=due, standards=standards, today=today, lint=lint)
-
-
-def _names(user_ids: set[int | None]) -> dict[int, str]:
-    ids = {i for i in user_ids if i is not None}
-    if not ids:
-        return {}
-    return {user.id: user.display_name for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
 
 
 def question_page(  # type: ignore[no-untyped-def]
@@ -53,12 +42,8 @@ def question_page(  # type: ignore[no-untyped-def]
     pending = next((v for v in versions if v.revision_state == "pending"), None)
     stats = bank_statistics(question.standard).by_version()
     item = stats.get(current.id)
-    history = db.session.scalars(
-        select(QuestionReview)
-        .where(QuestionReview.question_id == question.id)
-        .order_by(QuestionReview.at.desc(), QuestionReview.id.desc())
-    ).all()
-    names = _names(
+    history = review_pages.reviews_of(question)
+    names = review_pages.names(
         {r.reviewer_id for r in history}
         | {v.proposed_by_id for v in versions}
         | {v.approved_by_id for v in versions}
@@ -87,12 +72,12 @@ def question_page(  # type: ignore[no-untyped-def]
 
 @bp.route("/questions/<int:question_id>")
 def question(question_id: int):  # type: ignore[no-untyped-def]
-    return question_page(db.session.get(Question, question_id) or abort(404))
+    return question_page(db.get_or_404(Question, question_id))
 
 
 @bp.route("/questions/<int:question_id>/decision", methods=["POST"])
 def decide(question_id: int):  # type: ignore[no-untyped-def]
-    row = db.session.get(Question, question_id) or abort(404)
+    row = db.get_or_404(Question, question_id)
     form = DecisionForm()
     if form.validate_on_submit():
         action = review.keep if form.decision.data == "keep" else review.retire
@@ -112,6 +97,3 @@ def decide(question_id: int):  # type: ignore[no-untyped-def]
                 flash(f"{row.external_id}: retired; it will not be drawn again.")
             return redirect(url_for("reviewer.home"))
     return question_page(row, form), 400
-
-
-from . import banks, revisions  # noqa: F401  (routes on bp)

@@ -21,6 +21,7 @@ from ..models import Appointment, Apprentice, QuestionSetDraw, Role, Standard, U
 from . import audit, eligibility, question_sets, results
 from .banks import spec_of
 from .question_sets import draw_set, rule_of, set_view
+from .rows import existing
 
 
 class AppointmentError(DomainError):
@@ -146,9 +147,9 @@ def open_set(appointment: Appointment, *, now: dt.datetime, actor: User) -> Ques
     """The appointment's question set, drawn the first time it is opened (after a clear declaration)."""
     _require_clear(appointment)
     if appointment.question_set_id is not None:
-        return db.session.get(QuestionSetDraw, appointment.question_set_id)
-    apprentice = db.session.get(Apprentice, appointment.apprentice_id)
-    standard = db.session.get(Standard, appointment.standard_id)
+        return existing(QuestionSetDraw, appointment.question_set_id)
+    apprentice = existing(Apprentice, appointment.apprentice_id)
+    standard = existing(Standard, appointment.standard_id)
     record = draw_set(apprentice, standard, appointment.method_key, now=now, actor=actor)
     appointment.question_set_id = record.id
     db.session.flush()
@@ -180,12 +181,12 @@ def question_set(appointment: Appointment) -> list[dict[str, Any]] | None:
     """The set as the assessor reads it, or None before it has been opened (and never after a conflict)."""
     if appointment.conflict is not False or appointment.question_set_id is None:
         return None
-    return set_view(db.session.get(QuestionSetDraw, appointment.question_set_id))
+    return set_view(existing(QuestionSetDraw, appointment.question_set_id))
 
 
 def method_ksbs(appointment: Appointment) -> dict[str, str]:
     """The KSBs the assessor records evidence against: those of the set's questions and the method's rule."""
-    standard = db.session.get(Standard, appointment.standard_id)
+    standard = existing(Standard, appointment.standard_id)
     spec = spec_of(standard)
     codes: list[str] = list(rule_of(spec, appointment.method_key).ksbs)
     for row in question_set(appointment) or []:
@@ -209,8 +210,8 @@ def record_grade(
     missing = [code for code in ksbs if not (evidence.get(code) or "").strip()]
     if missing:
         raise AppointmentError(f"Record evidence for every KSB (missing: {', '.join(missing)}).", code="evidence_required")
-    apprentice = db.session.get(Apprentice, appointment.apprentice_id)
-    standard = db.session.get(Standard, appointment.standard_id)
+    apprentice = existing(Apprentice, appointment.apprentice_id)
+    standard = existing(Standard, appointment.standard_id)
     result = results.record_method_grade(
         apprentice,
         standard,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..banks import (
     BankQuestion,
@@ -22,8 +22,7 @@ from ..banks import (
     write_standard,
 )
 from ..domain.errors import DomainError
-from ..domain.papers import Item, papers_without_repeat
-from ..domain.question_types import get_type
+from ..domain.papers import Item
 from ..domain.standards import StandardSpec
 from ..extensions import db
 from ..models import BankImport, Question, QuestionStatus, QuestionVersion, Standard, User
@@ -250,6 +249,25 @@ def import_bank(
     return summary
 
 
+def as_bank_question(question: Question, version: QuestionVersion) -> BankQuestion:
+    """A stored version in bank-file form: what an export writes, and what the file rules check an edit against."""
+    return BankQuestion(
+        id=question.external_id,
+        type=version.type,
+        ksb=tuple(version.ksb),
+        marks=version.marks,
+        status=question.status,
+        author=question.author,
+        last_reviewed=question.last_reviewed,
+        reviewer=question.reviewer,
+        next_due=question.next_due,
+        enemies=tuple(version.enemies or ()),
+        stem=version.stem,
+        content=version.content,
+        source="database",
+    )
+
+
 def current_bank_questions(standard: Standard) -> list[BankQuestion]:
     """The bank as it stands now, in file form (for export)."""
     rows = db.session.execute(
@@ -260,24 +278,7 @@ def current_bank_questions(standard: Standard) -> list[BankQuestion]:
         .where(Question.standard_id == standard.id)
         .order_by(Question.external_id)
     ).all()
-    return [
-        BankQuestion(
-            id=question.external_id,
-            type=version.type,
-            ksb=tuple(version.ksb),
-            marks=version.marks,
-            status=question.status,
-            author=question.author,
-            last_reviewed=question.last_reviewed,
-            reviewer=question.reviewer,
-            next_due=question.next_due,
-            enemies=tuple(version.enemies or ()),
-            stem=version.stem,
-            content=version.content,
-            source="database",
-        )
-        for question, version in rows
-    ]
+    return [as_bank_question(question, version) for question, version in rows]
 
 
 def export_bank(code: str, folder: Path) -> int:
@@ -322,57 +323,3 @@ def to_item(question: Question, version: QuestionVersion) -> Item:
         option_count=len(options),
         enemies=frozenset(version.enemies or ()),
     )
-
-
-def bank_report(code: str, today: dt.date) -> dict[str, Any]:
-    from . import question_sets  # it builds on this module
-
-    standard = get_standard(code)
-    spec = spec_of(standard)
-    questions = db.session.scalars(select(Question).where(Question.standard_id == standard.id)).all()
-    by_status: dict[str, int] = {}
-    for row in questions:
-        by_status[row.status] = by_status.get(row.status, 0) + 1
-    eligible = eligible_rows(standard, today)
-    approved_by_type: dict[str, int] = {}
-    ksb_counts: dict[str, int] = {
-        code_: 0 for code_ in (spec.knowledge_test.blueprint.required_ksbs if spec.knowledge_test else ())
-    }
-    # The paper figures count paper questions only; assessor questions are reported per method below.
-    eligible = [(q, v) for q, v in eligible if get_type(v.type).on_papers]
-    for _question, version in eligible:
-        approved_by_type[version.type] = approved_by_type.get(version.type, 0) + 1
-        for ksb in version.ksb:
-            ksb_counts[ksb] = ksb_counts.get(ksb, 0) + 1
-    approved_rows = [row for row in questions if row.status == QuestionStatus.APPROVED.value]
-    overdue = sum(1 for row in approved_rows if row.next_due < today)
-    due = {
-        "overdue": overdue,
-        "next_30_days": sum(1 for row in approved_rows if today <= row.next_due <= today + dt.timedelta(days=30)),
-        "next_90_days": sum(1 for row in approved_rows if today <= row.next_due <= today + dt.timedelta(days=90)),
-    }
-    capacity = (
-        papers_without_repeat([to_item(q, v) for q, v in eligible], spec.knowledge_test.blueprint) if spec.knowledge_test else 0
-    )
-    return {
-        "standard": code,
-        "title": standard.title,
-        "practice": spec.practice,
-        "questions": len(questions),
-        "by_status": by_status,
-        "approved": {
-            key: approved_by_type.get(key, 0)
-            for key in (spec.knowledge_test.blueprint.quotas if spec.knowledge_test else approved_by_type)
-        },
-        "ksb": ksb_counts,
-        "papers_without_repeat": capacity,
-        "due_for_review": due,
-        "not_drawable_overdue": overdue,
-        "question_sets": question_sets.capacity(standard, today),
-    }
-
-
-def issued_count(standard: Standard) -> int:
-    from ..models import Attempt
-
-    return db.session.scalar(select(func.count(Attempt.id)).where(Attempt.standard_id == standard.id)) or 0

@@ -39,16 +39,15 @@ from ..models import (
 from . import audit
 from .marking_progress import (
     MarkingError,
-    ResponseMarks,
     check_mark,
     decision_of,  # noqa: F401  (re-exported: callers ask this service where a script is)
     lock_scripts,
-    marks_of,
     progress,
     question_of,
     stage,  # noqa: F401
 )
 from .marking_quality import READY, gates_for, require_gate
+from .standing_marks import ResponseMarks, marks_of
 
 # --- the queue ------------------------------------------------------------------------------
 

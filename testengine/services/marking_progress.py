@@ -4,7 +4,7 @@ A script is first-marked; then second marking is decided: at once for a script n
 boundary, otherwise by a seeded sample of its sitting (domain.marking.second_marking_sample) once
 the whole sitting has been first-marked. Disagreements wait for a moderator. When every response
 has a mark that stands, the total is final and the provisional knowledge-test result is recorded
-(services.results.record_knowledge_test). Flushes, never commits.
+(services.results.record_knowledge_test). Which marks stand is read in services.standing_marks. Flushes, never commits.
 
 Every path that saves a mark locks the script's sitting row and then the script row (always in
 that order), so the last marks of a sitting are counted exactly once and the sample drawn once.
@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from ..domain import marking as rules
 from ..domain.attempt_states import AttemptState
 from ..domain.errors import DomainError
-from ..domain.mark_standing import MarkRole, awaits_moderator, standing_mark
+from ..domain.mark_standing import MarkRole
 from ..domain.marking_states import (
     MarkingStage,
     MarkingState,
@@ -36,7 +34,6 @@ from ..extensions import db
 from ..models import (
     Attempt,
     AttemptQuestion,
-    Mark,
     QuestionVersion,
     SecondMarkingDecision,
     Sitting,
@@ -46,6 +43,8 @@ from ..models import (
 from ..models.attempts import OPEN_STATES
 from . import audit
 from .banks import spec_of
+from .results import record_knowledge_test
+from .standing_marks import ResponseMarks, first_total, marks_of
 
 MARKS = rules.MARK_CATEGORIES
 SECOND_MARKING_FRACTION = 0.10  # of the scripts not near a boundary, per sitting
@@ -64,66 +63,6 @@ FIRST, SAMPLE, SECOND, MODERATION, COMPLETE = (
 
 class MarkingError(DomainError):
     code = "marking_refused"
-
-
-# --- which marks stand ----------------------------------------------------------------------
-
-
-@dataclass
-class ResponseMarks:
-    """Every mark on one response, by role, oldest first."""
-
-    aq_id: int
-    by_role: dict[str, list[Mark]]
-
-    def latest(self, role: str) -> Mark | None:
-        rows = self.by_role.get(role)
-        return rows[-1] if rows else None
-
-    def latest_marks(self) -> dict[str, int]:
-        """Each role's latest mark, keyed by role: what domain.mark_standing reads."""
-        return {role.value: rows[-1].mark for role in MarkRole if (rows := self.by_role.get(role.value))}
-
-    @property
-    def needs_marker(self) -> bool:
-        return self.latest(MarkRole.AUTO) is None and self.latest(MarkRole.FIRST) is None
-
-    @property
-    def final(self) -> int | None:
-        """The mark that stands (None while it waits for a first mark or a moderator)."""
-        return standing_mark(**self.latest_marks())
-
-    @property
-    def needs_moderation(self) -> bool:
-        return awaits_moderator(**self.latest_marks())
-
-    def markers(self, *roles: str) -> set[int]:
-        return {m.marker_id for role in roles for m in self.by_role.get(role, []) if m.marker_id is not None}
-
-
-def marks_of(attempt_ids: Iterable[int]) -> dict[int, ResponseMarks]:
-    """Every response of these scripts with its marks, keyed by attempt question id."""
-    ids = list(set(attempt_ids))
-    if not ids:
-        return {}
-    out = {
-        aq_id: ResponseMarks(aq_id, defaultdict(list))
-        for aq_id in db.session.scalars(
-            select(AttemptQuestion.id).where(AttemptQuestion.attempt_id.in_(ids)).order_by(AttemptQuestion.id)
-        )
-    }
-    for mark in db.session.scalars(select(Mark).where(Mark.attempt_id.in_(ids)).order_by(Mark.created_at, Mark.id)):
-        out[mark.attempt_question_id].by_role[mark.role].append(mark)
-    return out
-
-
-def first_total(marks: Iterable[ResponseMarks]) -> int:
-    """Automatic marks plus the first marker's latest marks: what first marking gave the script."""
-    total = 0
-    for response in marks:
-        row = response.latest(MarkRole.AUTO) or response.latest(MarkRole.FIRST)
-        total += row.mark if row is not None else 0
-    return total
 
 
 def boundary_minimums(standard: Standard) -> list[int]:
@@ -258,8 +197,6 @@ def _finish_if_final(
     audit.record(
         actor, "marking.complete", attempt, before=before, after={"marking_state": attempt.marking_state, "total_marks": total}
     )
-    from .results import record_knowledge_test
-
     record_knowledge_test(attempt, now=now, actor=actor)
     return COMPLETE
 

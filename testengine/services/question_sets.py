@@ -40,6 +40,7 @@ from .papers import (
     _unpack_exposure,
     seen_questions,
 )
+from .rows import existing
 
 
 class NoQuestionSet(DomainError):
@@ -191,8 +192,8 @@ def _as_set(record: QuestionSetDraw, items: list[Item]) -> QuestionSet:
 def swap_choices(record: QuestionSetDraw, position: int) -> list[str]:
     """Which questions the assessor may put in the set at `position` (0-based) instead."""
     items, _ids = _pool_items(record)
-    apprentice = db.session.get(Apprentice, record.apprentice_id)
-    standard = db.session.get(Standard, record.standard_id)
+    apprentice = existing(Apprentice, record.apprentice_id)
+    standard = existing(Standard, record.standard_id)
     seen = met_questions(apprentice, standard) - set(record.question_ids)
     return swap_options(items, _rule_of_record(record), _as_set(record, items), position, seen)
 
@@ -229,7 +230,7 @@ def set_view(record: QuestionSetDraw) -> list[dict[str, Any]]:
 
     out = []
     for position, (external_id, version_id) in enumerate(record.questions):
-        version = db.session.get(QuestionVersion, version_id)
+        version = existing(QuestionVersion, version_id)
         out.append(
             {
                 "position": position + 1,

@@ -30,7 +30,7 @@ from ..domain.revision_diff import FieldChange, revision_changes
 from ..extensions import db
 from ..models import Question, QuestionReview, QuestionStatus, QuestionVersion, Standard, User
 from . import audit
-from .banks import spec_of
+from .banks import as_bank_question, spec_of
 from .statistics import BankStatistics
 
 DUE_SOON_DAYS = 30
@@ -264,25 +264,6 @@ def _record(
     db.session.add(review)
     db.session.flush()
     return review
-
-
-def as_bank_question(question: Question, version: QuestionVersion) -> BankQuestion:
-    """A stored version in bank-file form, so the file rules can check an edit of it."""
-    return BankQuestion(
-        id=question.external_id,
-        type=version.type,
-        ksb=tuple(version.ksb),
-        marks=version.marks,
-        status=question.status,
-        author=question.author,
-        last_reviewed=question.last_reviewed,
-        reviewer=question.reviewer,
-        next_due=question.next_due,
-        enemies=tuple(version.enemies or ()),
-        stem=version.stem,
-        content=version.content,
-        source="database",
-    )
 
 
 def check_revision(question: Question, stem: str, content_fields: dict[str, Any], *, today: dt.date) -> BankQuestion:

@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Question, QuestionReview, QuestionStatus, QuestionVersion, Standard, User
-from .banks import bank_report, eligible_rows, spec_of
+from .bank_report import bank_report
+from .banks import eligible_rows, spec_of
 from .exports import safe_csv_row
 from .review import review_date
 
 
 def bank_health(standard: Standard, today: dt.date) -> dict[str, Any]:
-    """services.banks.bank_report, plus coverage by KSB and type and the questions due soon."""
+    """services.bank_report.bank_report, plus coverage by KSB and type and the questions due soon."""
     report = bank_report(standard.code, today)
     spec = spec_of(standard)
     types = list(spec.knowledge_test.blueprint.quotas) if spec.knowledge_test else []

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from testengine import cli_progress
+from testengine.cli import progress as cli_progress
 from tests.conftest import REPO
 
 ST0663 = REPO / "question_banks" / "ST0663"

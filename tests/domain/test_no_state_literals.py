@@ -34,7 +34,7 @@ LITERALS = sorted(
 PATTERN = re.compile(r"(?P<q>[\"'])(?P<value>" + "|".join(map(re.escape, LITERALS)) + r")(?P=q)")
 ALLOWED = {
     ("testengine/banks/spec.py", "resit"),  # the spec file's field name, not a kind
-    ("testengine/cli_resit.py", "resit"),  # the command group's name, `testengine resit`
+    ("testengine/cli/resit.py", "resit"),  # the command group's name, `testengine resit`
 }
 
 

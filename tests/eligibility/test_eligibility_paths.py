@@ -20,7 +20,7 @@ from testengine.models import (
     MethodResult,
     ResitAgreement,
 )
-from testengine.services import eligibility, results, sittings
+from testengine.services import eligibility, result_changes, results, sittings
 from tests.conftest import csrf_token_from
 from tests.factories import csrf_of, open_sitting, second_admin
 
@@ -38,8 +38,8 @@ def _sat_and_released(sitter: Any, admin: Any, clock: Any, *, marks_each: int = 
     row = db.session.scalar(select(MethodResult).where(MethodResult.attempt_id == sitter.attempt_id))
     _release(row, admin, clock)
     if marks_each:
-        items = results.remark_items(sitter.attempt_id)
-        row = results.change_after_release(
+        items = result_changes.remark_items(sitter.attempt_id)
+        row = result_changes.change_after_release(
             row,
             route="appeal",
             reason="Appeal upheld",
@@ -232,9 +232,11 @@ def test_a_fail_leads_to_a_resit_only_with_the_agreement_inside_the_window_and_t
     regraded = _sat_and_released(resitter, admin, clock, marks_each=2)
     assert (regraded.kind, regraded.grade, regraded.marks) == ("resit", "pass", 52)
     # Only the items a marker marks are re-marked: an MCQ is refused.
-    mcq = next(aq.id for aq in resit.questions if aq.id not in {i["id"] for i in results.remark_items(resit.id)})
+    mcq = next(aq.id for aq in resit.questions if aq.id not in {i["id"] for i in result_changes.remark_items(resit.id)})
     with pytest.raises(results.ResultError) as refused:
-        results.change_after_release(regraded, route="remark", reason="x", item_marks={mcq: 1}, now=clock.now(), actor=admin)
+        result_changes.change_after_release(
+            regraded, route="remark", reason="x", item_marks={mcq: 1}, now=clock.now(), actor=admin
+        )
     assert refused.value.code == "invalid_item"
     db.session.rollback()
 

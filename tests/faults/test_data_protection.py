@@ -293,7 +293,7 @@ def test_export_to_stdout_after_pseudonymisation_by_candidate_number(app, clock,
 
 
 def test_retention_shows_progress_on_a_terminal_and_nothing_else_changes(app, clock, finish_apprentice, monkeypatch):
-    from testengine import cli_progress
+    from testengine.cli import progress as cli_progress
 
     first, second = finish_apprentice("Ann Lee"), finish_apprentice("Bob Stone")
     for finished in (first, second):

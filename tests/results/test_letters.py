@@ -7,7 +7,7 @@ import io
 from pypdf import PdfReader
 
 from testengine.domain.grading import describe_overall_rules
-from testengine.services import reports, results
+from testengine.services import reports, result_letters, results
 from testengine.services.banks import spec_of
 from tests.results.test_results_pages import _grade, _release
 
@@ -47,7 +47,7 @@ def test_the_letter_prints_a_welsh_polish_and_irish_name_and_explains_the_merit(
     assert "?" not in text
     assert "End-point assessment result" in text and "ST1379" in text
     assert "Overall end-point assessment grade: Merit" in text
-    assert results.GRADE_MEANINGS["merit"] in text
+    assert result_letters.GRADE_MEANINGS["merit"] in text
     for rule in describe_overall_rules(spec_of(st1379)):
         assert rule in text
     assert "At least 1 of the 2 methods graded distinction: Merit." in text
@@ -57,8 +57,8 @@ def test_the_letter_prints_a_welsh_polish_and_irish_name_and_explains_the_merit(
 def test_a_failed_method_gets_the_knowledge_test_boundaries_and_the_resit_rules(app, make_user, admin, st0663_spec, clock):
     user = make_user("apprentice", name="Zoë 🙂 Ní Bhriain")
     _release(_grade(user.apprentice, st0663_spec, "presentation", "fail", clock, admin), clock, admin)
-    entry = results.released_for(user.apprentice)[0]
-    text = pdf_text(reports.result_letter_pdf(results.letter(user.apprentice, entry, today=clock.now().date())))
+    entry = result_letters.released_for(user.apprentice)[0]
+    text = pdf_text(reports.result_letter_pdf(result_letters.letter(user.apprentice, entry, today=clock.now().date())))
     assert "Zoë □ Ní Bhriain" in text  # the emoji the font lacks is a visible box, not a "?"
     assert "The knowledge test is marked out of 66. Its grade boundaries:" in text
     for grade, marks in (("Fail", "0 to 45"), ("Pass", "46 to 52"), ("Distinction", "53 to 66")):

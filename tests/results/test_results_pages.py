@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from testengine.extensions import db
 from testengine.models import AuditEntry, MethodResult, QuestionVersion
-from testengine.services import eligibility, results
+from testengine.services import eligibility, result_changes, results, standing_marks
 from tests.conftest import csrf_token_from
 from tests.factories import second_admin
 
@@ -287,7 +287,7 @@ def test_a_knowledge_test_remark_on_the_page_remarks_items_and_the_total_follows
     assert sitter.submit().status_code == 200
     row = db.session.scalar(select(MethodResult).where(MethodResult.attempt_id == sitter.attempt_id))
     _release(row, clock, admin)
-    items = results.remark_items(sitter.attempt_id)
+    items = result_changes.remark_items(sitter.attempt_id)
     login(admin)
     url = f"/admin/results/methods/{row.id}/change"
     page = client.get(url).get_data(as_text=True)
@@ -303,7 +303,7 @@ def test_a_knowledge_test_remark_on_the_page_remarks_items_and_the_total_follows
     db.session.expire_all()
     current = results.current_method_results(row.apprentice_id, row.standard_id)["knowledge_test"]
     assert (current.marks, current.grade, current.change_route, current.replaces_id) == (45, "fail", "remark", row.id)
-    assert current.marks == results.standing_total(sitter.attempt_id)
+    assert current.marks == standing_marks.standing_total(sitter.attempt_id)
 
 
 def test_the_apprentice_sees_the_latest_released_grade_of_each_method(client, login, make_user, admin, st1379, clock):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from testengine.domain.errors import DomainError
 from testengine.extensions import db
 from testengine.models import Attempt, AuditEntry, Mark, MethodResult
-from testengine.services import results
+from testengine.services import result_changes, results, standing_marks
 from tests.factories import second_admin
 
 
@@ -69,10 +69,14 @@ def test_a_released_result_changes_only_through_an_appeal(graded, st1379, appren
         _grade(apprentice, st1379, "observation", "distinction", clock, admin)
     assert refused.value.code == "already_passed"
     with pytest.raises(results.ResultError, match="reason"):
-        results.change_after_release(observation, route="appeal", reason="  ", grade="distinction", now=clock.now(), actor=admin)
+        result_changes.change_after_release(
+            observation, route="appeal", reason="  ", grade="distinction", now=clock.now(), actor=admin
+        )
     with pytest.raises(results.ResultError, match="appeal or a re-mark"):
-        results.change_after_release(observation, route="whim", reason="x", grade="distinction", now=clock.now(), actor=admin)
-    changed = results.change_after_release(
+        result_changes.change_after_release(
+            observation, route="whim", reason="x", grade="distinction", now=clock.now(), actor=admin
+        )
+    changed = result_changes.change_after_release(
         observation,
         route="appeal",
         reason="Appeal upheld: evidence of criterion O3 overlooked",
@@ -91,7 +95,9 @@ def test_a_released_result_changes_only_through_an_appeal(graded, st1379, appren
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "result.method.appeal"))
     assert entry.before["grade"] == "pass" and entry.after["grade"] == "distinction" and entry.reason.startswith("Appeal upheld")
     with pytest.raises(results.ResultError, match="current, released"):
-        results.change_after_release(observation, route="appeal", reason="again", grade="fail", now=clock.now(), actor=admin)
+        result_changes.change_after_release(
+            observation, route="appeal", reason="again", grade="fail", now=clock.now(), actor=admin
+        )
 
 
 def test_a_knowledge_test_remark_regrades_from_the_item_marks_that_stand(start_sitter, admin, clock):
@@ -104,22 +110,26 @@ def test_a_knowledge_test_remark_regrades_from_the_item_marks_that_stand(start_s
     with pytest.raises(results.ResultError, match="released"):
         results.record_knowledge_test(attempt, now=clock.now(), actor=None)
     with pytest.raises(results.ResultError, match="items") as refused:
-        results.change_after_release(result, route="remark", reason="Q12 re-marked", now=clock.now(), actor=admin)
+        result_changes.change_after_release(result, route="remark", reason="Q12 re-marked", now=clock.now(), actor=admin)
     assert refused.value.code == "item_marks_required"
-    items = results.remark_items(attempt.id)
+    items = result_changes.remark_items(attempt.id)
     assert len(items) == 26 and all(item["standing"] == 0 and item["available"] == 2 for item in items)  # the short answers only
     mcq = next(aq for aq in attempt.questions if aq.id not in {item["id"] for item in items})
     for bad, code in (({items[0]["id"]: 3}, "invalid_mark"), ({mcq.id: 1}, "invalid_item")):
         with pytest.raises(results.ResultError) as refused:
-            results.change_after_release(result, route="remark", reason="x", item_marks=bad, now=clock.now(), actor=admin)
+            result_changes.change_after_release(result, route="remark", reason="x", item_marks=bad, now=clock.now(), actor=admin)
         assert refused.value.code == code
     # 23 answers re-marked at 2, one at 1 (one left as it stood): 47 marks stand, a pass.
     new_marks = {item["id"]: 2 for item in items[:23]} | {items[23]["id"]: 1, items[24]["id"]: 0}
-    changed = results.change_after_release(
+    changed = result_changes.change_after_release(
         result, route="remark", reason="Short answers re-marked on appeal", item_marks=new_marks, now=clock.now(), actor=admin
     )
     assert (changed.marks, changed.grade, changed.attempt_id, changed.change_route) == (47, "pass", attempt.id, "remark")
-    assert changed.marks == results.standing_total(attempt.id) == sum(m for m in results.final_marks(attempt.id).values())
+    assert (
+        changed.marks
+        == standing_marks.standing_total(attempt.id)
+        == sum(m for m in standing_marks.final_marks(attempt.id).values())
+    )
     assert attempt.total_marks == 47
     remarks = db.session.scalars(select(Mark).where(Mark.attempt_id == attempt.id, Mark.role == "remark")).all()
     assert len(remarks) == 24 and {m.marker_id for m in remarks} == {admin.id}  # an unchanged item adds no row

@@ -14,7 +14,8 @@ from testengine.domain.grading import add_months
 from testengine.extensions import db
 from testengine.models import AuditEntry, QuestionReview
 from testengine.services import review, review_record
-from testengine.services.banks import bank_report, eligible_rows
+from testengine.services.bank_report import bank_report
+from testengine.services.banks import eligible_rows
 from testengine.services.papers import issue_paper
 from testengine.services.statistics import bank_statistics
 from tests.review.conftest import key_of, question_of, version_of, wrong_of

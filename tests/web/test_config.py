@@ -55,7 +55,7 @@ def test_bank_validate_and_import_use_the_bank_file_limit(app, tmp_path, monkeyp
     import sys
 
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "TESTENGINE_BANK_MAX_FILE_BYTES": "1024", "HOME": str(tmp_path)}
-    script = "import sys; from testengine.cli_banks import validate; validate.main(sys.argv[1:])"
+    script = "import sys; from testengine.cli.banks import validate; validate.main(sys.argv[1:])"
     outside = subprocess.run([sys.executable, "-c", script, str(bank)], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert outside.returncode == 2 and "over the limit of 1,024 bytes" in outside.stderr, outside.stderr
 

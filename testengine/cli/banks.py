@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .cli import bank_group, fail, write_lock
-from .clock import utcnow
+from ..clock import utcnow
+from .command import bank_group, fail, writes
 
 
 @bank_group.command("validate")
@@ -21,9 +21,9 @@ def validate(path: Path) -> None:
 
     from flask import current_app, has_app_context
 
-    from .banks import load_standard, validate_standard
-    from .banks.lint import lint_loaded
-    from .config import ConfigError, bank_max_file_bytes
+    from ..banks import load_standard, validate_standard
+    from ..banks.lint import lint_loaded
+    from ..config import ConfigError, bank_max_file_bytes
 
     try:
         limit = (
@@ -63,8 +63,8 @@ def lint(path: Path | None, standard: str | None, as_json: bool) -> None:
 
     from flask import current_app
 
-    from .banks import BankValidationError, load_standard
-    from .banks.lint import lint_loaded
+    from ..banks import BankValidationError, load_standard
+    from ..banks.lint import lint_loaded
 
     if (path is None) == (standard is None):
         fail("Give either a standard folder or --standard CODE.")
@@ -97,16 +97,15 @@ def lint(path: Path | None, standard: str | None, as_json: bool) -> None:
 @bank_group.command("import")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @with_appcontext
-@write_lock
+@writes
 def import_(path: Path) -> None:
     """Import a standard's folder in one transaction: all of it, or nothing."""
     from flask import current_app
 
-    from .banks import BankValidationError, load_standard
-    from .banks.lint import lint_loaded
-    from .cli_progress import progress
-    from .extensions import db
-    from .services.banks import import_bank
+    from ..banks import BankValidationError, load_standard
+    from ..banks.lint import lint_loaded
+    from ..services.banks import import_bank
+    from .progress import progress
 
     now = utcnow()
     try:
@@ -122,12 +121,10 @@ def import_(path: Path) -> None:
         with progress(f"Importing {path.name}") as step:
             summary = import_bank(path, now=now, loaded=loaded, progress=step)
     except BankValidationError as error:
-        db.session.rollback()
         for problem in error.problems:
             click.echo(str(problem), err=True)
         click.echo(f"Nothing imported: {len(error.problems)} problem(s).", err=True)
         raise SystemExit(2) from None
-    db.session.commit()
     counts = summary.as_dict()
     if not summary.changed:
         click.echo(f"{summary.standard}: no changes ({counts['unchanged']} questions unchanged).")
@@ -152,7 +149,7 @@ def import_(path: Path) -> None:
 @with_appcontext
 def export(standard: str, fmt: str, path: Path) -> None:
     """Write the bank as files that validate and re-import (or convert back) to the same bank."""
-    from .services.banks import UnknownStandard, current_bank_questions, export_bank, get_standard
+    from ..services.banks import UnknownStandard, current_bank_questions, export_bank, get_standard
 
     if fmt == "yaml":
         if path.exists() and not path.is_dir():
@@ -163,7 +160,7 @@ def export(standard: str, fmt: str, path: Path) -> None:
             fail(str(error))
         click.echo(f"Wrote {count} questions to {path}")
         return
-    from .interop.export import exportable, moodle_xml, qti3_package
+    from ..interop.export import exportable, moodle_xml, qti3_package
 
     if path.is_dir():
         fail(f"{path} is a folder: a {fmt} export writes one file")
@@ -188,7 +185,8 @@ def export(standard: str, fmt: str, path: Path) -> None:
 @with_appcontext
 def report(standard: str, as_json: bool) -> None:
     """Counts by type, status and KSB; review dates; papers and question sets one apprentice can meet without a repeat."""
-    from .services.banks import UnknownStandard, bank_report
+    from ..services.bank_report import bank_report
+    from ..services.banks import UnknownStandard
 
     try:
         data = bank_report(standard, utcnow().date())
@@ -241,7 +239,7 @@ def convert_(fmt: str, source: Path, standard: str, out: Path, encoding: str | N
     Exit 0 when every input was read, 2 when a file (or a package entry) is malformed or refused;
     the items that could be read are converted either way.
     """
-    from .interop import SourceError, convert
+    from ..interop import SourceError, convert
 
     spec_path = _banks_dir() / standard / "spec.yaml"
     if not spec_path.is_file():

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from .extensions import db
+from ..extensions import db
 
 ASSESSOR = ("assessor@demo.test", "Drew Assessor")
 APPRENTICE_EMAIL = "apprentice1@demo.test"
@@ -14,9 +14,9 @@ APPRENTICE_EMAIL = "apprentice1@demo.test"
 
 def seed_assessor(now: dt.datetime, passwords: list[tuple[str, str, str]]) -> None:
     """Create (or reset the password of) the demo assessor and book them, once, with apprentice 1."""
-    from .models import Appointment, User
-    from .services import accounts, appointments
-    from .services.banks import get_standard
+    from ..models import Appointment, User
+    from ..services import accounts, appointments
+    from ..services.banks import get_standard
 
     email, name = ASSESSOR
     password = accounts.generate_password()
@@ -29,7 +29,8 @@ def seed_assessor(now: dt.datetime, passwords: list[tuple[str, str, str]]) -> No
         accounts.reset_password(assessor, password, None, temporary=False)
     passwords.append(("assessor", email, password))
     if db.session.scalar(select(Appointment.id).where(Appointment.assessor_id == assessor.id)) is None:
-        apprentice = db.session.scalar(select(User).where(User.email == APPRENTICE_EMAIL)).apprentice
+        apprentice = db.session.scalars(select(User).where(User.email == APPRENTICE_EMAIL)).one().apprentice
+        assert apprentice is not None  # the demo made apprentice 1 with the apprentice role
         appointments.create(
             apprentice=apprentice,
             standard=get_standard("ST1379"),

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .cli import login_url, write_lock
-from .clock import utcnow
-from .domain.attempt_states import AttemptState
-from .domain.errors import DomainError
-from .domain.sitting_states import SittingState
+from ..clock import utcnow
+from ..domain.attempt_states import AttemptState
+from ..domain.errors import DomainError
+from ..domain.sitting_states import SittingState
+from .command import writes
+from .ops import login_url
+
+if TYPE_CHECKING:
+    from ..services.sweeps import SweepReport
 
 DEMO_PEOPLE = [
     # email, name, roles, uln, moderator
@@ -87,7 +92,7 @@ TRY = [
     "--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (for the address printed)"
 )
 @with_appcontext
-@write_lock
+@writes
 def demo(host: str, port: int) -> None:
     """Set up a demonstration: schema, the ST0663 and ST1379 banks and the ST1380 practice bank, a user for every role, a sitting open now.
 
@@ -96,11 +101,11 @@ def demo(host: str, port: int) -> None:
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Sitting, User
-    from .services import accounts, sittings
-    from .services.adjustments import add_adjustment
-    from .services.banks import get_standard, import_bank
+    from ..extensions import db
+    from ..models import Sitting, User
+    from ..services import accounts, sittings
+    from ..services.adjustments import add_adjustment
+    from ..services.banks import get_standard, import_bank
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     now = utcnow()
@@ -145,7 +150,7 @@ def demo(host: str, port: int) -> None:
         invigilator = users["invigilator@demo.test"]
         sittings.assign_invigilator(sitting, invigilator, actor=None)
         sittings.sign_in(sitting, invigilator, now=now)
-        from .policy import load_policy
+        from ..policy import load_policy
 
         sittings.confirm_venue(sitting, {item.key: True for item in load_policy().venue_checklist}, now=now, actor=invigilator)
         third = users["apprentice3@demo.test"].apprentice
@@ -192,7 +197,6 @@ def demo(host: str, port: int) -> None:
     from .demo_practice import seed_practice  # the practice bank, practice papers for apprentice 2, a learner
 
     seed_practice(now, passwords)
-    db.session.commit()
     click.echo("")
     click.echo("Demo users (keep these; run `testengine demo` again to reset them):")
     for roles, email, password in passwords:
@@ -227,10 +231,10 @@ def _next_sitting(users, now: dt.datetime):  # type: ignore[no-untyped-def]
     """A sitting next week, invigilator assigned, venue not yet confirmed: the invigilator's check to do."""
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Sitting
-    from .services import sittings
-    from .services.banks import get_standard
+    from ..extensions import db
+    from ..models import Sitting
+    from ..services import sittings
+    from ..services.banks import get_standard
 
     sitting = db.session.scalar(select(Sitting).where(Sitting.title == NEXT_SITTING, Sitting.state != SittingState.CLOSED.value))
     if sitting is None:
@@ -258,10 +262,10 @@ def _standardisation(moderator, now: dt.datetime) -> int:  # type: ignore[no-unt
     """
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Question, QuestionVersion, StandardisationItem
-    from .services.banks import get_standard
-    from .services.marking_quality import add_standardisation_item
+    from ..extensions import db
+    from ..models import Question, QuestionVersion, StandardisationItem
+    from ..services.banks import get_standard
+    from ..services.marking_quality import add_standardisation_item
 
     standard = get_standard("ST0663")
     have = set(db.session.scalars(select(StandardisationItem.question_id)))
@@ -303,10 +307,10 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
     revision of another, for a second reviewer to approve. A second run changes nothing."""
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Question, QuestionReview, QuestionVersion
-    from .services import review
-    from .services.banks import get_standard
+    from ..extensions import db
+    from ..models import Question, QuestionReview, QuestionVersion
+    from ..services import review
+    from ..services.banks import as_bank_question, get_standard
 
     standard = get_standard("ST0663")
     mcqs = list(
@@ -340,7 +344,7 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
         review.propose_revision(
             target,
             stem=stem,
-            content_fields={"options": review.as_bank_question(target, current).to_file_dict()["options"]},
+            content_fields={"options": as_bank_question(target, current).to_file_dict()["options"]},
             comments="Clearer wording: the stem should ask what to do first.",
             actor=reviewer,
             now=now,
@@ -351,8 +355,8 @@ def _review_queue(reviewer, now: dt.datetime) -> tuple[int, str]:  # type: ignor
 
 def _results_to_sign_off(users, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
     """Dana Apprentice's two ST1379 method grades, recorded and waiting for an admin to sign them off."""
-    from .services import results
-    from .services.banks import get_standard
+    from ..services import results
+    from ..services.banks import get_standard
 
     standard = get_standard("ST1379")
     dana = users["apprentice4@demo.test"].apprentice
@@ -374,26 +378,10 @@ def _results_to_sign_off(users, now: dt.datetime) -> None:  # type: ignore[no-un
 
 @click.command("sweep")
 @with_appcontext
-@write_lock
 def sweep() -> None:
     """Submit every attempt whose time (plus the network grace) has run out. Safe to run from cron every minute."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import Attempt
-    from .services.sweeps import finalise_each
-
-    now = utcnow()
-    attempts = list(
-        db.session.scalars(
-            select(Attempt)
-            .where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))
-            .order_by(Attempt.id)
-        )
-    )
-    report = finalise_each(attempts, now)  # each attempt on its own: one failure never stops the others
-    db.session.commit()
-    from .ops.metrics import SWEEP_RUNS, SWEEP_SUBMITTED
+    report = _submit_the_overdue(utcnow())  # committed: what was submitted stays so even if some failed
+    from ..ops.metrics import SWEEP_RUNS, SWEEP_SUBMITTED
 
     SWEEP_RUNS.inc()
     SWEEP_SUBMITTED.inc(len(report.submitted))
@@ -406,3 +394,22 @@ def sweep() -> None:
         raise click.ClickException(
             f"{len(report.failed)} attempt(s) could not be submitted; see above and the audit log (attempt.submit_failed)."
         )
+
+
+@writes
+def _submit_the_overdue(now: dt.datetime) -> SweepReport:
+    """Each attempt on its own (a savepoint each): one failure never stops the others."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Attempt
+    from ..services.sweeps import finalise_each
+
+    attempts = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.state == AttemptState.IN_PROGRESS.value, Attempt.deadline_at.is_not(None))
+            .order_by(Attempt.id)
+        )
+    )
+    return finalise_each(attempts, now)

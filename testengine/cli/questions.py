@@ -7,9 +7,9 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from .cli import fail, write_lock
-from .clock import utcnow
-from .domain.errors import DomainError
+from ..clock import utcnow
+from ..domain.errors import DomainError
+from .command import fail, writes
 
 
 @click.group("questions")
@@ -49,16 +49,16 @@ def _print_set(record, rows, as_json: bool, reproduced: bool | None = None) -> N
 @click.option("--seed", type=int, default=None, help="Fix the seed (for rehearsals and audits)")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-@write_lock
+@writes
 def draw(standard: str, method_key: str, uln: str, seed: int | None, as_json: bool) -> None:
     """Draw and record a question set for an apprentice; exit 2 naming what ran out when the bank cannot."""
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Apprentice
-    from .services.accounts import AccountError, next_candidate_number, validate_uln
-    from .services.banks import get_standard
-    from .services.question_sets import draw_set, set_view
+    from ..extensions import db
+    from ..models import Apprentice
+    from ..services.accounts import AccountError, next_candidate_number, validate_uln
+    from ..services.banks import get_standard
+    from ..services.question_sets import draw_set, set_view
 
     try:
         uln = validate_uln(uln)
@@ -73,9 +73,7 @@ def draw(standard: str, method_key: str, uln: str, seed: int | None, as_json: bo
         record = draw_set(apprentice, standard_row, method_key, now=utcnow(), actor=None, seed=seed)
         rows = set_view(record)
     except (DomainError, AccountError) as refused:
-        db.session.rollback()
         fail(str(refused))
-    db.session.commit()
     _print_set(record, rows, as_json)
 
 
@@ -85,9 +83,9 @@ def draw(standard: str, method_key: str, uln: str, seed: int | None, as_json: bo
 @with_appcontext
 def show(set_id: int, as_json: bool) -> None:
     """Show a recorded set and whether a redraw from its seed gives the same questions."""
-    from .extensions import db
-    from .models import QuestionSetDraw
-    from .services.question_sets import reproduce_set, set_view
+    from ..extensions import db
+    from ..models import QuestionSetDraw
+    from ..services.question_sets import reproduce_set, set_view
 
     record = db.session.get(QuestionSetDraw, set_id)
     if record is None:
@@ -109,18 +107,18 @@ def show(set_id: int, as_json: bool) -> None:
     help="When (UTC), e.g. 2026-12-10T09:30",
 )
 @with_appcontext
-@write_lock
+@writes
 def appoint(assessor_email: str, uln: str, standard: str, method_key: str, when) -> None:  # type: ignore[no-untyped-def]
     """Book an assessor with an apprentice for an assessor-led method (an administrator's task)."""
     import datetime as dt
 
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Apprentice, User
-    from .services import appointments
-    from .services.accounts import AccountError, validate_uln
-    from .services.banks import get_standard
+    from ..extensions import db
+    from ..models import Apprentice, User
+    from ..services import appointments
+    from ..services.accounts import AccountError, validate_uln
+    from ..services.banks import get_standard
 
     try:
         uln = validate_uln(uln)
@@ -141,9 +139,7 @@ def appoint(assessor_email: str, uln: str, standard: str, method_key: str, when)
             actor=None,
         )
     except (DomainError, AccountError) as refused:
-        db.session.rollback()
         fail(str(refused))
-    db.session.commit()
     click.echo(
         f"Appointment {appointment.id}: {assessor.email} with {apprentice.candidate_number} for {method_key} at {when:%Y-%m-%d %H:%M} UTC"
     )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .cli import fail
-from .clock import utcnow
+from ..clock import utcnow
+from .command import end_read, fail, writes
 
 
 @click.group("data")
@@ -28,26 +30,38 @@ def retention(dry_run: bool) -> None:
     Names, ULN, email and identity details are replaced; marks, answers, grades and statistics are kept.
     All of it in one transaction, each apprentice audited. Safe to run from cron daily.
     """
-    from .extensions import db, write_transaction
-    from .services.data_protection import apply_retention, due_for_pseudonymisation
+    from ..services.data_protection import due_for_pseudonymisation
 
     days = int(current_app.config["TESTENGINE"]["RETENTION_DAYS"])
     now = utcnow()
     if dry_run:
         due = due_for_pseudonymisation(now, days)
-        db.session.rollback()
+        end_read()
         for row in due:
             click.echo(f"{row.candidate_number}\t{row.name}\tlast activity {row.last_activity:%Y-%m-%d}")
         click.echo(f"{len(due)} apprentice(s) would be pseudonymised (retention {days} days). Nothing changed.")
         return
-    from .cli_progress import progress
-
-    with write_transaction(), progress("Pseudonymising") as step:
-        done = apply_retention(now, days, progress=step)
-        db.session.commit()
+    done = _pseudonymise(now, days)
     for row in done:
         click.echo(f"{row.candidate_number}\tpseudonymised")
     click.echo(f"{len(done)} apprentice(s) pseudonymised (retention {days} days).")
+
+
+@writes
+def _pseudonymise(now: dt.datetime, days: int) -> list[Any]:
+    """All of them in one transaction, each audited."""
+    from ..services.data_protection import apply_retention
+    from .progress import progress
+
+    with progress("Pseudonymising") as step:
+        return apply_retention(now, days, progress=step)
+
+
+@writes
+def _record_export(apprentice: Any) -> None:
+    from ..services.subject_access import record_export
+
+    record_export(apprentice, actor=None)
 
 
 @data_group.command("export")
@@ -60,21 +74,14 @@ def export(identifier: str, path: Path | None) -> None:
     Their answers are withheld under the exam scripts exemption (DPA 2018 Sch. 2 para 25); the
     export says so. The export itself is recorded in the audit log.
     """
-    from .extensions import db, write_transaction
-    from .services.data_protection import (
-        DataProtectionError,
-        find_apprentice,
-        record_export,
-        subject_access_export,
-    )
+    from ..services.subject_access import DataProtectionError, find_apprentice, subject_access_export
 
     try:
         apprentice = find_apprentice(identifier)
     except DataProtectionError as missing:
-        db.session.rollback()
         fail(str(missing))
     data = subject_access_export(apprentice, now=utcnow())
-    db.session.commit()  # end the read before taking the write lock for the audit entry
+    end_read()  # before taking the write lock for the audit entry
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if path is not None:
         # Personal data: readable by the owner only.
@@ -82,9 +89,7 @@ def export(identifier: str, path: Path | None) -> None:
         os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-    with write_transaction():
-        record_export(apprentice, actor=None)
-        db.session.commit()
+    _record_export(apprentice)
     if path is None:
         click.echo(text, nl=False)
     else:

@@ -7,9 +7,9 @@ import datetime as dt
 import click
 from flask.cli import with_appcontext
 
-from .cli import fail, write_lock
-from .clock import utcnow
-from .domain.errors import DomainError
+from ..clock import utcnow
+from ..domain.errors import DomainError
+from .command import fail, writes
 
 
 @click.group("resit")
@@ -20,10 +20,10 @@ def resit_group() -> None:
 def _apprentice_and_standard(uln: str, code: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Apprentice
-    from .services.accounts import validate_uln
-    from .services.banks import get_standard
+    from ..extensions import db
+    from ..models import Apprentice
+    from ..services.accounts import validate_uln
+    from ..services.banks import get_standard
 
     standard = get_standard(code)
     apprentice = db.session.scalar(select(Apprentice).where(Apprentice.uln == validate_uln(uln)))
@@ -40,14 +40,13 @@ def _apprentice_and_standard(uln: str, code: str):  # type: ignore[no-untyped-de
 @click.option("--agreed-on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="When they agreed (default today)")
 @click.option("--further-learning", default=None, help="The further learning done: makes the attempt a re-take")
 @with_appcontext
-@write_lock
+@writes
 def agree(
     uln: str, standard: str, method: str, employer_contact: str, agreed_on: dt.datetime | None, further_learning: str | None
 ) -> None:
     """Record the employer's agreement to a re-sit (or, with --further-learning, a re-take) of a failed method."""
-    from .extensions import db
-    from .services import eligibility
-    from .services.accounts import AccountError
+    from ..services import eligibility
+    from ..services.accounts import AccountError
 
     now = utcnow()
     try:
@@ -63,9 +62,7 @@ def agree(
             actor=None,
         )
     except (DomainError, AccountError) as refused:
-        db.session.rollback()
         fail(str(refused))
-    db.session.commit()
     kind = "re-take" if agreement.further_learning else "re-sit"
     click.echo(
         f"Recorded: {agreement.employer_contact} agreed on {agreement.agreed_on.isoformat()} to a {kind} of "
@@ -80,8 +77,8 @@ def agree(
 @with_appcontext
 def check(uln: str, standard: str, method: str | None) -> None:
     """Print the kind of attempt (first, resit, retake) the apprentice may sit now, or the rule that refuses it."""
-    from .services import eligibility
-    from .services.accounts import AccountError
+    from ..services import eligibility
+    from ..services.accounts import AccountError
 
     try:
         apprentice, standard_row = _apprentice_and_standard(uln, standard)

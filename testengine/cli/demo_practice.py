@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from .extensions import db
+from ..extensions import db
 
 APPRENTICE_EMAIL = "apprentice2@demo.test"
 LEARNER = ("learner@demo.test", "Lane Learner")
@@ -18,9 +18,9 @@ LEARNER = ("learner@demo.test", "Lane Learner")
 
 def seed_practice(now: dt.datetime, passwords: list[tuple[str, str, str]]) -> int:
     """Create (or reset) the learner, and give apprentice 2 two practice papers, once."""
-    from .models import PracticeAttempt, QuestionVersion, User
-    from .services import accounts, practice
-    from .services.banks import get_standard
+    from ..models import PracticeAttempt, QuestionVersion, User
+    from ..services import accounts, practice
+    from ..services.banks import get_standard
 
     email, name = LEARNER
     password = accounts.generate_password()

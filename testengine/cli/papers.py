@@ -7,10 +7,10 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from .cli import fail, paper_group, write_lock
-from .clock import utcnow
-from .domain.attempt_states import AttemptKind
-from .domain.errors import DomainError
+from ..clock import utcnow
+from ..domain.attempt_states import AttemptKind
+from ..domain.errors import DomainError
+from .command import fail, paper_group, writes
 
 
 @paper_group.command("draw")
@@ -25,7 +25,7 @@ from .domain.errors import DomainError
 )
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-@write_lock
+@writes
 def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: bool) -> None:
     """Issue and record a paper, if the apprentice may sit the test now; never prints answers or keys.
 
@@ -34,12 +34,12 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
     """
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Apprentice
-    from .services import eligibility
-    from .services.accounts import AccountError, next_candidate_number, validate_uln
-    from .services.banks import get_standard
-    from .services.papers import issue_paper
+    from ..extensions import db
+    from ..models import Apprentice
+    from ..services import eligibility
+    from ..services.accounts import AccountError, next_candidate_number, validate_uln
+    from ..services.banks import get_standard
+    from ..services.papers import issue_paper
 
     try:
         uln = validate_uln(uln)
@@ -60,9 +60,7 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
                 )
         attempt = issue_paper(apprentice, standard_row, now=now, actor=None, seed=seed)
     except (DomainError, AccountError) as refused:
-        db.session.rollback()
         fail(str(refused))
-    db.session.commit()
     questions = [
         {"id": aq.version.question.external_id, "type": aq.version.type, "marks": aq.marks, "ksb": list(aq.version.ksb)}
         for aq in attempt.questions
@@ -83,9 +81,9 @@ def draw(standard: str, uln: str, seed: int | None, kind: str | None, as_json: b
 @with_appcontext
 def show(attempt_id: int, as_json: bool) -> None:
     """Show a recorded paper (for administrators): each question's version and option order, and whether a redraw matches."""
-    from .extensions import db
-    from .models import Attempt
-    from .services.papers import reproduce_paper
+    from ..extensions import db
+    from ..models import Attempt
+    from ..services.papers import reproduce_paper
 
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:

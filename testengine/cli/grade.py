@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from flask import current_app, has_app_context
 
-from .cli import fail
-from .config import banks_dir
+from ..config import banks_dir
+from .command import fail
 
 
 def _banks_dir() -> Path:
@@ -22,8 +22,8 @@ def _banks_dir() -> Path:
 
 def _spec(code: str):  # type: ignore[no-untyped-def]
     """Only the spec file: grading needs no questions (and must not fail on a question's review date)."""
-    from .banks import BankValidationError, parse_spec
-    from .banks.yaml_lines import YamlError, load_yaml
+    from ..banks import BankValidationError, parse_spec
+    from ..banks.yaml_lines import YamlError, load_yaml
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", code):
         fail(f"{code!r} is not a standard code (for example ST0663).")
@@ -48,8 +48,8 @@ def grade(
     standard: str, method: str | None, marks: int | None, overall: bool, list_methods: bool, method_grades: tuple[str, ...]
 ) -> None:
     """Print a grade as one word: fail, pass, merit or distinction."""
-    from .domain.errors import DomainError
-    from .domain.grading import grade_for_marks, overall_grade
+    from ..domain.errors import DomainError
+    from ..domain.grading import grade_for_marks, overall_grade
 
     modes = sum([list_methods, overall, method is not None or marks is not None])
     if modes != 1:

@@ -30,9 +30,10 @@ from ..models import (
     StandardisationItem,
     User,
 )
-from ..services import marking
-from ..services import marking_progress as progress
-from ..services import marking_quality as quality
+from . import marking
+from . import marking_progress as progress
+from . import marking_quality as quality
+from .standing_marks import ResponseMarks, marks_of
 
 STAGE_TEXT = {
     progress.FIRST: "First marking",
@@ -125,7 +126,7 @@ class ResponsePage:
     candidate_number: str
     question: QuestionInfo
     answer: str
-    marks: progress.ResponseMarks
+    marks: ResponseMarks
 
 
 def response_page(aq_id: int) -> ResponsePage:
@@ -143,7 +144,7 @@ def response_page(aq_id: int) -> ResponsePage:
         candidate_number(aq.attempt_id),
         _info(ref, version),
         answer,
-        progress.marks_of([aq.attempt_id])[aq.id],
+        marks_of([aq.attempt_id])[aq.id],
     )
 
 
@@ -301,7 +302,7 @@ def script_page(attempt: Attempt, marker: Any, now: dt.datetime) -> ScriptPage:
         .where(AttemptQuestion.attempt_id == attempt.id)
         .order_by(AttemptQuestion.position)
     ).all()
-    marks = progress.marks_of([attempt.id])
+    marks = marks_of([attempt.id])
     claims = dict(
         db.session.execute(
             select(MarkingClaim.attempt_question_id, MarkingClaim.marker_id)

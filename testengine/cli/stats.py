@@ -7,7 +7,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from .cli import bank_group, fail
+from .command import bank_group, fail
 
 
 def _fmt(value: float | None, spec: str = ".2f") -> str:
@@ -27,9 +27,9 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
 @with_appcontext
 def stats(standard: str, as_json: bool, min_responses: int) -> None:
     """Facility, discrimination, distractors, marker agreement and flags per item; reliability per sitting."""
-    from .cli_progress import progress
-    from .services.banks import UnknownStandard, get_standard
-    from .services.statistics import bank_statistics
+    from ..services.banks import UnknownStandard, get_standard
+    from ..services.statistics import bank_statistics
+    from .progress import progress
 
     try:
         row = get_standard(standard)

@@ -1,0 +1,11 @@
+"""The marker area's blueprint, on its own so that every module of routes can import it and the package's
+__init__ can import them all (nothing imports back up)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from .. import access
+
+bp = Blueprint("marker", __name__, url_prefix="/mark")
+access.restrict(bp, roles=("marker",))
