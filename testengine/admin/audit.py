@@ -14,6 +14,7 @@ from wtforms import DateField, Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..extensions import db
+from ..form_choices import options
 from ..models import AuditEntry, User
 from .views import bp
 
@@ -100,8 +101,8 @@ def _who(entry: AuditEntry, email: str | None) -> str:
 @bp.route("/audit")
 def audit():  # type: ignore[no-untyped-def]
     form = AuditFilterForm(MultiDict(request.args))
-    form.action.choices = _choices(AuditEntry.action, "Any action")
-    form.object_type.choices = _choices(AuditEntry.object_type, "Any type")
+    form.action.choices = options(_choices(AuditEntry.action, "Any action"))
+    form.object_type.choices = options(_choices(AuditEntry.object_type, "Any type"))
     filters = _filters(form)
 
     def with_actor(query):  # type: ignore[no-untyped-def]

@@ -17,11 +17,13 @@ from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.result_states import ResultStatus
 from ..extensions import db
+from ..form_choices import options
 from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard, User
 from ..services import eligibility
 from ..services import results as result_service
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
+from ..storage.requests import discard
 from .views import bp
 
 
@@ -49,7 +51,7 @@ class EpaPeriodForm(FlaskForm):
 
 
 class ChangeForm(FlaskForm):
-    route = SelectField("Route", choices=[("appeal", "Appeal"), ("remark", "Re-mark")], validators=[DataRequired()])
+    route = SelectField("Route", choices=options([("appeal", "Appeal"), ("remark", "Re-mark")]), validators=[DataRequired()])
     grade = SelectField("New grade", validators=[Optional()])
     reason = TextAreaField(
         "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_service.MAX_REASON)]
@@ -81,8 +83,8 @@ def _grade_form(standard: Standard) -> GradeForm:
     spec = spec_of(standard)
     graded_by_marks = spec.knowledge_test.method if spec.knowledge_test else None
     form = GradeForm(prefix="g")
-    form.method.choices = [(m.key, m.name) for m in spec.methods if m.key != graded_by_marks]
-    form.grade.choices = [(g, g.capitalize()) for g in dict.fromkeys(g for m in spec.methods for g in m.grades)]
+    form.method.choices = options([(m.key, m.name) for m in spec.methods if m.key != graded_by_marks])
+    form.grade.choices = options([(g, g.capitalize()) for g in dict.fromkeys(g for m in spec.methods for g in m.grades)])
     return form
 
 
@@ -133,7 +135,7 @@ def apprentice_results(apprentice_id: int, code: str):  # type: ignore[no-untype
 
 def _agreement_form(standard: Standard) -> AgreementForm:
     form = AgreementForm(prefix="r")
-    form.method.choices = [(m.key, m.name) for m in spec_of(standard).methods]
+    form.method.choices = options([(m.key, m.name) for m in spec_of(standard).methods])
     if form.agreed_on.data is None and not form.is_submitted():
         form.agreed_on.data = utcnow().date()
     return form
@@ -219,11 +221,10 @@ def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
                 actor=current_user,
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.method.errors = [*form.method.errors, str(refused)]
             status = 409
         else:
-            db.session.commit()
             flash("Grade recorded as provisional.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
     return _results_page(apprentice, standard, grade_form=form), status
@@ -249,11 +250,10 @@ def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-
                 actor=current_user,
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.method.errors = [*form.method.errors, str(refused)]
             status = 409
         else:
-            db.session.commit()
             flash("The employer's agreement is recorded.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
     return _results_page(apprentice, standard, agreement_form=form), status
@@ -267,7 +267,6 @@ def set_epa_period(apprentice_id: int, code: str):  # type: ignore[no-untyped-de
     if not form.validate_on_submit():
         return _results_page(apprentice, standard, epa_form=form), 400
     result_service.set_epa_period_end(apprentice, form.ends_on.data, actor=current_user)
-    db.session.commit()
     flash("EPA period end date saved.")
     return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
 
@@ -301,10 +300,9 @@ def _apply(result: MethodResult | OverallResult, action: str) -> None:
     try:
         getattr(result_service, action)(result, now=utcnow(), actor=current_user)
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash(f"{result.grade.capitalize()} {result.status.replace('_', ' ')}.")
 
 
@@ -333,7 +331,7 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     by_marks = spec.knowledge_test is not None and spec.knowledge_test.method == result.method_key
     items = result_service.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
     form = _change_form(items)
-    form.grade.choices = [("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades]
+    form.grade.choices = options([("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades])
     standing = result_service.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
     status = 200
     if form.validate_on_submit():
@@ -348,11 +346,10 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
                 item_marks={int(item["id"]): form[f"item_{item['id']}"].data for item in items} if by_marks else None,  # type: ignore[call-overload]
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.reason.errors = [*form.reason.errors, str(refused)]
             status = 409
         else:
-            db.session.commit()
             flash("The result was re-graded and released; the earlier grade is kept in the history.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice.id, code=standard.code))
     elif form.is_submitted():

@@ -8,8 +8,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from .. import access
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..services import accounts
+from ..storage.requests import discard
 from .forms import ChangePasswordForm, EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -55,10 +56,8 @@ def login():  # type: ignore[no-untyped-def]
                 lock_seconds=int(settings["LOGIN_LOCK_SECONDS"]),
             )
         except accounts.AccountError as refused:
-            db.session.commit()  # keep the failure count
             error = str(refused)
         else:
-            db.session.commit()
             session.clear()  # a fresh session: nothing from before sign-in carries over
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
@@ -73,7 +72,6 @@ access.public("auth.login")
 def logout():  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
         accounts.end_all_sessions(current_user._get_current_object())
-        db.session.commit()
         logout_user()
         session.clear()
         flash("You have signed out.")
@@ -90,11 +88,10 @@ def change_password():  # type: ignore[no-untyped-def]
         try:
             accounts.change_password(user, form.current.data or "", form.new.data or "")
         except accounts.PasswordChangeError as refused:
-            db.session.rollback()
+            discard()
             field = form[refused.field]
             field.errors = [*field.errors, str(refused)]
         else:
-            db.session.commit()
             login_user(user)  # the cookie carries the new session version; older cookies stop working
             flash("Your password has been changed. Any other sessions you had have ended.")
             return redirect(url_for("auth.home"))

@@ -9,9 +9,9 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.marking_states import MarkingState
-from ..extensions import db
 from ..services import marking
 from ..services import marking_quality as quality
+from ..storage.requests import discard
 from . import pages
 from .forms import ChangeMarkForm, MarkForm
 from .views import bp, require_button, to_response
@@ -75,11 +75,10 @@ def respond(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
         try:
             marking.save_mark(page.aq_id, role, current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow())
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
             return redirect(url_for("marker.home"))
         next_id = _next(role, via, page)
-        db.session.commit()
         flash("Mark saved.")
         if next_id is not None:
             return to_response(next_id, role, via)
@@ -108,10 +107,9 @@ def change(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
                 now=utcnow(),
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash("Your mark was changed; the earlier mark is kept in the record.")
     mine = _my_marks(page)
     return redirect(url_for("marker.respond", attempt_id=attempt_id, position=position, role=mine[-1].role if mine else "first"))
@@ -123,7 +121,6 @@ def release(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
     require_button()
     page = _response(attempt_id, position)
     marking.release(page.aq_id, role, current_user)
-    db.session.commit()
     flash("The answer went back to the queue unmarked.")
     return redirect(url_for("marker.home"))
 
@@ -146,7 +143,6 @@ def continue_script(attempt_id: int):  # type: ignore[no-untyped-def]
     if pages.submitted_script(attempt_id) is None:
         abort(404)
     aq_id = marking.claim_next(current_user, "first", utcnow(), attempt_id=attempt_id)
-    db.session.commit()
     if aq_id is None:
         flash("Nothing more in this script is waiting for you.")
         return redirect(url_for("marker.script", attempt_id=attempt_id))
@@ -186,10 +182,9 @@ def claim_group(question_id: int, attempt_id: int, position: int):  # type: igno
     try:
         claimed = marking.claim_group(current_user, question_id, representative, utcnow())
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return redirect(url_for("marker.home"))
-    db.session.commit()
     if not claimed:
         flash("Those answers are no longer waiting for you.")
         return redirect(url_for("marker.groups", question_id=question_id))
@@ -212,10 +207,9 @@ def group(question_id: int, attempt_id: int, position: int):  # type: ignore[no-
                 list(held.aq_ids), "first", current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow()
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash(f"Mark saved for {len(saved)} identical answers.")
         return redirect(url_for("marker.groups", question_id=question_id))
     return render_template("marker/group.html", question=info, group=held, form=form)

@@ -13,7 +13,6 @@ from flask_login import current_user
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
-from ..extensions import db
 from ..services import marking
 from ..services import marking_quality as quality
 from . import pages
@@ -64,7 +63,6 @@ def start_question(question_id: int):  # type: ignore[no-untyped-def]
         flash(quality.GATE_MESSAGES[gate], "error")
         return redirect(url_for("marker.standardise", question_id=question_id))
     aq_id = marking.claim_next(current_user, "first", utcnow(), question_id=question_id)
-    db.session.commit()
     if aq_id is None:
         flash("No answers to this question are waiting for you.")
         return redirect(url_for("marker.home"))
@@ -78,7 +76,6 @@ def start_script():  # type: ignore[no-untyped-def]
     now = utcnow()
     attempt_id = marking.next_script(current_user, now)
     aq_id = marking.claim_next(current_user, "first", now, attempt_id=attempt_id) if attempt_id else None
-    db.session.commit()
     if aq_id is None:
         flash("No scripts have answers waiting for you.")
         return redirect(url_for("marker.home"))
@@ -90,7 +87,6 @@ def start_second():  # type: ignore[no-untyped-def]
     """Second marking, blind: the first mark is not shown."""
     require_button()
     aq_id = marking.claim_next(current_user, "second", utcnow())
-    db.session.commit()
     if aq_id is None:
         flash("No answers are waiting for a second mark from you.")
         return redirect(url_for("marker.home"))
@@ -102,7 +98,6 @@ def start_second():  # type: ignore[no-untyped-def]
 def start_moderation():  # type: ignore[no-untyped-def]
     require_button()
     aq_id = marking.claim_next(current_user, "moderator", utcnow())
-    db.session.commit()
     if aq_id is None:
         flash("No disagreements are waiting for you.")
         return redirect(url_for("marker.home"))

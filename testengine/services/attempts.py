@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import group_commit
 from ..domain import timing
 from ..domain.attempt_states import FINISHED_STATES, AttemptEvent, AttemptState, next_state
 from ..domain.errors import DomainError, IllegalTransition
@@ -40,6 +39,7 @@ from ..models import (
     AttemptEvent as AttemptEventRow,
 )
 from ..models.types import UTCDateTime
+from ..storage.group_commit import run_write
 from . import audit, responses, results
 
 log = logging.getLogger(__name__)
@@ -435,16 +435,7 @@ def _answer_upsert(
     seen = attempt.last_seen_at is None or now - attempt.last_seen_at >= LAST_SEEN_EVERY
     if seen:
         steps.append((_SEEN, {"seen_attempt": attempt.id, "seen_at": now}))
-    committer = group_commit.committer_for(db.engine)
-    # SQLite: share a transaction and its fsync with the saves arriving alongside. Only from a caller
-    # with no transaction open (the API's write_now): one holding the write lock would wait on itself.
-    stored: int | None
-    if committer is not None and not db.session().in_transaction():
-        stored = committer.run(steps, timeout=_write_timeout())
-    else:
-        stored = db.session.execute(statement, params).scalar()
-        for extra, extra_params in steps[1:]:
-            db.session.execute(extra, extra_params)
+    stored: int | None = run_write(db.session, steps, timeout=_write_timeout())
     if seen:
         set_committed_value(attempt, "last_seen_at", now)
     return stored

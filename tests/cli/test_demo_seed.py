@@ -75,9 +75,10 @@ def test_the_demo_sets_up_a_day_for_every_role_and_a_second_run_adds_nothing(app
 
 
 def test_after_the_demo_sitting_closes_a_second_run_opens_another_and_says_who_may_not_sit_again(app, clock):
-    from testengine.extensions import db, write_transaction
+    from testengine.extensions import db
     from testengine.models import Attempt, Booking, Sitting, User
     from testengine.services import attempts, sittings
+    from testengine.storage import write_transaction
 
     _run(app)
     db.session.close()

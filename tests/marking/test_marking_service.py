@@ -77,8 +77,8 @@ def test_two_markers_racing_in_threads_get_different_responses(app, sit_script, 
         try:
             with app.app_context():
                 from testengine.clock import utcnow
-                from testengine.extensions import write_transaction
                 from testengine.models import User
+                from testengine.storage import write_transaction
 
                 barrier.wait()  # both ask at once; the database decides who holds what
                 with write_transaction():
