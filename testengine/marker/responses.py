@@ -14,6 +14,7 @@ from ..services import marking_quality as quality
 from ..storage.requests import discard
 from . import pages
 from .forms import ChangeMarkForm, MarkForm
+from .settings import marking_settings
 from .views import bp, require_button, to_response
 
 ROLE = "<any(first, second, moderator):role>"
@@ -37,11 +38,11 @@ def _response(attempt_id: int, position: int) -> pages.ResponsePage:
 def _next(role: str, via: str, page: pages.ResponsePage) -> int | None:
     now = utcnow()
     if role == "first" and via == "script":
-        return marking.claim_next(current_user, "first", now, attempt_id=page.attempt_id)
+        return marking.claim_next(current_user, "first", now, attempt_id=page.attempt_id, settings=marking_settings())
     if role == "first" and via == "question":
-        return marking.claim_next(current_user, "first", now, question_id=page.question.question_id)
+        return marking.claim_next(current_user, "first", now, question_id=page.question.question_id, settings=marking_settings())
     if role in ("second", "moderator"):
-        return marking.claim_next(current_user, role, now)
+        return marking.claim_next(current_user, role, now, settings=marking_settings())
     return None
 
 
@@ -73,7 +74,15 @@ def respond(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
     if form.validate_on_submit():
         via = form.via.data or ""
         try:
-            marking.save_mark(page.aq_id, role, current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow())
+            marking.save_mark(
+                page.aq_id,
+                role,
+                current_user,
+                mark=form.mark.data,
+                comment=form.comment.data,
+                now=utcnow(),
+                settings=marking_settings(),
+            )
         except DomainError as refused:
             discard()
             flash(str(refused), "error")
@@ -142,7 +151,7 @@ def continue_script(attempt_id: int):  # type: ignore[no-untyped-def]
     require_button()
     if pages.submitted_script(attempt_id) is None:
         abort(404)
-    aq_id = marking.claim_next(current_user, "first", utcnow(), attempt_id=attempt_id)
+    aq_id = marking.claim_next(current_user, "first", utcnow(), attempt_id=attempt_id, settings=marking_settings())
     if aq_id is None:
         flash("Nothing more in this script is waiting for you.")
         return redirect(url_for("marker.script", attempt_id=attempt_id))
@@ -180,7 +189,7 @@ def claim_group(question_id: int, attempt_id: int, position: int):  # type: igno
     if representative is None:
         abort(404)
     try:
-        claimed = marking.claim_group(current_user, question_id, representative, utcnow())
+        claimed = marking.claim_group(current_user, question_id, representative, utcnow(), settings=marking_settings())
     except DomainError as refused:
         discard()
         flash(str(refused), "error")
@@ -204,7 +213,13 @@ def group(question_id: int, attempt_id: int, position: int):  # type: ignore[no-
     if form.validate_on_submit():
         try:
             saved = marking.save_marks(
-                list(held.aq_ids), "first", current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow()
+                list(held.aq_ids),
+                "first",
+                current_user,
+                mark=form.mark.data,
+                comment=form.comment.data,
+                now=utcnow(),
+                settings=marking_settings(),
             )
         except DomainError as refused:
             discard()

@@ -16,6 +16,7 @@ from ..clock import utcnow
 from ..services import marking
 from ..services import marking_quality as quality
 from . import pages
+from .settings import marking_settings
 
 bp = Blueprint("marker", __name__, url_prefix="/mark")
 access.restrict(bp, roles=("marker",))
@@ -62,7 +63,7 @@ def start_question(question_id: int):  # type: ignore[no-untyped-def]
     if gate != quality.READY:
         flash(quality.GATE_MESSAGES[gate], "error")
         return redirect(url_for("marker.standardise", question_id=question_id))
-    aq_id = marking.claim_next(current_user, "first", utcnow(), question_id=question_id)
+    aq_id = marking.claim_next(current_user, "first", utcnow(), question_id=question_id, settings=marking_settings())
     if aq_id is None:
         flash("No answers to this question are waiting for you.")
         return redirect(url_for("marker.home"))
@@ -74,8 +75,10 @@ def start_script():  # type: ignore[no-untyped-def]
     """Mark by script: every answer you may mark in one script, in paper order."""
     require_button()
     now = utcnow()
-    attempt_id = marking.next_script(current_user, now)
-    aq_id = marking.claim_next(current_user, "first", now, attempt_id=attempt_id) if attempt_id else None
+    attempt_id = marking.next_script(current_user, now, settings=marking_settings())
+    aq_id = (
+        marking.claim_next(current_user, "first", now, attempt_id=attempt_id, settings=marking_settings()) if attempt_id else None
+    )
     if aq_id is None:
         flash("No scripts have answers waiting for you.")
         return redirect(url_for("marker.home"))
@@ -86,7 +89,7 @@ def start_script():  # type: ignore[no-untyped-def]
 def start_second():  # type: ignore[no-untyped-def]
     """Second marking, blind: the first mark is not shown."""
     require_button()
-    aq_id = marking.claim_next(current_user, "second", utcnow())
+    aq_id = marking.claim_next(current_user, "second", utcnow(), settings=marking_settings())
     if aq_id is None:
         flash("No answers are waiting for a second mark from you.")
         return redirect(url_for("marker.home"))
@@ -97,7 +100,7 @@ def start_second():  # type: ignore[no-untyped-def]
 @moderator_only
 def start_moderation():  # type: ignore[no-untyped-def]
     require_button()
-    aq_id = marking.claim_next(current_user, "moderator", utcnow())
+    aq_id = marking.claim_next(current_user, "moderator", utcnow(), settings=marking_settings())
     if aq_id is None:
         flash("No disagreements are waiting for you.")
         return redirect(url_for("marker.home"))

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from testengine.marker.settings import marking_settings
 from tests.browser.conftest import axe_violations, browser_login
 from tests.conftest import PASSWORD
 
@@ -97,9 +98,11 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
     assert axe_violations(page) == []
 
     with prepared():  # a second marker agrees with both marks: the total is final
-        while (aq_id := marking.claim_next(moderator, "second", live_clock.now())) is not None:
+        while (aq_id := marking.claim_next(moderator, "second", live_clock.now(), settings=marking_settings())) is not None:
             given = marking.marks_of([attempt_id])[aq_id].latest("first").mark
-            marking.save_mark(aq_id, "second", moderator, mark=given, comment=None, now=live_clock.now())
+            marking.save_mark(
+                aq_id, "second", moderator, mark=given, comment=None, now=live_clock.now(), settings=marking_settings()
+            )
     page.reload()
     assert "Final total" in page.inner_text("main") and page.locator("#script-total").inner_text() == "8 of 66"
     assert "Marking complete" in page.inner_text("main")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from testengine.extensions import db
+from testengine.marker.settings import marking_settings
 from testengine.models import (
     Attempt,
     MarkerClearance,
@@ -115,11 +116,11 @@ def first_mark(clock: Any) -> Callable[..., list[int]]:
     def mark(marker: Any, attempt_id: int, marks: list[int] | int) -> list[int]:
         done = []
         while True:
-            aq_id = marking.claim_next(marker, "first", clock.now(), attempt_id=attempt_id)
+            aq_id = marking.claim_next(marker, "first", clock.now(), attempt_id=attempt_id, settings=marking_settings())
             if aq_id is None:
                 break
             value = marks if isinstance(marks, int) else marks[len(done)]
-            marking.save_mark(aq_id, "first", marker, mark=value, comment=None, now=clock.now())
+            marking.save_mark(aq_id, "first", marker, mark=value, comment=None, now=clock.now(), settings=marking_settings())
             db.session.commit()
             done.append(aq_id)
         return done
