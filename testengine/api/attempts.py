@@ -15,6 +15,7 @@ from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..ops.metrics import SAVES
+from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import messages as message_service
 from ..storage import reads_then_writes
@@ -79,7 +80,9 @@ def _clock(attempt: Any, now: Any = None) -> dict[str, Any]:
 
 def _submit_if_time_is_up(attempt, now) -> None:  # type: ignore[no-untyped-def]
     """Past the deadline and its grace: submit it now (kept, even though the request is then refused)."""
-    if attempt_service.is_overdue(attempt, now) and write_apart(lambda: attempt_service.finalise_if_expired(attempt, now)):
+    if attempt_service.is_overdue(attempt, now, settings=attempt_settings()) and write_apart(
+        lambda: attempt_service.finalise_if_expired(attempt, now, settings=attempt_settings())
+    ):
         raise attempt_service.AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
 
 
@@ -87,8 +90,8 @@ def _load(attempt_id: int):  # type: ignore[no-untyped-def]
     """The apprentice's attempt for a read; if its time ran out, submit it first in its own write."""
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     now = utcnow()
-    if attempt_service.is_overdue(attempt, now):
-        write_apart(lambda: attempt_service.finalise_if_expired(attempt, now))
+    if attempt_service.is_overdue(attempt, now, settings=attempt_settings()):
+        write_apart(lambda: attempt_service.finalise_if_expired(attempt, now, settings=attempt_settings()))
     return attempt
 
 
@@ -193,11 +196,17 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
     # Refusals before the write lock; the paper's accepted responses are read once per attempt.
-    attempt_service.check_save(attempt, position, data.response, data.client_token, now)
+    attempt_service.check_save(attempt, position, data.response, data.client_token, now, settings=attempt_settings())
     clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
     writing_from_here()
     result = attempt_service.save_answer(
-        attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
+        attempt,
+        position,
+        response=data.response,
+        revision=data.revision,
+        client_token=data.client_token,
+        now=now,
+        settings=attempt_settings(),
     )
     SAVES.labels(str(result.get("status", "saved"))).inc()
     return {**result, "clock": clock}
@@ -222,7 +231,9 @@ def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
     writing_from_here()
-    attempt_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=now)
+    attempt_service.set_flag(
+        attempt, position, flagged=data.flagged, client_token=data.client_token, now=now, settings=attempt_settings()
+    )
     return {"position": position, "flagged": data.flagged}
 
 
@@ -246,5 +257,5 @@ def submit(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     if attempt.client_token is not None and data.client_token != attempt.client_token:
         raise attempt_service.AttemptError("This test was opened in another window; submit it there.", code="superseded")
-    attempt_service.submit(attempt, now=utcnow(), actor=current_user)
+    attempt_service.submit(attempt, now=utcnow(), actor=current_user, settings=attempt_settings())
     return {"state": attempt.state, "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None}

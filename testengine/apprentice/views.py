@@ -17,6 +17,7 @@ from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db
 from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
+from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import display as display_service
 from ..services import sittings as sitting_service
@@ -45,8 +46,8 @@ def home():  # type: ignore[no-untyped-def]
     rows = []
     for booking in db.session.scalars(select(Booking).where(Booking.apprentice_id == apprentice.id).order_by(Booking.id.desc())):
         attempt = sitting_service.latest_attempt(booking)
-        if attempt is not None and attempt_service.is_overdue(attempt, now):
-            write_apart(functools.partial(attempt_service.finalise_if_expired, attempt, now))
+        if attempt is not None and attempt_service.is_overdue(attempt, now, settings=attempt_settings()):
+            write_apart(functools.partial(attempt_service.finalise_if_expired, attempt, now, settings=attempt_settings()))
         rows.append({"booking": booking, "sitting": booking.sitting, "attempt": attempt})
     return render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm())
 
@@ -162,7 +163,7 @@ def _claimed_at_start(attempt_id: int):  # type: ignore[no-untyped-def]
     device = request.cookies.get(DEVICE_COOKIE)
     if (
         attempt.state != AttemptState.IN_PROGRESS
-        or attempt_service.is_overdue(attempt, utcnow())
+        or attempt_service.is_overdue(attempt, utcnow(), settings=attempt_settings())
         or attempt.client_token is None
         or attempt.client_token != claim.get("token")
         or device is None
@@ -179,7 +180,7 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
     except attempt_service.AttemptError:
         abort(404)
     now = utcnow()
-    attempt_service.finalise_if_expired(attempt, now)
+    attempt_service.finalise_if_expired(attempt, now, settings=attempt_settings())
     if attempt.state in FINISHED_STATES:
         return redirect(url_for("apprentice.finished", attempt_id=attempt.id))
     if attempt.state == AttemptState.NOT_STARTED:

@@ -18,6 +18,7 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..form_choices import options
 from ..policy import load_policy
+from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import messages as message_service
 from ..services import sittings as sitting_service
@@ -310,7 +311,7 @@ def close(sitting_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _board_page(room, status=400, close_form=form)
     try:
-        sitting_service.close(room, now=utcnow(), actor=current_user)
+        sitting_service.close(room, now=utcnow(), actor=current_user, settings=attempt_settings())
     except sitting_service.SittingError as refused:
         discard()
         flash(str(refused), "error")

@@ -9,12 +9,12 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.marking_states import MarkingState
+from ..service_settings import marking_settings
 from ..services import marking
 from ..services import marking_quality as quality
 from ..storage.requests import discard
 from . import pages
 from .forms import ChangeMarkForm, MarkForm
-from .settings import marking_settings
 from .views import bp, require_button, to_response
 
 ROLE = "<any(first, second, moderator):role>"

@@ -13,10 +13,10 @@ from flask_login import current_user
 from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
+from ..service_settings import marking_settings
 from ..services import marking
 from ..services import marking_quality as quality
 from . import pages
-from .settings import marking_settings
 
 bp = Blueprint("marker", __name__, url_prefix="/mark")
 access.restrict(bp, roles=("marker",))

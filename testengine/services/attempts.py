@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
@@ -67,15 +66,15 @@ class ClockStatus:
     warnings: tuple[int, ...]
 
 
-def _setting(name: str, default: int) -> int:
-    """A TESTENGINE_* setting of the running app; the default outside one (domain tests, scripts)."""
-    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
-    return int(settings[name]) if settings else default
+@dataclass(frozen=True)
+class AttemptSettings:
+    """What the attempt services need from the app's settings, given by the caller (a view, a command, a test)."""
+
+    grace: dt.timedelta = timing.GRACE  # TESTENGINE_SAVE_GRACE_SECONDS: answers in flight still count
+    write_timeout: float = 35.0  # how long a save waits for the group commit: the SQLite busy timeout, and a margin
 
 
-def save_grace() -> dt.timedelta:
-    """How long after the deadline an answer already in flight still counts (TESTENGINE_SAVE_GRACE_SECONDS)."""
-    return dt.timedelta(seconds=_setting("SAVE_GRACE_SECONDS", int(timing.GRACE.total_seconds())))
+DEFAULT_SETTINGS = AttemptSettings()
 
 
 def extra_for(attempt: Attempt) -> timing.ExtraTime:
@@ -169,25 +168,25 @@ def open_in_browser(attempt: Attempt, *, now: dt.datetime) -> str:
     return token
 
 
-def is_overdue(attempt: Attempt, now: dt.datetime) -> bool:
+def is_overdue(attempt: Attempt, now: dt.datetime, *, settings: AttemptSettings) -> bool:
     """Still open although its time and grace have run out: the next request submits it."""
     return (
         attempt.state == AttemptState.IN_PROGRESS.value
         and attempt.deadline_at is not None
-        and timing.is_expired(attempt.deadline_at, now, save_grace())
+        and timing.is_expired(attempt.deadline_at, now, settings.grace)
     )
 
 
-def finalise_if_expired(attempt: Attempt, now: dt.datetime) -> bool:
+def finalise_if_expired(attempt: Attempt, now: dt.datetime, *, settings: AttemptSettings) -> bool:
     """Submit an attempt whose time ran out, recording the deadline (not now) as its finish. Idempotent."""
-    return finalise_reporting(attempt, now) is not None
+    return finalise_reporting(attempt, now, settings=settings) is not None
 
 
-def finalise_reporting(attempt: Attempt, now: dt.datetime) -> list[str] | None:
+def finalise_reporting(attempt: Attempt, now: dt.datetime, *, settings: AttemptSettings) -> list[str] | None:
     """finalise_if_expired, returning what marking found unreadable (None: nothing was submitted)."""
     if attempt.state != AttemptState.IN_PROGRESS.value or attempt.deadline_at is None:
         return None
-    if not timing.is_expired(attempt.deadline_at, now, save_grace()):
+    if not timing.is_expired(attempt.deadline_at, now, settings.grace):
         return None
     return _finish(attempt, finished_at=attempt.deadline_at, reason="time_up", actor=None, event=AttemptEvent.EXPIRE)
 
@@ -216,10 +215,12 @@ def _finish(
     return unreadable
 
 
-def submit(attempt: Attempt, *, now: dt.datetime, actor: User | None, reason: str = "candidate") -> None:
+def submit(
+    attempt: Attempt, *, now: dt.datetime, actor: User | None, settings: AttemptSettings, reason: str = "candidate"
+) -> None:
     if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
         raise AttemptError("This test has already been submitted.", code="already_submitted")
-    if finalise_if_expired(attempt, now):
+    if finalise_if_expired(attempt, now, settings=settings):
         return
     if attempt.state not in (AttemptState.IN_PROGRESS.value, AttemptState.ON_BREAK.value, AttemptState.PAUSED.value):
         raise AttemptError("This test has not started.", code="not_started")
@@ -308,7 +309,7 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> list[str]:
     return unreadable
 
 
-def _require_writable(attempt: Attempt, client_token: str | None, now: dt.datetime) -> None:
+def _require_writable(attempt: Attempt, client_token: str | None, now: dt.datetime, grace: dt.timedelta) -> None:
     if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
         raise AttemptError("This test has been submitted; nothing more can be saved.", code="already_submitted")
     if attempt.state == AttemptState.NOT_STARTED.value:
@@ -320,7 +321,7 @@ def _require_writable(attempt: Attempt, client_token: str | None, now: dt.dateti
             "This test was opened in another browser window, so this one has stopped. Continue in the newer window.",
             code="superseded",
         )
-    if attempt.deadline_at is not None and not timing.save_accepted(attempt.deadline_at, now, save_grace()):
+    if attempt.deadline_at is not None and not timing.save_accepted(attempt.deadline_at, now, grace):
         raise AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
 
 
@@ -333,10 +334,18 @@ def _question_at(attempt: Attempt, position: int) -> int:
     return aq_id
 
 
-def check_save(attempt: Attempt, position: int, response: str | None, client_token: str | None, now: dt.datetime) -> None:
+def check_save(
+    attempt: Attempt,
+    position: int,
+    response: str | None,
+    client_token: str | None,
+    now: dt.datetime,
+    *,
+    settings: AttemptSettings,
+) -> None:
     """Everything a save can be refused for before it writes, in the order a person needs to hear it:
     the attempt's state, then the response's length, then whether the question can take it."""
-    _require_writable(attempt, client_token, now)
+    _require_writable(attempt, client_token, now, settings.grace)
     if response is not None and len(response) > MAX_ANSWER_CHARS:
         raise AttemptError(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", code="too_long", status=413)
     problem = responses.response_problem_at(attempt, position, response)
@@ -412,6 +421,7 @@ def _answer_upsert(
     revision: int,
     flagged: bool,
     flag_only: bool,
+    settings: AttemptSettings,
 ) -> int | None:
     """INSERT ... SELECT that finds its row only while the attempt is open to this browser and in time.
 
@@ -423,7 +433,7 @@ def _answer_upsert(
     params = {
         "attempt_id": attempt.id,
         "position": position,
-        "cutoff": now - save_grace(),
+        "cutoff": now - settings.grace,
         "response": response,
         "revision": revision,
         "saved_at": now,
@@ -435,7 +445,7 @@ def _answer_upsert(
     seen = attempt.last_seen_at is None or now - attempt.last_seen_at >= LAST_SEEN_EVERY
     if seen:
         steps.append((_SEEN, {"seen_attempt": attempt.id, "seen_at": now}))
-    stored: int | None = run_write(db.session, steps, timeout=_write_timeout())
+    stored: int | None = run_write(db.session, steps, timeout=settings.write_timeout)
     if seen:
         set_committed_value(attempt, "last_seen_at", now)
     return stored
@@ -448,20 +458,24 @@ _SEEN = (
 )
 
 
-def _write_timeout() -> float:
-    """How long a save waits for the group commit: the SQLite busy timeout, and a margin."""
-    return _setting("SQLITE_BUSY_TIMEOUT_MS", 30_000) / 1000 + 5.0
-
-
-def _explain_refusal(attempt: Attempt, position: int, client_token: str | None, now: dt.datetime) -> None:
+def _explain_refusal(
+    attempt: Attempt, position: int, client_token: str | None, now: dt.datetime, settings: AttemptSettings
+) -> None:
     """The conditional write found no row: say why, from the attempt as it is now (raises if refused)."""
     db.session.refresh(attempt)
-    _require_writable(attempt, client_token, now)
+    _require_writable(attempt, client_token, now, settings.grace)
     _question_at(attempt, position)
 
 
 def save_answer(
-    attempt: Attempt, position: int, *, response: str | None, revision: int, client_token: str | None, now: dt.datetime
+    attempt: Attempt,
+    position: int,
+    *,
+    response: str | None,
+    revision: int,
+    client_token: str | None,
+    now: dt.datetime,
+    settings: AttemptSettings,
 ) -> dict[str, Any]:
     """Store an answer if its revision is newer than what is stored; a replay or an older revision changes nothing.
 
@@ -469,12 +483,20 @@ def save_answer(
     cannot land after a pause, a submit or the deadline. Statements in all: the upsert, and at most
     every LAST_SEEN_EVERY an update of `last_seen_at`.
     """
-    check_save(attempt, position, response, client_token, now)
+    check_save(attempt, position, response, client_token, now, settings=settings)
     stored = _answer_upsert(
-        attempt, position, client_token, now, response=response, revision=revision, flagged=False, flag_only=False
+        attempt,
+        position,
+        client_token,
+        now,
+        response=response,
+        revision=revision,
+        flagged=False,
+        flag_only=False,
+        settings=settings,
     )
     if stored is None:
-        _explain_refusal(attempt, position, client_token, now)
+        _explain_refusal(attempt, position, client_token, now, settings)
         current = db.session.scalar(
             select(Answer.revision)
             .join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
@@ -489,11 +511,15 @@ def save_answer(
     return {"position": position, "revision": stored, "stored": True, "status": "saved"}
 
 
-def set_flag(attempt: Attempt, position: int, *, flagged: bool, client_token: str | None, now: dt.datetime) -> None:
-    _require_writable(attempt, client_token, now)
-    stored = _answer_upsert(attempt, position, client_token, now, response=None, revision=0, flagged=flagged, flag_only=True)
+def set_flag(
+    attempt: Attempt, position: int, *, flagged: bool, client_token: str | None, now: dt.datetime, settings: AttemptSettings
+) -> None:
+    _require_writable(attempt, client_token, now, settings.grace)
+    stored = _answer_upsert(
+        attempt, position, client_token, now, response=None, revision=0, flagged=flagged, flag_only=True, settings=settings
+    )
     if stored is None:
-        _explain_refusal(attempt, position, client_token, now)
+        _explain_refusal(attempt, position, client_token, now, settings)
 
 
 def remember_position(attempt: Attempt, position: int, *, client_token: str) -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from testengine.marker.settings import marking_settings
+from testengine.service_settings import attempt_settings, marking_settings
 from tests.browser.conftest import axe_violations, browser_login
 from tests.conftest import PASSWORD
 
@@ -42,15 +42,27 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
             if aq.version.type == "mcq":
                 if mcqs < 5:
                     attempt_service.save_answer(
-                        attempt, aq.position, response=str(_correct(aq.version)), revision=1, client_token=None, now=now
+                        attempt,
+                        aq.position,
+                        response=str(_correct(aq.version)),
+                        revision=1,
+                        client_token=None,
+                        now=now,
+                        settings=attempt_settings(),
                     )
                 mcqs += 1
             elif len(short) < 2:
                 attempt_service.save_answer(
-                    attempt, aq.position, response=answers[len(short)], revision=1, client_token=None, now=now
+                    attempt,
+                    aq.position,
+                    response=answers[len(short)],
+                    revision=1,
+                    client_token=None,
+                    now=now,
+                    settings=attempt_settings(),
                 )
                 short.append(aq.version.question_id)
-        attempt_service.submit(attempt, now=now, actor=None)
+        attempt_service.submit(attempt, now=now, actor=None, settings=attempt_settings())
         for question_id in short:
             for text, mark in (("Names the lead and a timescale.", 2), ("Does nothing.", 0)):
                 quality.add_standardisation_item(

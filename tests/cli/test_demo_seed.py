@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from testengine.service_settings import attempt_settings
+
 
 def _run(app: Any) -> str:
     from testengine.extensions import db
@@ -87,7 +89,7 @@ def test_after_the_demo_sitting_closes_a_second_run_opens_another_and_says_who_m
         avery = db.session.scalar(select(User).where(User.email == "apprentice1@demo.test"))
         attempt = db.session.scalar(select(Attempt).where(Attempt.apprentice_id == avery.apprentice.id))
         attempts.start(attempt, now=clock.now(), actor=None)
-        attempts.submit(attempt, now=clock.now(), actor=None)
+        attempts.submit(attempt, now=clock.now(), actor=None, settings=attempt_settings())
         sittings.close(
             sitting, now=clock.now(), actor=db.session.scalar(select(User).where(User.email == "invigilator@demo.test"))
         )

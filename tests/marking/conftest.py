@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from testengine.extensions import db
-from testengine.marker.settings import marking_settings
 from testengine.models import (
     Attempt,
     MarkerClearance,
@@ -17,6 +16,7 @@ from testengine.models import (
     QuestionVersion,
     StandardisationItem,
 )
+from testengine.service_settings import attempt_settings, marking_settings
 
 
 def _correct_option(version: Any) -> int:
@@ -47,8 +47,10 @@ def sit_script(app: Any, st0663: Any, room: Any, make_user: Callable[..., Any], 
                 response = answers[saqs] if saqs < len(answers) else None
                 saqs += 1
             if response is not None:
-                attempt_service.save_answer(attempt, aq.position, response=response, revision=1, client_token=None, now=now)
-        attempt_service.submit(attempt, now=now, actor=None)
+                attempt_service.save_answer(
+                    attempt, aq.position, response=response, revision=1, client_token=None, now=now, settings=attempt_settings()
+                )
+        attempt_service.submit(attempt, now=now, actor=None, settings=attempt_settings())
         db.session.commit()
         return attempt
 

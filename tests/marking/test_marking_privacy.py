@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from testengine.extensions import db
-from testengine.marker.settings import marking_settings
 from testengine.models import AttemptQuestion, QuestionVersion
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from testengine.services import marking_quality as quality
 from tests.conftest import csrf_token_from

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from testengine.domain.marking import second_marking_sample
 from testengine.extensions import db
-from testengine.marker.settings import marking_settings
 from testengine.models import AuditEntry, Mark, MarkingClaim, MethodResult, SecondMarkingDecision
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from testengine.services import marking_progress as progress
 from testengine.services.marking_progress import MarkingError

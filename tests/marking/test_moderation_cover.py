@@ -4,7 +4,7 @@ marked is not a silent stall: the page says no eligible moderator exists, and a 
 from __future__ import annotations
 
 from testengine.extensions import db
-from testengine.marker.settings import marking_settings
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from tests.conftest import csrf_token_from
 from tests.marking.test_marking_service import _script_with_total

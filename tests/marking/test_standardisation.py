@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from testengine.extensions import db
-from testengine.marker.settings import marking_settings
 from testengine.models import AuditEntry, Mark, MarkerClearance
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from testengine.services import marking_quality as quality
 from testengine.services.marking_progress import MarkingError

@@ -13,8 +13,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from testengine.extensions import db
-from testengine.marker.settings import marking_settings
 from testengine.models import Attempt, AttemptQuestion, Mark, MethodResult
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from tests.conftest import csrf_token_from
 
