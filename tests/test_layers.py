@@ -61,3 +61,53 @@ def test_the_scan_sees_a_commit_in_a_view() -> None:
     assert _commits(sample, text) == []
     sneaky = text + "\n\ndef _sneaky():\n    db.session.commit()\n"
     assert _commits(sample, sneaky) == [len(sneaky.splitlines())]
+
+
+# Services still reading the app (settings, the request's address) rather than being given what
+# they need. The list only shrinks: give the service its settings (see service_settings.py) and
+# take it off; no service joins it. The domain never imports Flask (test_domain_is_pure.py).
+STILL_READ_THE_APP = {
+    "testengine/services/accounts.py",  # ALLOW_TEST_EMAIL_DOMAINS when a caller does not say
+    "testengine/services/audit.py",  # the request's address
+    "testengine/services/banks.py",  # BANK_MAX_FILE_BYTES
+    "testengine/services/results.py",  # RELEASE_NEEDS_SECOND_ADMIN
+    "testengine/services/statistics.py",  # the per-app cache of bank statistics
+}
+FLASK_PACKAGES = {"flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "werkzeug"}
+
+
+def _flask_imports(text: str) -> list[str]:
+    """Every import of Flask or its extensions, at the top or inside a function: "LINE module"."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found += [f"{node.lineno} {name}" for name in names if name.split(".")[0] in FLASK_PACKAGES]
+    return found
+
+
+def test_services_and_the_domain_import_no_flask() -> None:
+    found = [
+        f"{relative}:{hit}"
+        for folder in ("services", "domain")
+        for path in _sources(PACKAGE / folder)
+        if (relative := path.relative_to(ROOT).as_posix()) not in STILL_READ_THE_APP
+        for hit in _flask_imports(path.read_text())
+    ]
+    assert found == [], "services and the domain are given `now` and settings by their callers; they import no Flask"
+
+
+def test_the_list_of_services_that_still_read_the_app_only_shrinks() -> None:
+    """A service taken off the app keeps off the list: each one listed does still import Flask."""
+    assert [name for name in sorted(STILL_READ_THE_APP) if not _flask_imports((ROOT / name).read_text())] == []
+
+
+def test_the_flask_scan_sees_an_import_inside_a_function() -> None:
+    text = "import datetime\n\n\ndef settings():\n    from flask import current_app\n    return current_app.config\n"
+    assert _flask_imports(text) == ["5 flask"]
+    assert _flask_imports("import flask_login.utils\n") == ["1 flask_login.utils"]
+    assert _flask_imports("from .clock import utcnow\n") == []

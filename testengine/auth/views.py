@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from .. import access
+from ..clock import utcnow
 from ..extensions import limiter
 from ..services import accounts
 from ..storage.requests import discard
@@ -52,6 +53,8 @@ def login():  # type: ignore[no-untyped-def]
             user = accounts.authenticate(
                 form.identifier.data or "",
                 form.password.data or "",
+                now=utcnow(),
+                secret=str(current_app.config["SECRET_KEY"]).encode(),
                 allowed_failures=int(settings["LOGIN_FAILURES_ALLOWED"]),
                 lock_seconds=int(settings["LOGIN_LOCK_SECONDS"]),
             )
