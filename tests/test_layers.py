@@ -70,7 +70,6 @@ STILL_READ_THE_APP = {
     "testengine/services/accounts.py",  # ALLOW_TEST_EMAIL_DOMAINS when a caller does not say
     "testengine/services/audit.py",  # the request's address
     "testengine/services/banks.py",  # BANK_MAX_FILE_BYTES
-    "testengine/services/results.py",  # RELEASE_NEEDS_SECOND_ADMIN
     "testengine/services/statistics.py",  # the per-app cache of bank statistics
 }
 FLASK_PACKAGES = {"flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "werkzeug"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
@@ -179,7 +179,7 @@ def _results_page(
         eligible=eligible,
         button=EmptyForm(),
         signers=_signers(apprentice.id, standard.id),
-        second_admin=result_service.second_admin_required(),
+        second_admin=_second_admin_required(),
     )
 
 
@@ -296,9 +296,17 @@ def _move(result: MethodResult | OverallResult, action: str):  # type: ignore[no
     return redirect(url_for("admin.apprentice_results", apprentice_id=result.apprentice_id, code=standard.code))
 
 
+def _second_admin_required() -> bool:
+    """TESTENGINE_RELEASE_NEEDS_SECOND_ADMIN: on unless the EPAO turned it off."""
+    return bool(current_app.config["TESTENGINE"].get("RELEASE_NEEDS_SECOND_ADMIN", True))
+
+
 def _apply(result: MethodResult | OverallResult, action: str) -> None:
     try:
-        getattr(result_service, action)(result, now=utcnow(), actor=current_user)
+        if action == "release":
+            result_service.release(result, now=utcnow(), actor=current_user, second_admin=_second_admin_required())
+        else:
+            result_service.sign_off(result, now=utcnow(), actor=current_user)
     except DomainError as refused:
         discard()
         flash(str(refused), "error")
