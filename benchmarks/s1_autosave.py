@@ -36,7 +36,7 @@ FIX = (
     "(`services/attempts.py:_answer_upsert`, built once and reused); the clock comes from the stored deadline; "
     "`last_seen_at` is written at most every 30 s; on SQLite, writers queue on a lock file instead of sleeping "
     "in the busy handler, and the saves that arrive together share one transaction and one fsync "
-    "(`testengine/group_commit.py`); no pre-ping on SQLite; on PostgreSQL the reads and the write share one "
+    "(`testengine/storage/group_commit.py`); no pre-ping on SQLite; on PostgreSQL the reads and the write share one "
     "transaction. What remains is CPU, measured above: a save still costs several times the baseline, "
     "because it does what the baseline does not: Flask-Login's user load (an ORM query and object), the attempt "
     "(another), the CSRF check, the JSON body's validation, and the write. At 60% of the baseline a save could "

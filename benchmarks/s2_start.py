@@ -164,9 +164,10 @@ def _burst(port: int, flows: list[loadgen.Flow], label: str, bound: float):  # t
 def _prepare_papers(ctx: Context, url: str, starters: list[Starter]) -> float:
     """The invigilator's check-in draws each paper (`prepare_paper`, one write per apprentice); seconds taken."""
     from testengine.clock import utcnow
-    from testengine.extensions import db, write_transaction
+    from testengine.extensions import db
     from testengine.models import Booking, User
     from testengine.services import sittings
+    from testengine.storage import write_transaction
 
     app = ctx.ws.app(url)
     began = time.perf_counter()

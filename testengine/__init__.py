@@ -49,8 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory: settings, extensions, areas (one blueprint per role), CLI, error pages."""
     from . import access, input_guard, labels, security
     from .ops import metrics
+    from .storage.requests import App
 
-    app = Flask(
+    app = App(
         __name__,
         instance_path=os.environ.get("TESTENGINE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -89,19 +90,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
-    from .extensions import (
-        WriterQueueConnection,
-        configure_sqlite,
-        csrf,
-        db,
-        limiter,
-        login_manager,
-        migrate,
-    )
+    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .storage.engines import configure_engine
 
-    if settings["DATABASE_URL"].startswith("sqlite"):
-        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-        options["connect_args"] = {**options.get("connect_args", {}), "factory": WriterQueueConnection}
     db.init_app(app)
     migrations = str(Path(__file__).resolve().parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
@@ -117,9 +108,8 @@ def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
     configure_hasher(int(settings["ARGON2_TIME_COST"]), int(settings["ARGON2_MEMORY_KIB"]))
 
     login_manager.user_loader(load_user_from_cookie)
-    if settings["DATABASE_URL"].startswith("sqlite"):
-        with app.app_context():
-            configure_sqlite(db.engine, int(settings["SQLITE_BUSY_TIMEOUT_MS"]))
+    with app.app_context():
+        configure_engine(db.engine, settings)
 
 
 def _register_areas(app: Flask) -> None:

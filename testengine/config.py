@@ -208,18 +208,13 @@ def banks_dir(environ: Mapping[str, str]) -> str:
 
 def flask_config(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Translate our settings into the names Flask and its extensions read."""
+    from .storage.engines import engine_options  # the database layer only once an app is made
+
     secure = bool(settings["SECURE_COOKIES"])
     return {
         "SECRET_KEY": settings["SECRET_KEY"],
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
-        # Enough connections for a worker's threads; each request holds one only while it runs.
-        # The ping (one statement per request) guards against a restarted database server; a file has none.
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": not str(settings["DATABASE_URL"]).startswith("sqlite"),
-            "pool_size": 20,
-            "max_overflow": 40,
-            "pool_timeout": 60,
-        },
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(str(settings["DATABASE_URL"])),
         "WTF_CSRF_TIME_LIMIT": int(settings["CSRF_TIME_LIMIT"]),
         "WTF_CSRF_SSL_STRICT": secure,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import Apprentice, Role, Standard, User, UserRole
 from ..services import appointments as service
 from ..services.banks import spec_of
+from ..storage.requests import discard
 from .views import bp
 
 
@@ -90,10 +91,9 @@ def appointments():  # type: ignore[no-untyped-def]
                 actor=current_user,
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.assessor.errors = [*form.assessor.errors, str(refused)]
         else:
-            db.session.commit()
             flash(f"Appointment {appointment.id} booked.")
             return redirect(url_for("admin.appointments"))
     status = 400 if form.errors else 200

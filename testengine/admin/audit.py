@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..form_choices import options
 from ..models import AuditEntry
 from ..services import audit_log
 from .blueprint import bp
@@ -42,8 +43,8 @@ def _filters(form: AuditFilterForm) -> dict[str, Any]:
 @bp.route("/audit")
 def audit():  # type: ignore[no-untyped-def]
     form = AuditFilterForm(MultiDict(request.args))
-    form.action.choices = [("", "Any action"), *((v, v) for v in audit_log.values_of(AuditEntry.action))]
-    form.object_type.choices = [("", "Any type"), *((v, v) for v in audit_log.values_of(AuditEntry.object_type))]
+    form.action.choices = options([("", "Any action"), *((v, v) for v in audit_log.values_of(AuditEntry.action))])
+    form.object_type.choices = options([("", "Any type"), *((v, v) for v in audit_log.values_of(AuditEntry.object_type))])
     filters = _filters(form)
     total = audit_log.count(filters)
     pages = max(1, -(-total // PER_PAGE))

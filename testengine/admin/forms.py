@@ -3,6 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..form_choices import options
 from ..services.accounts import MIN_PASSWORD, ROLES, AccountError, validate_email
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
@@ -25,7 +26,7 @@ def one_email_rule(form: FlaskForm, field: EmailField) -> None:
 class CreateUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), one_email_rule])
     display_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    roles = RoleField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
+    roles = RoleField("Roles", choices=options(ROLE_CHOICES), validators=[DataRequired(message="Choose at least one role.")])
     uln = StringField(
         "ULN (apprentices only)",
         validators=[Optional(), Regexp(r"^[0-9]{10}$", message="ULN must be exactly 10 digits.")],
@@ -39,7 +40,7 @@ class CreateUserForm(FlaskForm):
 
 
 class RolesForm(FlaskForm):
-    roles = RoleField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(message="Choose at least one role.")])
+    roles = RoleField("Roles", choices=options(ROLE_CHOICES), validators=[DataRequired(message="Choose at least one role.")])
     moderator = BooleanField("Senior marker (moderator): resolves disagreements and clears markers")
 
     def validate_moderator(self, field):  # type: ignore[no-untyped-def]
@@ -93,13 +94,13 @@ def _display_select(name: str) -> SelectField:
 
     return SelectField(
         f"Display: {display.FIELD_LABELS[name].lower()}",
-        choices=[("", "Not set"), *display.FIELDS[name].items()],
+        choices=options([("", "Not set"), *display.FIELDS[name].items()]),
         validators=[Optional()],
     )
 
 
 class AdjustmentForm(FlaskForm):
-    kind = SelectField("Adjustment", choices=ADJUSTMENT_KINDS, validators=[DataRequired()])
+    kind = SelectField("Adjustment", choices=options(ADJUSTMENT_KINDS), validators=[DataRequired()])
     extra_percent = IntegerField("Extra time (%)", default=0, validators=[Optional(), NumberRange(min=0, max=100)])
     extra_minutes = IntegerField("Extra time (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=240)])
     reason = TextAreaField("Reason (evidence seen)", validators=[DataRequired(), Length(max=500)])

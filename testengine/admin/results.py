@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
@@ -15,12 +15,14 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
+from ..form_choices import options
 from ..models import Apprentice, Attempt, MethodResult, OverallResult, Standard
 from ..services import eligibility, result_changes, result_letters, result_pages, standing_marks
 from ..services import results as result_service
 from ..services.appeal_pack import appeal_pack as gather_appeal_pack
 from ..services.banks import UnknownStandard, get_standard, spec_of
 from ..services.exports import safe_csv_row
+from ..storage.requests import discard
 from .blueprint import bp
 
 
@@ -48,7 +50,7 @@ class EpaPeriodForm(FlaskForm):
 
 
 class ChangeForm(FlaskForm):
-    route = SelectField("Route", choices=[("appeal", "Appeal"), ("remark", "Re-mark")], validators=[DataRequired()])
+    route = SelectField("Route", choices=options([("appeal", "Appeal"), ("remark", "Re-mark")]), validators=[DataRequired()])
     grade = SelectField("New grade", validators=[Optional()])
     reason = TextAreaField(
         "Reason (the appeal or re-mark decision)", validators=[DataRequired(), Length(max=result_changes.MAX_REASON)]
@@ -80,8 +82,8 @@ def _grade_form(standard: Standard) -> GradeForm:
     spec = spec_of(standard)
     graded_by_marks = spec.knowledge_test.method if spec.knowledge_test else None
     form = GradeForm(prefix="g")
-    form.method.choices = [(m.key, m.name) for m in spec.methods if m.key != graded_by_marks]
-    form.grade.choices = [(g, g.capitalize()) for g in dict.fromkeys(g for m in spec.methods for g in m.grades)]
+    form.method.choices = options([(m.key, m.name) for m in spec.methods if m.key != graded_by_marks])
+    form.grade.choices = options([(g, g.capitalize()) for g in dict.fromkeys(g for m in spec.methods for g in m.grades)])
     return form
 
 
@@ -104,7 +106,7 @@ def apprentice_results(apprentice_id: int, code: str):  # type: ignore[no-untype
 
 def _agreement_form(standard: Standard) -> AgreementForm:
     form = AgreementForm(prefix="r")
-    form.method.choices = [(m.key, m.name) for m in spec_of(standard).methods]
+    form.method.choices = options([(m.key, m.name) for m in spec_of(standard).methods])
     if form.agreed_on.data is None and not form.is_submitted():
         form.agreed_on.data = utcnow().date()
     return form
@@ -146,7 +148,7 @@ def _results_page(
         eligible=eligible,
         button=EmptyForm(),
         signers=result_pages.signers(apprentice.id, standard.id),
-        second_admin=result_service.second_admin_required(),
+        second_admin=_second_admin_required(),
     )
 
 
@@ -170,11 +172,10 @@ def record_grade(apprentice_id: int, code: str):  # type: ignore[no-untyped-def]
                 actor=current_user,
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.method.errors = [*form.method.errors, str(refused)]
             status = 409
         else:
-            db.session.commit()
             flash("Grade recorded as provisional.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
     return _results_page(apprentice, standard, grade_form=form), status
@@ -200,11 +201,10 @@ def record_agreement(apprentice_id: int, code: str):  # type: ignore[no-untyped-
                 actor=current_user,
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.method.errors = [*form.method.errors, str(refused)]
             status = 409
         else:
-            db.session.commit()
             flash("The employer's agreement is recorded.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
     return _results_page(apprentice, standard, agreement_form=form), status
@@ -218,7 +218,6 @@ def set_epa_period(apprentice_id: int, code: str):  # type: ignore[no-untyped-de
     if not form.validate_on_submit():
         return _results_page(apprentice, standard, epa_form=form), 400
     result_service.set_epa_period_end(apprentice, form.ends_on.data, actor=current_user)
-    db.session.commit()
     flash("EPA period end date saved.")
     return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice_id, code=code))
 
@@ -248,14 +247,21 @@ def _move(result: MethodResult | OverallResult, action: str):  # type: ignore[no
     return redirect(url_for("admin.apprentice_results", apprentice_id=result.apprentice_id, code=standard.code))
 
 
+def _second_admin_required() -> bool:
+    """TESTENGINE_RELEASE_NEEDS_SECOND_ADMIN: on unless the EPAO turned it off."""
+    return bool(current_app.config["TESTENGINE"].get("RELEASE_NEEDS_SECOND_ADMIN", True))
+
+
 def _apply(result: MethodResult | OverallResult, action: str) -> None:
     try:
-        getattr(result_service, action)(result, now=utcnow(), actor=current_user)
+        if action == "release":
+            result_service.release(result, now=utcnow(), actor=current_user, second_admin=_second_admin_required())
+        else:
+            result_service.sign_off(result, now=utcnow(), actor=current_user)
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash(f"{result.grade.capitalize()} {result.status.replace('_', ' ')}.")
 
 
@@ -284,7 +290,7 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
     by_marks = spec.knowledge_test is not None and spec.knowledge_test.method == result.method_key
     items = result_changes.remark_items(result.attempt_id) if by_marks and result.attempt_id else []
     form = _change_form(items)
-    form.grade.choices = [("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades]
+    form.grade.choices = options([("", "Choose a grade")] + [(g, g.capitalize()) for g in spec.method(result.method_key).grades])
     standing = standing_marks.standing_total(result.attempt_id) if by_marks and result.attempt_id else None
     status = 200
     if form.validate_on_submit():
@@ -299,11 +305,10 @@ def change_result(result_id: int):  # type: ignore[no-untyped-def]
                 item_marks={int(item["id"]): form[f"item_{item['id']}"].data for item in items} if by_marks else None,  # type: ignore[call-overload]
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.reason.errors = [*form.reason.errors, str(refused)]
             status = 409
         else:
-            db.session.commit()
             flash("The result was re-graded and released; the earlier grade is kept in the history.")
             return redirect(url_for("admin.apprentice_results", apprentice_id=apprentice.id, code=standard.code))
     elif form.is_submitted():

@@ -10,11 +10,13 @@ from flask_login import current_user
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
+from ..form_choices import options
 from ..models import Adjustment, Apprentice, Attempt, Sitting, Standard, User
 from ..services import adjustments as adjustment_service
 from ..services import attempts as attempt_service
 from ..services import sitting_pages
 from ..services import sittings as sitting_service
+from ..storage.requests import discard
 from .blueprint import bp
 from .forms import AdjustmentForm, BookForm, ExtraTimeForm, RemoveAdjustmentForm, SittingForm
 
@@ -29,7 +31,7 @@ def sittings():  # type: ignore[no-untyped-def]
 @bp.route("/sittings/new", methods=["GET", "POST"])
 def create_sitting():  # type: ignore[no-untyped-def]
     form = SittingForm()
-    form.standard.choices = [(s.id, f"{s.code} {s.title}") for s in sitting_pages.standards()]
+    form.standard.choices = options([(s.id, f"{s.code} {s.title}") for s in sitting_pages.standards()])
     if form.validate_on_submit():
         standard = db.session.get(Standard, form.standard.data) or abort(400)
         start = form.window_start.data.replace(tzinfo=UTC)
@@ -46,10 +48,9 @@ def create_sitting():  # type: ignore[no-untyped-def]
                 actor=current_user,
             )
         except sitting_service.SittingError as refused:
-            db.session.rollback()
+            discard()
             form.window_start.errors = [*form.window_start.errors, str(refused)]
         else:
-            db.session.commit()
             flash("Sitting created. Now book apprentices and assign invigilators.")
             return redirect(url_for("admin.sitting", sitting_id=sitting.id))
     return render_template("admin/sitting_new.html", form=form)
@@ -57,10 +58,10 @@ def create_sitting():  # type: ignore[no-untyped-def]
 
 def _book_form(sitting: Sitting) -> BookForm:
     form = BookForm()
-    form.apprentices.choices = [
-        (a.id, f"{a.candidate_number} {a.full_name}") for a in sitting_pages.bookable_apprentices(sitting)
-    ]
-    form.invigilators.choices = [(u.id, u.display_name) for u in sitting_pages.unassigned_invigilators(sitting)]
+    form.apprentices.choices = options(
+        [(a.id, f"{a.candidate_number} {a.full_name}") for a in sitting_pages.bookable_apprentices(sitting)]
+    )
+    form.invigilators.choices = options([(u.id, u.display_name) for u in sitting_pages.unassigned_invigilators(sitting)])
     return form
 
 
@@ -73,11 +74,10 @@ def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
         try:
             _book_and_assign(room, form)
         except sitting_service.SittingError as refused:  # e.g. an apprentice who may not sit the test: nothing is booked
-            db.session.rollback()
+            discard()
             form.apprentices.errors = [*form.apprentices.errors, str(refused)]
             status = refused.status
         else:
-            db.session.commit()
             flash("Sitting updated.")
             return redirect(url_for("admin.sitting", sitting_id=sitting_id))
     invigilators = sitting_pages.invigilators_of(room)
@@ -116,10 +116,9 @@ def adjustments(apprentice_id: int):  # type: ignore[no-untyped-def]
                 display=form.display_settings(),
             )
         except adjustment_service.AdjustmentError as refused:
-            db.session.rollback()
+            discard()
             form.kind.errors = [*form.kind.errors, str(refused)]
         else:
-            db.session.commit()
             flash("Adjustment recorded; it applies to every sitting this apprentice books.")
             return redirect(url_for("admin.adjustments", apprentice_id=apprentice_id))
     return _adjustments_page(apprentice, form)
@@ -159,10 +158,9 @@ def remove_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
                 adjustment, reason=form.reason.data or "", now=utcnow(), actor=current_user
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             form.reason.errors = [*form.reason.errors, str(refused)]
         else:
-            db.session.commit()
             flash(
                 "Adjustment removed"
                 + (f"; the extra time of attempt {', '.join(str(a.id) for a in changed)} changed with it." if changed else ".")
@@ -189,9 +187,8 @@ def change_extra_time(attempt_id: int):  # type: ignore[no-untyped-def]
                 reason=form.reason.data or "",
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash("Extra time changed; the apprentice's clock shows the new time left.")
     return redirect(url_for("admin.adjustments", apprentice_id=attempt.apprentice_id))

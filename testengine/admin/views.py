@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import User
 from ..services import accounts
+from ..storage.requests import discard
 from .blueprint import bp
 from .forms import CreateUserForm, ResetPasswordForm, RolesForm
 
@@ -40,11 +41,10 @@ def create_user():  # type: ignore[no-untyped-def]
                 temporary_password=True,
             )
         except accounts.AccountError as refused:
-            db.session.rollback()
+            discard()
             field = {"invalid_uln": form.uln, "duplicate_uln": form.uln, "invalid_role": form.roles}.get(refused.code, form.email)
             field.errors = [*field.errors, str(refused)]
         else:
-            db.session.commit()
             flash(f"Created {user.email}.")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form)
@@ -66,10 +66,9 @@ def set_roles(user_id: int):  # type: ignore[no-untyped-def]
         try:
             accounts.set_roles(user, list(form.roles.data or []), current_user, moderator=bool(form.moderator.data))
         except accounts.AccountError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash(f"Roles updated for {user.email}.")
             return redirect(url_for("admin.users"))
     else:
@@ -83,7 +82,6 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     form = ResetPasswordForm(prefix="pw")
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data or "", current_user)
-        db.session.commit()
         flash(
             f"Password reset for {user.email}; their existing sessions have ended and they must choose their own password at their next sign-in."
         )

@@ -12,11 +12,14 @@ from sqlalchemy import func, select
 from .. import access
 from ..clock import utcnow
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
-from ..extensions import db, reads_then_writes, write_now
+from ..extensions import db
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..ops.metrics import SAVES
+from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import messages as message_service
+from ..storage import reads_then_writes
+from ..storage.requests import write_apart, writing_from_here
 from .errors import BodyError, json_error, parse_body, parse_query, refusal_status
 
 bp = Blueprint("attempts", __name__, url_prefix="/attempts")
@@ -77,7 +80,9 @@ def _clock(attempt: Any, now: Any = None) -> dict[str, Any]:
 
 def _submit_if_time_is_up(attempt, now) -> None:  # type: ignore[no-untyped-def]
     """Past the deadline and its grace: submit it now (kept, even though the request is then refused)."""
-    if attempt_service.is_overdue(attempt, now) and write_now(lambda: attempt_service.finalise_if_expired(attempt, now)):
+    if attempt_service.is_overdue(attempt, now, settings=attempt_settings()) and write_apart(
+        lambda: attempt_service.finalise_if_expired(attempt, now, settings=attempt_settings())
+    ):
         raise attempt_service.AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
 
 
@@ -85,14 +90,13 @@ def _load(attempt_id: int):  # type: ignore[no-untyped-def]
     """The apprentice's attempt for a read; if its time ran out, submit it first in its own write."""
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     now = utcnow()
-    if attempt_service.is_overdue(attempt, now):
-        write_now(lambda: attempt_service.finalise_if_expired(attempt, now))
+    if attempt_service.is_overdue(attempt, now, settings=attempt_settings()):
+        write_apart(lambda: attempt_service.finalise_if_expired(attempt, now, settings=attempt_settings()))
     return attempt
 
 
 @bp.errorhandler(attempt_service.AttemptError)
 def attempt_error(error: attempt_service.AttemptError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
     if request.endpoint == "api.attempts.save":
         SAVES.labels("refused").inc()
     return json_error(refusal_status(error), error.code, str(error), **({"field": error.field} if error.field else {}))
@@ -128,7 +132,6 @@ def status(attempt_id: int):  # type: ignore[no-untyped-def]
         }
         for position, kind, marks, response, flagged in rows
     ]
-    db.session.commit()
     # The question the apprentice was on (kept by `position` below), so a reload opens there.
     position = attempt.current_position if attempt.current_position and attempt.current_position <= len(navigator) else 1
     return {"attempt": attempt.id, "clock": _clock(attempt), "questions": navigator, "position": position}
@@ -143,7 +146,6 @@ def clock(attempt_id: int):  # type: ignore[no-untyped-def]
         {"id": m.id, "body": m.body, "sent_at": m.sent_at.isoformat(), "to_room": m.apprentice_id is None}
         for m in message_service.for_attempt(attempt, query.messages_after or 0)
     ]
-    db.session.commit()
     return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token), "messages": messages}
 
 
@@ -180,7 +182,6 @@ def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
         order = aq.option_order or list(range(len(options)))
         # The browser gets option text in this paper's order, labelled by the ORIGINAL index it saves back.
         body["options"] = [{"value": str(original), "text": options[original]["text"]} for original in order]
-    db.session.commit()
     return body
 
 
@@ -195,12 +196,17 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
     # Refusals before the write lock; the paper's accepted responses are read once per attempt.
-    attempt_service.check_save(attempt, position, data.response, data.client_token, now)
+    attempt_service.check_save(attempt, position, data.response, data.client_token, now, settings=attempt_settings())
     clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
-    result = write_now(
-        lambda: attempt_service.save_answer(
-            attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
-        )
+    writing_from_here()
+    result = attempt_service.save_answer(
+        attempt,
+        position,
+        response=data.response,
+        revision=data.revision,
+        client_token=data.client_token,
+        now=now,
+        settings=attempt_settings(),
     )
     SAVES.labels(str(result.get("status", "saved"))).inc()
     return {**result, "clock": clock}
@@ -212,7 +218,8 @@ def position(attempt_id: int):  # type: ignore[no-untyped-def]
     """The browser moved to another question: remember it (one conditional update)."""
     data = _body(PositionBody)
     attempt = attempt_service.own_attempt(attempt_id, current_user)
-    write_now(lambda: attempt_service.remember_position(attempt, data.position, client_token=data.client_token))
+    writing_from_here()
+    attempt_service.remember_position(attempt, data.position, client_token=data.client_token)
     return {"position": data.position}
 
 
@@ -223,7 +230,10 @@ def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
-    write_now(lambda: attempt_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=now))
+    writing_from_here()
+    attempt_service.set_flag(
+        attempt, position, flagged=data.flagged, client_token=data.client_token, now=now, settings=attempt_settings()
+    )
     return {"position": position, "flagged": data.flagged}
 
 
@@ -236,7 +246,6 @@ def event(attempt_id: int):  # type: ignore[no-untyped-def]
     if attempt.state in FINISHED_STATES:
         raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
     attempt_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
-    db.session.commit()
     return {"recorded": True}, 201
 
 
@@ -248,6 +257,5 @@ def submit(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     if attempt.client_token is not None and data.client_token != attempt.client_token:
         raise attempt_service.AttemptError("This test was opened in another window; submit it there.", code="superseded")
-    attempt_service.submit(attempt, now=utcnow(), actor=current_user)
-    db.session.commit()
+    attempt_service.submit(attempt, now=utcnow(), actor=current_user, settings=attempt_settings())
     return {"state": attempt.state, "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None}

@@ -7,9 +7,11 @@ from flask_login import current_user
 
 from .. import access
 from ..clock import utcnow
-from ..extensions import db, reads_then_writes, write_now
+from ..extensions import db
 from ..models import Booking
 from ..services import sittings as sitting_service
+from ..storage import reads_then_writes
+from ..storage.requests import writing_from_here
 from .errors import json_error
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
@@ -18,7 +20,6 @@ access.restrict(bp, roles=("apprentice",), within="api")
 
 @bp.errorhandler(sitting_service.SittingError)
 def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
     return json_error(error.status, error.code, str(error))
 
 
@@ -32,5 +33,6 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     if apprentice is None or booking is None or booking.apprentice_id != apprentice.id:
         return json_error(404, "not_found", "No such booking.")
     ahead = sitting_service.read_ahead(booking, now=utcnow())
-    attempt = write_now(lambda: sitting_service.start(booking, now=utcnow(), actor=current_user, ahead=ahead))
+    writing_from_here()
+    attempt = sitting_service.start(booking, now=utcnow(), actor=current_user, ahead=ahead)
     return {"attempt": attempt.id, "kind": attempt.kind, "state": attempt.state}

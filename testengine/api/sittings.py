@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from .. import access
 from ..clock import utcnow
-from ..extensions import db, write_now
+from ..service_settings import attempt_settings
 from ..services import sittings as sitting_service
+from ..storage.requests import write_apart
 from .errors import json_error, refusal_status
 
 bp = Blueprint("sittings", __name__, url_prefix="/sittings")
@@ -17,7 +18,6 @@ access.restrict(bp, roles=("invigilator",), within="api")
 
 @bp.errorhandler(sitting_service.SittingError)
 def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
     return json_error(refusal_status(error), error.code, str(error))
 
 
@@ -27,10 +27,8 @@ def board(sitting_id: int):  # type: ignore[no-untyped-def]
     sitting = sitting_service.invigilator_sitting(sitting_id, current_user)
     room = sitting_service.load_room(sitting)
     failed: dict[int, str] = {}
-    if room.has_expired_attempts(now):
+    if room.has_expired_attempts(now, settings=attempt_settings()):
         # Only then the write lock: submit what ran out (each submit re-checks its row), then read again.
-        failed = write_now(lambda: sitting_service.sweep(sitting, now)).failed
+        failed = write_apart(lambda: sitting_service.sweep(sitting, now, settings=attempt_settings())).failed
         room = sitting_service.load_room(sitting)
-    data = sitting_service.board(sitting, now, room, failed)
-    db.session.commit()
-    return data
+    return sitting_service.board(sitting, now, room, failed)

@@ -7,10 +7,11 @@ from wtforms import SelectField
 from wtforms.validators import Optional
 
 from ..domain import display
+from ..form_choices import options
 
 
 def _select(field: str) -> SelectField:
-    return SelectField(display.FIELD_LABELS[field], choices=list(display.FIELDS[field].items()), validators=[Optional()])
+    return SelectField(display.FIELD_LABELS[field], choices=options(display.FIELDS[field].items()), validators=[Optional()])
 
 
 class StartForm(FlaskForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
@@ -12,12 +13,15 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain import display as display_rules
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
-from ..extensions import db, reads_then_writes, write_now, write_transaction
+from ..extensions import db
 from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
+from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import display as display_service
 from ..services import sittings as sitting_service
+from ..storage import reads_then_writes
+from ..storage.requests import discard, write_apart, writing_from_here
 from .blueprint import bp
 from .forms import StartForm
 
@@ -39,8 +43,8 @@ def home():  # type: ignore[no-untyped-def]
     rows = []
     for booking in db.session.scalars(select(Booking).where(Booking.apprentice_id == apprentice.id).order_by(Booking.id.desc())):
         attempt = sitting_service.latest_attempt(booking)
-        if attempt is not None and attempt_service.is_overdue(attempt, now):
-            write_now(lambda attempt=attempt: attempt_service.finalise_if_expired(attempt, now))
+        if attempt is not None and attempt_service.is_overdue(attempt, now, settings=attempt_settings()):
+            write_apart(functools.partial(attempt_service.finalise_if_expired, attempt, now, settings=attempt_settings()))
         rows.append({"booking": booking, "sitting": booking.sitting, "attempt": attempt})
     return render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm())
 
@@ -63,16 +67,16 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     form = StartForm()
     if not form.validate_on_submit():
         if not form.csrf_token.errors and form.errors:  # a display choice not on its list: say which
-            db.session.rollback()
             return _confirm_start(booking, form, status=400)
         abort(400)
     settings = form.settings(display_service.defaults_for(apprentice, utcnow().date()))
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     try:
         ahead = sitting_service.read_ahead(booking, now=utcnow())
-        attempt, token = write_now(lambda: _start_and_claim(booking, device, ahead, settings))
+        writing_from_here()
+        attempt, token = _start_and_claim(booking, device, ahead, settings)
     except sitting_service.SittingError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return redirect(url_for("apprentice.home"))
     if token is not None:  # this request started the attempt (a second click only reopens it)
@@ -120,15 +124,13 @@ def sit(attempt_id: int):  # type: ignore[no-untyped-def]
     """
     opened = _claimed_at_start(attempt_id)
     if opened is None:
-        db.session.commit()
-        with write_transaction():
-            opened = _open_sitting_page(attempt_id)
+        writing_from_here()
+        opened = _open_sitting_page(attempt_id)
         if not isinstance(opened, tuple):
             return opened
     attempt, token, device = opened
     sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
     settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())
-    db.session.commit()
     page = make_response(
         render_template(
             "apprentice/sit.html",
@@ -158,7 +160,7 @@ def _claimed_at_start(attempt_id: int):  # type: ignore[no-untyped-def]
     device = request.cookies.get(DEVICE_COOKIE)
     if (
         attempt.state != AttemptState.IN_PROGRESS
-        or attempt_service.is_overdue(attempt, utcnow())
+        or attempt_service.is_overdue(attempt, utcnow(), settings=attempt_settings())
         or attempt.client_token is None
         or attempt.client_token != claim.get("token")
         or device is None
@@ -175,9 +177,8 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
     except attempt_service.AttemptError:
         abort(404)
     now = utcnow()
-    attempt_service.finalise_if_expired(attempt, now)
+    attempt_service.finalise_if_expired(attempt, now, settings=attempt_settings())
     if attempt.state in FINISHED_STATES:
-        db.session.commit()
         return redirect(url_for("apprentice.finished", attempt_id=attempt.id))
     if attempt.state == AttemptState.NOT_STARTED:
         abort(409)
@@ -188,17 +189,16 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
             select(Booking).where(Booking.sitting_id == attempt.sitting_id, Booking.apprentice_id == attempt.apprentice_id)
         )
         if booking is None or not booking.device_change_allowed:
-            db.session.rollback()
-            if booking is not None:  # the request appears on the invigilator's room board, to approve
+            if (
+                booking is not None
+            ):  # the request appears on the invigilator's room board, to approve (kept: a 403 is no error here)
                 sitting_service.request_device_change(attempt, now=now)
-                db.session.commit()
             return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
         attempt_service.record_browser_event(attempt, "device_change", None, now)
     device = device or secrets.token_urlsafe(24)
     attempt.device_id = device
     token = attempt_service.open_in_browser(attempt, now=now)
-    db.session.commit()
     return attempt, token, device
 
 

@@ -12,11 +12,12 @@ from .. import access
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
-from ..extensions import db
+from ..form_choices import options
 from ..models import Apprentice, Standard
 from ..services import appointments as service
 from ..services.banks import spec_of
 from ..services.rows import existing
+from ..storage.requests import discard
 
 bp = Blueprint("assessor", __name__, url_prefix="/assess")
 access.restrict(bp, roles=("assessor",))
@@ -25,14 +26,16 @@ access.restrict(bp, roles=("assessor",))
 class DeclarationForm(FlaskForm):
     conflict = RadioField(
         "Conflict of interest",
-        choices=[
-            (
-                "no",
-                "I have no conflict of interest: I am not this apprentice's trainer or line manager, "
-                "and have no other connection with them or their employer",
-            ),
-            ("yes", "I have a conflict of interest"),
-        ],
+        choices=options(
+            [
+                (
+                    "no",
+                    "I have no conflict of interest: I am not this apprentice's trainer or line manager, "
+                    "and have no other connection with them or their employer",
+                ),
+                ("yes", "I have a conflict of interest"),
+            ]
+        ),
         validators=[DataRequired(message="Choose one.")],
     )
     note = TextAreaField("If you have a conflict, what it is", validators=[Optional(), Length(max=1000)])
@@ -50,7 +53,7 @@ def grade_form(ksbs: dict[str, str], grades: tuple[str, ...]):  # type: ignore[n
     class GradeForm(FlaskForm):
         grade = SelectField(
             "Grade for the method",
-            choices=[("", "Choose a grade")] + [(g, g.title()) for g in grades],
+            choices=options([("", "Choose a grade")] + [(g, g.title()) for g in grades]),
             validators=[DataRequired(message="Choose the grade.")],
         )
 
@@ -122,10 +125,9 @@ def swap(appointment_id: int):  # type: ignore[no-untyped-def]
     try:
         service.swap(appointment, int(form.position.data), form.replacement.data, now=utcnow(), actor=current_user)
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return redirect(url_for("assessor.appointment", appointment_id=appointment.id)), 303
-    db.session.commit()
     flash(f"Question {form.position.data} is now {form.replacement.data}.")
     return redirect(url_for("assessor.appointment", appointment_id=appointment.id))
 
@@ -146,10 +148,9 @@ def declare(appointment_id: int):  # type: ignore[no-untyped-def]
             appointment, conflict=form.conflict.data == "yes", note=form.note.data or "", now=utcnow(), actor=current_user
         )
     except service.AppointmentError as refused:
-        db.session.rollback()
+        discard()
         form.note.errors = [str(refused)]
         return _page(appointment, declaration=form), 400
-    db.session.commit()
     flash(
         "Conflict of interest declared: this appointment needs another assessor."
         if appointment.conflict
@@ -166,10 +167,9 @@ def open_set(appointment_id: int):  # type: ignore[no-untyped-def]
     try:
         service.open_set(appointment, now=utcnow(), actor=current_user)
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return redirect(url_for("assessor.appointment", appointment_id=appointment.id)), 303
-    db.session.commit()
     return redirect(url_for("assessor.appointment", appointment_id=appointment.id))
 
 
@@ -187,9 +187,8 @@ def grade(appointment_id: int):  # type: ignore[no-untyped-def]
     try:
         service.record_grade(appointment, evidence=evidence, grade=form.grade.data, now=utcnow(), actor=current_user)
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         form.grade.errors = [str(refused)]
         return _page(appointment, grading=form), 400
-    db.session.commit()
     flash(f"Grade recorded: {appointment.grade}.")
     return redirect(url_for("assessor.appointment", appointment_id=appointment.id))

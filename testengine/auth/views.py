@@ -8,8 +8,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from .. import access
-from ..extensions import db, limiter
+from ..clock import utcnow
+from ..extensions import limiter
 from ..services import accounts
+from ..storage.requests import discard
 from .forms import ChangePasswordForm, EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -52,14 +54,14 @@ def login():  # type: ignore[no-untyped-def]
             user = accounts.authenticate(
                 form.identifier.data or "",
                 form.password.data or "",
+                now=utcnow(),
+                secret=str(current_app.config["SECRET_KEY"]).encode(),
                 allowed_failures=int(settings["LOGIN_FAILURES_ALLOWED"]),
                 lock_seconds=int(settings["LOGIN_LOCK_SECONDS"]),
             )
         except accounts.AccountError as refused:
-            db.session.commit()  # keep the failure count
             error = str(refused)
         else:
-            db.session.commit()
             session.clear()  # a fresh session: nothing from before sign-in carries over
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
@@ -74,7 +76,6 @@ access.public("auth.login")
 def logout():  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
         accounts.end_all_sessions(current_user._get_current_object())
-        db.session.commit()
         logout_user()
         session.clear()
         flash("You have signed out.")
@@ -91,11 +92,10 @@ def change_password():  # type: ignore[no-untyped-def]
         try:
             accounts.change_password(user, form.current.data or "", form.new.data or "")
         except accounts.PasswordChangeError as refused:
-            db.session.rollback()
+            discard()
             field = form[refused.field]
             field.errors = [*field.errors, str(refused)]
         else:
-            db.session.commit()
             login_user(user)  # the cookie carries the new session version; older cookies stop working
             flash("Your password has been changed. Any other sessions you had have ended.")
             return redirect(url_for("auth.home"))

@@ -16,11 +16,14 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..extensions import db
+from ..form_choices import options
 from ..policy import load_policy
+from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import messages as message_service
 from ..services import sittings as sitting_service
 from ..services.reports import invigilation_pdf
+from ..storage.requests import discard
 from .forms import CheckInForm, CloseSittingForm, IncidentForm, MessageForm, PauseRoomForm
 
 bp = Blueprint("invigilator", __name__, url_prefix="/invigilate")
@@ -45,10 +48,9 @@ def _act(sitting_id: int, action, success: str, form: FlaskForm | None = None): 
     try:
         action()
     except (sitting_service.SittingError, attempt_service.AttemptError) as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash(success)
     return _back(sitting_id)
 
@@ -69,24 +71,26 @@ def home():  # type: ignore[no-untyped-def]
 
 def _incident_form(room) -> IncidentForm:  # type: ignore[no-untyped-def]
     form = IncidentForm()
-    form.kind.choices = [(c.key, c.name) for c in load_policy().incident_types]
-    form.apprentices.choices = [(b.apprentice_id, b.apprentice.candidate_number) for b in room.bookings]
+    form.kind.choices = options([(c.key, c.name) for c in load_policy().incident_types])
+    form.apprentices.choices = options([(b.apprentice_id, b.apprentice.candidate_number) for b in room.bookings])
     return form
 
 
 def _message_form(room) -> MessageForm:  # type: ignore[no-untyped-def]
     form = MessageForm()
-    form.recipient.choices = [
-        ("room", "The whole room"),
-        *((str(b.apprentice_id), f"{b.apprentice.candidate_number} {b.apprentice.full_name}") for b in room.bookings),
-    ]
+    form.recipient.choices = options(
+        [
+            ("room", "The whole room"),
+            *((str(b.apprentice_id), f"{b.apprentice.candidate_number} {b.apprentice.full_name}") for b in room.bookings),
+        ]
+    )
     return form
 
 
 def _board_page(room, *, status: int = 200, **forms):  # type: ignore[no-untyped-def]
     """The room page; a refused form is passed back in `forms` so its errors show beside its fields."""
     if status != 200:
-        db.session.rollback()  # nothing of a refused action stays
+        discard()  # nothing of a refused action stays
     data = sitting_service.board(room, utcnow())
     me = next((link for link in room.invigilators if link.user_id == current_user.id), None)
     page = render_template(
@@ -134,10 +138,9 @@ def venue(sitting_id: int):  # type: ignore[no-untyped-def]
     try:
         sitting_service.confirm_venue(room, checks, now=utcnow(), actor=current_user)
     except sitting_service.SittingError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash("Venue confirmed. Apprentices who are checked in can now start.")
     return _back(sitting_id)
 
@@ -150,7 +153,7 @@ def check_in(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
     except sitting_service.SittingError:
         abort(404)
     form = CheckInForm()
-    form.document_type.choices = [(d.key, d.name) for d in load_policy().identity.documents]
+    form.document_type.choices = options([(d.key, d.name) for d in load_policy().identity.documents])
     if form.validate_on_submit():
         now = utcnow()
         try:
@@ -165,21 +168,19 @@ def check_in(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-def]
                 actor=current_user,
             )
         except sitting_service.SittingError as refused:
-            db.session.rollback()
+            discard()
             form.last_digits.errors = [*form.last_digits.errors, str(refused)]
             return render_template("invigilator/check_in.html", sitting=room, booking=booking, form=form)
         try:
             with db.session.begin_nested():  # a failed draw undoes only itself: the check-in stands
                 sitting_service.prepare_paper(booking, now=now, actor=current_user)
         except DomainError as shortfall:  # e.g. a bank shortfall: say so; the start will try again
-            db.session.commit()
             flash(
                 f"{booking.apprentice.candidate_number} checked in, but no paper could be drawn yet: {shortfall} "
                 "Starting will try again; tell the assessment organisation's bank administrator.",
                 "error",
             )
             return _back(sitting_id)
-        db.session.commit()
         flash(f"{booking.apprentice.candidate_number} checked in.")
         return _back(sitting_id)
     return render_template("invigilator/check_in.html", sitting=room, booking=booking, form=form)
@@ -272,7 +273,6 @@ def incident(sitting_id: int):  # type: ignore[no-untyped-def]
     except sitting_service.SittingError as refused:
         form.notes.errors = [*form.notes.errors, str(refused)]
         return _board_page(room, status=400, incident_form=form)
-    db.session.commit()
     flash("Incident recorded.")
     return _back(sitting_id)
 
@@ -296,7 +296,6 @@ def message(sitting_id: int):  # type: ignore[no-untyped-def]
     except message_service.MessageError as refused:
         getattr(form, refused.field).errors = [*getattr(form, refused.field).errors, str(refused)]
         return _board_page(room, status=400, message_form=form)
-    db.session.commit()
     flash(
         "Message sent: it appears on the screen within a few seconds."
         if recipient
@@ -312,12 +311,11 @@ def close(sitting_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _board_page(room, status=400, close_form=form)
     try:
-        sitting_service.close(room, now=utcnow(), actor=current_user)
+        sitting_service.close(room, now=utcnow(), actor=current_user, settings=attempt_settings())
     except sitting_service.SittingError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return _back(sitting_id)
-    db.session.commit()
     flash("Sitting closed.")
     return redirect(url_for("invigilator.report", sitting_id=sitting_id))
 

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
+from ..form_choices import options
 from ..services.marking_progress import MAX_COMMENT
 
 MARK_CHOICES = [(0, "0 marks"), (1, "1 mark"), (2, "2 marks")]
@@ -15,7 +16,7 @@ VIA_CHOICES = ("question", "script", "")
 
 def mark_field(label: str = "Mark") -> RadioField:
     # InputRequired, not DataRequired: 0 is a mark, not a missing value.
-    return RadioField(label, choices=MARK_CHOICES, coerce=int, validators=[InputRequired(message="Choose a mark.")])
+    return RadioField(label, choices=options(MARK_CHOICES), coerce=int, validators=[InputRequired(message="Choose a mark.")])
 
 
 class MarkForm(FlaskForm):

@@ -13,12 +13,12 @@ from flask_login import current_user
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
-from ..extensions import db
 from ..services import marker_pages as pages
 from ..services import marking_progress as progress
 from ..services import marking_quality as quality
 from ..services.exports import safe_csv_row
 from ..services.marking_progress import MarkingError
+from ..storage.requests import discard
 from .blueprint import bp
 from .forms import ClearForm, FromAnswerForm, StandardisationItemForm, standardisation_form
 from .responses import short_answer_question
@@ -38,10 +38,9 @@ def standardise(question_id: int):  # type: ignore[no-untyped-def]
         try:
             clearance = quality.submit_standardisation(current_user, question_id, given, now=utcnow())
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             if clearance.status == "passed":
                 flash("You agreed with the reference marks closely enough: you can now mark this question.")
             else:
@@ -88,10 +87,9 @@ def standardisation_set(question_id: int):  # type: ignore[no-untyped-def]
                 now=utcnow(),
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash("Standardisation answer added.")
             return redirect(url_for("marker.standardisation_set", question_id=question_id))
     answers = pages.real_answers(question_id)
@@ -122,10 +120,9 @@ def standardisation_from_answer(question_id: int, attempt_id: int, position: int
         if item.question_id != question_id:
             raise MarkingError("That answer is to another question.", code="wrong_question")
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash("Standardisation answer added from a real answer (its text only).")
     return redirect(url_for("marker.standardisation_set", question_id=question_id))
 
@@ -149,10 +146,9 @@ def clear(question_id: int, user_id: int):  # type: ignore[no-untyped-def]
     try:
         quality.clear_marker(user_id, question_id, moderator=current_user, reason=form.reason.data or "", now=utcnow())
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash("The marker is cleared to mark this question.")
     return redirect(url_for("marker.clearances"))
 
@@ -226,9 +222,8 @@ def draw_sample(sitting_id: int):  # type: ignore[no-untyped-def]
     try:
         chosen = progress.draw_sample_now(sitting_id, now=utcnow(), actor=current_user)
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
     else:
-        db.session.commit()
         flash(f"Sample drawn: {len(chosen or ())} script(s) go to a second marker; the others are complete.")
     return redirect(url_for("marker.samples"))

@@ -9,10 +9,11 @@ from ..auth.forms import EmptyForm
 from ..clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.marking_states import MarkingState
-from ..extensions import db
+from ..service_settings import marking_settings
 from ..services import marker_pages as pages
 from ..services import marking
 from ..services import marking_quality as quality
+from ..storage.requests import discard
 from .blueprint import bp
 from .forms import ChangeMarkForm, MarkForm
 from .views import require_button, to_response
@@ -38,11 +39,11 @@ def _response(attempt_id: int, position: int) -> pages.ResponsePage:
 def _next(role: str, via: str, page: pages.ResponsePage) -> int | None:
     now = utcnow()
     if role == "first" and via == "script":
-        return marking.claim_next(current_user, "first", now, attempt_id=page.attempt_id)
+        return marking.claim_next(current_user, "first", now, attempt_id=page.attempt_id, settings=marking_settings())
     if role == "first" and via == "question":
-        return marking.claim_next(current_user, "first", now, question_id=page.question.question_id)
+        return marking.claim_next(current_user, "first", now, question_id=page.question.question_id, settings=marking_settings())
     if role in ("second", "moderator"):
-        return marking.claim_next(current_user, role, now)
+        return marking.claim_next(current_user, role, now, settings=marking_settings())
     return None
 
 
@@ -74,13 +75,20 @@ def respond(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
     if form.validate_on_submit():
         via = form.via.data or ""
         try:
-            marking.save_mark(page.aq_id, role, current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow())
+            marking.save_mark(
+                page.aq_id,
+                role,
+                current_user,
+                mark=form.mark.data,
+                comment=form.comment.data,
+                now=utcnow(),
+                settings=marking_settings(),
+            )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
             return redirect(url_for("marker.home"))
         next_id = _next(role, via, page)
-        db.session.commit()
         flash("Mark saved.")
         if next_id is not None:
             return to_response(next_id, role, via)
@@ -109,10 +117,9 @@ def change(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
                 now=utcnow(),
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash("Your mark was changed; the earlier mark is kept in the record.")
     mine = _my_marks(page)
     return redirect(url_for("marker.respond", attempt_id=attempt_id, position=position, role=mine[-1].role if mine else "first"))
@@ -124,7 +131,6 @@ def release(attempt_id: int, position: int, role: str):  # type: ignore[no-untyp
     require_button()
     page = _response(attempt_id, position)
     marking.release(page.aq_id, role, current_user)
-    db.session.commit()
     flash("The answer went back to the queue unmarked.")
     return redirect(url_for("marker.home"))
 
@@ -146,8 +152,7 @@ def continue_script(attempt_id: int):  # type: ignore[no-untyped-def]
     require_button()
     if pages.submitted_script(attempt_id) is None:
         abort(404)
-    aq_id = marking.claim_next(current_user, "first", utcnow(), attempt_id=attempt_id)
-    db.session.commit()
+    aq_id = marking.claim_next(current_user, "first", utcnow(), attempt_id=attempt_id, settings=marking_settings())
     if aq_id is None:
         flash("Nothing more in this script is waiting for you.")
         return redirect(url_for("marker.script", attempt_id=attempt_id))
@@ -185,12 +190,11 @@ def claim_group(question_id: int, attempt_id: int, position: int):  # type: igno
     if representative is None:
         abort(404)
     try:
-        claimed = marking.claim_group(current_user, question_id, representative, utcnow())
+        claimed = marking.claim_group(current_user, question_id, representative, utcnow(), settings=marking_settings())
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return redirect(url_for("marker.home"))
-    db.session.commit()
     if not claimed:
         flash("Those answers are no longer waiting for you.")
         return redirect(url_for("marker.groups", question_id=question_id))
@@ -210,13 +214,18 @@ def group(question_id: int, attempt_id: int, position: int):  # type: ignore[no-
     if form.validate_on_submit():
         try:
             saved = marking.save_marks(
-                list(held.aq_ids), "first", current_user, mark=form.mark.data, comment=form.comment.data, now=utcnow()
+                list(held.aq_ids),
+                "first",
+                current_user,
+                mark=form.mark.data,
+                comment=form.comment.data,
+                now=utcnow(),
+                settings=marking_settings(),
             )
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             flash(str(refused), "error")
         else:
-            db.session.commit()
             flash(f"Mark saved for {len(saved)} identical answers.")
         return redirect(url_for("marker.groups", question_id=question_id))
     return render_template("marker/group.html", question=info, group=held, form=form)

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..auth.forms import EmptyForm
 from ..clock import utcnow
-from ..extensions import db
+from ..service_settings import marking_settings
 from ..services import marker_pages as pages
 from ..services import marking
 from ..services import marking_quality as quality
@@ -60,8 +60,7 @@ def start_question(question_id: int):  # type: ignore[no-untyped-def]
     if gate != quality.READY:
         flash(quality.GATE_MESSAGES[gate], "error")
         return redirect(url_for("marker.standardise", question_id=question_id))
-    aq_id = marking.claim_next(current_user, "first", utcnow(), question_id=question_id)
-    db.session.commit()
+    aq_id = marking.claim_next(current_user, "first", utcnow(), question_id=question_id, settings=marking_settings())
     if aq_id is None:
         flash("No answers to this question are waiting for you.")
         return redirect(url_for("marker.home"))
@@ -73,9 +72,10 @@ def start_script():  # type: ignore[no-untyped-def]
     """Mark by script: every answer you may mark in one script, in paper order."""
     require_button()
     now = utcnow()
-    attempt_id = marking.next_script(current_user, now)
-    aq_id = marking.claim_next(current_user, "first", now, attempt_id=attempt_id) if attempt_id else None
-    db.session.commit()
+    attempt_id = marking.next_script(current_user, now, settings=marking_settings())
+    aq_id = (
+        marking.claim_next(current_user, "first", now, attempt_id=attempt_id, settings=marking_settings()) if attempt_id else None
+    )
     if aq_id is None:
         flash("No scripts have answers waiting for you.")
         return redirect(url_for("marker.home"))
@@ -86,8 +86,7 @@ def start_script():  # type: ignore[no-untyped-def]
 def start_second():  # type: ignore[no-untyped-def]
     """Second marking, blind: the first mark is not shown."""
     require_button()
-    aq_id = marking.claim_next(current_user, "second", utcnow())
-    db.session.commit()
+    aq_id = marking.claim_next(current_user, "second", utcnow(), settings=marking_settings())
     if aq_id is None:
         flash("No answers are waiting for a second mark from you.")
         return redirect(url_for("marker.home"))
@@ -98,8 +97,7 @@ def start_second():  # type: ignore[no-untyped-def]
 @moderator_only
 def start_moderation():  # type: ignore[no-untyped-def]
     require_button()
-    aq_id = marking.claim_next(current_user, "moderator", utcnow())
-    db.session.commit()
+    aq_id = marking.claim_next(current_user, "moderator", utcnow(), settings=marking_settings())
     if aq_id is None:
         flash("No disagreements are waiting for you.")
         return redirect(url_for("marker.home"))

@@ -11,6 +11,7 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Standard
 from ..services import practice as service
+from ..storage.requests import discard, write_apart
 from .forms import StartPracticeForm, answer_form
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
@@ -48,10 +49,9 @@ def start():  # type: ignore[no-untyped-def]
     try:
         attempt = service.start(current_user, standard, timed=form.timing.data == "timed", now=utcnow())
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         form.standard.errors = [str(refused)]
         return render_template("practice/home.html", form=form, history=service.history(current_user)), 400
-    db.session.commit()
     return redirect(url_for("practice.paper", attempt_id=attempt.id))
 
 
@@ -68,8 +68,8 @@ def _render_paper(attempt, form=None, status: int = 200):  # type: ignore[no-unt
 def paper(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = _own(attempt_id)
     if attempt.submitted_at is None and not service.accepts_answers(attempt, utcnow(), _grace()):
-        service.submit(attempt, now=utcnow(), actor=current_user)  # time is up: what was saved is marked
-        db.session.commit()
+        # Time is up: what was saved is marked. A GET reads; this write stands in its own transaction.
+        write_apart(lambda: service.submit(attempt, now=utcnow(), actor=current_user))
         flash("Time is up: the answers you saved have been marked.")
     if attempt.submitted_at is not None:
         return redirect(url_for("practice.feedback", attempt_id=attempt.id))
@@ -91,7 +91,7 @@ def answer(attempt_id: int):  # type: ignore[no-untyped-def]
     try:
         kept = service.save(attempt, answers, now=utcnow(), grace_seconds=_grace())
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         flash(str(refused), "error")
         return _render_paper(attempt, form, 400)
     if not kept:
@@ -99,7 +99,6 @@ def answer(attempt_id: int):  # type: ignore[no-untyped-def]
         submitting = True
     if submitting:
         service.submit(attempt, now=utcnow(), actor=current_user)
-    db.session.commit()
     if submitting:
         return redirect(url_for("practice.feedback", attempt_id=attempt.id))
     flash("Answers saved.")

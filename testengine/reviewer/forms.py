@@ -18,6 +18,7 @@ from wtforms import Field, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from ..domain.question_types import MultipleChoice
+from ..form_choices import options
 
 DECISION_CHOICES = [
     ("keep", "Keep: fit for purpose as it stands (review dates renew for 12 months)"),
@@ -26,7 +27,7 @@ DECISION_CHOICES = [
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField("Decision", choices=DECISION_CHOICES, validators=[InputRequired("Choose keep or retire.")])
+    decision = RadioField("Decision", choices=options(DECISION_CHOICES), validators=[InputRequired("Choose keep or retire.")])
     comments = TextAreaField("Comments for the review record")
 
 
@@ -75,7 +76,7 @@ class RevisionForm(FlaskForm):
 class McqRevisionForm(RevisionForm):
     correct = RadioField(
         "Correct option",
-        choices=[(str(i), string.ascii_uppercase[i]) for i in range(MultipleChoice.option_count)],
+        choices=options([(str(i), string.ascii_uppercase[i]) for i in range(MultipleChoice.option_count)]),
         validate_choice=False,  # "exactly one correct" is the registry's rule, reported from there
     )
 

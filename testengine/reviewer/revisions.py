@@ -11,6 +11,7 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Question, QuestionVersion
 from ..services import review, review_pages
+from ..storage.requests import discard
 from .blueprint import bp
 from .forms import REVISION_FORMS, RejectForm, RevisionForm, text_of
 from .views import question_page
@@ -40,7 +41,7 @@ def revise(question_id: int):  # type: ignore[no-untyped-def]
                 now=utcnow(),
             )
         except review.RevisionInvalid as refused:
-            db.session.rollback()
+            discard()
             for problem in refused.problems:
                 field = form.field_for(problem.path)
                 if field is None:
@@ -48,14 +49,13 @@ def revise(question_id: int):  # type: ignore[no-untyped-def]
                 else:
                     field.errors = [*field.errors, problem.message]
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             target = form.comments if refused.code.startswith("comment") else None
             if target is None:
                 general.append(str(refused))
             else:
                 target.errors = [*target.errors, str(refused)]
         else:
-            db.session.commit()
             flash(
                 f"{question.external_id}: version {version.version} proposed. Another reviewer must approve it before it is used."
             )
@@ -91,13 +91,12 @@ def _decide(version_id: int, approve: bool):  # type: ignore[no-untyped-def]
         else:
             review.reject_revision(version, reason=reject_form.reason.data or "", actor=current_user, now=utcnow())
     except DomainError as refused:
-        db.session.rollback()
+        discard()
         if refused.code.startswith("reason"):
             reject_form.reason.errors = [*reject_form.reason.errors, str(refused)]
             return question_page(version.question, reject_form=reject_form), 400
         flash(str(refused), "error")
         return question_page(version.question), 403 if isinstance(refused, review.SelfApproval) else 409
-    db.session.commit()
     what = "approved: it is now the current version" if approve else "rejected: the current version stands"
     flash(f"{version.question.external_id} version {version.version} {what}.")
     return redirect(url_for("reviewer.question", question_id=version.question_id))

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Question
 from ..services import bank_lint, review, review_pages
 from ..services.statistics import BankStatistics, bank_statistics
+from ..storage.requests import discard
 from . import charts
 from .blueprint import bp
 from .forms import DecisionForm, RejectForm
@@ -84,13 +85,12 @@ def decide(question_id: int):  # type: ignore[no-untyped-def]
         try:
             action(row, form.comments.data or "", actor=current_user, now=utcnow())
         except DomainError as refused:
-            db.session.rollback()
+            discard()
             if refused.code.startswith("comment"):
                 form.comments.errors = [*form.comments.errors, str(refused)]
             else:  # e.g. already retired: the form is no longer on the page, so say it above
                 flash(str(refused), "error")
         else:
-            db.session.commit()
             if form.decision.data == "keep":
                 flash(f"{row.external_id}: kept; next review due {row.next_due:%d %b %Y}.")
             else:

@@ -272,23 +272,20 @@ UNKNOWN_FAILED = "sign_in.unknown_failed"
 UNKNOWN_THROTTLED = "sign_in.unknown_throttled"
 
 
-def _identifier_key(identifier: str) -> str:
+def _identifier_key(identifier: str, secret: bytes) -> str:
     """A keyed digest of what was typed: failures for it are counted without keeping the text itself."""
-    from flask import current_app
-
-    secret = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(secret, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _refuse_unknown(
-    identifier: str, password: str, *, now: dt.datetime, allowed_failures: int, lock_seconds: int
+    identifier: str, password: str, *, now: dt.datetime, secret: bytes, allowed_failures: int, lock_seconds: int
 ) -> AccountError:
     """Sign-in with an identifier no account has: counted and throttled exactly as a real account is.
 
     Otherwise the throttle would tell an attacker which emails are real: the ones that lock. The
     failures are kept in the audit log (by a keyed digest of the identifier), so every worker agrees.
     """
-    key = _identifier_key(identifier)
+    key = _identifier_key(identifier, secret)
     window = dt.timedelta(seconds=lock_seconds)
     _verify_dummy(password)
     throttled_at = db.session.scalar(
@@ -313,17 +310,21 @@ def _refuse_unknown(
     return AccountError("Email or password not recognised.", code="bad_credentials")
 
 
-def authenticate(identifier: str, password: str, *, allowed_failures: int, lock_seconds: int) -> User:
+def authenticate(
+    identifier: str, password: str, *, now: dt.datetime, secret: bytes, allowed_failures: int, lock_seconds: int
+) -> User:
     """Check a password; throttle the account after repeated failures (kept in the database, so every worker agrees).
 
     Every path costs one password hash and ends in one of the same messages, so neither the
     message nor the time taken says whether an account exists: an unknown identifier is
-    throttled after the same failures, with the same words, as a real account.
+    throttled after the same failures, with the same words, as a real account. `secret` keys the
+    digest under which an unknown identifier's failures are counted (the app's secret key).
     """
-    now = utcnow()
     user = find_user(identifier)
     if user is None:
-        raise _refuse_unknown(identifier, password, now=now, allowed_failures=allowed_failures, lock_seconds=lock_seconds)
+        raise _refuse_unknown(
+            identifier, password, now=now, secret=secret, allowed_failures=allowed_failures, lock_seconds=lock_seconds
+        )
     if user.locked_until is not None and user.locked_until > now:
         _verify_dummy(password)
         raise _throttled(user.locked_until, now)

@@ -11,13 +11,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import group_commit
 from ..domain import timing
 from ..domain.attempt_states import FINISHED_STATES, AttemptEvent, AttemptState, next_state
 from ..domain.errors import DomainError, IllegalTransition
@@ -40,7 +38,11 @@ from ..models import (
     AttemptEvent as AttemptEventRow,
 )
 from ..models.types import UTCDateTime
+from ..storage.group_commit import run_write
 from . import audit, responses, results
+from .attempt_clock import ClockStatus as ClockStatus  # the clock is read through this module too
+from .attempt_clock import clock_status as clock_status
+from .attempt_clock import compute_deadline, extra_for, stoppages_of
 
 log = logging.getLogger(__name__)
 
@@ -58,64 +60,14 @@ class AttemptError(DomainError):
 
 
 @dataclass(frozen=True)
-class ClockStatus:
-    state: str
-    deadline: dt.datetime | None
-    remaining_seconds: int
-    stopped: bool
-    allowed_minutes: float
-    warnings: tuple[int, ...]
+class AttemptSettings:
+    """What the attempt services need from the app's settings, given by the caller (a view, a command, a test)."""
+
+    grace: dt.timedelta = timing.GRACE  # TESTENGINE_SAVE_GRACE_SECONDS: answers in flight still count
+    write_timeout: float = 35.0  # how long a save waits for the group commit: the SQLite busy timeout, and a margin
 
 
-def _setting(name: str, default: int) -> int:
-    """A TESTENGINE_* setting of the running app; the default outside one (domain tests, scripts)."""
-    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
-    return int(settings[name]) if settings else default
-
-
-def save_grace() -> dt.timedelta:
-    """How long after the deadline an answer already in flight still counts (TESTENGINE_SAVE_GRACE_SECONDS)."""
-    return dt.timedelta(seconds=_setting("SAVE_GRACE_SECONDS", int(timing.GRACE.total_seconds())))
-
-
-def extra_for(attempt: Attempt) -> timing.ExtraTime:
-    return timing.ExtraTime(percent=attempt.extra_percent, minutes=attempt.extra_minutes)
-
-
-def stoppages_of(attempt: Attempt) -> list[timing.Stoppage]:
-    return [timing.Stoppage(start=s.start, end=s.end, kind=s.kind) for s in attempt.stoppages]
-
-
-def compute_deadline(attempt: Attempt, now: dt.datetime) -> dt.datetime | None:
-    if attempt.started_at is None:
-        return None
-    return timing.deadline(attempt.started_at, attempt.base_minutes, extra_for(attempt), stoppages_of(attempt), now)
-
-
-def clock_status(attempt: Attempt, now: dt.datetime) -> ClockStatus:
-    allowed = timing.allowed_duration(attempt.base_minutes, extra_for(attempt))
-    if attempt.started_at is None:
-        remaining = allowed
-        deadline_at = None
-    elif attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
-        remaining = dt.timedelta(0)
-        deadline_at = attempt.deadline_at
-    elif attempt.state == AttemptState.IN_PROGRESS.value and attempt.deadline_at is not None:
-        # Running: every stoppage is closed and its time already added to the stored deadline
-        # (begin/end_stoppage and change_extra_time keep it), so the stoppages need not be loaded.
-        deadline_at = attempt.deadline_at
-        remaining = deadline_at - now
-    else:
-        deadline_at = compute_deadline(attempt, now)
-        remaining = timing.remaining(attempt.started_at, attempt.base_minutes, extra_for(attempt), stoppages_of(attempt), now)
-    return ClockStatus(
-        state=attempt.state,
-        deadline=deadline_at,
-        remaining_seconds=max(0, int(remaining.total_seconds())),
-        stopped=attempt.state in (AttemptState.PAUSED.value, AttemptState.ON_BREAK.value),
-        allowed_minutes=allowed.total_seconds() / 60,
-        warnings=timing.warnings_due(remaining),
-    )
+DEFAULT_SETTINGS = AttemptSettings()
 
 
 def own_attempt(attempt_id: int, user: User) -> Attempt:
@@ -169,25 +121,25 @@ def open_in_browser(attempt: Attempt, *, now: dt.datetime) -> str:
     return token
 
 
-def is_overdue(attempt: Attempt, now: dt.datetime) -> bool:
+def is_overdue(attempt: Attempt, now: dt.datetime, *, settings: AttemptSettings) -> bool:
     """Still open although its time and grace have run out: the next request submits it."""
     return (
         attempt.state == AttemptState.IN_PROGRESS.value
         and attempt.deadline_at is not None
-        and timing.is_expired(attempt.deadline_at, now, save_grace())
+        and timing.is_expired(attempt.deadline_at, now, settings.grace)
     )
 
 
-def finalise_if_expired(attempt: Attempt, now: dt.datetime) -> bool:
+def finalise_if_expired(attempt: Attempt, now: dt.datetime, *, settings: AttemptSettings) -> bool:
     """Submit an attempt whose time ran out, recording the deadline (not now) as its finish. Idempotent."""
-    return finalise_reporting(attempt, now) is not None
+    return finalise_reporting(attempt, now, settings=settings) is not None
 
 
-def finalise_reporting(attempt: Attempt, now: dt.datetime) -> list[str] | None:
+def finalise_reporting(attempt: Attempt, now: dt.datetime, *, settings: AttemptSettings) -> list[str] | None:
     """finalise_if_expired, returning what marking found unreadable (None: nothing was submitted)."""
     if attempt.state != AttemptState.IN_PROGRESS.value or attempt.deadline_at is None:
         return None
-    if not timing.is_expired(attempt.deadline_at, now, save_grace()):
+    if not timing.is_expired(attempt.deadline_at, now, settings.grace):
         return None
     return _finish(attempt, finished_at=attempt.deadline_at, reason="time_up", actor=None, event=AttemptEvent.EXPIRE)
 
@@ -216,10 +168,12 @@ def _finish(
     return unreadable
 
 
-def submit(attempt: Attempt, *, now: dt.datetime, actor: User | None, reason: str = "candidate") -> None:
+def submit(
+    attempt: Attempt, *, now: dt.datetime, actor: User | None, settings: AttemptSettings, reason: str = "candidate"
+) -> None:
     if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
         raise AttemptError("This test has already been submitted.", code="already_submitted")
-    if finalise_if_expired(attempt, now):
+    if finalise_if_expired(attempt, now, settings=settings):
         return
     if attempt.state not in (AttemptState.IN_PROGRESS.value, AttemptState.ON_BREAK.value, AttemptState.PAUSED.value):
         raise AttemptError("This test has not started.", code="not_started")
@@ -308,7 +262,7 @@ def auto_mark(attempt: Attempt, *, now: dt.datetime) -> list[str]:
     return unreadable
 
 
-def _require_writable(attempt: Attempt, client_token: str | None, now: dt.datetime) -> None:
+def _require_writable(attempt: Attempt, client_token: str | None, now: dt.datetime, grace: dt.timedelta) -> None:
     if attempt.state in (AttemptState.SUBMITTED.value, AttemptState.ABANDONED.value):
         raise AttemptError("This test has been submitted; nothing more can be saved.", code="already_submitted")
     if attempt.state == AttemptState.NOT_STARTED.value:
@@ -320,7 +274,7 @@ def _require_writable(attempt: Attempt, client_token: str | None, now: dt.dateti
             "This test was opened in another browser window, so this one has stopped. Continue in the newer window.",
             code="superseded",
         )
-    if attempt.deadline_at is not None and not timing.save_accepted(attempt.deadline_at, now, save_grace()):
+    if attempt.deadline_at is not None and not timing.save_accepted(attempt.deadline_at, now, grace):
         raise AttemptError("Time is up: answers can no longer be saved.", code="time_up", status=409)
 
 
@@ -333,10 +287,18 @@ def _question_at(attempt: Attempt, position: int) -> int:
     return aq_id
 
 
-def check_save(attempt: Attempt, position: int, response: str | None, client_token: str | None, now: dt.datetime) -> None:
+def check_save(
+    attempt: Attempt,
+    position: int,
+    response: str | None,
+    client_token: str | None,
+    now: dt.datetime,
+    *,
+    settings: AttemptSettings,
+) -> None:
     """Everything a save can be refused for before it writes, in the order a person needs to hear it:
     the attempt's state, then the response's length, then whether the question can take it."""
-    _require_writable(attempt, client_token, now)
+    _require_writable(attempt, client_token, now, settings.grace)
     if response is not None and len(response) > MAX_ANSWER_CHARS:
         raise AttemptError(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", code="too_long", status=413)
     problem = responses.response_problem_at(attempt, position, response)
@@ -412,6 +374,7 @@ def _answer_upsert(
     revision: int,
     flagged: bool,
     flag_only: bool,
+    settings: AttemptSettings,
 ) -> int | None:
     """INSERT ... SELECT that finds its row only while the attempt is open to this browser and in time.
 
@@ -423,7 +386,7 @@ def _answer_upsert(
     params = {
         "attempt_id": attempt.id,
         "position": position,
-        "cutoff": now - save_grace(),
+        "cutoff": now - settings.grace,
         "response": response,
         "revision": revision,
         "saved_at": now,
@@ -435,16 +398,7 @@ def _answer_upsert(
     seen = attempt.last_seen_at is None or now - attempt.last_seen_at >= LAST_SEEN_EVERY
     if seen:
         steps.append((_SEEN, {"seen_attempt": attempt.id, "seen_at": now}))
-    committer = group_commit.committer_for(db.engine)
-    # SQLite: share a transaction and its fsync with the saves arriving alongside. Only from a caller
-    # with no transaction open (the API's write_now): one holding the write lock would wait on itself.
-    stored: int | None
-    if committer is not None and not db.session().in_transaction():
-        stored = committer.run(steps, timeout=_write_timeout())
-    else:
-        stored = db.session.execute(statement, params).scalar()
-        for extra, extra_params in steps[1:]:
-            db.session.execute(extra, extra_params)
+    stored: int | None = run_write(db.session, steps, timeout=settings.write_timeout)
     if seen:
         set_committed_value(attempt, "last_seen_at", now)
     return stored
@@ -457,20 +411,24 @@ _SEEN = (
 )
 
 
-def _write_timeout() -> float:
-    """How long a save waits for the group commit: the SQLite busy timeout, and a margin."""
-    return _setting("SQLITE_BUSY_TIMEOUT_MS", 30_000) / 1000 + 5.0
-
-
-def _explain_refusal(attempt: Attempt, position: int, client_token: str | None, now: dt.datetime) -> None:
+def _explain_refusal(
+    attempt: Attempt, position: int, client_token: str | None, now: dt.datetime, settings: AttemptSettings
+) -> None:
     """The conditional write found no row: say why, from the attempt as it is now (raises if refused)."""
     db.session.refresh(attempt)
-    _require_writable(attempt, client_token, now)
+    _require_writable(attempt, client_token, now, settings.grace)
     _question_at(attempt, position)
 
 
 def save_answer(
-    attempt: Attempt, position: int, *, response: str | None, revision: int, client_token: str | None, now: dt.datetime
+    attempt: Attempt,
+    position: int,
+    *,
+    response: str | None,
+    revision: int,
+    client_token: str | None,
+    now: dt.datetime,
+    settings: AttemptSettings,
 ) -> dict[str, Any]:
     """Store an answer if its revision is newer than what is stored; a replay or an older revision changes nothing.
 
@@ -478,12 +436,20 @@ def save_answer(
     cannot land after a pause, a submit or the deadline. Statements in all: the upsert, and at most
     every LAST_SEEN_EVERY an update of `last_seen_at`.
     """
-    check_save(attempt, position, response, client_token, now)
+    check_save(attempt, position, response, client_token, now, settings=settings)
     stored = _answer_upsert(
-        attempt, position, client_token, now, response=response, revision=revision, flagged=False, flag_only=False
+        attempt,
+        position,
+        client_token,
+        now,
+        response=response,
+        revision=revision,
+        flagged=False,
+        flag_only=False,
+        settings=settings,
     )
     if stored is None:
-        _explain_refusal(attempt, position, client_token, now)
+        _explain_refusal(attempt, position, client_token, now, settings)
         current = db.session.scalar(
             select(Answer.revision)
             .join(AttemptQuestion, AttemptQuestion.id == Answer.attempt_question_id)
@@ -498,11 +464,15 @@ def save_answer(
     return {"position": position, "revision": stored, "stored": True, "status": "saved"}
 
 
-def set_flag(attempt: Attempt, position: int, *, flagged: bool, client_token: str | None, now: dt.datetime) -> None:
-    _require_writable(attempt, client_token, now)
-    stored = _answer_upsert(attempt, position, client_token, now, response=None, revision=0, flagged=flagged, flag_only=True)
+def set_flag(
+    attempt: Attempt, position: int, *, flagged: bool, client_token: str | None, now: dt.datetime, settings: AttemptSettings
+) -> None:
+    _require_writable(attempt, client_token, now, settings.grace)
+    stored = _answer_upsert(
+        attempt, position, client_token, now, response=None, revision=0, flagged=flagged, flag_only=True, settings=settings
+    )
     if stored is None:
-        _explain_refusal(attempt, position, client_token, now)
+        _explain_refusal(attempt, position, client_token, now, settings)
 
 
 def remember_position(attempt: Attempt, position: int, *, client_token: str) -> None:

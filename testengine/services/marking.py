@@ -17,7 +17,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import current_app
 from sqlalchemy import Exists, Select, exists, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -63,17 +62,20 @@ class Pending:
     held_by: int | None  # the marker holding a live claim on it, if any
 
 
-def _claim_minutes() -> int:
-    return int(current_app.config["TESTENGINE"]["CLAIM_MINUTES"])
+@dataclass(frozen=True)
+class MarkingSettings:
+    """What marking needs from the app's settings, given by the caller (a view, a command, a test)."""
+
+    claim_minutes: int  # TESTENGINE_CLAIM_MINUTES: how long an untouched claim holds a response
+    secret: bytes  # the app's secret key: keys each marker's shuffled order
 
 
-def order_key(marker_id: int, kind: str, item_id: int) -> str:
+def order_key(marker_id: int, kind: str, item_id: int, secret: bytes) -> str:
     """A marker's own shuffled order: stable for that marker, different between markers.
 
     Keyed with the app's secret so nobody can work out the order (and so who marks what).
     """
-    key = str(current_app.secret_key or "").encode()
-    return hmac.new(key, f"{kind}:{marker_id}:{item_id}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret, f"{kind}:{marker_id}:{item_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def _live_claims(role: str, now: dt.datetime) -> dict[int, int]:
@@ -185,9 +187,9 @@ def moderation_cover(marker: User, now: dt.datetime) -> ModerationCover:
 # --- claims ---------------------------------------------------------------------------------
 
 
-def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
+def claim(aq_id: int, role: str, marker: User, now: dt.datetime, *, settings: MarkingSettings) -> bool:
     """Hold a response for `role`; False if another marker holds it and their claim has not expired."""
-    expires = now + dt.timedelta(minutes=_claim_minutes())
+    expires = now + dt.timedelta(minutes=settings.claim_minutes)
     row = db.session.scalar(select(MarkingClaim).where(MarkingClaim.attempt_question_id == aq_id, MarkingClaim.role == role))
     if row is None:
         try:
@@ -222,7 +224,13 @@ def claim(aq_id: int, role: str, marker: User, now: dt.datetime) -> bool:
 
 
 def claim_next(
-    marker: User, role: str, now: dt.datetime, *, question_id: int | None = None, attempt_id: int | None = None
+    marker: User,
+    role: str,
+    now: dt.datetime,
+    *,
+    settings: MarkingSettings,
+    question_id: int | None = None,
+    attempt_id: int | None = None,
 ) -> int | None:
     """Claim the next response for this marker (one already held first), in their shuffled order.
 
@@ -235,19 +243,21 @@ def claim_next(
         rows.sort(key=lambda p: p.position)
         held.sort(key=lambda p: p.position)
     else:
-        rows.sort(key=lambda p: order_key(marker.id, role, p.aq_id))
-        held.sort(key=lambda p: order_key(marker.id, role, p.aq_id))
+        rows.sort(key=lambda p: order_key(marker.id, role, p.aq_id, settings.secret))
+        held.sort(key=lambda p: order_key(marker.id, role, p.aq_id, settings.secret))
     for candidate in held + [p for p in rows if p.held_by is None]:
-        if claim(candidate.aq_id, role, marker, now):
+        if claim(candidate.aq_id, role, marker, now, settings=settings):
             return candidate.aq_id
     return None
 
 
-def next_script(marker: User, now: dt.datetime) -> int | None:
+def next_script(marker: User, now: dt.datetime, *, settings: MarkingSettings) -> int | None:
     """The script this marker should mark next: one they are part-way through, else the next in their order."""
     rows = available(marker, "first", now)
     started = {p.attempt_id for p in rows if p.held_by == marker.id}
-    scripts = sorted({p.attempt_id for p in rows}, key=lambda a: (a not in started, order_key(marker.id, "script", a)))
+    scripts = sorted(
+        {p.attempt_id for p in rows}, key=lambda a: (a not in started, order_key(marker.id, "script", a, settings.secret))
+    )
     return scripts[0] if scripts else None
 
 
@@ -296,12 +306,16 @@ def _check_role(attempt: Attempt, response: ResponseMarks, role: str, marker: Us
         require_gate(marker, question_id)
 
 
-def save_mark(aq_id: int, role: str, marker: User, *, mark: int, comment: str | None, now: dt.datetime) -> Mark:
+def save_mark(
+    aq_id: int, role: str, marker: User, *, mark: int, comment: str | None, now: dt.datetime, settings: MarkingSettings
+) -> Mark:
     """Record a marker's mark on a response they hold; then move the script on if it can."""
-    return save_marks([aq_id], role, marker, mark=mark, comment=comment, now=now)[0]
+    return save_marks([aq_id], role, marker, mark=mark, comment=comment, now=now, settings=settings)[0]
 
 
-def save_marks(aq_ids: list[int], role: str, marker: User, *, mark: int, comment: str | None, now: dt.datetime) -> list[Mark]:
+def save_marks(
+    aq_ids: list[int], role: str, marker: User, *, mark: int, comment: str | None, now: dt.datetime, settings: MarkingSettings
+) -> list[Mark]:
     """One decision applied to several held responses (a group of identical answers): one Mark row each, each audited."""
     check_mark(mark, comment)
     if not aq_ids:
@@ -318,7 +332,7 @@ def save_marks(aq_ids: list[int], role: str, marker: User, *, mark: int, comment
         )
     marks = marks_of(scripts)
     started = min(held.claimed_at for held in claims.values() if held is not None)
-    seconds = min(max(0, int((now - started).total_seconds())), _claim_minutes() * 60) // len(aq_ids)
+    seconds = min(max(0, int((now - started).total_seconds())), settings.claim_minutes * 60) // len(aq_ids)
     saved = []
     for aq_id in aq_ids:
         aq, question_id = questions[aq_id]
@@ -444,13 +458,13 @@ def _same_answer(marker: User, question_id: int, representative: int, now: dt.da
     return sorted(aq_id for aq_id in texts if key and aq_id in {p.aq_id for p in rows} and normalise_answer(texts[aq_id]) == key)
 
 
-def claim_group(marker: User, question_id: int, representative: int, now: dt.datetime) -> list[int]:
+def claim_group(marker: User, question_id: int, representative: int, now: dt.datetime, *, settings: MarkingSettings) -> list[int]:
     """Claim every available answer identical to the representative's; answers another marker holds are left out."""
     require_gate(marker, question_id)
     return [
         aq_id
         for aq_id in _same_answer(marker, question_id, representative, now, held_only=False)
-        if claim(aq_id, "first", marker, now)
+        if claim(aq_id, "first", marker, now, settings=settings)
     ]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from ..domain import result_states
@@ -317,22 +316,16 @@ def sign_off(result: MethodResult | OverallResult, *, now: dt.datetime, actor: U
     audit.record(actor, f"result.{_label(result)}.sign_off", result, after={"grade": result.grade, "status": result.status})
 
 
-def second_admin_required() -> bool:
-    """The TESTENGINE_RELEASE_NEEDS_SECOND_ADMIN setting (on unless the EPAO turned it off)."""
-    if not has_app_context():
-        return True
-    return bool(current_app.config["TESTENGINE"].get("RELEASE_NEEDS_SECOND_ADMIN", True))
-
-
-def release(result: MethodResult | OverallResult, *, now: dt.datetime, actor: User) -> None:
+def release(result: MethodResult | OverallResult, *, now: dt.datetime, actor: User, second_admin: bool = True) -> None:
     """Show a signed-off result to the apprentice. An overall result waits until its methods are released.
 
-    Separation of duties: unless the setting is off, the administrator who signed the result off may
+    Separation of duties: unless `second_admin` is off (TESTENGINE_RELEASE_NEEDS_SECOND_ADMIN, given
+    by the caller; on unless the EPAO turned it off), the administrator who signed the result off may
     not release it too. Checked here, so every way of releasing (page, command, API) obeys it.
     """
     if not result.current:
         raise ResultError("Only the current result can be released.", code="not_current")
-    if second_admin_required() and result.signed_off_by_id is not None and result.signed_off_by_id == actor.id:
+    if second_admin and result.signed_off_by_id is not None and result.signed_off_by_id == actor.id:
         raise ResultError(
             "Separation of duties: you signed this result off, so a different administrator must release it"
             " (TESTENGINE_RELEASE_NEEDS_SECOND_ADMIN).",

@@ -671,8 +671,8 @@ def allow_device_change(booking: Booking, *, actor: User) -> None:
     audit.record(actor, "booking.allow_device_change", booking)
 
 
-def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
-    sweeps.finalise_each(active_attempts(sitting), now)
+def close(sitting: Sitting, *, now: dt.datetime, actor: User, settings: attempt_service.AttemptSettings) -> None:
+    sweeps.finalise_each(active_attempts(sitting), now, settings)
     still = [a for a in active_attempts(sitting)]
     if still:
         raise SittingError(
@@ -687,7 +687,7 @@ def close(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
     audit.record(actor, "sitting.close", sitting)
 
 
-def sweep(sitting: Sitting, now: dt.datetime) -> sweeps.SweepReport:
+def sweep(sitting: Sitting, now: dt.datetime, settings: attempt_service.AttemptSettings) -> sweeps.SweepReport:
     """Submit every attempt in the room whose time ran out (idempotent), each on its own.
 
     The attempts are read again (populate_existing) so that a deadline another request moved since
@@ -705,7 +705,7 @@ def sweep(sitting: Sitting, now: dt.datetime) -> sweeps.SweepReport:
             .execution_options(populate_existing=True)
         )
     )
-    return sweeps.finalise_each(attempts, now)
+    return sweeps.finalise_each(attempts, now, settings)
 
 
 # --- the board and the report -------------------------------------------------------------
@@ -753,9 +753,9 @@ class Room:
     invigilators_present: int
     ratio: int  # apprentices per invigilator
 
-    def has_expired_attempts(self, now: dt.datetime) -> bool:
+    def has_expired_attempts(self, now: dt.datetime, settings: attempt_service.AttemptSettings) -> bool:
         """Whether a sweep has work: an attempt still in progress after its deadline and the grace."""
-        return any(attempt_service.is_overdue(attempt, now) for attempt in self.attempts)
+        return any(attempt_service.is_overdue(attempt, now, settings=settings) for attempt in self.attempts)
 
 
 def _browser_events(attempt_ids: list[int]) -> tuple[dict[int, list[str]], set[int]]:

@@ -30,7 +30,9 @@ class SweepReport:
     unreadable: list[str] = field(default_factory=list)  # stored responses marked 0 because they cannot be answers
 
 
-def finalise_each(attempts: list[Attempt], now: dt.datetime) -> SweepReport:
+def finalise_each(
+    attempts: list[Attempt], now: dt.datetime, settings: attempt_service.AttemptSettings = attempt_service.DEFAULT_SETTINGS
+) -> SweepReport:
     """Submit every attempt whose time ran out, each in its own savepoint.
 
     One attempt that cannot be submitted (whatever the reason) is rolled back alone, logged, and
@@ -42,7 +44,7 @@ def finalise_each(attempts: list[Attempt], now: dt.datetime) -> SweepReport:
         try:
             with db.session.begin_nested():
                 attempt = db.session.get(Attempt, attempt_id)
-                notes = attempt_service.finalise_reporting(attempt, now) if attempt is not None else None
+                notes = attempt_service.finalise_reporting(attempt, now, settings=settings) if attempt is not None else None
         except Exception as error:  # anything: one attempt must never stop the room
             log.exception("attempt %s could not be submitted at time-up", attempt_id)
             report.failed[attempt_id] = f"{type(error).__name__}: {error}"[:300]

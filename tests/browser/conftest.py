@@ -82,7 +82,7 @@ def prepared(live_app: Any) -> Callable[[], Any]:
     """
     import contextlib
 
-    from testengine.extensions import write_transaction
+    from testengine.storage import write_transaction
 
     @contextlib.contextmanager
     def block() -> Iterator[Any]:

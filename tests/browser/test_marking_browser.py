@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from testengine.service_settings import attempt_settings, marking_settings
 from tests.browser.conftest import axe_violations, browser_login
 from tests.conftest import PASSWORD
 
@@ -41,15 +42,27 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
             if aq.version.type == "mcq":
                 if mcqs < 5:
                     attempt_service.save_answer(
-                        attempt, aq.position, response=str(_correct(aq.version)), revision=1, client_token=None, now=now
+                        attempt,
+                        aq.position,
+                        response=str(_correct(aq.version)),
+                        revision=1,
+                        client_token=None,
+                        now=now,
+                        settings=attempt_settings(),
                     )
                 mcqs += 1
             elif len(short) < 2:
                 attempt_service.save_answer(
-                    attempt, aq.position, response=answers[len(short)], revision=1, client_token=None, now=now
+                    attempt,
+                    aq.position,
+                    response=answers[len(short)],
+                    revision=1,
+                    client_token=None,
+                    now=now,
+                    settings=attempt_settings(),
                 )
                 short.append(aq.version.question_id)
-        attempt_service.submit(attempt, now=now, actor=None)
+        attempt_service.submit(attempt, now=now, actor=None, settings=attempt_settings())
         for question_id in short:
             for text, mark in (("Names the lead and a timescale.", 2), ("Does nothing.", 0)):
                 quality.add_standardisation_item(
@@ -97,9 +110,11 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
     assert axe_violations(page) == []
 
     with prepared():  # a second marker agrees with both marks: the total is final
-        while (aq_id := marking.claim_next(moderator, "second", live_clock.now())) is not None:
+        while (aq_id := marking.claim_next(moderator, "second", live_clock.now(), settings=marking_settings())) is not None:
             given = marking.marks_of([attempt_id])[aq_id].latest("first").mark
-            marking.save_mark(aq_id, "second", moderator, mark=given, comment=None, now=live_clock.now())
+            marking.save_mark(
+                aq_id, "second", moderator, mark=given, comment=None, now=live_clock.now(), settings=marking_settings()
+            )
     page.reload()
     assert "Final total" in page.inner_text("main") and page.locator("#script-total").inner_text() == "8 of 66"
     assert "Marking complete" in page.inner_text("main")

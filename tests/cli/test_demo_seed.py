@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from testengine.service_settings import attempt_settings
+
 
 def _run(app: Any) -> str:
     from testengine.extensions import db
@@ -87,9 +89,10 @@ def test_the_demo_sets_up_a_day_for_every_role_and_a_second_run_adds_nothing(app
 
 
 def test_after_the_demo_sitting_closes_a_second_run_opens_another_and_says_who_may_not_sit_again(app, clock):
-    from testengine.extensions import db, write_transaction
+    from testengine.extensions import db
     from testengine.models import Attempt, Booking, Sitting, User
     from testengine.services import attempts, sittings
+    from testengine.storage import write_transaction
 
     _run(app)
     db.session.close()
@@ -98,9 +101,12 @@ def test_after_the_demo_sitting_closes_a_second_run_opens_another_and_says_who_m
         avery = db.session.scalar(select(User).where(User.email == "apprentice1@demo.test"))
         attempt = db.session.scalar(select(Attempt).where(Attempt.apprentice_id == avery.apprentice.id))
         attempts.start(attempt, now=clock.now(), actor=None)
-        attempts.submit(attempt, now=clock.now(), actor=None)
+        attempts.submit(attempt, now=clock.now(), actor=None, settings=attempt_settings())
         sittings.close(
-            sitting, now=clock.now(), actor=db.session.scalar(select(User).where(User.email == "invigilator@demo.test"))
+            sitting,
+            now=clock.now(),
+            actor=db.session.scalar(select(User).where(User.email == "invigilator@demo.test")),
+            settings=attempt_settings(),
         )
         db.session.commit()
     db.session.close()

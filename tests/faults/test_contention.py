@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from testengine.extensions import db, write_transaction
+from testengine.extensions import db
 from testengine.models import (
     Answer,
     Attempt,
@@ -35,6 +35,7 @@ from testengine.models import (
     Standard,
 )
 from testengine.services import audit
+from testengine.storage import write_transaction
 from tests.conftest import REPO
 from tests.factories import Sitter, book_and_check_in, csrf_of
 from tests.faults.conftest import correct_option, mcq_positions

@@ -139,9 +139,9 @@ def _prepare(url: str, instance: Path) -> Prepared:
 
 def _started_two_hours_ago(url: str, attempt_id: int, seconds_left: float) -> dt.datetime:
     """Move an attempt's start into the past so that its time runs out `seconds_left` from now."""
-    from testengine.extensions import write_transaction
     from testengine.models import Attempt
     from testengine.services.attempts import compute_deadline
+    from testengine.storage import write_transaction
 
     app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "SECRET_KEY": SECRET})
     with app.app_context(), write_transaction():

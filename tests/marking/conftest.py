@@ -16,6 +16,7 @@ from testengine.models import (
     QuestionVersion,
     StandardisationItem,
 )
+from testengine.service_settings import attempt_settings, marking_settings
 
 
 def _correct_option(version: Any) -> int:
@@ -46,8 +47,10 @@ def sit_script(app: Any, st0663: Any, room: Any, make_user: Callable[..., Any], 
                 response = answers[saqs] if saqs < len(answers) else None
                 saqs += 1
             if response is not None:
-                attempt_service.save_answer(attempt, aq.position, response=response, revision=1, client_token=None, now=now)
-        attempt_service.submit(attempt, now=now, actor=None)
+                attempt_service.save_answer(
+                    attempt, aq.position, response=response, revision=1, client_token=None, now=now, settings=attempt_settings()
+                )
+        attempt_service.submit(attempt, now=now, actor=None, settings=attempt_settings())
         db.session.commit()
         return attempt
 
@@ -115,11 +118,11 @@ def first_mark(clock: Any) -> Callable[..., list[int]]:
     def mark(marker: Any, attempt_id: int, marks: list[int] | int) -> list[int]:
         done = []
         while True:
-            aq_id = marking.claim_next(marker, "first", clock.now(), attempt_id=attempt_id)
+            aq_id = marking.claim_next(marker, "first", clock.now(), attempt_id=attempt_id, settings=marking_settings())
             if aq_id is None:
                 break
             value = marks if isinstance(marks, int) else marks[len(done)]
-            marking.save_mark(aq_id, "first", marker, mark=value, comment=None, now=clock.now())
+            marking.save_mark(aq_id, "first", marker, mark=value, comment=None, now=clock.now(), settings=marking_settings())
             db.session.commit()
             done.append(aq_id)
         return done

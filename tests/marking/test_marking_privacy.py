@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from testengine.extensions import db
 from testengine.models import AttemptQuestion, QuestionVersion
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from testengine.services import marking_quality as quality
 from tests.conftest import csrf_token_from
@@ -85,9 +86,17 @@ def test_no_marker_page_json_or_export_contains_an_apprentices_name_uln_or_email
 
     a, b, mod, cedar = (Walker(app, login, u) for u in (marker_a, marker_b, moderator, failing))
     # Marker B second-marks the lone script, disagreeing once; the moderator resolves one disagreement.
-    while (aq_id := marking.claim_next(marker_b, "second", clock.now())) is not None:
+    while (aq_id := marking.claim_next(marker_b, "second", clock.now(), settings=marking_settings())) is not None:
         first = marking.marks_of([lone.id])[aq_id].latest("first").mark
-        marking.save_mark(aq_id, "second", marker_b, mark=0 if first and aq_id % 2 else first, comment=None, now=clock.now())
+        marking.save_mark(
+            aq_id,
+            "second",
+            marker_b,
+            mark=0 if first and aq_id % 2 else first,
+            comment=None,
+            now=clock.now(),
+            settings=marking_settings(),
+        )
         db.session.commit()
     b.post("/mark/second/next")  # nothing left: back to the queue
     mod.post("/mark/moderation/next")

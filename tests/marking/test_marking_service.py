@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from testengine.domain.marking import second_marking_sample
 from testengine.extensions import db
 from testengine.models import AuditEntry, Mark, MarkingClaim, MethodResult, SecondMarkingDecision
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from testengine.services import marking_progress as progress
 from testengine.services.marking_progress import MarkingError
@@ -51,15 +52,15 @@ def test_two_markers_asking_in_turn_get_different_responses_and_a_held_one_canno
     a, b = make_user("marker"), make_user("marker")
     clear_for(a)
     clear_for(b)
-    first = marking.claim_next(a, "first", clock.now())
-    second = marking.claim_next(b, "first", clock.now())
+    first = marking.claim_next(a, "first", clock.now(), settings=marking_settings())
+    second = marking.claim_next(b, "first", clock.now(), settings=marking_settings())
     db.session.commit()
     assert first and second and first != second
-    assert marking.claim(first, "first", b, clock.now()) is False  # a race lost: someone holds it
+    assert marking.claim(first, "first", b, clock.now(), settings=marking_settings()) is False  # a race lost: someone holds it
     with pytest.raises(MarkingError, match="no longer hold"):
-        marking.save_mark(first, "first", b, mark=2, comment=None, now=clock.now())
+        marking.save_mark(first, "first", b, mark=2, comment=None, now=clock.now(), settings=marking_settings())
     db.session.rollback()
-    assert marking.claim_next(a, "first", clock.now()) == first  # asking again resumes what you hold
+    assert marking.claim_next(a, "first", clock.now(), settings=marking_settings()) == first  # asking again resumes what you hold
     assert script.id
 
 
@@ -77,13 +78,13 @@ def test_two_markers_racing_in_threads_get_different_responses(app, sit_script, 
         try:
             with app.app_context():
                 from testengine.clock import utcnow
-                from testengine.extensions import write_transaction
                 from testengine.models import User
+                from testengine.storage import write_transaction
 
                 barrier.wait()  # both ask at once; the database decides who holds what
                 with write_transaction():
                     user = db.session.get(User, user_id)
-                    got[user_id] = marking.claim_next(user, "first", utcnow())
+                    got[user_id] = marking.claim_next(user, "first", utcnow(), settings=marking_settings())
                     db.session.commit()
                 db.session.remove()
         except BaseException as error:  # noqa: BLE001  (reported below)
@@ -105,16 +106,16 @@ def test_an_expired_claim_can_be_taken_over_and_the_first_marker_can_no_longer_s
     a, b = make_user("marker"), make_user("marker")
     clear_for(a)
     clear_for(b)
-    aq_id = marking.claim_next(a, "first", clock.now())
+    aq_id = marking.claim_next(a, "first", clock.now(), settings=marking_settings())
     db.session.commit()
-    assert marking.claim_next(b, "first", clock.now()) is None  # held, not expired
+    assert marking.claim_next(b, "first", clock.now(), settings=marking_settings()) is None  # held, not expired
     clock.advance(dt.timedelta(minutes=app.config["TESTENGINE"]["CLAIM_MINUTES"], seconds=1))
-    assert marking.claim_next(b, "first", clock.now()) == aq_id
+    assert marking.claim_next(b, "first", clock.now(), settings=marking_settings()) == aq_id
     db.session.commit()
     with pytest.raises(MarkingError, match="no longer hold"):
-        marking.save_mark(aq_id, "first", a, mark=2, comment=None, now=clock.now())
+        marking.save_mark(aq_id, "first", a, mark=2, comment=None, now=clock.now(), settings=marking_settings())
     db.session.rollback()
-    marking.save_mark(aq_id, "first", b, mark=1, comment="partly", now=clock.now())
+    marking.save_mark(aq_id, "first", b, mark=1, comment="partly", now=clock.now(), settings=marking_settings())
     db.session.commit()
     assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "marking.claim.take_over")) == 1
 
@@ -123,8 +124,8 @@ def test_changing_a_mark_adds_a_row_with_the_reason_and_audits_old_and_new(sit_s
     sit_script(["first answer", "second answer"])
     marker = make_user("marker")
     clear_for(marker)
-    aq_id = marking.claim_next(marker, "first", clock.now())
-    original = marking.save_mark(aq_id, "first", marker, mark=2, comment=None, now=clock.now())
+    aq_id = marking.claim_next(marker, "first", clock.now(), settings=marking_settings())
+    original = marking.save_mark(aq_id, "first", marker, mark=2, comment=None, now=clock.now(), settings=marking_settings())
     db.session.commit()
     with pytest.raises(MarkingError, match="reason"):
         marking.change_mark(aq_id, marker, mark=1, comment=None, reason="  ", now=clock.now())
@@ -159,10 +160,12 @@ def test_identical_answers_are_marked_once_with_a_row_and_an_audit_entry_each(si
     found = {q: marking.answer_groups(marker, q, clock.now()) for q in question_ids}
     question_id, group = max(((q, g) for q, gs in found.items() for g in gs), key=lambda pair: len(pair[1].aq_ids))
     assert len(group.aq_ids) >= 2 and set(group.variants) <= set(variants)
-    claimed = marking.claim_group(marker, question_id, group.representative, clock.now())
+    claimed = marking.claim_group(marker, question_id, group.representative, clock.now(), settings=marking_settings())
     held = marking.held_group(marker, question_id, group.representative, clock.now())
     assert held is not None and list(held.aq_ids) == claimed == list(group.aq_ids)
-    saved = marking.save_marks(claimed, "first", marker, mark=2, comment="names the DWP", now=clock.now())
+    saved = marking.save_marks(
+        claimed, "first", marker, mark=2, comment="names the DWP", now=clock.now(), settings=marking_settings()
+    )
     db.session.commit()
     assert len(saved) == len(claimed)
     assert {m.attempt_question_id for m in saved} == set(claimed) and {m.mark for m in saved} == {2}
@@ -232,7 +235,7 @@ def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagree
     assert marking.available(first_marker, "second", clock.now()) == []  # never your own marks
     assert len(marking.available(second_marker, "second", clock.now())) == len(done)
     disputed = done[0]  # the first marker gave it 2
-    while (aq_id := marking.claim_next(second_marker, "second", clock.now())) is not None:
+    while (aq_id := marking.claim_next(second_marker, "second", clock.now(), settings=marking_settings())) is not None:
         marking.save_mark(
             aq_id,
             "second",
@@ -240,6 +243,7 @@ def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagree
             mark=0 if aq_id == disputed else marks[done.index(aq_id)],
             comment=None,
             now=clock.now(),
+            settings=marking_settings(),
         )
         db.session.commit()
     db.session.refresh(script)
@@ -247,8 +251,10 @@ def test_second_marking_is_by_another_marker_and_a_moderator_resolves_a_disagree
     assert progress.stage(script, progress.marks_of([script.id]), progress.decision_of(script.id)) == progress.MODERATION
 
     assert marking.available(second_marker, "moderator", clock.now()) == []  # not a moderator
-    assert marking.claim_next(moderator, "moderator", clock.now()) == disputed
-    marking.save_mark(disputed, "moderator", moderator, mark=1, comment="One of two points made", now=clock.now())
+    assert marking.claim_next(moderator, "moderator", clock.now(), settings=marking_settings()) == disputed
+    marking.save_mark(
+        disputed, "moderator", moderator, mark=1, comment="One of two points made", now=clock.now(), settings=marking_settings()
+    )
     db.session.commit()
 
     db.session.refresh(script)
@@ -271,13 +277,21 @@ def test_a_moderator_who_marked_the_answer_cannot_resolve_it(sit_script, make_us
     clear_for(other)
     script, marks = _script_with_total(sit_script, 53)
     done = first_mark(senior, script.id, marks)
-    aq_id = marking.claim_next(other, "second", clock.now())
-    marking.save_mark(aq_id, "second", other, mark=(marks[done.index(aq_id)] + 1) % 3, comment=None, now=clock.now())
+    aq_id = marking.claim_next(other, "second", clock.now(), settings=marking_settings())
+    marking.save_mark(
+        aq_id,
+        "second",
+        other,
+        mark=(marks[done.index(aq_id)] + 1) % 3,
+        comment=None,
+        now=clock.now(),
+        settings=marking_settings(),
+    )
     db.session.commit()
     assert marking.available(senior, "moderator", clock.now()) == []
-    assert marking.claim(aq_id, "moderator", senior, clock.now())
+    assert marking.claim(aq_id, "moderator", senior, clock.now(), settings=marking_settings())
     with pytest.raises(MarkingError, match="another moderator"):
-        marking.save_mark(aq_id, "moderator", senior, mark=2, comment=None, now=clock.now())
+        marking.save_mark(aq_id, "moderator", senior, mark=2, comment=None, now=clock.now(), settings=marking_settings())
 
 
 def test_a_paper_not_yet_started_holds_the_sample_back_until_a_moderator_draws_it(

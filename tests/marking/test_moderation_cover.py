@@ -4,6 +4,7 @@ marked is not a silent stall: the page says no eligible moderator exists, and a 
 from __future__ import annotations
 
 from testengine.extensions import db
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from tests.conftest import csrf_token_from
 from tests.marking.test_marking_service import _script_with_total
@@ -27,8 +28,16 @@ def _disagreement(sit_script, senior, other, clear_for, first_mark, clock):
     clear_for(other)
     script, marks = _script_with_total(sit_script, 53)
     done = first_mark(senior, script.id, marks)
-    aq_id = marking.claim_next(other, "second", clock.now())
-    marking.save_mark(aq_id, "second", other, mark=(marks[done.index(aq_id)] + 1) % 3, comment=None, now=clock.now())
+    aq_id = marking.claim_next(other, "second", clock.now(), settings=marking_settings())
+    marking.save_mark(
+        aq_id,
+        "second",
+        other,
+        mark=(marks[done.index(aq_id)] + 1) % 3,
+        comment=None,
+        now=clock.now(),
+        settings=marking_settings(),
+    )
     db.session.commit()
     return aq_id
 

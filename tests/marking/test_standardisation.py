@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from testengine.extensions import db
 from testengine.models import AuditEntry, Mark, MarkerClearance
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from testengine.services import marking_quality as quality
 from testengine.services.marking_progress import MarkingError
@@ -23,7 +24,7 @@ def live(sit_script, make_user):  # type: ignore[no-untyped-def]
 def test_without_standardisation_answers_a_marker_is_blocked_with_a_clear_message(live, clock):
     question_id, marker, moderator = live
     assert quality.gates_for(marker, [question_id]) == {question_id: quality.NOT_SET_UP}
-    assert marking.claim_next(marker, "first", clock.now()) is None
+    assert marking.claim_next(marker, "first", clock.now(), settings=marking_settings()) is None
     with pytest.raises(MarkingError, match="A moderator must set standardisation up") as refused:
         quality.require_gate(marker, question_id)
     assert refused.value.code == "gate_not_set_up"
@@ -34,14 +35,14 @@ def test_at_80_percent_agreement_the_marker_may_mark_the_question_live(live, add
     question_id, marker, moderator = live
     items = add_items(question_id, moderator, [2, 1, 0, 2, 1])
     assert quality.gates_for(marker, [question_id]) == {question_id: quality.STANDARDISE}
-    assert marking.claim_next(marker, "first", clock.now()) is None
+    assert marking.claim_next(marker, "first", clock.now(), settings=marking_settings()) is None
     given = {item.id: item.reference_mark for item in items}
     given[items[0].id] = 1  # one of five differs: 80%
     clearance = quality.submit_standardisation(marker, question_id, given, now=clock.now())
     db.session.commit()
     assert clearance.status == "passed" and clearance.agreement == pytest.approx(0.8)
     assert quality.gates_for(marker, [question_id]) == {question_id: quality.READY}
-    assert marking.claim_next(marker, "first", clock.now()) is not None
+    assert marking.claim_next(marker, "first", clock.now(), settings=marking_settings()) is not None
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "standardisation.result"))
     assert entry.actor_id == marker.id and entry.after["status"] == "passed"
 
@@ -55,7 +56,7 @@ def test_below_80_percent_the_marker_stays_off_until_a_moderator_clears_them(liv
     db.session.commit()
     assert clearance.status == "failed" and clearance.agreement == pytest.approx(0.6)
     assert quality.gates_for(marker, [question_id]) == {question_id: quality.FAILED}
-    assert marking.claim_next(marker, "first", clock.now()) is None
+    assert marking.claim_next(marker, "first", clock.now(), settings=marking_settings()) is None
     with pytest.raises(MarkingError, match="already standardised"):
         quality.submit_standardisation(marker, question_id, {item.id: item.reference_mark for item in items}, now=clock.now())
     db.session.rollback()
@@ -69,7 +70,7 @@ def test_below_80_percent_the_marker_stays_off_until_a_moderator_clears_them(liv
     row = db.session.scalar(select(MarkerClearance).where(MarkerClearance.marker_id == marker.id))
     assert row.status == "cleared" and row.cleared_by_id == moderator.id
     assert quality.gates_for(marker, [question_id]) == {question_id: quality.READY}
-    assert marking.claim_next(marker, "first", clock.now()) is not None
+    assert marking.claim_next(marker, "first", clock.now(), settings=marking_settings()) is not None
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "standardisation.clear"))
     assert entry.actor_id == moderator.id and entry.reason == "Went through the guide together"
     assert entry.before["status"] == "failed" and entry.after["status"] == "cleared"

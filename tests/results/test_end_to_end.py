@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from testengine.extensions import db
 from testengine.models import Attempt, AttemptQuestion, Mark, MethodResult
+from testengine.service_settings import marking_settings
 from testengine.services import marking
 from tests.conftest import csrf_token_from
 
@@ -45,9 +46,13 @@ def _sit(sitter) -> dict[int, int]:
 
 def _mark_all(role: str, marker, attempt_id: int, intended: dict[int, int], clock) -> int:
     count = 0
-    while (aq_id := marking.claim_next(marker, role, clock.now(), attempt_id=attempt_id)) is not None:
+    while (
+        aq_id := marking.claim_next(marker, role, clock.now(), attempt_id=attempt_id, settings=marking_settings())
+    ) is not None:
         clock.advance(dt.timedelta(seconds=40))
-        marking.save_mark(aq_id, role, marker, mark=intended[aq_id], comment=f"{role} mark", now=clock.now())
+        marking.save_mark(
+            aq_id, role, marker, mark=intended[aq_id], comment=f"{role} mark", now=clock.now(), settings=marking_settings()
+        )
         db.session.commit()
         count += 1
     return count

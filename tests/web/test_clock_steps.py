@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from testengine.extensions import db
 from testengine.models import Attempt, Incident
+from testengine.service_settings import attempt_settings
 from testengine.services import attempts as attempt_service
 from testengine.services import sittings
 from tests.web.test_invigilation import post_button
@@ -95,11 +96,11 @@ def test_the_sweep_after_a_backward_step_submits_nothing_early(app, room, login,
     assert _left_now(sitter.id, clock) == 20 * 60
     clock.advance(dt.timedelta(minutes=20))  # exactly at the deadline: within grace
     staff.get(f"/api/sittings/{room.id}/board")
-    assert sittings.sweep(db.session.get(type(room), room.id), clock.now()).submitted == []
+    assert sittings.sweep(db.session.get(type(room), room.id), clock.now(), settings=attempt_settings()).submitted == []
     db.session.commit()
     assert db.session.get(Attempt, sitter.id).state == "in_progress"
     clock.advance(dt.timedelta(seconds=61))  # and past the grace, as ever: submitted, finished at the deadline
-    assert len(sittings.sweep(db.session.get(type(room), room.id), clock.now()).submitted) == 1
+    assert len(sittings.sweep(db.session.get(type(room), room.id), clock.now(), settings=attempt_settings()).submitted) == 1
     db.session.commit()
     attempt = db.session.get(Attempt, sitter.id)
     assert attempt.state == "submitted"

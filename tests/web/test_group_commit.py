@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from testengine.extensions import WriterQueueConnection, configure_sqlite, write_transaction
-from testengine.group_commit import GroupCommitter, committer_for
+from testengine.storage import write_transaction
+from testengine.storage.group_commit import GroupCommitter, committer_for
+from testengine.storage.sqlite import WriterQueueConnection, configure_sqlite
 
 INSERT = sa.text("INSERT INTO saved (who, n) VALUES (:who, :n) RETURNING n")
 BROKEN = sa.text("INSERT INTO no_such_table VALUES (1)")

@@ -20,9 +20,9 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 from testengine.access import PUBLIC_ENDPOINTS
 from testengine.domain.errors import DomainError, IllegalTransition, OutOfRange
 from testengine.extensions import db
-from testengine.group_commit import GroupCommitTimeout
 from testengine.models import User
 from testengine.services.attempts import AttemptError
+from testengine.storage.group_commit import GroupCommitTimeout
 from tests.factories import csrf_of
 
 ROLES = ("apprentice", "invigilator", "marker", "reviewer", "admin", "assessor")

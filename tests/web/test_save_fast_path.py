@@ -12,6 +12,7 @@ from sqlalchemy import event, select, update
 
 from testengine.extensions import db
 from testengine.models import Answer, Attempt, AttemptQuestion
+from testengine.service_settings import attempt_settings
 from testengine.services import attempts as attempt_service
 
 
@@ -117,6 +118,7 @@ def test_a_change_committed_after_the_read_refuses_the_write(
             revision=1,
             client_token=sitter.token if uses_token else None,
             now=clock.now(),
+            settings=attempt_settings(),
         )
     assert refused.value.code == expected
     assert stored(sitter.attempt_id, 23) is None

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from testengine.extensions import WriterQueueConnection, configure_sqlite, write_transaction
+from testengine.storage import write_transaction
+from testengine.storage.sqlite import WriterQueueConnection, configure_sqlite
 
 
 @pytest.fixture()

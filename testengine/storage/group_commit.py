@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from .extensions import write_transaction
+from .policy import write_transaction
 
 MAX_BATCH = 256
 IDLE_SECONDS = 30.0  # an idle writer thread ends; the next save starts another
@@ -129,3 +129,22 @@ def committer_for(engine: Engine) -> GroupCommitter | None:
         if committer is None:
             committer = _committers[engine] = GroupCommitter(engine)
         return committer
+
+
+def run_write(session: Any, steps: Sequence[tuple[Any, dict[str, Any]]], timeout: float) -> Any:
+    """Run a write's statements in order; return the first one's first column.
+
+    On a SQLite file, from a request with no transaction open, they go to the group commit and are
+    committed (with the saves arriving alongside) before this returns. Otherwise they run in the
+    session's transaction, which its owner commits (the request edge): a caller already holding the
+    write lock would wait on itself in the group commit.
+    """
+    committer = committer_for(session.get_bind())
+    if committer is not None and not session().in_transaction():
+        return committer.run(steps, timeout=timeout)
+    first: Any = None
+    for index, (statement, params) in enumerate(steps):
+        result = session.execute(statement, params)
+        if index == 0:
+            first = result.scalar()
+    return first
