@@ -17,6 +17,8 @@ from testengine.domain.papers import (
     Item,
     ItemPool,
     Paper,
+    PaperShortfall,
+    Shortfall,
     draw_paper,
     papers_without_repeat,
 )
@@ -64,11 +66,6 @@ def test_exposure_counts_read_back_the_first_question_by_id() -> None:
 def test_the_facility_of_the_first_question_by_id_is_used_by_the_steering() -> None:
     aim = DifficultyTarget(mean_facility=1.0, facility={"A": 1.0, "B": 0.0, "C": 0.0, "D": 0.0}, tolerance=0.0)
     assert {draw_paper(FOUR, ONE_MCQ, seed=seed, difficulty_target=aim).questions[0].item_id for seed in range(30)} == {"A"}
-
-
-def test_papers_without_repeat_is_a_whole_number() -> None:
-    count = papers_without_repeat([saq(f"S{i}") for i in range(4)], saqs(2))
-    assert count == 2 and type(count) is int
 
 
 def test_papers_without_repeat_counts_real_draws_below_the_simple_bound() -> None:
@@ -132,3 +129,24 @@ def test_steering_never_swaps_out_the_only_question_on_a_required_ksb() -> None:
     for seed in range(20):
         paper = draw_paper(items, saqs(3, ("K1", "K2")), seed=seed, difficulty_target=aim)
         assert "R" in ids(paper) and len(ids(paper)) == 3
+
+
+def test_a_shortfall_found_by_the_search_says_enemies_or_type_counts_are_to_blame() -> None:
+    items = [saq("A", enemies={"B", "C"}), saq("B", enemies={"C"}), saq("C")]
+    with pytest.raises(PaperShortfall) as caught:
+        draw_paper(items, saqs(2), seed=1)
+    assert str(caught.value) == (
+        "Cannot draw a paper from this bank: short_answer: 2 needed, 1 unseen available (1 short). "
+        "Enemy pairs or the paper's type counts rule out the unseen items that are left."
+    )
+
+
+def test_a_shortfall_naming_neither_a_type_nor_a_ksb_still_reads() -> None:
+    assert Shortfall(None, None, 1, 0).describe() == "?: no unseen item available (1 short)"
+
+
+def test_one_id_and_version_may_come_twice_only_as_the_same_item() -> None:
+    assert len(ItemPool([saq("A"), saq("A"), saq("B")])) == 2
+    with pytest.raises(ValueError) as refused:
+        ItemPool([saq("A"), saq("A", "K2")])
+    assert str(refused.value) == "two different items claim A version 1"
