@@ -104,3 +104,15 @@ def test_only_changed_fields_are_listed_in_reading_order_including_ones_added_or
     assert all(c.changed for c in changes)
     assert revision_changes("Same.", MCQ, "Same.", MCQ) == []
     assert not FieldChange("Stem", (Segment("same", "x"),)).changed
+
+
+def test_a_long_text_with_one_word_added_shows_only_that_word() -> None:
+    # Over 200 words, difflib would by default treat frequent words (and every space) as junk and
+    # report the whole text as replaced; the reviewer must still see just the one added word.
+    before = " ".join(f"w{i % 7}" for i in range(300))
+    after = before.replace("w3 w4", "w3 new w4", 1)
+    assert [s for s in word_diff(before, after) if s.op != "same"] == [Segment("added", " new")]
+
+
+def test_a_list_of_plain_lines_is_one_text_even_when_a_line_mentions_text() -> None:
+    assert labelled_texts("Stem", {"follow_ups": ["Which text applies?", "Why?"]})["Follow ups"] == "Which text applies?\nWhy?"
