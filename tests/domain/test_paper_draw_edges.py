@@ -150,3 +150,13 @@ def test_one_id_and_version_may_come_twice_only_as_the_same_item() -> None:
     with pytest.raises(ValueError) as refused:
         ItemPool([saq("A"), saq("A", "K2")])
     assert str(refused.value) == "two different items claim A version 1"
+
+
+def test_steering_still_swaps_one_type_when_another_has_nothing_to_swap() -> None:
+    # The MCQs have no facility yet (new questions), so only the short answers can move the mean.
+    items = [mcq(f"M{i}") for i in range(4)] + [saq(f"S{i}") for i in range(1, 8)]
+    bp = Blueprint({"mcq": TypeQuota(1, 1), "short_answer": TypeQuota(2, 2)}, ("K1",))
+    aim = DifficultyTarget(mean_facility=13 / 16, facility=EIGHTHS, tolerance=0.0)
+    for seed in range(20):
+        steered = draw_paper(items, bp, seed=seed, difficulty_target=aim)
+        assert {q.item_id for q in steered.questions if q.type == "short_answer"} == {"S6", "S7"}

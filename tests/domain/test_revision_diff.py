@@ -115,4 +115,7 @@ def test_a_long_text_with_one_word_added_shows_only_that_word() -> None:
 
 
 def test_a_list_of_plain_lines_is_one_text_even_when_a_line_mentions_text() -> None:
-    assert labelled_texts("Stem", {"follow_ups": ["Which text applies?", "Why?"]})["Follow ups"] == "Which text applies?\nWhy?"
+    assert (
+        labelled_texts("Stem", {"follow_ups": ["Which text applies?", "The context."]})["Follow ups"]
+        == "Which text applies?\nThe context."
+    )
