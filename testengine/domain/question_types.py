@@ -255,6 +255,7 @@ class MultipleChoice(QuestionType):
                 f"an mcq has exactly {self.option_count} options, not {len(options_raw)}",
             )
         options: list[dict[str, Any]] = []
+        positions: list[int] = []  # each read option's place in the file, which an unreadable one does not take
         for i, option_raw in enumerate(options_raw):
             path: ContentPath = ("options", i)
             option = reader.mapping(option_raw, path, ("text", "correct", "rationale"), ("text",))
@@ -264,6 +265,7 @@ class MultipleChoice(QuestionType):
             correct = reader.flag(option["correct"], (*path, "correct")) if "correct" in option else False
             rationale = reader.text(option["rationale"], (*path, "rationale"), NOTE) if "rationale" in option else None
             options.append({"text": text, "correct": correct, "rationale": rationale})
+            positions.append(i)
         # Count the correct options only when every flag could be read, or one typo reports twice.
         if len(options) == len(options_raw) and all(option["correct"] is not None for option in options):
             correct_count = sum(1 for option in options if option["correct"])
@@ -273,7 +275,7 @@ class MultipleChoice(QuestionType):
                     f"an mcq has exactly 1 option with 'correct: true', not {correct_count}",
                 )
         seen: dict[str, int] = {}
-        for i, option in enumerate(options):
+        for i, option in zip(positions, options):
             if option["text"] is None:
                 continue
             same = seen.setdefault(_comparable(option["text"]), i)

@@ -128,3 +128,82 @@ def test_the_window_and_cap_are_the_specs_data_not_the_standards_name():
     with pytest.raises(Ineligible) as refused:
         decide(renamed, "observation", history, today=dt.date(2027, 3, 1))
     assert refused.value.code == "resit_window_closed"
+
+
+@pytest.mark.parametrize(
+    ("spec", "method", "history", "today", "message"),
+    [
+        (ST0663, "no_such_method", _history(), OUTCOME, "ST0663 has no method 'no_such_method'."),
+        (
+            ST1379,
+            "observation",
+            _history(pending=True),
+            OUTCOME,
+            "Observation with questioning: an attempt already sat is waiting for its result; it cannot be sat again meanwhile.",
+        ),
+        (
+            ST1379,
+            "observation",
+            _history("pass"),
+            OUTCOME,
+            "Observation with questioning was graded pass: a method already passed cannot be sat again. "
+            "Re-sits and re-takes are not offered to move from pass to distinction.",
+        ),
+        (
+            ST1379,
+            "observation",
+            _history("fail", released=False, agreed=True),
+            OUTCOME,
+            "Observation with questioning: the fail result had not been released by 2026-08-31; "
+            "a re-sit or re-take follows its outcome.",
+        ),
+        (
+            ST1379,
+            "observation",
+            _history("fail"),
+            OUTCOME,
+            "Observation with questioning: a re-sit or re-take needs the employer's agreement; record who agreed and when.",
+        ),
+        (
+            ST0663,
+            "knowledge_test",
+            _history("fail", agreed=True),
+            OUTCOME,
+            "ST0663: re-sits and re-takes must be inside the EPA period; record the date it ends.",
+        ),
+        (
+            ST1379,
+            "observation",
+            _history("fail", agreed=True),
+            dt.date(2027, 3, 1),
+            "ST1379: too late to re-sit or re-take: the 6-month window from the outcome on 2026-08-31 closed on "
+            "2027-02-28; the whole EPA must be taken again.",
+        ),
+        (
+            ST0663,
+            "knowledge_test",
+            _history("fail", agreed=True, epa_ends=dt.date(2026, 9, 30)),
+            dt.date(2026, 10, 1),
+            "ST0663: too late to re-sit or re-take: the EPA period ended on 2026-09-30; the whole EPA must be taken again.",
+        ),
+    ],
+)
+def test_each_refusal_says_why_in_words(spec, method, history, today, message):
+    with pytest.raises(Ineligible) as refused:
+        decide(spec, method, history, today=today)
+    assert str(refused.value) == f"{message} (rule: {refused.value.code})"
+
+
+def test_where_any_grade_below_the_top_may_be_re_sat_only_the_top_grade_is_refused():
+    """A spec that re-sits more than failed methods: a pass may be re-sat, a distinction never."""
+    import dataclasses
+
+    open_spec = dataclasses.replace(ST1379, resit=dataclasses.replace(ST1379.resit, failed_methods_only=False))
+    grades = open_spec.method("observation").grades
+    assert grades[0] == "fail" and len(grades) == 3
+    for grade in grades[:-1]:
+        decision = decide(open_spec, "observation", _history(grade, agreed=True), today=OUTCOME)
+        assert decision.kind is AttemptKind.RESIT
+    with pytest.raises(Ineligible) as refused:
+        decide(open_spec, "observation", _history(grades[-1], agreed=True), today=OUTCOME)
+    assert refused.value.code == "already_passed"
