@@ -120,6 +120,7 @@ class ItemPool:
         self._enemies: tuple[tuple[int, ...], ...] = tuple(tuple(sorted(s)) for s in neighbours)
         self._plans: dict[object, _Plan] = {}
         self._plain: list[DrawnQuestion | None] = [None] * len(self.items)
+        self._facility: tuple[Mapping[str, float], FloatArray] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -138,6 +139,17 @@ class ItemPool:
         vals = np.fromiter(by_id.values(), np.float64, len(by_id))  # same order as keys()
         known = where >= 0
         out[where[known]] = vals[known]
+        return out
+
+    def _facilities(self, by_id: Mapping[str, float]) -> FloatArray:
+        """Facility per position, NaN where unknown; the last mapping's array is kept, since a
+        service draws many papers in a row with one mapping (the bank's statistics)."""
+        kept = self._facility
+        if kept is not None and kept[0] is by_id:
+            return kept[1]
+        out = self._values(by_id, default=np.nan)
+        out.setflags(write=False)
+        self._facility = (by_id, out)
         return out
 
     def _plan(self, blueprint: Blueprint) -> _Plan:

@@ -28,7 +28,6 @@ costs well under a millisecond; see docs/benchmarks.md.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
@@ -47,7 +46,7 @@ from testengine.domain.paper_pool import (
     _Plan,
 )
 from testengine.domain.paper_search import _KSB_HEAD, _SEARCH_LIMIT, _front_runners, _GaveUp, _Ordered, _Search, _search
-from testengine.domain.paper_steering import DifficultyTarget, _steer_difficulty, _swap_keeps_rules
+from testengine.domain.paper_steering import DifficultyTarget, _steer_difficulty, _swap_keeps_rules, bank_target, expected_score
 from testengine.domain.standards import Blueprint
 
 __all__ = [
@@ -62,7 +61,9 @@ __all__ = [
     "Paper",
     "PaperShortfall",
     "Shortfall",
+    "bank_target",
     "draw_paper",
+    "expected_score",
     "new_seed",
     "papers_without_repeat",
 ]
@@ -123,7 +124,7 @@ def draw_paper(
         weights = pool._values(exposure)
     facility: FloatArray | None = None
     if difficulty_target is not None:
-        facility = pool._values(difficulty_target.facility, default=math.nan)
+        facility = pool._facilities(difficulty_target.facility)
     rng = np.random.Generator(np.random.PCG64(seed))
     chosen = _select(plan, rng, avail, weights, difficulty_target, facility)
     return Paper(seed=seed, questions=_arrange(pool, plan, rng, chosen))
@@ -205,13 +206,20 @@ def _arrange(pool: ItemPool, plan: _Plan, rng: np.random.Generator, chosen: list
         order.extend(group[k] for k in rng.permutation(len(group)).tolist())
     counts = [plan.option_counts[i] for i in order]
     draws = rng.random(sum(counts))
-    questions: list[DrawnQuestion] = []
-    start = 0
-    for i, c in zip(order, counts):
-        if c > 0:
-            perm = tuple(np.argsort(draws[start : start + c], kind="stable").tolist())
+    with_options = [c for c in counts if c > 0]
+    perms: list[tuple[int, ...]]
+    if with_options and min(with_options) == max(with_options):
+        # Every question with options has as many (four MCQ options): one sort of a row each, the
+        # same orders as sorting each question's slice of the draws in turn, at a fraction of the cost.
+        perms = [tuple(row) for row in np.argsort(draws.reshape(-1, with_options[0]), axis=1, kind="stable").tolist()]
+    else:
+        perms = []
+        start = 0
+        for c in with_options:
+            perms.append(tuple(np.argsort(draws[start : start + c], kind="stable").tolist()))
             start += c
-            questions.append(pool._drawn(i, perm))
-        else:
-            questions.append(pool._drawn(i, None))
+    questions: list[DrawnQuestion] = []
+    next_perm = iter(perms)
+    for i, c in zip(order, counts):
+        questions.append(pool._drawn(i, next(next_perm) if c > 0 else None))
     return tuple(questions)

@@ -325,7 +325,7 @@ def to_item(question: Question, version: QuestionVersion) -> Item:
 
 
 def bank_report(code: str, today: dt.date) -> dict[str, Any]:
-    from . import question_sets  # it builds on this module
+    from . import paper_steering, question_sets  # they build on this module
 
     standard = get_standard(code)
     spec = spec_of(standard)
@@ -368,6 +368,7 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
         "due_for_review": due,
         "not_drawable_overdue": overdue,
         "question_sets": question_sets.capacity(standard, today),
+        "parallel_papers": paper_steering.spread_report(standard, spec, today),
     }
 
 
