@@ -13,7 +13,6 @@ blueprint. One process, pinned to one core. Writes its section of docs/benchmark
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import time
 from pathlib import Path
@@ -104,7 +103,7 @@ def main() -> str:
     cpu_verdict = "pass" if steered_cpu_rate >= RATE_TARGET else "miss"
     body = f"""## Parallel papers on ST0663 (`python -m benchmarks.steering`)
 
-{machine_line()}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {pinned}.
+{machine_line()}; {pinned}.
 
 Bank: the shipped ST0663 bank, {len(items)} drawable items, each given a facility drawn from Beta(5, 2.5) (seed {FACILITY_SEED}); target the bank's own level, {aim:.4f} of the marks = {steered.target:.2f} expected marks of {paper_marks}; tolerance {tolerance_marks:g} marks. {DRAWS:,} papers in a row, each counted as issued, from seeds 0 to {DRAWS - 1}.
 
