@@ -132,6 +132,7 @@ def _page_times(app, code: str) -> tuple[list[float], list[float], int]:  # type
     from testengine.extensions import db
     from testengine.services import accounts
 
+    app.config["TESTENGINE"]["ALLOW_TEST_EMAIL_DOMAINS"] = True  # a benchmark account, example.org
     with app.app_context():
         reviewer = accounts.create_user(
             email="bench-reviewer@example.org",
