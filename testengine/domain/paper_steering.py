@@ -5,6 +5,7 @@ is near a target, never breaking a rule of the blueprint.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,9 +134,13 @@ def _steer_difficulty(
             gain[k] = -np.inf
 
 
-def _swap_keeps_rules(plan: _Plan, chosen: list[list[int]], in_paper: BoolArray, out: int, into: int) -> bool:
-    """Whether replacing `out` by `into` keeps every required KSB covered and no enemies together."""
-    if any(in_paper[e] and e != out for e in plan.enemies[into]):
+def _swap_keeps_rules(plan: _Plan, chosen: list[list[int]], in_paper: BoolArray | AbstractSet[int], out: int, into: int) -> bool:
+    """Whether replacing `out` by `into` keeps every required KSB covered and no enemies together.
+
+    `in_paper` says which pool positions are on the paper: a mask over the pool, or a set of them.
+    """
+    on = in_paper.__contains__ if isinstance(in_paper, AbstractSet) else lambda e: bool(in_paper[e])
+    if any(on(e) and e != out for e in plan.enemies[into]):
         return False
     covered = plan.bits[into]
     for group in chosen:
