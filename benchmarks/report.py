@@ -17,8 +17,13 @@ def machine_line() -> str:
     import numpy
 
     cpus = os.cpu_count()
+    try:
+        ram = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB RAM"
+    except (ValueError, OSError, AttributeError):  # not every system reports it
+        ram = ""
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
-        f"Machine: {platform.machine()}, {cpus} cores, {platform.system()} {platform.release()}; "
+        f"Machine: {platform.machine()}, {cpus} cores{ram}{load}, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}, NumPy {numpy.__version__}; "
         f"run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     )

@@ -179,6 +179,9 @@ class QualityModel(_Strict):
     max_reading_grade: Annotated[float, Field(gt=0, le=30)] = 12.0
     max_key_longest_share: Annotated[float, Field(gt=0, le=1)] = 0.30
     low_discrimination: Annotated[float, Field(ge=-1, le=1)] = 0.20
+    steer_min_responses: Annotated[int, Field(ge=0, le=1_000_000)] = 30
+    steer_tolerance_marks: Annotated[float, Field(gt=0, le=100)] = 0.5
+    target_facility: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class SpecModel(_Strict):

@@ -338,6 +338,9 @@ def _build(values: dict[str, Any]) -> StandardSpec:
             max_reading_grade=spec.quality.max_reading_grade,
             max_key_longest_share=spec.quality.max_key_longest_share,
             low_discrimination=spec.quality.low_discrimination,
+            steer_min_responses=spec.quality.steer_min_responses,
+            steer_tolerance_marks=spec.quality.steer_tolerance_marks,
+            target_facility=spec.quality.target_facility,
         ),
     )
 

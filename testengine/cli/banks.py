@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -211,6 +212,27 @@ def report(standard: str, as_json: bool) -> None:
             f"Question sets for {method}: {figures['approved']} approved questions, {figures['questions_per_set']} per set"
             f" ({figures['pre_picked']} pre-picked) covering {' '.join(figures['required_ksbs'])};"
             f" sets without repeat for one apprentice: {figures['sets_without_repeat']}"
+        )
+    _print_parallel(data["parallel_papers"])
+
+
+def _print_parallel(parallel: dict[str, Any]) -> None:
+    """The spread of expected totals over simulated draws, without and with steering."""
+    if "without_steering" not in parallel:
+        click.echo(
+            f"Parallel papers: {parallel['items_with_statistics']} drawable items have {parallel['min_responses']}+ marked"
+            " responses; papers are not steered yet" + (f" ({parallel['error']})" if "error" in parallel else "")
+        )
+        return
+    click.echo(
+        f"Parallel papers: {parallel['items_with_statistics']} of {parallel['drawable_items']} drawable items have statistics;"
+        f" target {parallel['with_steering']['target']:.1f} expected marks"
+    )
+    for label, key in (("without steering", "without_steering"), ("with steering", "with_steering")):
+        s = parallel[key]
+        click.echo(
+            f"  {s['draws']} simulated papers {label}: expected total {s['mean']:.1f} (sd {s['sd']:.2f},"
+            f" {s['lowest']:.1f} to {s['highest']:.1f}); {s['within_one_mark']:.1%} within 1 mark of the target"
         )
 
 

@@ -124,6 +124,12 @@ class QualitySettings:
     max_reading_grade: float = 12.0  # Flesch-Kincaid grade above which a stem is hard to read
     max_key_longest_share: float = 0.30  # bank share of MCQs whose key is strictly the longest
     low_discrimination: float = 0.20  # item-rest correlation below which an item is flagged
+    # Parallel papers: once an item version has this many marked responses its facility steers
+    # live draws, bringing each paper's expected score to the target (the bank's own level
+    # when target_facility is None) within steer_tolerance_marks. 0 turns steering off.
+    steer_min_responses: int = 30
+    steer_tolerance_marks: float = 0.5
+    target_facility: float | None = None
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..domain.papers import papers_without_repeat
+from ..domain.paper_spread import simulate_spread
+from ..domain.papers import PaperShortfall, papers_without_repeat
 from ..domain.question_types import get_type
+from ..domain.standards import StandardSpec
 from ..extensions import db
-from ..models import Question, QuestionStatus
-from . import question_sets
+from ..models import Question, QuestionStatus, Standard
+from . import paper_steering, question_sets
 from .banks import eligible_rows, get_standard, spec_of, to_item
+from .papers import _eligible_pool
 
 
 def bank_report(code: str, today: dt.date) -> dict[str, Any]:
@@ -62,4 +65,33 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
         "due_for_review": due,
         "not_drawable_overdue": overdue,
         "question_sets": question_sets.capacity(standard, today),
+        "parallel_papers": _spread_report(standard, spec, today),
     }
+
+
+def _spread_report(standard: Standard, spec: StandardSpec, today: dt.date, draws: int = 1_000) -> dict[str, Any]:
+    """For `bank report`: the spread of expected totals over `draws` simulated papers from the bank
+    as it stands today, without steering and with it (both from the same seeds)."""
+    test = spec.knowledge_test
+    if test is None:
+        return {"items_with_statistics": 0, "min_responses": spec.quality.steer_min_responses}
+    snapshot = _eligible_pool(standard, today)
+    target = paper_steering.steering_for(standard, spec, snapshot)
+    out: dict[str, Any] = {
+        "items_with_statistics": len(target.facility) if target is not None else 0,
+        "drawable_items": len(snapshot.items),
+        "min_responses": spec.quality.steer_min_responses,
+    }
+    if target is None:
+        return out
+    try:
+        without = simulate_spread(snapshot.pool, test.blueprint, target, steer=False, draws=draws)
+        steered = simulate_spread(snapshot.pool, test.blueprint, target, steer=True, draws=draws)
+    except PaperShortfall as error:
+        out["error"] = str(error)
+        return out
+    out["target_facility"] = round(target.mean_facility, 4)
+    out["tolerance_marks"] = spec.quality.steer_tolerance_marks
+    out["without_steering"] = without.as_dict()
+    out["with_steering"] = steered.as_dict()
+    return out

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.attempt_states import AttemptState
 from ..domain.errors import DomainError
-from ..domain.papers import Item, ItemPool, Paper, draw_paper, new_seed
+from ..domain.papers import DifficultyTarget, Item, ItemPool, Paper, draw_paper, new_seed
 from ..extensions import db
 from ..models import (
     Apprentice,
@@ -30,7 +30,7 @@ from ..models import (
     Standard,
     User,
 )
-from . import audit, eligibility
+from . import audit, eligibility, paper_steering
 from .banks import eligible_rows, spec_of, to_item
 
 
@@ -195,12 +195,14 @@ class DrawnPaper:
     exposure: dict[str, int]
     seed: int
     paper: Paper
+    difficulty: DifficultyTarget | None = None  # what steered the paper's difficulty, if anything
 
 
 def draw_for(apprentice: Apprentice, standard: Standard, *, now: dt.datetime, seed: int | None = None) -> DrawnPaper:
     """Draw a paper (reads only): done before a write lock is taken, then issued by issue_paper.
 
-    Raises PaperShortfall (naming what ran out) rather than relax any rule.
+    Once items have statistics the paper is steered to the bank's difficulty target
+    (services.paper_steering). Raises PaperShortfall (naming what ran out) rather than relax any rule.
     """
     spec = spec_of(standard)
     if spec.knowledge_test is None:
@@ -209,8 +211,11 @@ def draw_for(apprentice: Apprentice, standard: Standard, *, now: dt.datetime, se
     seen = seen_questions(apprentice, standard)
     exposure = _exposure(standard, snapshot)
     seed = new_seed() if seed is None else int(seed)
-    paper = draw_paper(snapshot.pool, spec.knowledge_test.blueprint, seed=seed, seen=seen, exposure=exposure)
-    return DrawnPaper(apprentice.id, standard.id, snapshot, seen, exposure, seed, paper)
+    difficulty = paper_steering.steering_for(standard, spec, snapshot)
+    paper = draw_paper(
+        snapshot.pool, spec.knowledge_test.blueprint, seed=seed, seen=seen, exposure=exposure, difficulty_target=difficulty
+    )
+    return DrawnPaper(apprentice.id, standard.id, snapshot, seen, exposure, seed, paper, difficulty)
 
 
 def issue_paper(
@@ -240,6 +245,15 @@ def issue_paper(
         drawn = draw_for(apprentice, standard, now=now, seed=seed)
     snapshot = drawn.snapshot
     _store_pool(snapshot, now)
+    inputs: dict[str, Any] = {
+        "pool": snapshot.key,
+        "seen": sorted(drawn.seen),
+        "exposure": _pack_exposure(snapshot.items, drawn.exposure),
+        "blueprint": {t: [q.count, q.marks] for t, q in spec.knowledge_test.blueprint.quotas.items()},
+        "required_ksbs": list(spec.knowledge_test.blueprint.required_ksbs),
+    }
+    if drawn.difficulty is not None:
+        inputs["difficulty"] = paper_steering.pack(snapshot.items, drawn.difficulty)
     attempt = Attempt(
         apprentice_id=apprentice.id,
         standard_id=standard.id,
@@ -247,13 +261,7 @@ def issue_paper(
         kind=kind,
         state=AttemptState.NOT_STARTED.value,
         seed=drawn.seed,
-        draw_inputs={
-            "pool": snapshot.key,
-            "seen": sorted(drawn.seen),
-            "exposure": _pack_exposure(snapshot.items, drawn.exposure),
-            "blueprint": {t: [q.count, q.marks] for t, q in spec.knowledge_test.blueprint.quotas.items()},
-            "required_ksbs": list(spec.knowledge_test.blueprint.required_ksbs),
-        },
+        draw_inputs=inputs,
         issued_at=now,
         base_minutes=spec.knowledge_test.duration_minutes,
         extra_percent=extra_percent,
@@ -306,8 +314,14 @@ def reproduce_paper(attempt: Attempt) -> tuple[Paper, bool]:
         quotas={t: TypeQuota(count=c, marks=m) for t, (c, m) in inputs["blueprint"].items()},
         required_ksbs=tuple(inputs["required_ksbs"]),
     )
+    difficulty = paper_steering.unpack(items, inputs["difficulty"]) if "difficulty" in inputs else None
     paper = draw_paper(
-        items, blueprint, seed=attempt.seed, seen=set(inputs["seen"]), exposure=_unpack_exposure(items, inputs["exposure"])
+        items,
+        blueprint,
+        seed=attempt.seed,
+        seen=set(inputs["seen"]),
+        exposure=_unpack_exposure(items, inputs["exposure"]),
+        difficulty_target=difficulty,
     )
     version_ids = {row[0]: row[7] for row in pool.items}
     issued = [(aq.question_version_id, aq.option_order) for aq in attempt.questions]

@@ -227,3 +227,17 @@ def test_cli_import_refuses_lint_errors_and_accepts_warnings(app, tmp_path: Path
     result = runner.invoke(args=["bank", "import", str(warned)])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count(Question.id))) == 3
+
+
+def test_a_guide_missing_a_mark_is_an_error_even_from_a_source_the_loader_did_not_check(tmp_path: Path) -> None:
+    """Bank files cannot leave a mark out (the loader refuses them first); a question built
+    another way (a converter, the review pages) still gets the linter's error, naming the mark."""
+    folder, report = _lint_case("guide-example", tmp_path)
+    question = next(q for q in load_standard(folder, today=TODAY).questions if q.id == "T-K1-SA-001")
+    guide = {**question.content["guide"], "one_mark": "  "}
+    found = lint_questions([replace(question, content={**question.content, "guide": guide})], QualitySettings()).findings
+    assert [(f.rule, f.severity, f.item) for f in found if f.rule == "guide-incomplete"] == [
+        ("guide-incomplete", "error", "T-K1-SA-001")
+    ]
+    assert "1 mark" in next(f.message for f in found if f.rule == "guide-incomplete")
+    assert not [f for f in report.findings if f.rule == "guide-incomplete"]

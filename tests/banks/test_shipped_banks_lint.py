@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 BANKS = REPO / "question_banks"
 # The revision that brought the shipped banks to lint clean (the last state before it).
 BEFORE_REVISION = "f7f1b98"
+# That revision itself; example answers were written into guides after it.
+LINT_REVISION = "c1616b7"
 
 
 @pytest.mark.parametrize("standard", ["ST0663", "ST1380"])
@@ -58,15 +60,21 @@ def test_revised_questions_become_new_versions_on_import(app, clock, tmp_path: P
     old = _files_at(BEFORE_REVISION, "ST0663", tmp_path)
     import_bank(old, now=clock.now())
     db.session.commit()
-    summary = import_bank(BANKS / "ST0663", now=clock.now())
+    summary = import_bank(_files_at(LINT_REVISION, "ST0663", tmp_path / "revised"), now=clock.now())
     db.session.commit()
     revised = set(summary.new_versions)
     # 18 MCQs re-optioned, 29 guides completed, one enemy declared.
     assert len(revised) == 48
     assert {"ST0663-K17-MCQ-006", "ST0663-K10-SA-001", "ST0663-K14-MCQ-008"} <= revised
+    assert not summary.retired and not summary.added
+    # Today's files: guides given example answers since are new versions of short answers, and
+    # what else came in is the presentation's assessor questions, not a change to the knowledge test.
+    summary = import_bank(BANKS / "ST0663", now=clock.now())
+    db.session.commit()
     assert not summary.retired
-    # What came in since is the presentation's assessor questions, not a change to the knowledge test.
     assert summary.added and all(added.startswith("ST0663-PRES-") for added in summary.added)
+    assert all("-SA-" in question for question in summary.new_versions)
+    assert {"ST0663-K17-SA-004", "ST0663-K10-SA-012", "ST0663-K3-SA-010"} <= set(summary.new_versions)
     row = db.session.scalar(select(Question).where(Question.external_id == "ST0663-K17-MCQ-006"))
     assert row.current_version == 2
     texts = [

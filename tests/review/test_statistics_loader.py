@@ -33,7 +33,7 @@ from testengine.models import (
     Question,
     QuestionVersion,
 )
-from testengine.services import int_columns, statistics
+from testengine.services import int_columns, statistics, statistics_load
 from testengine.services.statistics import ItemInfo, bank_statistics
 
 # --- the reference: one response at a time ----------------------------------------------------
@@ -332,10 +332,10 @@ def test_packed_columns_equal_plain_ones(st0663, generated):
         columns = int_columns.int_columns(
             stmt,
             [
-                statistics.Field(AttemptQuestion.id, statistics.ID_BITS),
-                statistics.Field(AttemptQuestion.position, width),
+                statistics_load.Field(AttemptQuestion.id, statistics_load.ID_BITS),
+                statistics_load.Field(AttemptQuestion.position, width),
             ],
-            [statistics.Field(AttemptQuestion.marks, 16)],
+            [statistics_load.Field(AttemptQuestion.marks, 16)],
         )
         assert sorted(zip(*(c.tolist() for c in columns))) == plain
 
