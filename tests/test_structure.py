@@ -21,7 +21,6 @@ OVER_THE_LIMIT = {
     "testengine/services/attempts.py": 623,
     "testengine/services/data_protection.py": 507,
     "testengine/services/results.py": 858,
-    "testengine/services/sittings.py": 1003,  # to split: the invigilation board and report (grew with messages to the room)
     "testengine/services/statistics.py": 655,  # to split: the statistics loader (grew with the per-bank cache)
 }
 

@@ -10,6 +10,7 @@ from ..clock import utcnow
 from ..extensions import db, reads_then_writes, write_now
 from ..models import Booking
 from ..services import sittings as sitting_service
+from ..services import starts
 from .errors import json_error
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
@@ -31,6 +32,6 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     booking = db.session.get(Booking, booking_id)
     if apprentice is None or booking is None or booking.apprentice_id != apprentice.id:
         return json_error(404, "not_found", "No such booking.")
-    ahead = sitting_service.read_ahead(booking, now=utcnow())
-    attempt = write_now(lambda: sitting_service.start(booking, now=utcnow(), actor=current_user, ahead=ahead))
+    ahead = starts.read_ahead(booking, now=utcnow())
+    attempt = write_now(lambda: starts.start(booking, now=utcnow(), actor=current_user, ahead=ahead))
     return {"attempt": attempt.id, "kind": attempt.kind, "state": attempt.state}

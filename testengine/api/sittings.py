@@ -8,6 +8,7 @@ from flask_login import current_user
 from .. import access
 from ..clock import utcnow
 from ..extensions import db, write_now
+from ..services import invigilation
 from ..services import sittings as sitting_service
 from .errors import json_error, refusal_status
 
@@ -25,12 +26,12 @@ def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyp
 def board(sitting_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     sitting = sitting_service.invigilator_sitting(sitting_id, current_user)
-    room = sitting_service.load_room(sitting)
+    room = invigilation.load_room(sitting)
     failed: dict[int, str] = {}
     if room.has_expired_attempts(now):
         # Only then the write lock: submit what ran out (each submit re-checks its row), then read again.
         failed = write_now(lambda: sitting_service.sweep(sitting, now)).failed
-        room = sitting_service.load_room(sitting)
-    data = sitting_service.board(sitting, now, room, failed)
+        room = invigilation.load_room(sitting)
+    data = invigilation.board(sitting, now, room, failed)
     db.session.commit()
     return data

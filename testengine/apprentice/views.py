@@ -18,6 +18,7 @@ from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
 from ..services import attempts as attempt_service
 from ..services import display as display_service
+from ..services import invigilation, starts
 from ..services import sittings as sitting_service
 from .forms import StartForm
 
@@ -72,7 +73,7 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     settings = form.settings(display_service.defaults_for(apprentice, utcnow().date()))
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     try:
-        ahead = sitting_service.read_ahead(booking, now=utcnow())
+        ahead = starts.read_ahead(booking, now=utcnow())
         attempt, token = write_now(lambda: _start_and_claim(booking, device, ahead, settings))
     except sitting_service.SittingError as refused:
         db.session.rollback()
@@ -97,17 +98,17 @@ def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # typ
     if attempt is not None:  # a paper drawn at check-in: its own numbers
         questions, minutes = len(attempt.questions), round(attempt_service.clock_status(attempt, utcnow()).allowed_minutes)
     else:
-        questions, minutes = sitting_service.start_preview(booking, utcnow().date())
+        questions, minutes = starts.start_preview(booking, utcnow().date())
     return render_template(
         "apprentice/start.html", booking=booking, sitting=booking.sitting, form=form, minutes=minutes, questions=questions
     ), status
 
 
 def _start_and_claim(  # type: ignore[no-untyped-def]
-    booking: Booking, device: str, ahead: sitting_service.ReadAhead | None, settings: display_rules.DisplaySettings
+    booking: Booking, device: str, ahead: starts.ReadAhead | None, settings: display_rules.DisplaySettings
 ):
     now = utcnow()  # the clock starts when the write is made (it may have waited for the lock)
-    attempt = sitting_service.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
+    attempt = starts.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
     if attempt.display_settings is None:  # the first press chooses; another (a second window) changes nothing
         display_service.keep(attempt, settings)
     claimed = attempt.started_at == now and attempt.device_id == device  # this request started it and opened it here
@@ -193,7 +194,7 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
         if booking is None or not booking.device_change_allowed:
             db.session.rollback()
             if booking is not None:  # the request appears on the invigilator's room board, to approve
-                sitting_service.request_device_change(attempt, now=now)
+                invigilation.request_device_change(attempt, now=now)
                 db.session.commit()
             return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
