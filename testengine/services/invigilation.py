@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import labels
 from ..domain import invigilation as rules
+from ..domain import presence
 from ..domain.attempt_states import AttemptState
 from ..domain.sitting_states import DeviceRequest
 from ..domain.timing import CLOCK_STEP
@@ -145,6 +146,10 @@ class BoardRow:
     adjustments: list[str]
     warnings: list[str]
     device_request: str  # a DeviceRequest: none, waiting (asks for a new computer), allowed (approved, not yet used)
+    connection: str  # a presence.Connection from the page's heartbeat: online, offline, unknown
+    last_heard: str  # when the page last reported ("HH:MM:SS" UTC), or ""
+    connection_label: str  # what the board shows: "Online", "Offline since 10:04:31 UTC" or ""
+    last_saved: str  # when an answer was last saved ("HH:MM:SS" UTC), or ""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -160,6 +165,7 @@ class Room:
     answered: dict[int, int]  # attempt id -> questions with a non-blank answer
     warnings: dict[int, list[str]]  # attempt id -> what the browser reported
     device_requests: set[int]  # attempt ids whose apprentice asks to continue on another computer
+    last_saved: dict[int, dt.datetime | None]  # attempt id -> when an answer was last saved
     invigilators_present: int
     ratio: int  # apprentices per invigilator
 
@@ -243,14 +249,15 @@ def load_room(sitting: Sitting) -> Room:
         .correlate(Attempt)
         .scalar_subquery()
     )
+    last_saved = select(func.max(Answer.saved_at)).where(Answer.attempt_id == Attempt.id).correlate(Attempt).scalar_subquery()
     rows = db.session.execute(
-        select(Attempt, questions, answered)
+        select(Attempt, questions, answered, last_saved)
         .where(Attempt.sitting_id == sitting.id)
         .options(defer(Attempt.draw_inputs))  # tens of kilobytes each, for appeals, not for the board
         .order_by(Attempt.id)
         .execution_options(populate_existing=True)
     ).all()
-    attempts = [attempt for attempt, _, _ in rows]
+    attempts = [attempt for attempt, _, _, _ in rows]
     _load_stoppages(attempts)
     warnings, device_requests = _browser_events([a.id for a in attempts])
     # The standard (for the ratio) and the invigilators in the room, in one statement.
@@ -259,8 +266,9 @@ def load_room(sitting: Sitting) -> Room:
     return Room(
         bookings=bookings,
         attempts=attempts,
-        questions={attempt.id: n for attempt, n, _ in rows},
-        answered={attempt.id: n for attempt, _, n in rows},
+        questions={attempt.id: n for attempt, n, _, _ in rows},
+        answered={attempt.id: n for attempt, _, n, _ in rows},
+        last_saved={attempt.id: saved for attempt, _, _, saved in rows},
         warnings=warnings,
         device_requests=device_requests,
         invigilators_present=invigilators_present,
@@ -282,6 +290,18 @@ def _adjustment_labels(apprentice: Apprentice, today: dt.date) -> list[str]:
     return labels
 
 
+def _time_of_day(moment: dt.datetime | None) -> str:
+    return f"{moment:%H:%M:%S}" if moment is not None else ""
+
+
+def _connection_label(connection: presence.Connection, heard: dt.datetime | None) -> str:
+    if connection == presence.Connection.ONLINE:
+        return "Online"
+    if connection == presence.Connection.OFFLINE:
+        return f"Offline since {_time_of_day(heard)} UTC"
+    return ""
+
+
 def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: dict[int, str] | None = None) -> dict[str, Any]:
     """The live room board: one row per booking, and the ratio. Reads the room unless given it.
 
@@ -301,6 +321,9 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: 
         time_left = ""
         warnings: list[str] = []
         device_request = DeviceRequest.NONE.value
+        connection = presence.Connection.UNKNOWN
+        if attempt is not None and attempt.state in ACTIVE_STATES:
+            connection = presence.connection(attempt.heartbeat_at, now)
         if attempt is not None and attempt.state != AttemptState.NOT_STARTED:
             status = {AttemptState.ON_BREAK.value: "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
             warnings = list(room.warnings.get(attempt.id, []))
@@ -335,6 +358,10 @@ def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: 
                 adjustments=_adjustment_labels(apprentice, today),
                 warnings=warnings,
                 device_request=device_request,
+                connection=connection.value,
+                last_heard=_time_of_day(attempt.heartbeat_at if attempt else None),
+                connection_label=_connection_label(connection, attempt.heartbeat_at if attempt else None),
+                last_saved=_time_of_day(room.last_saved.get(attempt.id) if attempt else None),
             )
         )
     in_progress = sum(1 for attempt in room.attempts if attempt.state in ACTIVE_STATES)
