@@ -20,13 +20,14 @@ from ..services import attempts as attempt_service
 from ..services import display as display_service
 from ..services import invigilation, starts
 from ..services import sittings as sitting_service
-from .forms import StartForm
+from .forms import DisplayForm, StartForm
 
 bp = Blueprint("apprentice", __name__, url_prefix="/apprentice")
 access.restrict(bp, roles=("apprentice",))
 
 DEVICE_COOKIE = "te_device"
 CLAIM = "claimed_attempt"  # in the signed session: the attempt this browser's start claimed, used once
+DISPLAY = "display"  # in the signed session: the display settings chosen on the home page, for this browser
 
 
 def _apprentice():  # type: ignore[no-untyped-def]
@@ -34,6 +35,40 @@ def _apprentice():  # type: ignore[no-untyped-def]
     if apprentice is None:
         abort(403)
     return apprentice
+
+
+def _page_settings(apprentice) -> display_rules.DisplaySettings:  # type: ignore[no-untyped-def]
+    """How the apprentice's pages look before a test keeps its own settings: this browser's choice over their adjustments."""
+    defaults = display_service.defaults_for(apprentice, utcnow().date())
+    chosen = session.get(DISPLAY)
+    if not isinstance(chosen, dict):
+        return defaults
+    try:
+        return display_rules.merge(defaults, chosen)
+    except display_rules.DisplayError:  # a choice from an older list: the defaults
+        return defaults
+
+
+@bp.app_context_processor
+def _display_classes():  # type: ignore[no-untyped-def]
+    """Every page an apprentice sees in their chosen display (the accessibility statement and their
+    account's pages too); the test pages pass their attempt's own. Other people's pages: none."""
+    apprentice = getattr(current_user, "apprentice", None) if current_user.is_authenticated else None
+    return {"display_classes": display_rules.display_classes(_page_settings(apprentice)) if apprentice else []}
+
+
+@bp.route("/display", methods=["POST"])
+def display():  # type: ignore[no-untyped-def]
+    """Keep the display settings chosen on the home page, for this browser: its pages and the start page's defaults."""
+    apprentice = _apprentice()
+    form = DisplayForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _home_page(apprentice, form, status=400)
+    session[DISPLAY] = form.settings(_page_settings(apprentice)).as_dict()
+    flash("Display settings saved. Your pages and the start of your test use them.")
+    return redirect(url_for("apprentice.home"))
 
 
 @bp.route("/")
@@ -46,7 +81,17 @@ def home():  # type: ignore[no-untyped-def]
         if attempt is not None and attempt_service.is_overdue(attempt, now):
             write_now(lambda attempt=attempt: attempt_service.finalise_if_expired(attempt, now))
         rows.append({"booking": booking, "sitting": booking.sitting, "attempt": attempt})
-    return render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm())
+    return _home_page(apprentice, DisplayForm(data=_page_settings(apprentice).as_dict()), rows=rows)
+
+
+def _home_page(apprentice, display_form: DisplayForm, *, rows=None, status: int = 200):  # type: ignore[no-untyped-def]
+    if rows is None:
+        rows = [
+            {"booking": b, "sitting": b.sitting, "attempt": sitting_service.latest_attempt(b)}
+            for b in db.session.scalars(select(Booking).where(Booking.apprentice_id == apprentice.id).order_by(Booking.id.desc()))
+        ]
+    page = render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm(), display_form=display_form)
+    return page, status
 
 
 @bp.route("/bookings/<int:booking_id>/start", methods=["GET", "POST"])
@@ -70,7 +115,7 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
             db.session.rollback()
             return _confirm_start(booking, form, status=400)
         abort(400)
-    settings = form.settings(display_service.defaults_for(apprentice, utcnow().date()))
+    settings = form.settings(_page_settings(apprentice))
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     try:
         ahead = starts.read_ahead(booking, now=utcnow())
@@ -87,7 +132,7 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
 
 def _start_form(apprentice) -> StartForm:  # type: ignore[no-untyped-def]
     """The start form, its display settings filled from the apprentice's adjustments."""
-    return StartForm(data=display_service.defaults_for(apprentice, utcnow().date()).as_dict())
+    return StartForm(data=_page_settings(apprentice).as_dict())
 
 
 def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # type: ignore[no-untyped-def]
