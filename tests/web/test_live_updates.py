@@ -29,7 +29,7 @@ def open_stream(sitter: Any, **query: Any) -> Any:
     return response
 
 
-def events(chunks: Any, wanted: int, seconds: float = 5.0) -> list[dict[str, Any]]:
+def events(chunks: Any, wanted: int, seconds: float = 20.0) -> list[dict[str, Any]]:
     """Read the stream until `wanted` clock events have come (or it ends): each as {id, data}."""
     found: list[dict[str, Any]] = []
     ends = time.monotonic() + seconds
@@ -43,7 +43,13 @@ def events(chunks: Any, wanted: int, seconds: float = 5.0) -> list[dict[str, Any
     return found
 
 
-def test_the_stream_sends_the_clock_at_once_and_then_each_change_others_commit(start_sitter, room, clock):
+def long_streams(app: Any) -> None:
+    """Streams that outlast the test's steps, however slow the machine (the test closes its stream itself)."""
+    app.config["TESTENGINE"] = {**app.config["TESTENGINE"], "LIVE_STREAM_SECONDS": 60}
+
+
+def test_the_stream_sends_the_clock_at_once_and_then_each_change_others_commit(app, start_sitter, room, clock):
+    long_streams(app)
     sitter = start_sitter()
     response = open_stream(sitter)
     assert response.status_code == 200
@@ -71,7 +77,8 @@ def test_the_stream_sends_the_clock_at_once_and_then_each_change_others_commit(s
     response.close()
 
 
-def test_a_reconnecting_browser_gets_only_newer_messages_and_a_replaced_window_is_told(start_sitter, room, clock):
+def test_a_reconnecting_browser_gets_only_newer_messages_and_a_replaced_window_is_told(app, start_sitter, room, clock):
+    long_streams(app)
     sitter = start_sitter()
     first = messages.send(room, apprentice_id=None, body="First.", now=clock.now(), actor=None)
     messages.send(room, apprentice_id=sitter.user.apprentice.id, body="Second, to you.", now=clock.now(), actor=None)
