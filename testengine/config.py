@@ -51,6 +51,16 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SECURE_COOKIES": (False, _bool, "send cookies only over HTTPS (set true behind TLS)"),
     "CSRF_TIME_LIMIT": (12 * 3600, _int, "seconds a form token stays valid; must outlast the longest sitting"),
     "SAVE_GRACE_SECONDS": (60, _int, "network grace after the deadline for answers already in flight"),
+    "LIVE_STREAM_SECONDS": (
+        25,
+        _int,
+        "how long one live-update stream of a sitting page stays open before the browser reconnects",
+    ),
+    "LIVE_STREAMS_PER_PROCESS": (
+        16,
+        _int,
+        "live-update streams one server process holds at once (each holds a thread); beyond it pages poll the clock",
+    ),
     "LOGIN_FAILURES_ALLOWED": (5, _int, "wrong passwords for one account before it is throttled"),
     "LOGIN_LOCK_SECONDS": (300, _int, "how long a throttled account waits"),
     "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage (use redis:// or memcached:// for many hosts)"),
@@ -190,6 +200,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str], overrides: Ma
         raise ConfigError(
             f"{PREFIX}SAVE_GRACE_SECONDS must be between 0 and 300: it lets answers in flight count, not extend the test"
         )
+    if not 1 <= int(values["LIVE_STREAM_SECONDS"]) <= 300:
+        raise ConfigError(f"{PREFIX}LIVE_STREAM_SECONDS must be between 1 and 300: a stream holds a server thread while open")
+    if int(values["LIVE_STREAMS_PER_PROCESS"]) < 0:
+        raise ConfigError(f"{PREFIX}LIVE_STREAMS_PER_PROCESS must be 0 (no streams: pages poll) or more")
     if int(values["CSRF_TIME_LIMIT"]) < 6 * 3600:
         raise ConfigError(f"{PREFIX}CSRF_TIME_LIMIT must be at least 21600 seconds: a sitting can last over 4 hours")
     for name in ("ALLOW_TEST_EMAIL_DOMAINS", "RELEASE_NEEDS_SECOND_ADMIN"):

@@ -32,6 +32,8 @@ BASE_CONFIG = {
     "BANKS_DIR": str(REPO / "question_banks"),
     # Test people live at example.org, a reserved domain; a test of the refusal turns this off.
     "ALLOW_TEST_EMAIL_DOMAINS": True,
+    # A live-update stream reads for this long before it ends: short, so a test reading one is quick.
+    "LIVE_STREAM_SECONDS": 1,
 }
 
 

@@ -37,6 +37,10 @@
       if (status.textContent.trim() !== row.status) { status.textContent = row.status; statusChanged = true; }
       tr.querySelector(".answered").textContent = row.answered + (row.questions ? " / " + row.questions : "");
       tr.querySelector(".remaining").textContent = row.time_left;
+      var connection = tr.querySelector(".connection");
+      if (connection.textContent !== row.connection_label) { connection.textContent = row.connection_label; }
+      connection.className = "connection" + (row.connection === "offline" ? " offline" : "");
+      tr.querySelector(".last-saved").textContent = row.last_saved;
       // A request for a new computer (or its approval) changes the actions offered: like a status change.
       if ((tr.dataset.device || "") !== row.device_request) {
         tr.dataset.device = row.device_request;

@@ -9,11 +9,14 @@
   var finishedUrl = root.dataset.finished;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var pendingKey = "te-pending-" + root.dataset.attempt;
+  var announcedKey = "te-announced-" + root.dataset.attempt;  // the newest message already read out
 
   var state = {
     position: 1, navFocus: 1, keptPosition: null, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
-    deadlineAt: null, lastMessage: 0, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0
+    deadlineAt: null, lastMessage: 0, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0,
+    seen: {}, seq: 0, flushing: null
   };
+  var live = { source: null, open: false };
 
   var el = function (id) { return document.getElementById(id); };
   var timer = el("timer"), saveStatus = el("save-status"), alerts = el("alerts"), announcer = el("announcer");
@@ -23,8 +26,14 @@
     try { return JSON.parse(localStorage.getItem(pendingKey) || "{}"); } catch (e) { return {}; }
   }
   function storePending(p) { try { localStorage.setItem(pendingKey, JSON.stringify(p)); } catch (e) { /* private mode */ } }
+  // Each answer waiting to be sent carries its place in the order it was given (`seq`), so answers
+  // kept while the connection was down are sent in that order when it is back.
   function setPending(position, response, revision) {
-    var p = loadPending(); p[position] = { response: response, revision: revision }; storePending(p);
+    var p = loadPending();
+    Object.keys(p).forEach(function (k) { state.seq = Math.max(state.seq, p[k].seq || 0); });
+    state.seq = Math.max(state.seq + 1, Date.now());
+    p[position] = { response: response, revision: revision, seq: state.seq }; storePending(p);
+    if (state.seen[position]) { state.seen[position].response = response; }  // what a return to it offline shows
   }
   function clearPending(position, revision) {
     var p = loadPending();
@@ -119,33 +128,74 @@
   }
   function resync() {
     return request("GET", api + "/clock?client_token=" + encodeURIComponent(token) + "&messages_after=" + state.lastMessage).then(function (r) {
-      if (r.ok) {
-        showMessages(r.data.messages || []);
-        if (r.data.superseded) { superseded(); return; }
-        applyClock(r.data.clock);
-        if (!state.stopped) { flushPending(); }
-      }
+      if (r.ok) { applyReply(r.data); }
     }).catch(function () { /* offline: keep counting, retry later */ });
   }
+  // A clock poll's reply or a live event: the same fields, applied the same way. The server's clock wins.
+  function applyReply(data) {
+    showMessages(data.messages || []);
+    if (data.superseded) { superseded(); return; }
+    applyClock(data.clock);
+    if (!state.stopped) { flushPending(); }
+  }
   // Re-sync every 4 seconds (an invigilator's pause freezes this clock on the next reply), every 3
-  // while the clock is stopped so the restart shows at once. Each re-sync is one small read.
+  // while the clock is stopped so the restart shows at once. Each re-sync is one small read. While a
+  // live stream is open the server pushes every change, and the poll is only a safety net.
   function scheduleResync() {
-    window.setTimeout(function () { resync().then(scheduleResync); }, state.stopped ? 3000 : 4000);
+    window.setTimeout(function () { resync().then(scheduleResync); }, live.open ? 15000 : (state.stopped ? 3000 : 4000));
+  }
+
+  // ---- live updates: the server pushes pause, resume, time changes and messages as they happen ----
+  // The stream ends every so often and the browser reconnects by itself; if the server refuses one
+  // (it holds as many as it allows) or the browser has none, the poll above carries on alone.
+  function startLive() {
+    if (!window.EventSource || state.over || state.superseded || live.source) { return; }
+    var source = new EventSource(api + "/live?client_token=" + encodeURIComponent(token) + "&messages_after=" + state.lastMessage);
+    live.source = source;
+    source.addEventListener("open", function () { live.open = true; });
+    source.addEventListener("clock", function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      live.open = true;
+      setOffline(false);
+      applyReply(data);
+    });
+    source.addEventListener("error", function () {
+      live.open = false;
+      if (source.readyState === 2) {  // closed for good (refused): try again later
+        live.source = null;
+        window.setTimeout(startLive, 30000);
+      }
+    });
+  }
+  function stopLive() { if (live.source) { live.source.close(); live.source = null; live.open = false; } }
+
+  // ---- the heartbeat: the invigilator's board shows this apprentice online while it arrives ----
+  function heartbeat() {
+    if (state.over || state.superseded) { return; }
+    request("PUT", api + "/heartbeat", { client_token: token }).catch(function () { /* offline: the board will say so */ });
   }
 
   // ---- the invigilator's messages: listed on screen, the newest read out (role="alert") ----
+  // The whole list comes back after a reload, to be read again; only a message not yet read out is announced.
   function showMessages(messages) {
-    if (!messages.length) { return; }
+    var fresh = messages.filter(function (m) { return m.id > state.lastMessage; });
+    if (!fresh.length) { return; }
     var list = el("messages-list");
-    messages.forEach(function (m) {
-      if (m.id <= state.lastMessage) { return; }
+    fresh.forEach(function (m) {
       state.lastMessage = m.id;
       var item = document.createElement("li");
       item.textContent = m.body;
       list.insertBefore(item, list.firstChild);
     });
     el("messages").hidden = false;
-    say("Message from the invigilator: " + messages[messages.length - 1].body);
+    var newest = fresh[fresh.length - 1];
+    var announced = 0;
+    try { announced = Number(localStorage.getItem(announcedKey) || 0); } catch (e) { /* private mode */ }
+    if (newest.id > announced) {
+      try { localStorage.setItem(announcedKey, String(newest.id)); } catch (e) { /* private mode */ }
+      say("Message from the invigilator: " + newest.body);
+    }
   }
 
   function timeUp() {
@@ -169,10 +219,11 @@
       window.setTimeout(awaitSubmission, 3000);
     }).catch(function () { window.setTimeout(awaitSubmission, 3000); });
   }
-  function finish() { state.over = true; setInputsEnabled(false); window.location.assign(finishedUrl); }
+  function finish() { state.over = true; stopLive(); setInputsEnabled(false); window.location.assign(finishedUrl); }
   function superseded() {
     if (state.superseded) { return; }
     state.superseded = true;
+    stopLive();
     setInputsEnabled(false);
     say("This test was opened in another window, so this window has stopped. Continue in the newer window, or reload this page to continue here.");
   }
@@ -192,17 +243,20 @@
     setPending(position, response, revision);
     markAnswered(position, response !== null && response.trim() !== "");
     setSaveStatus("Saving…");
-    return send(position);
+    return flushPending();
   }
+  // Send one kept answer; resolves true when it is done with (saved, or refused for good), false when
+  // it must wait (offline, server busy, clock stopped), so the answers after it wait too.
   function send(position) {
     var entry = loadPending()[position];
-    if (!entry || state.superseded) { return Promise.resolve(); }
+    if (!entry) { return Promise.resolve(true); }
+    if (state.superseded) { return Promise.resolve(false); }
     if (state.saving[position]) { return state.saving[position]; }
     var wait = state.busyUntil - Date.now();
     if (wait > 0) {  // the server asked for time (503 Retry-After): every save waits for it, kept meanwhile
       setSaveStatus("Server busy: your answer is kept and will be saved automatically", true);
       scheduleRetry(wait);
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     var promise = request("PUT", api + "/answers/" + position, { response: entry.response, revision: entry.revision, client_token: token })
       .then(function (r) {
@@ -211,26 +265,25 @@
           state.revisions[position] = Math.max(state.revisions[position] || 0, r.data.revision || 0);
           clearPending(position, entry.revision);
           if (r.data.clock) { applyClock(r.data.clock); }
-          if (Object.keys(loadPending()).length) { return send(Number(Object.keys(loadPending())[0])); }
-          setSaveStatus("Saved");
-          return;
+          if (!Object.keys(loadPending()).length) { setSaveStatus("Saved"); }
+          return true;
         }
         var code = r.data && r.data.error;
-        if (code === "superseded") { superseded(); return; }
+        if (code === "superseded") { superseded(); return false; }
         if (code === "time_up" || code === "already_submitted") {
           state.over = true; setInputsEnabled(false); setSaveStatus(r.data.message, true);
           window.setTimeout(function () { window.location.assign(finishedUrl); }, 2500);
-          return;
+          return false;
         }
-        if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); resync(); return; }
+        if (code === "paused") { setSaveStatus("Clock stopped: your answer will be saved when the test resumes.", true); resync(); return false; }
         if (r.status === 503) {  // the server is busy: the answer stays here and is sent again when it says
           state.busyUntil = Date.now() + (r.retryAfter === null ? 3000 : r.retryAfter);
           setSaveStatus("Server busy: your answer is kept and will be saved automatically", true);
           scheduleRetry(state.busyUntil - Date.now());
-          return;
+          return false;
         }
         if (r.status >= 400 && r.status < 500 && code !== "login_required") {
-          clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return;
+          clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return true;
         }
         throw new Error("retry");
       })
@@ -238,13 +291,26 @@
         state.saving[position] = null;
         setSaveStatus("Not saved - retrying", true);
         scheduleRetry();
+        return false;
       });
     state.saving[position] = promise;
     return promise;
   }
+  // Every kept answer, one at a time in the order they were given; one that must wait holds the rest.
   function flushPending() {
-    var positions = Object.keys(loadPending());
-    return Promise.all(positions.map(function (p) { return send(Number(p)); }));
+    if (state.flushing) { state.flushAgain = true; return state.flushing; }
+    function next() {
+      var p = loadPending();
+      var positions = Object.keys(p).sort(function (a, b) { return (p[a].seq || 0) - (p[b].seq || 0); });
+      if (!positions.length) { return Promise.resolve(true); }
+      return send(Number(positions[0])).then(function (done) { return done ? next() : false; });
+    }
+    state.flushAgain = false;
+    state.flushing = next().then(function (done) {
+      state.flushing = null;
+      if (done && state.flushAgain) { return flushPending(); }  // an answer given while the last one was on its way
+    });
+    return state.flushing;
   }
   function scheduleRetry(delayMs) {
     if (state.retryTimer) { return; }
@@ -320,6 +386,8 @@
       if (!r.ok && state.keptPosition === position) { state.keptPosition = null; }
     }).catch(function () { if (state.keptPosition === position) { state.keptPosition = null; } });
   }
+  // Questions already seen are kept in memory: while the connection is down the apprentice can go
+  // back to any of them (with the answer given last), and only an unseen one must wait.
   function load(position, moveFocus) {
     return request("GET", api + "/questions/" + position).then(function (r) {
       if (!r.ok) {
@@ -332,10 +400,34 @@
         if (r.data.error === "already_submitted") { finish(); return; }
         say(r.data.message || "The question could not be loaded. Retrying."); window.setTimeout(function () { load(position, moveFocus); }, 3000); return;
       }
+      state.seen[position] = r.data;
       renderQuestion(r.data);
       renderNavigator();
       if (moveFocus) { el("question-heading").focus(); }
-    }).catch(function () { say("Connection lost. Retrying…"); window.setTimeout(function () { load(position, moveFocus); }, 3000); });
+    }).catch(function () {
+      if (state.seen[position]) {
+        if (state.position === position) { renderQuestion(state.seen[position]); renderNavigator(); if (moveFocus) { el("question-heading").focus(); } }
+        return;
+      }
+      if (state.position === position) { renderUnavailable(position); }
+      window.setTimeout(function () { if (state.position === position) { load(position, moveFocus); } }, 3000);
+    });
+  }
+  // Offline, and this question was never opened: say so where it would be, and what can still be done.
+  function renderUnavailable(position) {
+    state.loaded = false;
+    el("question-heading").textContent = "Question " + position + " of " + state.questions.length;
+    el("question-marks").textContent = "";
+    var body = el("question-body");
+    body.textContent = "";
+    var note = document.createElement("p");
+    note.className = "hint";
+    note.textContent = "You are offline and this question has not been opened yet: it will appear when the connection is back. " +
+      "You can still answer the questions you have already seen.";
+    body.appendChild(note);
+    el("prev").disabled = position === 1;
+    el("next").disabled = position === state.questions.length;
+    renderNavigator();
   }
   function renderQuestion(q) {
     state.loaded = true;
@@ -387,9 +479,9 @@
         setPending(q.position, value, nextRevision(q.position));
         setSaveStatus("Saving…");
         window.clearTimeout(state.typingTimer);
-        state.typingTimer = window.setTimeout(function () { send(q.position); }, 800);
+        state.typingTimer = window.setTimeout(flushPending, 800);
       });
-      area.addEventListener("blur", function () { send(q.position); });
+      area.addEventListener("blur", function () { flushPending(); });
       area.addEventListener("paste", function () { report("paste"); });
       body.appendChild(stem); body.appendChild(label); body.appendChild(area); body.appendChild(counter);
     }
@@ -472,7 +564,10 @@
   el("confirm-no").addEventListener("click", function () { el("confirm-submit").close(); el("submit").focus(); });
   window.addEventListener("blur", function () { report("blur"); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
-  window.addEventListener("online", function () { setOffline(false); resync(); flushPending(); });
+  window.addEventListener("online", function () {
+    setOffline(false); resync(); flushPending(); heartbeat(); keepPosition(state.position);
+    if (!state.loaded || !state.seen[state.position]) { load(state.position, false); }
+  });
   window.addEventListener("offline", function () { setOffline(true); });
   if (navigator.onLine === false) { setOffline(true); }
 
@@ -488,5 +583,8 @@
     go(r.data.position || 1);
     window.setInterval(tick, 1000);
     scheduleResync();
+    startLive();
+    heartbeat();
+    window.setInterval(heartbeat, 15000);
   });
 })();

@@ -12,10 +12,12 @@ access.restrict(bp, roles=())
 
 from .attempts import bp as attempts_bp  # noqa: E402
 from .bookings import bp as bookings_bp  # noqa: E402
+from .live import bp as live_bp  # noqa: E402
 from .sittings import bp as sittings_bp  # noqa: E402
 
 bp.register_blueprint(attempts_bp)
 bp.register_blueprint(bookings_bp)
+bp.register_blueprint(live_bp)
 bp.register_blueprint(sittings_bp)
 
 

@@ -10,6 +10,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Booking
 from ..services import sittings as sitting_service
+from ..services import starts
 from ..storage import reads_then_writes
 from ..storage.requests import writing_from_here
 from .errors import json_error
@@ -32,7 +33,7 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
     booking = db.session.get(Booking, booking_id)
     if apprentice is None or booking is None or booking.apprentice_id != apprentice.id:
         return json_error(404, "not_found", "No such booking.")
-    ahead = sitting_service.read_ahead(booking, now=utcnow())
+    ahead = starts.read_ahead(booking, now=utcnow())
     writing_from_here()
-    attempt = sitting_service.start(booking, now=utcnow(), actor=current_user, ahead=ahead)
+    attempt = starts.start(booking, now=utcnow(), actor=current_user, ahead=ahead)
     return {"attempt": attempt.id, "kind": attempt.kind, "state": attempt.state}

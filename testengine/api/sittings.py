@@ -8,6 +8,7 @@ from flask_login import current_user
 from .. import access
 from ..clock import utcnow
 from ..service_settings import attempt_settings
+from ..services import invigilation
 from ..services import sittings as sitting_service
 from ..storage.requests import write_apart
 from .errors import json_error, refusal_status
@@ -25,10 +26,10 @@ def sitting_error(error: sitting_service.SittingError):  # type: ignore[no-untyp
 def board(sitting_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     sitting = sitting_service.invigilator_sitting(sitting_id, current_user)
-    room = sitting_service.load_room(sitting)
+    room = invigilation.load_room(sitting)
     failed: dict[int, str] = {}
     if room.has_expired_attempts(now, settings=attempt_settings()):
         # Only then the write lock: submit what ran out (each submit re-checks its row), then read again.
         failed = write_apart(lambda: sitting_service.sweep(sitting, now, settings=attempt_settings())).failed
-        room = sitting_service.load_room(sitting)
-    return sitting_service.board(sitting, now, room, failed)
+        room = invigilation.load_room(sitting)
+    return invigilation.board(sitting, now, room, failed)

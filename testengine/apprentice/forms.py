@@ -1,4 +1,4 @@
-"""The apprentice's forms: the display settings chosen at the start of a test."""
+"""The apprentice's forms: display settings, chosen on the home page or at the start of a test."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def _select(field: str) -> SelectField:
     return SelectField(display.FIELD_LABELS[field], choices=options(display.FIELDS[field].items()), validators=[Optional()])
 
 
-class StartForm(FlaskForm):
-    """Start the test, with the display settings to keep for it (the choices come from domain.display)."""
+class DisplayForm(FlaskForm):
+    """The display settings (the choices come from domain.display)."""
 
     background = _select("background")
     text_size = _select("text_size")
@@ -27,3 +27,7 @@ class StartForm(FlaskForm):
         """The choices made, over the defaults (a start without the form's fields keeps the defaults)."""
         chosen = {field: getattr(self, field).data for field in display.FIELDS if getattr(self, field).data}
         return display.merge(defaults, chosen)
+
+
+class StartForm(DisplayForm):
+    """Start the test, with the display settings to keep for it."""

@@ -19,14 +19,16 @@ from ..ops.metrics import STARTS
 from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
 from ..services import display as display_service
+from ..services import invigilation, starts
 from ..services import sittings as sitting_service
 from ..storage import reads_then_writes
 from ..storage.requests import discard, write_apart, writing_from_here
 from .blueprint import bp
-from .forms import StartForm
+from .forms import DisplayForm, StartForm
 
 DEVICE_COOKIE = "te_device"
 CLAIM = "claimed_attempt"  # in the signed session: the attempt this browser's start claimed, used once
+DISPLAY = "display"  # in the signed session: the display settings chosen on the home page, for this browser
 
 
 def _apprentice():  # type: ignore[no-untyped-def]
@@ -34,6 +36,40 @@ def _apprentice():  # type: ignore[no-untyped-def]
     if apprentice is None:
         abort(403)
     return apprentice
+
+
+def _page_settings(apprentice) -> display_rules.DisplaySettings:  # type: ignore[no-untyped-def]
+    """How the apprentice's pages look before a test keeps its own settings: this browser's choice over their adjustments."""
+    defaults = display_service.defaults_for(apprentice, utcnow().date())
+    chosen = session.get(DISPLAY)
+    if not isinstance(chosen, dict):
+        return defaults
+    try:
+        return display_rules.merge(defaults, chosen)
+    except display_rules.DisplayError:  # a choice from an older list: the defaults
+        return defaults
+
+
+@bp.app_context_processor
+def _display_classes():  # type: ignore[no-untyped-def]
+    """Every page an apprentice sees in their chosen display (the accessibility statement and their
+    account's pages too); the test pages pass their attempt's own. Other people's pages: none."""
+    apprentice = getattr(current_user, "apprentice", None) if current_user.is_authenticated else None
+    return {"display_classes": display_rules.display_classes(_page_settings(apprentice)) if apprentice else []}
+
+
+@bp.route("/display", methods=["POST"])
+def display():  # type: ignore[no-untyped-def]
+    """Keep the display settings chosen on the home page, for this browser: its pages and the start page's defaults."""
+    apprentice = _apprentice()
+    form = DisplayForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _home_page(apprentice, form, status=400)
+    session[DISPLAY] = form.settings(_page_settings(apprentice)).as_dict()
+    flash("Display settings saved. Your pages and the start of your test use them.")
+    return redirect(url_for("apprentice.home"))
 
 
 @bp.route("/")
@@ -46,7 +82,17 @@ def home():  # type: ignore[no-untyped-def]
         if attempt is not None and attempt_service.is_overdue(attempt, now, settings=attempt_settings()):
             write_apart(functools.partial(attempt_service.finalise_if_expired, attempt, now, settings=attempt_settings()))
         rows.append({"booking": booking, "sitting": booking.sitting, "attempt": attempt})
-    return render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm())
+    return _home_page(apprentice, DisplayForm(data=_page_settings(apprentice).as_dict()), rows=rows)
+
+
+def _home_page(apprentice, display_form: DisplayForm, *, rows=None, status: int = 200):  # type: ignore[no-untyped-def]
+    if rows is None:
+        rows = [
+            {"booking": b, "sitting": b.sitting, "attempt": sitting_service.latest_attempt(b)}
+            for b in db.session.scalars(select(Booking).where(Booking.apprentice_id == apprentice.id).order_by(Booking.id.desc()))
+        ]
+    page = render_template("apprentice/home.html", apprentice=apprentice, rows=rows, form=EmptyForm(), display_form=display_form)
+    return page, status
 
 
 @bp.route("/bookings/<int:booking_id>/start", methods=["GET", "POST"])
@@ -69,10 +115,10 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
         if not form.csrf_token.errors and form.errors:  # a display choice not on its list: say which
             return _confirm_start(booking, form, status=400)
         abort(400)
-    settings = form.settings(display_service.defaults_for(apprentice, utcnow().date()))
+    settings = form.settings(_page_settings(apprentice))
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     try:
-        ahead = sitting_service.read_ahead(booking, now=utcnow())
+        ahead = starts.read_ahead(booking, now=utcnow())
         writing_from_here()
         attempt, token = _start_and_claim(booking, device, ahead, settings)
     except sitting_service.SittingError as refused:
@@ -87,7 +133,7 @@ def start(booking_id: int):  # type: ignore[no-untyped-def]
 
 def _start_form(apprentice) -> StartForm:  # type: ignore[no-untyped-def]
     """The start form, its display settings filled from the apprentice's adjustments."""
-    return StartForm(data=display_service.defaults_for(apprentice, utcnow().date()).as_dict())
+    return StartForm(data=_page_settings(apprentice).as_dict())
 
 
 def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # type: ignore[no-untyped-def]
@@ -98,17 +144,17 @@ def _confirm_start(booking: Booking, form: StartForm, status: int = 200):  # typ
     if attempt is not None:  # a paper drawn at check-in: its own numbers
         questions, minutes = len(attempt.questions), round(attempt_service.clock_status(attempt, utcnow()).allowed_minutes)
     else:
-        questions, minutes = sitting_service.start_preview(booking, utcnow().date())
+        questions, minutes = starts.start_preview(booking, utcnow().date())
     return render_template(
         "apprentice/start.html", booking=booking, sitting=booking.sitting, form=form, minutes=minutes, questions=questions
     ), status
 
 
 def _start_and_claim(  # type: ignore[no-untyped-def]
-    booking: Booking, device: str, ahead: sitting_service.ReadAhead | None, settings: display_rules.DisplaySettings
+    booking: Booking, device: str, ahead: starts.ReadAhead | None, settings: display_rules.DisplaySettings
 ):
     now = utcnow()  # the clock starts when the write is made (it may have waited for the lock)
-    attempt = sitting_service.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
+    attempt = starts.start(booking, now=now, actor=current_user, ahead=ahead, device=device)
     if attempt.display_settings is None:  # the first press chooses; another (a second window) changes nothing
         display_service.keep(attempt, settings)
     claimed = attempt.started_at == now and attempt.device_id == device  # this request started it and opened it here
@@ -192,7 +238,7 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
             if (
                 booking is not None
             ):  # the request appears on the invigilator's room board, to approve (kept: a 403 is no error here)
-                sitting_service.request_device_change(attempt, now=now)
+                invigilation.request_device_change(attempt, now=now)
             return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
         attempt_service.record_browser_event(attempt, "device_change", None, now)

@@ -403,6 +403,7 @@ def _submit_the_overdue(now: dt.datetime) -> SweepReport:
 
     from ..extensions import db
     from ..models import Attempt
+    from ..service_settings import attempt_settings
     from ..services.sweeps import finalise_each
 
     attempts = list(
@@ -412,4 +413,4 @@ def _submit_the_overdue(now: dt.datetime) -> SweepReport:
             .order_by(Attempt.id)
         )
     )
-    return finalise_each(attempts, now)
+    return finalise_each(attempts, now, attempt_settings())  # the configured grace, as the web's sweep uses

@@ -20,6 +20,7 @@ from ..form_choices import options
 from ..policy import load_policy
 from ..service_settings import attempt_settings
 from ..services import attempts as attempt_service
+from ..services import invigilation
 from ..services import messages as message_service
 from ..services import sittings as sitting_service
 from ..services.reports import invigilation_pdf
@@ -91,7 +92,7 @@ def _board_page(room, *, status: int = 200, **forms):  # type: ignore[no-untyped
     """The room page; a refused form is passed back in `forms` so its errors show beside its fields."""
     if status != 200:
         discard()  # nothing of a refused action stays
-    data = sitting_service.board(room, utcnow())
+    data = invigilation.board(room, utcnow())
     me = next((link for link in room.invigilators if link.user_id == current_user.id), None)
     page = render_template(
         "invigilator/sitting.html",
@@ -199,7 +200,7 @@ def allow_device(sitting_id: int, booking_id: int):  # type: ignore[no-untyped-d
     booking = sitting_service.booking_in_sitting(room, booking_id)
     return _act(
         sitting_id,
-        lambda: sitting_service.allow_device_change(booking, actor=current_user),
+        lambda: invigilation.allow_device_change(booking, actor=current_user),
         "The apprentice may continue on another computer (once).",
     )
 
@@ -239,7 +240,7 @@ def pause_room(sitting_id: int):  # type: ignore[no-untyped-def]
     reason = (form.reason.data or "").strip()
     return _act(
         sitting_id,
-        lambda: sitting_service.pause_room(room, now=utcnow(), actor=current_user, reason=reason),
+        lambda: invigilation.pause_room(room, now=utcnow(), actor=current_user, reason=reason),
         "The whole room is paused; every clock has stopped. An incident has been opened.",
         form=form,
     )
@@ -250,7 +251,7 @@ def resume_room(sitting_id: int):  # type: ignore[no-untyped-def]
     room = sitting_service.lock_sitting(_sitting(sitting_id).id)
     return _act(
         sitting_id,
-        lambda: sitting_service.resume_room(room, now=utcnow(), actor=current_user),
+        lambda: invigilation.resume_room(room, now=utcnow(), actor=current_user),
         "The room has resumed; every apprentice has the time they had left.",
     )
 
@@ -323,7 +324,7 @@ def close(sitting_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/sittings/<int:sitting_id>/report")
 def report(sitting_id: int):  # type: ignore[no-untyped-def]
     room = _sitting(sitting_id)
-    data = sitting_service.report(room)
+    data = invigilation.report(room)
     data["messages"] = message_service.for_report(room)  # what the invigilators told the room, kept with it
     fmt = request.args.get("format", "html")
     if fmt == "csv":

@@ -57,6 +57,8 @@ class Attempt(db.Model):  # type: ignore[name-defined,misc]
     current_position: Mapped[int | None]
     # The display settings chosen at the start (domain.display): kept for the whole attempt.
     display_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The page's heartbeat (every few seconds while it can reach the server): the board's online/offline.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     marking_state: Mapped[str] = mapped_column(String(16), default=MarkingState.UNMARKED.value, index=True)
     total_marks: Mapped[int | None]
 

@@ -1,40 +1,29 @@
-"""Sittings and invigilation: venue check, check-in, the ratio, pauses, incidents, the board, the report."""
+"""Sittings: scheduling and booking, the invigilators in the room and the ratio, the venue check, check-in, incidents."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased, defer, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
-from .. import labels
 from ..domain import invigilation as rules
-from ..domain import timing
 from ..domain.attempt_states import ACTIVE_STATES as domain_active_states
 from ..domain.attempt_states import AttemptState
 from ..domain.eligibility import Ineligible
 from ..domain.errors import DomainError
-from ..domain.papers import PaperShortfall
 from ..domain.sitting_states import (
     BookingEvent,
-    DeviceRequest,
     SittingEvent,
     next_booking_status,
     next_sitting_state,
 )
-from ..domain.timing import CLOCK_STEP
 from ..extensions import db
 from ..models import (
     Adjustment,
-    Answer,
     Apprentice,
     Attempt,
-    AttemptEvent,
-    AttemptQuestion,
     Booking,
     BookingStatus,
     Incident,
@@ -43,7 +32,6 @@ from ..models import (
     SittingInvigilator,
     SittingState,
     Standard,
-    Stoppage,
     User,
 )
 from ..models.attempts import OPEN_STATES
@@ -51,7 +39,7 @@ from ..policy import load_policy
 from . import attempts as attempt_service
 from . import audit, eligibility, sweeps
 from .banks import spec_of
-from .papers import DrawnPaper, draw_for, issue_paper
+from .papers import DrawnPaper, issue_paper
 
 ACTIVE_STATES = tuple(state.value for state in domain_active_states)
 
@@ -429,133 +417,6 @@ def prepare_paper(booking: Booking, *, now: dt.datetime, actor: User | None, dra
         raise SittingError(f"{booking.apprentice.candidate_number}: {refused}", code=refused.code, status=409) from None
 
 
-def start_preview(booking: Booking, today: dt.date) -> tuple[int, int]:
-    """What the apprentice is told before the clock starts: (questions on the paper, minutes allowed).
-
-    From the standard's spec and the extra time in force today, as the start will issue them.
-    """
-    standard = db.session.get(Standard, booking.sitting.standard_id)
-    assert standard is not None
-    test = spec_of(standard).knowledge_test
-    assert test is not None  # sittings are scheduled only for a standard with a knowledge test
-    percent, minutes = extra_time_for(booking.apprentice, today)
-    allowed = timing.allowed_duration(test.duration_minutes, timing.ExtraTime(percent=percent, minutes=minutes))
-    return test.blueprint.question_count, round(allowed.total_seconds() / 60)
-
-
-@dataclass(frozen=True)
-class ReadAhead:
-    """What a start read before its write lock. Holding it keeps the room's standard in the session
-    (which holds rows weakly), so the ratio check under the lock does not read that row again."""
-
-    standard: Standard
-    drawn: DrawnPaper | None  # the paper, when none was prepared at check-in
-
-
-def read_ahead(booking: Booking, *, now: dt.datetime) -> ReadAhead | None:
-    """What a start can read before its write lock: the room's standard and, when no paper was
-    prepared at check-in (say, a late booking), the draw itself, so the write only records it.
-    None when the start will be refused anyway (not checked in).
-    """
-    if booking.status != BookingStatus.CHECKED_IN.value:
-        return None
-    sitting = booking.sitting
-    standard = db.session.get(Standard, sitting.standard_id)
-    assert standard is not None
-    startable = (
-        sitting.state == SittingState.OPEN.value
-        and sitting.venue_confirmed_at is not None
-        and sitting.room_paused_at is None
-        and sitting.window_start <= now <= sitting.window_end
-    )
-    if not startable or db.session.scalar(_open_attempt_id(booking)) is not None:
-        return ReadAhead(standard, None)  # nothing to draw, or the start will say why it cannot
-    try:
-        return ReadAhead(standard, draw_for(booking.apprentice, standard, now=now))
-    except PaperShortfall:
-        return ReadAhead(standard, None)  # drawn again under the lock, after the room's checks, and refused there
-
-
-def _open_attempt_id(booking: Booking) -> Select[int]:
-    return select(Attempt.id).where(
-        Attempt.sitting_id == booking.sitting_id, Attempt.apprentice_id == booking.apprentice_id, Attempt.state.in_(OPEN_STATES)
-    )
-
-
-def _attempt_to_start(booking: Booking) -> Attempt | None:
-    """The open attempt, fresh, with what starting it reads (its stoppages) and without what it does not (the draw's inputs)."""
-    return (
-        db.session.scalars(
-            select(Attempt)
-            .where(Attempt.id.in_(_open_attempt_id(booking).scalar_subquery()))
-            .options(defer(Attempt.draw_inputs), joinedload(Attempt.stoppages))
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .first()
-    )
-
-
-def start(
-    booking: Booking, *, now: dt.datetime, actor: User, ahead: ReadAhead | None = None, device: str | None = None
-) -> Attempt:
-    """Start an apprentice's test, if every rule allows it, deciding one start at a time per room.
-
-    With the paper prepared at check-in this is the room's checks and one short write: the
-    attempt's start time and deadline (and, given the `device` of the browser starting it, that
-    browser's claim, as opening the test page makes), its audit entry and the room's event.
-    Without a paper, it is issued now (drawn ahead of the lock, if the caller did `read_ahead`).
-    """
-    sitting = lock_sitting(booking.sitting_id)
-    if sitting.state != SittingState.OPEN.value or sitting.venue_confirmed_at is None:
-        raise SittingError(
-            "The test cannot start until the invigilator has confirmed the venue checklist.", code="venue_not_confirmed"
-        )
-    if booking.status != BookingStatus.CHECKED_IN.value:
-        raise SittingError("You must be checked in by the invigilator before you can start.", code="not_checked_in", status=403)
-    if sitting.room_paused_at is not None:
-        raise SittingError("The room is paused. Wait for the invigilator to resume.", code="room_paused")
-    existing = _attempt_to_start(booking)  # read again under the room's lock: a double click starts once
-    if existing is not None and existing.state != AttemptState.NOT_STARTED:
-        return existing
-    if now > sitting.window_end:
-        raise SittingError("The start window for this sitting has closed. Speak to the invigilator.", code="window_closed")
-    if now < sitting.window_start:
-        raise SittingError("The start window has not opened yet.", code="window_not_open")
-    if existing is not None:
-        # Asked again at the start: a paper prepared at check-in is no licence if the history changed since.
-        # (Without one, issuing the paper below asks.)
-        standard = db.session.get(Standard, sitting.standard_id)
-        assert standard is not None
-        kind = eligible_kind(booking.apprentice, standard, today=now.date(), ignore_attempt_id=existing.id)
-        if existing.kind != kind:
-            audit.record(actor, "attempt.kind", existing, before={"kind": existing.kind}, after={"kind": kind})
-            existing.kind = kind
-    state = counts(sitting)
-    try:
-        rules.check_can_start(state.in_progress, state.invigilators_present, state.ratio)
-    except rules.RatioBreach as breach:
-        raise SittingError(str(breach), code="ratio") from None
-    attempt = existing or prepare_paper(booking, now=now, actor=actor, drawn=ahead.drawn if ahead else None)
-    if device is not None and attempt.client_token is None and attempt.device_id is None:
-        # Opened in this browser, as attempts.open_in_browser does (never opened before: no earlier window to stop).
-        attempt.device_id, attempt.client_token, attempt.last_seen_at = device, secrets.token_urlsafe(24), now
-    attempt_service.start(attempt, now=now, actor=actor)
-    # The room as it is now: one more in progress than counted above (the room is locked meanwhile).
-    db.session.add(
-        RoomEvent(
-            sitting_id=sitting.id,
-            at=now,
-            kind="start",
-            in_progress=state.in_progress + 1,
-            invigilators_present=state.invigilators_present,
-            detail={"candidate": booking.apprentice.candidate_number},
-        )
-    )
-    db.session.flush()
-    return attempt
-
-
 def log_incident(
     sitting: Sitting, *, kind: str, apprentice_ids: list[int], now: dt.datetime, actor: User | None, notes: str = ""
 ) -> Incident:
@@ -587,47 +448,6 @@ def active_attempts(sitting: Sitting) -> list[Attempt]:
     return list(db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id, Attempt.state.in_(ACTIVE_STATES))))
 
 
-def pause_room(sitting: Sitting, *, now: dt.datetime, actor: User, reason: str = "") -> Incident:
-    """Stop every clock in the room (a fire alarm): one action, and an incident opens by itself."""
-    if sitting.room_paused_at is not None:
-        raise SittingError("The room is already paused.", code="already_paused")
-    incident = log_incident(
-        sitting,
-        kind="room_pause",
-        apprentice_ids=[a.apprentice_id for a in active_attempts(sitting)],
-        now=now,
-        actor=actor,
-        notes=reason or "Whole room paused.",
-    )
-    sitting.room_paused_at = now
-    for attempt in active_attempts(sitting):
-        if attempt.state == AttemptState.IN_PROGRESS:
-            attempt_service.begin_stoppage(attempt, "room_pause", now=now, actor=actor, incident_id=incident.id)
-    _room_event(sitting, "room_paused", now)
-    return incident
-
-
-def resume_room(sitting: Sitting, *, now: dt.datetime, actor: User) -> None:
-    if sitting.room_paused_at is None:
-        raise SittingError("The room is not paused.", code="not_paused")
-    for attempt in active_attempts(sitting):
-        if attempt.state == AttemptState.PAUSED and any(s.end is None and s.kind == "room_pause" for s in attempt.stoppages):
-            attempt_service.end_stoppage(attempt, now=now, actor=actor)
-    incident = db.session.scalar(
-        select(Incident)
-        .where(Incident.sitting_id == sitting.id, Incident.kind == "room_pause", Incident.ended_at.is_(None))
-        .order_by(Incident.id.desc())
-    )
-    if incident is not None:
-        incident.ended_at = max(now, incident.occurred_at)  # a clock gone back ends it where it began
-        minutes = (incident.ended_at - incident.occurred_at).total_seconds() / 60
-        incident.notes = f"{incident.notes} Resumed after {minutes:.1f} minutes.".strip()
-    sitting.room_paused_at = None
-    db.session.flush()
-    _room_event(sitting, "room_resumed", now)
-    audit.record(actor, "sitting.resume_room", sitting)
-
-
 def attempt_in_sitting(sitting: Sitting, attempt_id: int) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.sitting_id != sitting.id:
@@ -640,35 +460,6 @@ def booking_in_sitting(sitting: Sitting, booking_id: int) -> Booking:
     if booking is None or booking.sitting_id != sitting.id:
         raise SittingError("No such booking in this sitting.", code="not_found", status=404)
     return booking
-
-
-def request_device_change(attempt: Attempt, *, now: dt.datetime) -> None:
-    """The apprentice opened their test on another computer: ask the invigilator, on the room board.
-
-    One waiting request is enough: asking again (a reload of the "ask the invigilator" page) adds nothing.
-    """
-    last = {
-        kind: at
-        for kind, at in db.session.execute(
-            select(AttemptEvent.kind, func.max(AttemptEvent.at))
-            .where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind.in_(DEVICE_KINDS))
-            .group_by(AttemptEvent.kind)
-        )
-    }
-    if last.get("device_request") is not None and (
-        last.get("device_change") is None or last["device_change"] < last["device_request"]
-    ):
-        return
-    db.session.add(
-        AttemptEvent(attempt_id=attempt.id, at=now, kind="device_request", detail="asked to continue on another computer")
-    )
-    db.session.flush()
-
-
-def allow_device_change(booking: Booking, *, actor: User) -> None:
-    booking.device_change_allowed = True
-    db.session.flush()
-    audit.record(actor, "booking.allow_device_change", booking)
 
 
 def close(sitting: Sitting, *, now: dt.datetime, actor: User, settings: attempt_service.AttemptSettings) -> None:
@@ -706,298 +497,3 @@ def sweep(sitting: Sitting, now: dt.datetime, settings: attempt_service.AttemptS
         )
     )
     return sweeps.finalise_each(attempts, now, settings)
-
-
-# --- the board and the report -------------------------------------------------------------
-
-DEVICE_KINDS = ("device_request", "device_change")  # asked to continue on another computer; did so
-WARNING_KINDS = {
-    "blur": "Left the test window",
-    "focus_lost": "Left the test window",
-    "paste": "Pasted text",
-    "second_browser": "Test page reopened (reload or another tab)",
-    "copy": "Copied text",
-}
-
-
-@dataclass
-class BoardRow:
-    booking_id: int
-    attempt_id: int | None
-    candidate_number: str
-    name: str
-    seat: str | None
-    status: str
-    answered: int
-    questions: int
-    remaining_seconds: int | None  # None before the start (0 once finished)
-    time_left: str  # what the board shows: "12 min", "12 min (clock stopped)", "Submitted"
-    adjustments: list[str]
-    warnings: list[str]
-    device_request: str  # a DeviceRequest: none, waiting (asks for a new computer), allowed (approved, not yet used)
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-@dataclass
-class Room:
-    """What one board refresh reads, in a fixed handful of statements whatever the size of the room."""
-
-    bookings: list[Booking]  # with their apprentices and the apprentices' adjustments
-    attempts: list[Attempt]  # every attempt in the sitting, oldest first
-    questions: dict[int, int]  # attempt id -> questions on the paper
-    answered: dict[int, int]  # attempt id -> questions with a non-blank answer
-    warnings: dict[int, list[str]]  # attempt id -> what the browser reported
-    device_requests: set[int]  # attempt ids whose apprentice asks to continue on another computer
-    invigilators_present: int
-    ratio: int  # apprentices per invigilator
-
-    def has_expired_attempts(self, now: dt.datetime, settings: attempt_service.AttemptSettings) -> bool:
-        """Whether a sweep has work: an attempt still in progress after its deadline and the grace."""
-        return any(attempt_service.is_overdue(attempt, now, settings=settings) for attempt in self.attempts)
-
-
-def _browser_events(attempt_ids: list[int]) -> tuple[dict[int, list[str]], set[int]]:
-    """In one statement: what each browser reported (warnings), and which attempts wait for a new computer.
-
-    A request is waiting when the apprentice's latest "ask the invigilator" is newer than the last
-    time the test moved to another computer.
-    """
-    events: dict[int, list[str]] = {}
-    latest: dict[tuple[int, str], dt.datetime] = {}
-    if not attempt_ids:
-        return events, set()
-    for attempt_id, kind, count, last in db.session.execute(
-        select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count(), func.max(AttemptEvent.at))
-        .where(AttemptEvent.attempt_id.in_(attempt_ids), AttemptEvent.kind.in_([*WARNING_KINDS, *DEVICE_KINDS]))
-        .group_by(AttemptEvent.attempt_id, AttemptEvent.kind)
-    ):
-        if kind in DEVICE_KINDS:
-            latest[(attempt_id, kind)] = last
-            continue
-        label = WARNING_KINDS[kind]
-        events.setdefault(attempt_id, [])
-        if label not in events[attempt_id]:
-            events[attempt_id].append(f"{label}" + (f" ({count})" if count > 1 else ""))
-    waiting = {
-        attempt_id
-        for (attempt_id, kind), at in latest.items()
-        if kind == "device_request"
-        and (latest.get((attempt_id, "device_change")) is None or latest[(attempt_id, "device_change")] < at)
-    }
-    return events, waiting
-
-
-def _load_stoppages(attempts: list[Attempt]) -> None:
-    """Load in one statement the stoppages of the attempts whose clock is worked out from them.
-
-    A running attempt's remaining time comes from its stored deadline (clock_status), so only a
-    stopped clock, or one with no stored deadline, needs its stoppages.
-    """
-    needed = [
-        a
-        for a in attempts
-        if a.started_at is not None
-        and a.state in ACTIVE_STATES
-        and (a.state != AttemptState.IN_PROGRESS or a.deadline_at is None)
-    ]
-    if not needed:
-        return
-    by_attempt: dict[int, list[Stoppage]] = {a.id: [] for a in needed}
-    for stoppage in db.session.scalars(select(Stoppage).where(Stoppage.attempt_id.in_(by_attempt)).order_by(Stoppage.id)):
-        by_attempt[stoppage.attempt_id].append(stoppage)
-    for attempt in needed:
-        set_committed_value(attempt, "stoppages", by_attempt[attempt.id])
-
-
-def load_room(sitting: Sitting) -> Room:
-    """Read the room for the board: bookings with apprentices and adjustments, attempts with their counts."""
-    bookings = list(
-        db.session.scalars(
-            select(Booking)
-            .where(Booking.sitting_id == sitting.id)
-            .options(joinedload(Booking.apprentice, innerjoin=True).selectinload(Apprentice.adjustments))
-            .order_by(Booking.id)
-        )
-    )
-    questions = (
-        select(func.count(AttemptQuestion.id))
-        .where(AttemptQuestion.attempt_id == Attempt.id)
-        .correlate(Attempt)
-        .scalar_subquery()
-    )
-    answered = (
-        select(func.count(Answer.id))
-        .where(Answer.attempt_id == Attempt.id, Answer.response.is_not(None), func.length(func.trim(Answer.response)) > 0)
-        .correlate(Attempt)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Attempt, questions, answered)
-        .where(Attempt.sitting_id == sitting.id)
-        .options(defer(Attempt.draw_inputs))  # tens of kilobytes each, for appeals, not for the board
-        .order_by(Attempt.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    attempts = [attempt for attempt, _, _ in rows]
-    _load_stoppages(attempts)
-    warnings, device_requests = _browser_events([a.id for a in attempts])
-    # The standard (for the ratio) and the invigilators in the room, in one statement.
-    present = _people_present(sitting.id)
-    standard, invigilators_present = db.session.execute(select(Standard, present).where(Standard.id == sitting.standard_id)).one()
-    return Room(
-        bookings=bookings,
-        attempts=attempts,
-        questions={attempt.id: n for attempt, n, _ in rows},
-        answered={attempt.id: n for attempt, _, n in rows},
-        warnings=warnings,
-        device_requests=device_requests,
-        invigilators_present=invigilators_present,
-        ratio=_ratio_of(standard),
-    )
-
-
-def _adjustment_labels(apprentice: Apprentice, today: dt.date) -> list[str]:
-    labels = []
-    for adjustment in in_force_adjustments(apprentice, today):
-        if adjustment.kind == "extra_time":
-            labels.append(
-                f"Extra time {adjustment.extra_percent}%"
-                if adjustment.extra_percent
-                else f"Extra time {adjustment.extra_minutes} min"
-            )
-        else:
-            labels.append(adjustment.kind.replace("_", " ").capitalize())
-    return labels
-
-
-def board(sitting: Sitting, now: dt.datetime, room: Room | None = None, failed: dict[int, str] | None = None) -> dict[str, Any]:
-    """The live room board: one row per booking, and the ratio. Reads the room unless given it.
-
-    `failed`: attempts the sweep could not submit (attempt id -> why), shown on their rows.
-    """
-    room = room or load_room(sitting)
-    failed = failed or {}
-    attempts_by_apprentice = {attempt.apprentice_id: attempt for attempt in room.attempts}  # the latest wins
-    idle = dt.timedelta(minutes=load_policy().warnings.idle_minutes)
-    rows = []
-    today = now.date()
-    for booking in room.bookings:
-        apprentice = booking.apprentice
-        attempt = attempts_by_apprentice.get(booking.apprentice_id)
-        status = booking.status
-        remaining = None
-        time_left = ""
-        warnings: list[str] = []
-        device_request = DeviceRequest.NONE.value
-        if attempt is not None and attempt.state != AttemptState.NOT_STARTED:
-            status = {AttemptState.ON_BREAK.value: "on rest break"}.get(attempt.state, attempt.state.replace("_", " "))
-            warnings = list(room.warnings.get(attempt.id, []))
-            remaining = attempt_service.clock_status(attempt, now).remaining_seconds
-            if attempt.state in ACTIVE_STATES:
-                time_left = f"{remaining // 60} min" + ("" if attempt.state == AttemptState.IN_PROGRESS else " (clock stopped)")
-                if booking.device_change_allowed:
-                    device_request = DeviceRequest.ALLOWED.value
-                elif attempt.id in room.device_requests:
-                    device_request = DeviceRequest.WAITING.value
-                    warnings.append("Asks to continue on another computer")
-            else:  # submitted or abandoned: no time left to show, and no "0 min"
-                time_left = labels.label(attempt.state, "attempt_state")
-            if attempt.state == AttemptState.IN_PROGRESS and attempt.last_seen_at and now - attempt.last_seen_at > idle:
-                warnings.append(f"Idle for over {idle.seconds // 60} minutes")
-            if attempt.id in failed:
-                warnings.append(
-                    "Time is up but this test could not be submitted; its answers are kept and the administrator has been told"
-                )
-        rows.append(
-            BoardRow(
-                booking_id=booking.id,
-                attempt_id=attempt.id if attempt else None,
-                candidate_number=apprentice.candidate_number,
-                name=apprentice.full_name,
-                seat=booking.seat,
-                status=status.replace("_", " "),
-                answered=room.answered.get(attempt.id, 0) if attempt else 0,
-                questions=room.questions.get(attempt.id, 0) if attempt else 0,
-                remaining_seconds=remaining,
-                time_left=time_left,
-                adjustments=_adjustment_labels(apprentice, today),
-                warnings=warnings,
-                device_request=device_request,
-            )
-        )
-    in_progress = sum(1 for attempt in room.attempts if attempt.state in ACTIVE_STATES)
-    ratio = rules.RatioState(in_progress=in_progress, invigilators_present=room.invigilators_present, ratio=room.ratio)
-    return {
-        "sitting": {
-            "id": sitting.id,
-            "title": sitting.title,
-            "state": sitting.state,
-            "room_paused": sitting.room_paused_at is not None,
-            "venue_confirmed": sitting.venue_confirmed_at is not None,
-        },
-        "ratio": {
-            "in_progress": ratio.in_progress,
-            "invigilators_present": ratio.invigilators_present,
-            "ratio": ratio.ratio,
-            "capacity": ratio.capacity,
-            "over": ratio.over,
-        },
-        "rows": [row.as_dict() for row in rows],
-        "failed": [{"attempt_id": attempt_id, "error": error} for attempt_id, error in sorted(failed.items())],
-        "server_time": now.isoformat(),
-    }
-
-
-def report(sitting: Sitting) -> dict[str, Any]:
-    bookings = list(db.session.scalars(select(Booking).where(Booking.sitting_id == sitting.id).order_by(Booking.id)))
-    events = list(
-        db.session.scalars(select(RoomEvent).where(RoomEvent.sitting_id == sitting.id).order_by(RoomEvent.at, RoomEvent.id))
-    )
-    incidents = list(
-        db.session.scalars(select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at, Incident.id))
-    )
-    ratio = ratio_for(sitting)
-    breaches = [e for e in events if e.in_progress > e.invigilators_present * ratio]
-    attempts = {
-        a.apprentice_id: a
-        for a in db.session.scalars(select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.id))
-    }
-    register = []
-    for booking in bookings:
-        attempt = attempts.get(booking.apprentice_id)
-        register.append(
-            {
-                "candidate_number": booking.apprentice.candidate_number,
-                "name": booking.apprentice.full_name,
-                "seat": booking.seat or "",
-                "attendance": BookingStatus.ABSENT.value
-                if booking.status == BookingStatus.ABSENT
-                else ("late" if booking.late else ("present" if booking.status == BookingStatus.CHECKED_IN else "not recorded")),
-                "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else "",
-                "identity": booking.id_document_type or "",
-                "started_at": attempt.started_at.isoformat() if attempt and attempt.started_at else "",
-                "finished_at": attempt.submitted_at.isoformat() if attempt and attempt.submitted_at else "",
-                "finish": (attempt.finish_reason or attempt.state) if attempt else "",
-                "stopped_minutes": round(
-                    sum(((s.end or s.start) - s.start).total_seconds() for s in attempt.stoppages if s.kind != CLOCK_STEP) / 60, 1
-                )
-                if attempt
-                else 0,
-            }
-        )
-    return {
-        "sitting": sitting,
-        "ratio": ratio,
-        "register": register,
-        "timeline": events,
-        "ratio_held": not breaches,
-        "breaches": breaches,
-        "incidents": incidents,
-        "incident_names": {c.key: c.name for c in load_policy().incident_types},
-        "candidates": {b.apprentice_id: b.apprentice.candidate_number for b in bookings},  # incidents name apprentices by id
-        "apprentices": {b.apprentice_id: f"{b.apprentice.candidate_number} {b.apprentice.full_name}" for b in bookings},
-        "starts": [a.started_at for a in attempts.values() if a.started_at],
-        "ends": [a.submitted_at for a in attempts.values() if a.submitted_at],
-    }

@@ -11,6 +11,7 @@ import schemathesis
 from werkzeug.routing import IntegerConverter
 
 from testengine.api import attempts as attempts_api
+from testengine.api import live as live_api
 from testengine.services.attempts import BROWSER_EVENTS, MAX_ANSWER_CHARS
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
@@ -20,6 +21,7 @@ BODY_MODELS = {
     "setPosition": attempts_api.PositionBody,
     "recordEvent": attempts_api.EventBody,
     "submitAttempt": attempts_api.SubmitBody,
+    "heartbeat": live_api.HeartbeatBody,
 }
 LIMITS = ("type", "minLength", "maxLength", "minimum", "maximum", "nullable")
 
@@ -127,7 +129,7 @@ def test_the_documented_values_are_the_ones_the_server_accepts(openapi_document)
     assert schemas["SaveBody"]["properties"]["response"]["maxLength"] == MAX_ANSWER_CHARS
 
 
-QUERY_MODELS = {"attemptClock": attempts_api.ClockQuery}
+QUERY_MODELS = {"attemptClock": attempts_api.ClockQuery, "liveUpdates": live_api.StreamQuery}
 
 
 @pytest.mark.parametrize("operation_id", sorted(QUERY_MODELS))

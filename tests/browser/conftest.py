@@ -63,7 +63,8 @@ def live_app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
 
     from testengine import create_app
 
-    application = create_app(app_config)
+    # Streams as long as in service (the browser reconnects after each), so a test sees them end and resume too.
+    application = create_app({**app_config, "LIVE_STREAM_SECONDS": 20})
     application.instance_path = str(tmp_path / "live-instance")
     clock = application.extensions["testengine.clock"]
     clock.freeze(dt.datetime.now(dt.UTC).replace(microsecond=0))

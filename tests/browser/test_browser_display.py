@@ -155,3 +155,51 @@ def test_every_background_and_size_has_no_accessibility_violations_and_reflows_a
     assert "bg-dark" in page.locator("body").get_attribute("class")
     assert no_sideways_scrolling(page) is True, no_sideways_scrolling(page)
     assert axe_violations(page) == []
+
+
+def test_every_apprentice_page_in_every_display_setting_chosen_on_the_home_page_has_no_accessibility_violations(
+    live_app, live_server, live_clock, new_page, prepared
+):
+    [email] = sitting_ready(prepared, live_clock.now())
+    url = live_server.url
+    page = new_page()
+    browser_login(page, url, email, PASSWORD)
+    start_url = page.get_by_role("button", name="Start the test").locator("xpath=ancestor::form").get_attribute("action")
+    pages = {"home": "/apprentice/", "results": "/apprentice/results", "start": start_url, "statement": "/accessibility"}
+    backgrounds = ("Cream", "Yellow", "Blue", "Green", "Pink", "Dark (light text on black)", "Standard (white)")
+    sizes = ("Larger (125%)", "Large (150%)", "Larger still (175%)", "Largest (200%)", "Standard (100%)")
+    for n, background in enumerate(backgrounds):
+        page.goto(f"{url}/apprentice/")
+        choices = {
+            "Background colour": background,
+            "Text size": sizes[n % 5],
+            "Line spacing": ("Standard", "Wider (1.8 times the text size)", "Widest (2.2 times the text size)")[n % 3],
+            "Letter spacing": ("Standard", "Wider (0.12 times the text size)")[n % 2],
+            "Font": ("Standard", "OpenDyslexic (dyslexia-friendly)")[n % 2],
+        }
+        for label, option in choices.items():
+            page.get_by_label(label).select_option(label=option)
+        page.get_by_role("button", name="Save display settings").click()
+        expect(page.get_by_text("Display settings saved.")).to_be_visible()
+        for name, path in pages.items():
+            page.goto(f"{url}{path}")
+            page.wait_for_function("() => document.fonts.status === 'loaded'")
+            body_class = page.locator("body").get_attribute("class") or ""
+            assert (background == "Standard (white)") == ("bg-" not in body_class), (name, body_class)
+            assert axe_violations(page) == [], (name, background)
+            if name == "start":  # the start page offers what was chosen
+                expect(page.get_by_label("Background colour").locator("option:checked")).to_have_text(background)
+
+    # Started in the last setting (standard colours); another browser of the same apprentice is asked to
+    # see the invigilator, in its own dark display.
+    page.goto(f"{url}{start_url}")
+    page.get_by_role("button", name="Start now").click()
+    page.wait_for_url(re.compile(r"/apprentice/attempts/\d+$"))
+    other = new_page()
+    browser_login(other, url, email, PASSWORD)
+    other.get_by_label("Background colour").select_option(label="Dark (light text on black)")
+    other.get_by_role("button", name="Save display settings").click()
+    other.goto(page.url)
+    expect(other.get_by_role("heading", level=1)).to_have_text("Ask the invigilator")
+    assert "bg-dark" in (other.locator("body").get_attribute("class") or "")
+    assert axe_violations(other) == []

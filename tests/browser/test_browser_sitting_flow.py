@@ -142,7 +142,7 @@ def test_the_navigator_is_one_tab_stop_moved_through_with_arrow_keys(live_app, l
 
 def test_an_invigilators_pause_stops_the_clock_on_screen_with_a_message(live_app, live_server, live_clock, new_page, prepared):
     from testengine.models import Sitting, User
-    from testengine.services import sittings
+    from testengine.services import invigilation
 
     [email] = sitting_ready(prepared, live_clock.now())
     page = new_page()
@@ -156,7 +156,7 @@ def test_an_invigilators_pause_stops_the_clock_on_screen_with_a_message(live_app
     with prepared() as session:
         room = session.query(Sitting).one()
         invigilator = session.query(User).filter_by(email="invigilator@browser.test").one()
-        sittings.pause_room(room, now=live_clock.now(), actor=invigilator, reason="Fire alarm")
+        invigilation.pause_room(room, now=live_clock.now(), actor=invigilator, reason="Fire alarm")
 
     # Nothing in the page is poked: its own re-sync hears of the pause within a few seconds.
     expect(timer).to_have_text("2:00:00 (clock stopped)", timeout=6000)
@@ -171,7 +171,7 @@ def test_an_invigilators_pause_stops_the_clock_on_screen_with_a_message(live_app
     with prepared() as session:
         room = session.query(Sitting).one()
         invigilator = session.query(User).filter_by(email="invigilator@browser.test").one()
-        sittings.resume_room(room, now=live_clock.now(), actor=invigilator)
+        invigilation.resume_room(room, now=live_clock.now(), actor=invigilator)
     expect(alerts).to_have_text("The clock has restarted. You have the time you had left: 2:00:00.", timeout=6000)
     expect(page.get_by_role("radio").or_(page.get_by_role("textbox", name="Your answer")).first).to_be_enabled()
 

@@ -94,7 +94,7 @@ def _prepare(url: str, instance: Path) -> Prepared:
     from flask_migrate import upgrade
 
     from testengine.models import AttemptQuestion, QuestionVersion
-    from testengine.services import sittings
+    from testengine.services import starts
     from testengine.services.accounts import create_user
     from tests.factories import book_and_check_in, import_standard, open_sitting
 
@@ -118,7 +118,7 @@ def _prepare(url: str, instance: Path) -> Prepared:
                 uln=f"{8100000000 + n}",
             )
             booking = book_and_check_in(sitting, user, invigilator, now)
-            attempts[user.email] = sittings.start(booking, now=now, actor=user).id
+            attempts[user.email] = starts.start(booking, now=now, actor=user).id
             db.session.commit()
         questions = {
             attempt_id: [

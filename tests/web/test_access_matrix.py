@@ -51,6 +51,8 @@ OWNED: dict[str, dict[str, str]] = {
     "api.attempts.position": ATTEMPT,
     "api.attempts.event": ATTEMPT,
     "api.attempts.submit": ATTEMPT,
+    "api.live.stream": ATTEMPT,
+    "api.live.heartbeat": ATTEMPT,
     "api.bookings.start": {"booking_id": "booking"},
     "invigilator.sitting": SITTING,
     "invigilator.sign_in": SITTING,
@@ -104,6 +106,7 @@ API_BODIES: dict[str, dict[str, Any]] = {
     "api.attempts.position": {"position": 1, "client_token": "matrix"},
     "api.attempts.event": {"kind": "blur", "client_token": "matrix"},
     "api.attempts.submit": {"confirm": True, "client_token": "matrix"},
+    "api.live.heartbeat": {"client_token": "matrix"},
 }
 
 

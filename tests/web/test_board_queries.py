@@ -21,7 +21,7 @@ MOST_STATEMENTS = 12
 @pytest.fixture
 def fill_room(app, st0663, make_user, clock):
     """A room of `n` in a repeating mix: answering with warnings, paused with adjustments, checked in with a paper, booked."""
-    from testengine.services import adjustments, sittings
+    from testengine.services import adjustments, sittings, starts
     from testengine.services import attempts as attempt_service
 
     def fill(n):
@@ -50,7 +50,7 @@ def fill_room(app, st0663, make_user, clock):
             if kind == 2:
                 sittings.prepare_paper(booking, now=clock.now(), actor=invigilator)  # drawn at check-in, as the page does
             if kind in (0, 1):
-                attempt = sittings.start(booking, now=clock.now(), actor=user)
+                attempt = starts.start(booking, now=clock.now(), actor=user)
                 db.session.flush()
                 if kind == 0:
                     questions = db.session.scalars(

@@ -12,7 +12,7 @@ from testengine.extensions import db
 from testengine.models import Attempt, Incident
 from testengine.service_settings import attempt_settings
 from testengine.services import attempts as attempt_service
-from testengine.services import sittings
+from testengine.services import sittings, starts
 from tests.web.test_invigilation import post_button
 
 BACK = dt.timedelta(minutes=10)
@@ -24,7 +24,7 @@ def sitter(app, room, make_user, clock):
 
     user = make_user("apprentice")
     booking = book_and_check_in(room, user, room.test_invigilator, clock.now())
-    attempt = sittings.start(booking, now=clock.now(), actor=user)
+    attempt = starts.start(booking, now=clock.now(), actor=user)
     db.session.commit()
     return attempt
 

@@ -158,3 +158,43 @@ def test_the_accessibility_statement_is_open_to_anyone_and_linked_from_the_appre
     login_as("apprentice")
     assert 'href="/accessibility"' in client.get("/apprentice/").get_data(as_text=True)
     assert client.get("/accessibility").status_code == 200
+
+
+def test_settings_chosen_on_the_home_page_style_every_apprentice_page_and_are_offered_at_the_start(
+    app, room, make_user, login, clock
+):
+    user = make_user("apprentice")
+    book_and_check_in(room, user, room.test_invigilator, clock.now())
+    browser = app.test_client()
+    login(user, test_client=browser)
+    home = browser.get("/apprentice/").get_data(as_text=True)
+    assert '<body class="">' in home and "How your pages look" in home
+
+    # A value not on its list: refused, naming the field, and nothing kept.
+    refused = browser.post("/apprentice/display", data={"csrf_token": csrf_of(home), "background": "purple"})
+    assert refused.status_code == 400 and "Not a valid choice" in refused.get_data(as_text=True)
+    assert '<body class="">' in browser.get("/apprentice/").get_data(as_text=True)
+    assert browser.post("/apprentice/display", data={"background": "blue"}).status_code == 400  # no CSRF token
+
+    saved = browser.post(
+        "/apprentice/display", data={"csrf_token": csrf_of(home), "background": "blue", "text_size": "150", "font": "dyslexic"}
+    )
+    assert saved.status_code == 302
+    for url in ("/apprentice/", "/apprentice/results", f"/apprentice/bookings/{room.bookings[-1].id}/start"):
+        page = browser.get(url).get_data(as_text=True)
+        assert '<body class="bg-blue text-150 font-dyslexic">' in page, url
+    start = browser.get(f"/apprentice/bookings/{room.bookings[-1].id}/start").get_data(as_text=True)
+    assert '<option selected value="blue">' in start and '<option selected value="dyslexic">' in start
+    # Started without changing them: the test keeps them.
+    started = browser.post(f"/apprentice/bookings/{room.bookings[-1].id}/start", data={"csrf_token": csrf_of(start)})
+    attempt_id = int(started.headers["Location"].rstrip("/").split("/")[-1])
+    assert db.session.get(Attempt, attempt_id).display_settings == {
+        **display.DisplaySettings().as_dict(),
+        "background": "blue",
+        "text_size": "150",
+        "font": "dyslexic",
+    }
+    # Another browser of the same apprentice has its own choice (the standard display here).
+    other = app.test_client()
+    login(user, test_client=other)
+    assert '<body class="">' in other.get("/apprentice/results").get_data(as_text=True)

@@ -17,14 +17,14 @@ from tests.factories import book_and_check_in, csrf_of, open_sitting
 @pytest.fixture
 def seat_apprentices(app, make_user, clock):
     """Book, check in and start `n` apprentices in a room through the services (the fast way to fill a room)."""
-    from testengine.services import sittings
+    from testengine.services import starts
 
     def seat(room, invigilator, n):
         started = []
         for _ in range(n):
             user = make_user("apprentice")
             booking = book_and_check_in(room, user, invigilator, clock.now())
-            started.append(sittings.start(booking, now=clock.now(), actor=user))
+            started.append(starts.start(booking, now=clock.now(), actor=user))
             db.session.commit()
         return started
 

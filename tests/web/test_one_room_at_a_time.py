@@ -6,7 +6,8 @@ from sqlalchemy import select, update
 
 from testengine.extensions import db
 from testengine.models import Attempt, AuditEntry, SittingInvigilator
-from testengine.services import sittings
+from testengine.service_settings import attempt_settings
+from testengine.services import invigilation, sittings, starts
 from tests.conftest import csrf_token_from
 from tests.factories import book_and_check_in, open_sitting
 
@@ -60,7 +61,9 @@ def test_the_service_refuses_too_and_a_closed_room_does_not_hold_anyone(app, st0
     else:
         raise AssertionError("a second room accepted an invigilator still present in another")
     db.session.rollback()
-    sittings.close(first, now=clock.now(), actor=invigilator)  # nobody is sitting: it closes, the person still marked present
+    sittings.close(
+        first, now=clock.now(), actor=invigilator, settings=attempt_settings()
+    )  # nobody is sitting: it closes, the person still marked present
     db.session.commit()
     sittings.sign_in(second, invigilator, now=clock.now())
     db.session.commit()
@@ -86,13 +89,13 @@ def test_the_ratio_counts_a_person_once_even_when_marked_present_in_two_rooms(ap
     db.session.commit()
     assert sittings.counts(earlier).invigilators_present == 0
     assert sittings.counts(later).invigilators_present == 1
-    assert sittings.load_room(earlier).invigilators_present == 0
-    assert sittings.load_room(later).invigilators_present == 1
+    assert invigilation.load_room(earlier).invigilators_present == 0
+    assert invigilation.load_room(later).invigilators_present == 1
 
     apprentice = make_user("apprentice")
     booking = book_and_check_in(earlier, apprentice, invigilator, clock.now())
     try:
-        sittings.start(booking, now=clock.now(), actor=apprentice)
+        starts.start(booking, now=clock.now(), actor=apprentice)
     except sittings.SittingError as refused:
         assert refused.code == "ratio" and "No invigilator is signed in to this room" in str(refused)
     else:

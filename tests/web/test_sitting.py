@@ -199,14 +199,14 @@ def test_second_browser_supersedes_the_first(start_sitter):
 
 
 def test_new_computer_needs_the_invigilators_permission(app, start_sitter, login, room):
-    from testengine.services import sittings
+    from testengine.services import invigilation
 
     sitter = start_sitter()
     other_computer = app.test_client()
     login(sitter.user, test_client=other_computer)
     assert other_computer.get(f"/apprentice/attempts/{sitter.attempt_id}").status_code == 403
     booking = room.bookings[-1]
-    sittings.allow_device_change(booking, actor=room.test_invigilator)
+    invigilation.allow_device_change(booking, actor=room.test_invigilator)
     db.session.commit()
     page = other_computer.get(f"/apprentice/attempts/{sitter.attempt_id}")
     assert page.status_code == 200

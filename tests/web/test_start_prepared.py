@@ -136,18 +136,18 @@ def test_pressing_start_twice_starts_once(app, room, make_user, login, clock):
 
 def test_a_paper_prepared_while_a_late_start_was_drawing_is_the_one_used(app, room, make_user, clock):
     """A start with no paper draws one before its write; if the check-in prepared one meanwhile, that one wins."""
-    from testengine.services import sittings
+    from testengine.services import sittings, starts
 
     user = make_user("apprentice")
     booking = book_and_check_in(room, user, room.test_invigilator, clock.now())
-    ahead = sittings.read_ahead(booking, now=clock.now())
+    ahead = starts.read_ahead(booking, now=clock.now())
     assert ahead is not None and ahead.drawn is not None
     db.session.commit()
     prepared = sittings.prepare_paper(booking, now=clock.now(), actor=room.test_invigilator)
     db.session.commit()
     paper, issued = _paper(prepared.id), _issued()
 
-    started = sittings.start(booking, now=clock.now(), actor=user, ahead=ahead)
+    started = starts.start(booking, now=clock.now(), actor=user, ahead=ahead)
     db.session.commit()
     assert started.id == prepared.id and started.state == "in_progress"
     assert _paper(started.id) == paper and _issued() == issued
@@ -155,15 +155,15 @@ def test_a_paper_prepared_while_a_late_start_was_drawing_is_the_one_used(app, ro
 
 
 def test_a_start_with_no_paper_prepared_issues_the_paper_it_drew_before_its_write(app, room, make_user, clock):
-    from testengine.services import sittings
+    from testengine.services import starts
 
     user = make_user("apprentice")
     booking = book_and_check_in(room, user, room.test_invigilator, clock.now())
     issued = _issued()
-    ahead = sittings.read_ahead(booking, now=clock.now())
+    ahead = starts.read_ahead(booking, now=clock.now())
     assert ahead is not None and ahead.drawn is not None
     assert _issued() == issued  # drawing wrote nothing
-    attempt = sittings.start(booking, now=clock.now(), actor=user, ahead=ahead)
+    attempt = starts.start(booking, now=clock.now(), actor=user, ahead=ahead)
     db.session.commit()
     assert attempt.state == "in_progress" and attempt.seed == ahead.drawn.seed
     versions = [ahead.drawn.snapshot.version_ids[q.item_id] for q in ahead.drawn.paper.questions]
