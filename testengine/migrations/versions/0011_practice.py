@@ -1,7 +1,7 @@
 """Practice papers: formative attempts on practice-only banks, in a table of their own.
 
 Revision ID: 0011_practice
-Revises: 0008
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from testengine.models.types import UTCDateTime
 
 revision = "0011_practice"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
