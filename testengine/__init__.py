@@ -77,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_favicon(app)
     _register_errors(app)
     _register_states(app)
+    _register_audit_address(app)
     labels.register(app)
     access.install(app)
     input_guard.install(app)  # after the access check: a refused person learns nothing about the input
@@ -87,6 +88,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _register_audit_address(app: Flask) -> None:
+    """Each request's address (after ProxyFix) for the audit entries it writes; the audit service reads no Flask."""
+    from flask import request
+
+    from .services.audit import REQUEST_ADDRESS
+
+    @app.before_request
+    def _remember_address() -> None:
+        REQUEST_ADDRESS.set(request.remote_addr)
+
+    @app.teardown_request
+    def _forget_address(_error: BaseException | None) -> None:
+        REQUEST_ADDRESS.set(None)
 
 
 def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 from .services.attempts import AttemptSettings
 from .services.marking import MarkingSettings
@@ -25,3 +25,16 @@ def marking_settings() -> MarkingSettings:
         claim_minutes=int(current_app.config["TESTENGINE"]["CLAIM_MINUTES"]),
         secret=str(current_app.secret_key or "").encode(),
     )
+
+
+def test_email_domains_allowed() -> bool:
+    """TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS (false outside an app, e.g. a bare script)."""
+    return bool(current_app.config["TESTENGINE"].get("ALLOW_TEST_EMAIL_DOMAINS", False)) if has_app_context() else False
+
+
+def bank_max_file_bytes() -> int:
+    """TESTENGINE_BANK_MAX_FILE_BYTES of the running app (the loader's default outside one)."""
+    from .banks.loader import DEFAULT_MAX_FILE_BYTES
+
+    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
+    return int(settings["BANK_MAX_FILE_BYTES"]) if settings else DEFAULT_MAX_FILE_BYTES

@@ -67,10 +67,7 @@ def test_the_scan_sees_a_commit_in_a_view() -> None:
 # they need. The list only shrinks: give the service its settings (see service_settings.py) and
 # take it off; no service joins it. The domain never imports Flask (test_domain_is_pure.py).
 STILL_READ_THE_APP = {
-    "testengine/services/accounts.py",  # ALLOW_TEST_EMAIL_DOMAINS when a caller does not say
-    "testengine/services/audit.py",  # the request's address
-    "testengine/services/banks.py",  # BANK_MAX_FILE_BYTES
-    "testengine/services/statistics.py",  # the per-app cache of bank statistics
+    "testengine/services/accounts.py",  # ALLOW_TEST_EMAIL_DOMAINS when a caller does not say (the tests' factories rely on it)
 }
 FLASK_PACKAGES = {"flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "werkzeug"}
 

@@ -4,6 +4,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..form_choices import options
+from ..service_settings import test_email_domains_allowed
 from ..services.accounts import MIN_PASSWORD, ROLES, AccountError, validate_email
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
@@ -18,7 +19,7 @@ def one_email_rule(form: FlaskForm, field: EmailField) -> None:
     """The same rule as `testengine create-user` (services.accounts.validate_email), so the web form and
     the CLI never disagree about an address."""
     try:
-        validate_email(field.data or "")
+        validate_email(field.data or "", allow_test_domains=test_email_domains_allowed())
     except AccountError as refused:
         raise ValidationError(str(refused)) from None
 

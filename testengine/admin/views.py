@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
+from ..service_settings import test_email_domains_allowed
 from ..services import accounts
 from ..storage.requests import discard
 from .blueprint import bp
@@ -39,6 +40,7 @@ def create_user():  # type: ignore[no-untyped-def]
                 moderator=bool(form.moderator.data),
                 actor=current_user,
                 temporary_password=True,
+                allow_test_domains=test_email_domains_allowed(),
             )
         except accounts.AccountError as refused:
             discard()

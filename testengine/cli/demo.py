@@ -103,6 +103,7 @@ def demo(host: str, port: int) -> None:
 
     from ..extensions import db
     from ..models import Sitting, User
+    from ..service_settings import bank_max_file_bytes
     from ..services import accounts, sittings
     from ..services.adjustments import add_adjustment
     from ..services.banks import get_standard, import_bank
@@ -111,7 +112,7 @@ def demo(host: str, port: int) -> None:
     now = utcnow()
     banks = Path(current_app.config["TESTENGINE"]["BANKS_DIR"])
     for code in ("ST0663", "ST1379", "ST1380"):
-        summary = import_bank(banks / code, now=now)
+        summary = import_bank(banks / code, now=now, max_file_bytes=bank_max_file_bytes())
         click.echo(f"Bank {code}: {summary.as_dict()}")
     passwords: list[tuple[str, str, str]] = []
     users: dict[str, User] = {}

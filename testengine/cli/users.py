@@ -29,6 +29,7 @@ def create_user(
 
     The email address follows the same rule as the admin web form (reserved test domains only when
     TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS is true)."""
+    from ..service_settings import test_email_domains_allowed
     from ..services import accounts
 
     if password_stdin:
@@ -44,6 +45,7 @@ def create_user(
             uln=uln,
             moderator=moderator,
             temporary_password=temporary,
+            allow_test_domains=test_email_domains_allowed(),
         )
     except accounts.AccountError as refused:
         fail(str(refused))

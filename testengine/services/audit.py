@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
-
-from flask import has_request_context, request
 
 from ..clock import utcnow
 from ..extensions import db
 from ..models import AuditEntry, User
+
+# The address of the request being served, set by the web layer at the start of each request (None for
+# the CLI and the sweep): every entry written while it is set records where the action came from.
+REQUEST_ADDRESS: ContextVar[str | None] = ContextVar("testengine_request_address", default=None)
 
 
 def actor_reference(actor: User | None) -> str:
@@ -47,7 +50,7 @@ def record(
         before=before,
         after=after,
         reason=reason,
-        address=request.remote_addr if has_request_context() else None,
+        address=REQUEST_ADDRESS.get(),
     )
     db.session.add(entry)
     db.session.flush()

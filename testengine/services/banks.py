@@ -21,6 +21,7 @@ from ..banks import (
     parse_spec,
     write_standard,
 )
+from ..banks.loader import DEFAULT_MAX_FILE_BYTES
 from ..domain.errors import DomainError
 from ..domain.papers import Item
 from ..domain.standards import StandardSpec
@@ -105,16 +106,6 @@ def _new_version(row: Question, source: BankQuestion, number: int, now: dt.datet
     return version
 
 
-def _bank_max_file_bytes() -> int:
-    """TESTENGINE_BANK_MAX_FILE_BYTES of the running app (the default outside one)."""
-    from flask import current_app, has_app_context
-
-    from ..banks.loader import DEFAULT_MAX_FILE_BYTES
-
-    settings = current_app.config.get("TESTENGINE") if has_app_context() else None
-    return int(settings["BANK_MAX_FILE_BYTES"]) if settings else DEFAULT_MAX_FILE_BYTES
-
-
 def _ownership_problems(source: BankQuestion, current: QuestionVersion | None, versions: list[QuestionVersion]) -> list[Problem]:
     """Why a changed question in the files may not be imported over what review has done.
 
@@ -162,6 +153,7 @@ def import_bank(
     actor: User | None = None,
     loaded: LoadedStandard | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> ImportSummary:
     """Import a standard's folder. Raises BankValidationError (nothing written) if any file is bad.
 
@@ -169,7 +161,7 @@ def import_bank(
     theirs); a question missing from the files is retired, never deleted. The caller commits.
     `progress(done, total)` hears of each question written (the command shows it on a terminal).
     """
-    loaded = loaded or load_standard(folder, today=now.date(), max_file_bytes=_bank_max_file_bytes())
+    loaded = loaded or load_standard(folder, today=now.date(), max_file_bytes=max_file_bytes)
     code = loaded.spec.code
     summary = ImportSummary(standard=code)
     standard = db.session.scalar(select(Standard).where(Standard.code == code))

@@ -307,7 +307,7 @@ def propose_revision(
         db.session.scalar(select(func.max(QuestionVersion.version)).where(QuestionVersion.question_id == question.id)) or 0
     ) + 1
     version = QuestionVersion(
-        question_id=question.id,
+        question=question,  # through the relationship, so `question.versions` in this session includes it
         version=number,
         type=checked.type,
         ksb=list(checked.ksb),

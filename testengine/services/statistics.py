@@ -19,12 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from flask import current_app
 from sqlalchemy import func, select
 
 from ..domain import item_stats
@@ -180,6 +180,11 @@ def _freshness(standard: Standard) -> tuple[Any, ...]:
     return (*tuple(scripts), newest_mark, json.dumps(standard.spec, sort_keys=True, default=str))
 
 
+# Per database (its engine; an engine gone takes its entries with it) and bank. A cache only: every
+# entry is checked against the database's freshness key before use, so several processes agree.
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], tuple[Any, BankStatistics]]] = weakref.WeakKeyDictionary()
+
+
 def bank_statistics(
     standard: Standard, *, min_responses: int = MIN_RESPONSES, progress: Callable[[int, int], None] | None = None
 ) -> BankStatistics:
@@ -192,7 +197,7 @@ def bank_statistics(
     read from the database, so a mark written by another worker process is seen too.
     `progress(done, 3)` hears of each stage done: reading the responses, the items, the reliabilities.
     """
-    cache = current_app.extensions.setdefault("testengine.bank_statistics", {})
+    cache = _CACHE.setdefault(db.engine, {})
     key = _freshness(standard)
     slot = (standard.id, min_responses)
     cached = cache.get(slot)

@@ -41,9 +41,6 @@ class App(Flask):
             db.session.rollback()
         else:
             db.session.commit()
-            # The session outlives the request where an app context spans several (the CLI, the tests):
-            # what this request wrote must be read again there, not served from collections loaded before.
-            db.session.expire_all()
         return result
 
 
