@@ -5,6 +5,9 @@
   var root = document.getElementById("sitting");
   if (!root) { return; }
   var api = root.dataset.api;
+  // The sitting's own requests go by the fast lane, let in by the attempt capability the page was given.
+  var lane = root.dataset.lane;
+  var capability = root.dataset.capability;
   var token = root.dataset.token;
   var finishedUrl = root.dataset.finished;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -39,20 +42,37 @@
     if (!offline && banner.textContent) { banner.textContent = ""; }
   }
 
-  function request(method, url, body) {
+  var RENEW = { capability_expired: true, capability_invalid: true };
+  function request(method, url, body, renewed) {
+    var headers = { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" };
+    var onLane = url.indexOf(lane) === 0;
+    if (onLane) { headers["X-Attempt-Capability"] = capability; }
     return fetch(url, {
-      method: method, credentials: "same-origin", cache: "no-store",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      method: method, credentials: "same-origin", cache: "no-store", headers: headers,
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
       setOffline(false);
       return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
+        var result = { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
+        if (onLane && !renewed && response.status === 401 && RENEW[data.error]) {
+          // The capability ran out (the deadline moved on after a pause): ask for a new one once, then retry.
+          return renewCapability().then(function (renewedOk) { return renewedOk ? request(method, url, body, true) : result; });
+        }
+        return result;
       });
     }, function (failure) {  // no answer at all: the network (not the server) failed
       setOffline(true);
       throw failure;
     });
+  }
+  function renewCapability() {
+    return fetch(api + "/capability?client_token=" + encodeURIComponent(token), {
+      credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" }
+    }).then(function (fresh) { return fresh.ok ? fresh.json() : {}; }).then(function (data) {
+      if (!data.capability) { return false; }
+      capability = data.capability;
+      return true;
+    }, function () { return false; });
   }
 
   // Retry-After in seconds (503: the server is busy); null when absent or not a number of seconds.
@@ -118,7 +138,7 @@
     if (left <= 0) { timeUp(); }
   }
   function resync() {
-    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token) + "&messages_after=" + state.lastMessage).then(function (r) {
+    return request("GET", lane + "/clock?messages_after=" + state.lastMessage).then(function (r) {
       if (r.ok) {
         showMessages(r.data.messages || []);
         if (r.data.superseded) { superseded(); return; }
@@ -204,7 +224,7 @@
       scheduleRetry(wait);
       return Promise.resolve();
     }
-    var promise = request("PUT", api + "/answers/" + position, { response: entry.response, revision: entry.revision, client_token: token })
+    var promise = request("PUT", lane + "/answers/" + position, { response: entry.response, revision: entry.revision })
       .then(function (r) {
         state.saving[position] = null;
         if (r.ok) {
@@ -229,7 +249,7 @@
           scheduleRetry(state.busyUntil - Date.now());
           return;
         }
-        if (r.status >= 400 && r.status < 500 && code !== "login_required") {
+        if (r.status >= 400 && r.status < 500 && code !== "login_required" && code !== "capability_revoked") {
           clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return;
         }
         throw new Error("retry");
@@ -316,12 +336,12 @@
   function keepPosition(position) {
     if (position === state.keptPosition || state.superseded || state.over) { return; }
     state.keptPosition = position;
-    request("PUT", api + "/position", { position: position, client_token: token }).then(function (r) {
+    request("PUT", lane + "/position", { position: position }).then(function (r) {
       if (!r.ok && state.keptPosition === position) { state.keptPosition = null; }
     }).catch(function () { if (state.keptPosition === position) { state.keptPosition = null; } });
   }
   function load(position, moveFocus) {
-    return request("GET", api + "/questions/" + position).then(function (r) {
+    return request("GET", lane + "/questions/" + position).then(function (r) {
       if (!r.ok) {
         if (r.data.error === "paused") {
           // Shown again when the clock restarts (applyClock); if it already has, load it now.
@@ -405,7 +425,7 @@
   function toggleFlag() {
     var q = state.questions[state.position - 1];
     var flagged = !q.flagged;
-    request("PUT", api + "/flags/" + q.position, { flagged: flagged, client_token: token }).then(function (r) {
+    request("PUT", lane + "/flags/" + q.position, { flagged: flagged }).then(function (r) {
       if (!r.ok) { if (r.data.error === "superseded") { superseded(); } else { say(r.data.message || "Could not flag."); } return; }
       q.flagged = flagged;
       var button = el("flag");
@@ -456,7 +476,7 @@
 
   function report(kind) {
     if (state.over || state.superseded) { return; }
-    request("POST", api + "/events", { kind: kind, client_token: token }).catch(function () {});
+    request("POST", lane + "/events", { kind: kind }).catch(function () {});
   }
 
   // ---- wiring ----
@@ -476,7 +496,7 @@
   window.addEventListener("offline", function () { setOffline(true); });
   if (navigator.onLine === false) { setOffline(true); }
 
-  request("GET", api).then(function (r) {
+  request("GET", lane).then(function (r) {
     if (!r.ok) { say(r.data.message || "The test could not be loaded."); if (r.data.error === "already_submitted") { finish(); } return; }
     state.questions = r.data.questions;
     state.questions.forEach(function (q) { state.revisions[q.position] = q.revision || 0; });

@@ -13,8 +13,10 @@ from .. import access
 from ..clock import utcnow
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now
+from ..fast_lane import sitting as lane
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..ops.metrics import SAVES
+from ..services import answers as answer_service
 from ..services import attempts as attempt_service
 from ..services import messages as message_service
 from .errors import BodyError, json_error, parse_body, parse_query, refusal_status
@@ -147,6 +149,20 @@ def clock(attempt_id: int):  # type: ignore[no-untyped-def]
     return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token), "messages": messages}
 
 
+@bp.get("/<int:attempt_id>/capability")
+def capability(attempt_id: int):  # type: ignore[no-untyped-def]
+    """A fresh attempt capability for the window that holds the attempt (its deadline moved, or it expired)."""
+    query = parse_query(ClockQuery, request.args)
+    attempt = _load(attempt_id)
+    if attempt.state in FINISHED_STATES:
+        raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
+    if query.client_token is None or query.client_token != attempt.client_token:
+        raise attempt_service.AttemptError("This test was opened in another browser window.", code="superseded")
+    issued = lane.issue_for(attempt, current_user, attempt.client_token, utcnow())
+    db.session.commit()
+    return {"capability": issued}
+
+
 @bp.get("/<int:attempt_id>/questions/<int:position>")
 def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     """Only this question, only what a candidate may see: never the key, rationales or marking guide."""
@@ -195,10 +211,10 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
     # Refusals before the write lock; the paper's accepted responses are read once per attempt.
-    attempt_service.check_save(attempt, position, data.response, data.client_token, now)
+    answer_service.check_save(attempt, position, data.response, data.client_token, now)
     clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
     result = write_now(
-        lambda: attempt_service.save_answer(
+        lambda: answer_service.save_answer(
             attempt, position, response=data.response, revision=data.revision, client_token=data.client_token, now=now
         )
     )
@@ -212,7 +228,7 @@ def position(attempt_id: int):  # type: ignore[no-untyped-def]
     """The browser moved to another question: remember it (one conditional update)."""
     data = _body(PositionBody)
     attempt = attempt_service.own_attempt(attempt_id, current_user)
-    write_now(lambda: attempt_service.remember_position(attempt, data.position, client_token=data.client_token))
+    write_now(lambda: answer_service.remember_position(attempt, data.position, client_token=data.client_token))
     return {"position": data.position}
 
 
@@ -223,7 +239,7 @@ def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
-    write_now(lambda: attempt_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=now))
+    write_now(lambda: answer_service.set_flag(attempt, position, flagged=data.flagged, client_token=data.client_token, now=now))
     return {"position": position, "flagged": data.flagged}
 
 
@@ -235,7 +251,7 @@ def event(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     if attempt.state in FINISHED_STATES:
         raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
-    attempt_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
+    answer_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
     db.session.commit()
     return {"recorded": True}, 201
 

@@ -14,8 +14,10 @@ from ..clock import utcnow
 from ..domain import display as display_rules
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db, reads_then_writes, write_now, write_transaction
+from ..fast_lane import sitting as lane
 from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
+from ..services import answers as answer_service
 from ..services import attempts as attempt_service
 from ..services import display as display_service
 from ..services import sittings as sitting_service
@@ -131,12 +133,14 @@ def sit(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt, token, device = opened
     sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
     settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())
+    capability = lane.issue_for(attempt, current_user, token, utcnow())
     db.session.commit()
     page = make_response(
         render_template(
             "apprentice/sit.html",
             attempt=attempt,
             client_token=token,
+            capability=capability,
             sitting=sitting,
             display_classes=display_rules.display_classes(settings),
         )
@@ -197,7 +201,7 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
                 db.session.commit()
             return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
-        attempt_service.record_browser_event(attempt, "device_change", None, now)
+        answer_service.record_browser_event(attempt, "device_change", None, now)
     device = device or secrets.token_urlsafe(24)
     attempt.device_id = device
     token = attempt_service.open_in_browser(attempt, now=now)
@@ -226,7 +230,7 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     if attempt.state not in FINISHED_STATES:
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
-    answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
+    answered = answer_service.answered_count([attempt.id]).get(attempt.id, 0)
     settings = display_service.settings_for(
         attempt, attempt_service.apprentice_for(current_user), utcnow().date()
     )  # the test's display to its end
