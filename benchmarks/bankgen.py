@@ -38,7 +38,9 @@ def bank_questions(today: dt.date, seed: int = 10_000) -> list[BankQuestion]:
         topic = item.ksb[0]
         # Distinct wording per question (words of the shipped bank), so the item linter that
         # `bank import` runs finds no near-duplicates in a bank written from one template.
-        scenario = " ".join(rnd.choices(vocabulary, k=rnd.randint(12, 24)))
+        # Long enough that no two random scenarios come near the linter's threshold (at 12-24 words a
+        # few pairs of 10,000 reached it, and the import refused the bank).
+        scenario = " ".join(rnd.choices(vocabulary, k=rnd.randint(24, 36)))
         stem = f"Benchmark question about {topic}: {scenario}. Which response is best?"
         if item.type == "mcq":
             key = rnd.randrange(4)

@@ -1,8 +1,8 @@
 """S1 autosave: apprentices saving answers at random, closed loop (64 connections) and open loop (1,000 saves/s).
 
 2,000 apprentices are part-way through the test; each save is the real PUT
-/api/attempts/<id>/answers/<position> with the apprentice's session cookie, CSRF header and
-client token. Each phase runs against the baseline endpoint in the same server, A-B-A-B.
+/api/lane/<id>/answers/<position> (the sitting's fast lane) with the apprentice's session cookie
+(for CSRF), CSRF header and the test page's attempt capability. Each phase runs against the baseline endpoint in the same server, A-B-A-B.
 
 Targets: closed-loop throughput at least 60% of the baseline's; at 1,000 saves/s open loop, p99
 under 50 ms (PostgreSQL: 100 ms); no errors; no lost or duplicated saves.
@@ -163,12 +163,14 @@ def run(ctx: Context, backend: str) -> Outcome:
             srv.url,
             sitter.person,
             "PUT",
-            f"/api/attempts/{sitter.attempt_id}/answers/1",
-            json_body={"response": "counted", "revision": 10_000, "client_token": sitter.client_token},
+            f"/api/lane/{sitter.attempt_id}/answers/1",
+            json_body={"response": "counted", "revision": 10_000},
+            extra_headers={"X-Attempt-Capability": sitter.capability},
         )
+        begin = " (on SQLite one of them is the BEGIN IMMEDIATE that takes the write lock)" if backend == "sqlite" else ""
         outcome.details.append(
             f"One save, replayed in-process against the same database: {statements} SQL statements "
-            f"reach the driver (status {status}); the baseline runs none."
+            f"reach the driver{begin} (status {status}); the baseline runs none."
         )
         cpu_save = harness.cpu_per_request(closed_runs["save"])
         cpu_base = harness.cpu_per_request(closed_runs["baseline"])

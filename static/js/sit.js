@@ -341,7 +341,10 @@
     }).catch(function () { if (state.keptPosition === position) { state.keptPosition = null; } });
   }
   function load(position, moveFocus) {
-    return request("GET", lane + "/questions/" + position).then(function (r) {
+    var shown = initial && initial.question && initial.question.position === position ? initial.question : null;
+    if (initial) { initial.question = null; }  // used once: a later visit to the question asks again
+    var fetched = shown ? Promise.resolve({ ok: true, status: 200, data: shown }) : request("GET", lane + "/questions/" + position);
+    return fetched.then(function (r) {
       if (!r.ok) {
         if (r.data.error === "paused") {
           // Shown again when the clock restarts (applyClock); if it already has, load it now.
@@ -496,7 +499,12 @@
   window.addEventListener("offline", function () { setOffline(true); });
   if (navigator.onLine === false) { setOffline(true); }
 
-  request("GET", lane).then(function (r) {
+  // The page arrives with the navigator, the clock and the question on screen (no request before the first
+  // question shows); a page without them (or any later load) asks the fast lane.
+  var initial = null;
+  try { initial = JSON.parse((el("sitting-initial") || {}).textContent || "null"); } catch (e) { initial = null; }
+  var firstLoad = initial && initial.status ? Promise.resolve({ ok: true, status: 200, data: initial.status }) : request("GET", lane);
+  firstLoad.then(function (r) {
     if (!r.ok) { say(r.data.message || "The test could not be loaded."); if (r.data.error === "already_submitted") { finish(); } return; }
     state.questions = r.data.questions;
     state.questions.forEach(function (q) { state.revisions[q.position] = q.revision || 0; });

@@ -135,12 +135,14 @@ def sit(attempt_id: int):  # type: ignore[no-untyped-def]
     settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())
     capability = lane.issue_for(attempt, current_user, token, utcnow())
     db.session.commit()
+    initial = lane.first_screen(capability, attempt.id, utcnow())
     page = make_response(
         render_template(
             "apprentice/sit.html",
             attempt=attempt,
             client_token=token,
             capability=capability,
+            initial=initial,
             sitting=sitting,
             display_classes=display_rules.display_classes(settings),
         )

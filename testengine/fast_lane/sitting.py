@@ -38,6 +38,17 @@ def issue_for(attempt: Attempt, user: User, browser_token: str, now: dt.datetime
     )
 
 
+def first_screen(token: str, attempt_id: int, now: dt.datetime) -> dict[str, Any] | None:
+    """What the test page shows first (navigator, clock, the question on screen), so it needs no request
+    before the first question appears; None when the attempt cannot show one (stopped, finished)."""
+    cap = capabilities.read(token, attempt_id, now)
+    try:
+        status = navigator(cap, now)
+        return {"status": status, "question": question(cap, status["position"], now)}
+    except AttemptError:
+        return None
+
+
 def _params(cap: Capability, **extra: Any) -> dict[str, Any]:
     return {
         "attempt_id": cap.attempt_id,
