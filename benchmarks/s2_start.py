@@ -275,6 +275,10 @@ def run(ctx: Context, backend: str) -> Outcome:
         for r in start_runs:
             done = [s.done for s in r.of("started")]
             spans.append((max(done) - r.started) if done else math.inf)
+        # Starts per second: apprentices on their first question per second from each release to its last start.
+        outcome.figures["starts"] = (
+            released / sum(spans) if not_started == 0 and all(math.isfinite(x) and x > 0 for x in spans) else None
+        )
         within = sum(1 for v in started_lat if v <= TARGET_SECONDS)
         outcome.targets = [
             Target(
