@@ -5,6 +5,7 @@ from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
 from .audit import AuditEntry, AuditLogIsAppendOnly
 from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
 from .draws import DrawPool, ItemExposure
+from .limits import RateLimitCounter
 from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
 from .results import MethodResult, OverallResult, ResitAgreement
@@ -28,6 +29,7 @@ __all__ = [
     "DrawPool",
     "ItemExposure",
     "Incident",
+    "RateLimitCounter",
     "InvigilatorMessage",
     "Mark",
     "MarkerClearance",

@@ -41,6 +41,7 @@ from tests.faults.test_kill9 import (  # noqa: F401  (server_database is the fix
 
 pytestmark = pytest.mark.slow
 SAVES_EACH = 8
+LIMIT = 40  # sign-in POSTs per address per hour, across both hosts
 
 
 def _read(url: str, statement: sa.Executable, params: dict[str, object] | None = None) -> list[sa.Row[tuple[object, ...]]]:
@@ -90,6 +91,10 @@ def test_two_hosts_share_saves_pauses_the_board_and_one_sweep(server_database: s
     url = server_database
     prepared = _prepare(url, tmp_path / "instance")
     hosts = [Server(url, tmp_path / f"instance-{name}", tmp_path / f"gunicorn-{name}.log") for name in ("a", "b")]
+    for host in hosts:  # the sign-in limit per address, counted in the shared database
+        host.env.update(
+            {"TESTENGINE_RATELIMIT_STORAGE_URI": "database://", "TESTENGINE_RATELIMIT_PER_ADDRESS": f"{LIMIT} per hour"}
+        )
     stop = threading.Event()
     try:
         for host in hosts:
@@ -190,6 +195,29 @@ def test_two_hosts_share_saves_pauses_the_board_and_one_sweep(server_database: s
             _use(late_browser, host)
             status, data = _lane_save(late_browser, late_capability, 1, "too late", revision=200)
             assert status == 409 and data["error"] in ("already_submitted", "time_up"), (status, data)
+        # The per-address sign-in limit holds across hosts: so far 7 sign-ins (6 apprentices, the invigilator);
+        # wrong passwords alternate between the hosts, and the POST after the limit is refused, whichever host.
+        stranger = Browser(hosts[0].port, "nobody@kill9.test", 0, [], Random(7), stop)
+        posted, refused_at = 1 + len(browsers), None
+        while refused_at is None and posted < 2 * LIMIT:
+            _use(stranger, hosts[posted % 2])
+            page = stranger.call("GET", "/login", until=time.monotonic() + 30)
+            assert page and page[0] == 200
+            form = urlencode({"identifier": stranger.email, "password": "wrong password", "csrf_token": csrf_token_from(page[2])})
+            answer = stranger.call(
+                "POST",
+                "/login",
+                form.encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"},
+                until=time.monotonic() + 30,
+            )
+            assert answer is not None
+            posted += 1
+            if answer[0] == 429:
+                refused_at = posted
+            else:
+                assert answer[0] in (200, 401), answer[:2]  # "not recognised", the form again
+        assert refused_at == LIMIT + 1, f"refused at sign-in POST {refused_at}, not at {LIMIT + 1}"
         for host in hosts:
             assert "Traceback" not in host.tail(), host.tail()
     finally:
