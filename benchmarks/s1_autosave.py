@@ -155,7 +155,7 @@ def run(ctx: Context, backend: str) -> Outcome:
             srv.url,
             sitter.person,
             "PUT",
-            f"/api/lane/{sitter.attempt_id}/answers/1",
+            f"/api/lane/{sitter.attempt_id}/answers/{next(p for p in range(1, 41) if p not in sitter.mcq_positions)}",
             json_body={"response": "counted", "revision": 10_000},
             extra_headers={"X-Attempt-Capability": sitter.capability},
         )

@@ -213,7 +213,7 @@ def check(ledger: SaveLedger, engine: sa.Engine, *, base_minutes: int = 120) -> 
             Check(
                 "saves after the deadline refused",
                 ledger.late_refused == ledger.late_answered,
-                f"{ledger.late_refused} of {ledger.late_answered} answered refused with 409",
+                f"{ledger.late_refused} of {ledger.late_answered} answered refused (409 from the statement, or 401: the capability ran out with the time)",
             ),
             Check(
                 "nothing stored after the deadline, earlier answers kept",
