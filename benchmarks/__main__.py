@@ -1,4 +1,4 @@
-"""Capacity benchmarks of a sitting day: `python -m benchmarks` runs S1-S6; `python -m benchmarks S1 S3` runs some.
+"""Capacity benchmarks of a sitting day: `python -m benchmarks` runs S1-S7; `python -m benchmarks S1 S3` runs some.
 
     python -m benchmarks                      all scenarios, SQLite and PostgreSQL
     python -m benchmarks S1 --backend sqlite  one scenario on one database
@@ -38,9 +38,13 @@ SCENARIOS = {
     "S4": "Marks to grades, 100,000 scripts",
     "S5": "Item statistics, 1,000,000 responses",
     "S6": "Invigilation boards under load",
+    "S7": "Question page views",
 }
-HTTP = ("S1", "S2", "S6")
-DATABASE = ("S1", "S2", "S4", "S5", "S6")
+HTTP = ("S1", "S2", "S6", "S7")
+DATABASE = ("S1", "S2", "S4", "S5", "S6", "S7")
+# Tuned Moodle 4.5 on this kind of machine (two cores), per second: autosaves, quiz starts, question page views.
+MOODLE = {"saves": 74.0, "starts": 22.0, "views": 22.0}
+SIDE_BY_SIDE = (("saves", "S1"), ("starts", "S2"), ("views", "S7"))
 
 
 def versions() -> str:
@@ -67,6 +71,26 @@ def section(name: str, outcomes: list[Outcome], doc: str) -> None:
     for outcome in outcomes:
         body += [outcome.markdown(), ""]
     write_section(f"capacity-{name.lower()}", "\n".join(body))
+
+
+def side_by_side(all_outcomes: dict[str, list[Outcome]]) -> str:
+    """Saves, starts and views per second against tuned Moodle's on this kind of machine, as ratios."""
+    parts = []
+    for backend in ("SQLite", "PostgreSQL"):
+        figures = []
+        for kind, scenario in SIDE_BY_SIDE:
+            found = [o for o in all_outcomes.get(scenario, []) if o.backend == backend and kind in o.figures]
+            if not found:
+                figures.append(f"{kind} not run")
+                continue
+            value = found[0].figures[kind]
+            if value is None:
+                figures.append(f"{kind}: some never finished, so no rate (Moodle {MOODLE[kind]:.0f}/s)")
+            else:
+                figures.append(f"{kind} {value:,.0f}/s = {value / MOODLE[kind]:.1f}x Moodle's {MOODLE[kind]:.0f}/s")
+        if any("not run" not in f for f in figures):
+            parts.append(f"{backend}: " + "; ".join(figures))
+    return "Side by side with tuned Moodle 4.5 on this kind of machine: " + (" | ".join(parts) or "nothing run") + "."
 
 
 def summary(all_outcomes: dict[str, list[Outcome]], world: dataset.World | None, wall: float) -> None:
@@ -99,6 +123,8 @@ def summary(all_outcomes: dict[str, list[Outcome]], world: dataset.World | None,
         "ratios to the baseline are the figures to compare between runs.",
         "",
         *rows,
+        "",
+        side_by_side(all_outcomes),
         "",
         f"Whole run {wall / 60:.1f} min.",
     ]
@@ -143,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 s4_grades,
                 s5_item_stats,
                 s6_invigilation,
+                s7_views,
             )
 
             doc = {
@@ -152,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 "S4": s4_grades,
                 "S5": s5_item_stats,
                 "S6": s6_invigilation,
+                "S7": s7_views,
             }[name].__doc__ or ""
             section(name, outcomes[name], doc)
             for o in outcomes[name]:
@@ -160,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                     + "; ".join(f"{t.what}: {t.result} ({'pass' if t.passed else 'MISS'})" for t in o.targets)
                     + ("" if o.correct else " -- CORRECTNESS FAILED: " + "; ".join(c.what for c in o.checks if not c.ok))
                 )
+        log(side_by_side(outcomes))
         if set(chosen) == set(SCENARIOS):
             summary(outcomes, world, time.perf_counter() - started)
     finally:
@@ -186,13 +215,14 @@ def run_scenario(name: str, ctx: Context | None, backends: list[str]) -> list[Ou
         s4_grades,
         s5_item_stats,
         s6_invigilation,
+        s7_views,
     )
 
     if name == "S3":
         return [s3_draws.run()]
     assert ctx is not None
     if name in HTTP:
-        module = {"S1": s1_autosave, "S2": s2_start, "S6": s6_invigilation}[name]
+        module = {"S1": s1_autosave, "S2": s2_start, "S6": s6_invigilation, "S7": s7_views}[name]
         return [module.run(ctx, backend) for backend in backends]
     out: list[Outcome] = []
     for backend in backends:

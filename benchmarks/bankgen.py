@@ -37,10 +37,10 @@ def bank_questions(today: dt.date, seed: int = 10_000) -> list[BankQuestion]:
         due_on = dt.date(due.year, due.month, due.day)
         topic = item.ksb[0]
         # Distinct wording per question (words of the shipped bank), so the item linter that
-        # `bank import` runs finds no near-duplicates in a bank written from one template; 20 to 32
-        # words, as with fewer a few of the 50 million pairs share enough words by chance to be
-        # refused as undeclared near-duplicates.
-        scenario = " ".join(rnd.choices(vocabulary, k=rnd.randint(20, 32)))
+        # `bank import` runs finds no near-duplicates in a bank written from one template.
+        # Long enough that no two random scenarios come near the linter's threshold (at 12-24 words a
+        # few pairs of 10,000 reached it, and the import refused the bank).
+        scenario = " ".join(rnd.choices(vocabulary, k=rnd.randint(24, 36)))
         stem = f"Benchmark question about {topic}: {scenario}. Which response is best?"
         if item.type == "mcq":
             key = rnd.randrange(4)

@@ -75,6 +75,7 @@ class Sitter:
     client_token: str
     extra_percent: int
     mcq_positions: list[int]
+    capability: str = ""  # the test page's signed attempt capability, for the sitting's fast lane
 
 
 @dataclass
@@ -239,6 +240,23 @@ def checkpoint_sqlite(path: Path) -> None:
 
 
 # --- building the world ---------------------------------------------------------------------
+
+
+def _capability(app: Any, attempt: dict[str, Any], user_id: int, seed: int, mcq_positions: list[int]) -> str:
+    """The attempt capability the test page would give this sitter's browser (session version 1, as signed in)."""
+    from testengine.fast_lane.capability import issue
+
+    grace = dt.timedelta(seconds=int(app.config["TESTENGINE"]["SAVE_GRACE_SECONDS"]))
+    with app.app_context():
+        return issue(
+            attempt_id=attempt["b_id"],
+            user_id=user_id,
+            session_version=1,
+            browser_token=attempt["client_token"],
+            expires_at=attempt["deadline_at"] + grace,
+            seed=seed,
+            closed={p: frozenset(str(i) for i in range(4)) for p in mcq_positions},
+        )
 
 
 def build_templates(ws: Workspace, *, postgres: bool) -> World:
@@ -777,6 +795,7 @@ def _populate(app: Any) -> World:
             people[user_id] = Person(user_id, apprentice_of.get(user_id), serializer.dumps(dict(session)), csrf)
 
     mcq_positions = {}
+    seeds = {attempt_id: row["seed"] for (attempt_id, _a, _s), row in zip(attempt_rows, attempts)}
     for (attempt_id, _a, _s), (_n, paper) in zip(attempt_rows, attempt_papers):
         mcq_positions[attempt_id] = [p for p, q in enumerate(paper.questions, start=1) if q.type == "mcq"]
     world = World(
@@ -787,6 +806,7 @@ def _populate(app: Any) -> World:
         sitter = Sitter(
             people[apprentice_users[k]], attempt_id, s, tokens[attempt_id], extra.get(a, 0), mcq_positions[attempt_id]
         )
+        sitter.capability = _capability(app, updates[k], apprentice_users[k], seeds[attempt_id], mcq_positions[attempt_id])
         (world.sitters if k < n_sitters else world.expired).append(sitter)
     first_starter = n_sitters + n_expired
     for r in range(START_ROUNDS):

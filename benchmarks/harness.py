@@ -242,6 +242,7 @@ def count_statements(
     *,
     json_body: Any = None,
     form: dict[str, str] | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> tuple[int, int]:
     """One request through the app in this process, against the scenario's database: (status, SQL statements run).
 
@@ -262,7 +263,7 @@ def count_statements(
         method=method,
         json=json_body,
         data=form,
-        headers={"User-Agent": USER_AGENT, "X-CSRFToken": person.csrf},
+        headers={"User-Agent": USER_AGENT, "X-CSRFToken": person.csrf, **(extra_headers or {})},
         environ_base={"REMOTE_ADDR": REMOTE_ADDR},
     )
     with app.app_context():

@@ -33,6 +33,8 @@ class Outcome:
     profile: str | None = None
     fix: str | None = None
     seconds: float = 0.0
+    # Per-second figures for the side-by-side line (saves, starts, views); None: it never finished.
+    figures: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def missed(self) -> bool:

@@ -113,6 +113,8 @@ def _init_extensions(app: Flask, settings: Mapping[str, Any]) -> None:
     migrations = str(Path(__file__).resolve().parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     csrf.init_app(app)
+    from . import rate_limit_store  # noqa: F401  (registers the database:// storage the limiter may be given)
+
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -16,6 +16,9 @@ AREA_RULES: dict[str, frozenset[str]] = {}
 PUBLIC_ENDPOINTS: set[str] = {"static", "favicon"}
 # What a person with a temporary password may still reach: everything else sends them to choose their own.
 PASSWORD_CHANGE_ENDPOINTS: frozenset[str] = frozenset({"auth.change_password", "auth.logout"})
+# area -> a check of the request's own credential (the attempt capability of the sitting's fast lane),
+# used INSTEAD of a signed-in user: None lets the request in, else (status, error code, message).
+CAPABILITY_AREAS: dict[str, Callable[[], tuple[int, str, str] | None]] = {}
 # endpoint -> a test of the request's address that lets a machine in without signing in (a metrics scraper).
 ADDRESS_RULES: dict[str, Callable[[], bool]] = {}
 
@@ -35,6 +38,20 @@ def restrict(blueprint: Blueprint, roles: Iterable[str], *, within: str | None =
     because requests carry the full dotted name ("api.attempts")."""
     name = f"{within}.{blueprint.name}" if within else blueprint.name
     AREA_RULES[name] = frozenset(roles)
+
+
+def restrict_to_capability(
+    blueprint: Blueprint, check: Callable[[], tuple[int, str, str] | None], *, owner: str, within: str | None = None
+) -> None:
+    """An area whose requests carry a signed capability instead of a signed-in session user.
+
+    `owner` is the role the capability is issued to (the access matrix expects it let in, with its
+    capability, and everyone without one refused with 401). The check must not touch the database:
+    what can be revoked is re-checked by each request's own statement.
+    """
+    name = f"{within}.{blueprint.name}" if within else blueprint.name
+    AREA_RULES[name] = frozenset({owner})
+    CAPABILITY_AREAS[name] = check
 
 
 def _rule_for(blueprint_name: str | None) -> frozenset[str] | None:
@@ -62,6 +79,10 @@ def check_access():  # type: ignore[no-untyped-def]
     rule = _rule_for(full_name)
     if rule is None:
         return _refuse(403, "no_access_rule", "This page has no access rule.")
+    by_capability = CAPABILITY_AREAS.get(full_name or "")
+    if by_capability is not None:  # no user is loaded: the capability says who, and for what
+        refused = by_capability()
+        return None if refused is None else _refuse(*refused)
     by_address = ADDRESS_RULES.get(endpoint)
     if by_address is not None and by_address():
         return None

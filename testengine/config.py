@@ -63,7 +63,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     ),
     "LOGIN_FAILURES_ALLOWED": (5, _int, "wrong passwords for one account before it is throttled"),
     "LOGIN_LOCK_SECONDS": (300, _int, "how long a throttled account waits"),
-    "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage (use redis:// or memcached:// for many hosts)"),
+    "RATELIMIT_STORAGE_URI": (
+        "memory://",
+        str,
+        "Flask-Limiter storage: database:// keeps the counts in the app's database, shared by many hosts",
+    ),
     "RATELIMIT_PER_ADDRESS": ("600 per minute", str, "requests to the login form per address"),
     "DISPLAY_TIMEZONE": ("Europe/London", _timezone, "time zone of times shown in letters and reports (times are stored in UTC)"),
     "RETENTION_DAYS": (2190, _int, "days after a result is released before personal data is pseudonymised"),

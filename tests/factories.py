@@ -89,6 +89,7 @@ class Sitter:
         assert page.status_code == 200, page.status_code
         html = page.get_data(as_text=True)
         self.token = re.search(r'data-token="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+        self.capability = re.search(r'data-capability="([^"]+)"', html).group(1)  # type: ignore[union-attr]
         self.csrf = csrf_of(html)
         self.revisions: dict[int, int] = {}
 
@@ -122,6 +123,27 @@ class Sitter:
 
     def event(self, kind: str) -> Any:
         return self.client.post(f"{self.api}/events", json={"kind": kind, "client_token": self.token}, headers=self.headers())
+
+    # The fast lane: the same requests, let in by the page's attempt capability instead of the session's user.
+    @property
+    def lane(self) -> str:
+        return f"/api/lane/{self.attempt_id}"
+
+    def lane_headers(self, capability: str | None = None) -> dict[str, str]:
+        return {"X-CSRFToken": self.csrf, "X-Attempt-Capability": capability or self.capability}
+
+    def lane_save(self, position: int, response: str | None, revision: int | None = None, **kwargs: Any) -> Any:
+        if revision is None:
+            revision = self.revisions.get(position, 0) + 1
+        self.revisions[position] = max(self.revisions.get(position, 0), revision)
+        return self.client.put(
+            f"{self.lane}/answers/{position}",
+            json={"response": response, "revision": revision},
+            headers=self.lane_headers(**kwargs),
+        )
+
+    def lane_get(self, path: str = "", **kwargs: Any) -> Any:
+        return self.client.get(f"{self.lane}{path}", headers=self.lane_headers(**kwargs))
 
     def submit(self) -> Any:
         return self.client.post(f"{self.api}/submit", json={"confirm": True, "client_token": self.token}, headers=self.headers())

@@ -16,9 +16,7 @@ MAX_LINES = 500
 # Today's modules over MAX_LINES, each with the most lines it may have (its size once `ruff format`
 # wraps it at 130 columns). The list only shrinks: split a module below MAX_LINES and take it off;
 # no module joins it, and none on it may grow.
-OVER_THE_LIMIT = {
-    "testengine/services/attempts.py": 623,
-}
+OVER_THE_LIMIT: dict[str, int] = {}
 
 # Import cycles still to break. Empty: keep it so. A cycle hidden by an import inside a function counts
 # too (it only moves the failure from import time to the first call).

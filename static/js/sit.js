@@ -5,6 +5,9 @@
   var root = document.getElementById("sitting");
   if (!root) { return; }
   var api = root.dataset.api;
+  // The sitting's own requests go by the fast lane, let in by the attempt capability the page was given.
+  var lane = root.dataset.lane;
+  var capability = root.dataset.capability;
   var token = root.dataset.token;
   var finishedUrl = root.dataset.finished;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -48,20 +51,37 @@
     if (!offline && banner.textContent) { banner.textContent = ""; }
   }
 
-  function request(method, url, body) {
+  var RENEW = { capability_expired: true, capability_invalid: true };
+  function request(method, url, body, renewed) {
+    var headers = { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" };
+    var onLane = url.indexOf(lane) === 0;
+    if (onLane) { headers["X-Attempt-Capability"] = capability; }
     return fetch(url, {
-      method: method, credentials: "same-origin", cache: "no-store",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      method: method, credentials: "same-origin", cache: "no-store", headers: headers,
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
       setOffline(false);
       return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
+        var result = { status: response.status, ok: response.ok, data: data, retryAfter: retryAfterMs(response) };
+        if (onLane && !renewed && response.status === 401 && RENEW[data.error]) {
+          // The capability ran out (the deadline moved on after a pause): ask for a new one once, then retry.
+          return renewCapability().then(function (renewedOk) { return renewedOk ? request(method, url, body, true) : result; });
+        }
+        return result;
       });
     }, function (failure) {  // no answer at all: the network (not the server) failed
       setOffline(true);
       throw failure;
     });
+  }
+  function renewCapability() {
+    return fetch(api + "/capability?client_token=" + encodeURIComponent(token), {
+      credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" }
+    }).then(function (fresh) { return fresh.ok ? fresh.json() : {}; }).then(function (data) {
+      if (!data.capability) { return false; }
+      capability = data.capability;
+      return true;
+    }, function () { return false; });
   }
 
   // Retry-After in seconds (503: the server is busy); null when absent or not a number of seconds.
@@ -127,7 +147,7 @@
     if (left <= 0) { timeUp(); }
   }
   function resync() {
-    return request("GET", api + "/clock?client_token=" + encodeURIComponent(token) + "&messages_after=" + state.lastMessage).then(function (r) {
+    return request("GET", lane + "/clock?messages_after=" + state.lastMessage).then(function (r) {
       if (r.ok) { applyReply(r.data); }
     }).catch(function () { /* offline: keep counting, retry later */ });
   }
@@ -258,7 +278,7 @@
       scheduleRetry(wait);
       return Promise.resolve(false);
     }
-    var promise = request("PUT", api + "/answers/" + position, { response: entry.response, revision: entry.revision, client_token: token })
+    var promise = request("PUT", lane + "/answers/" + position, { response: entry.response, revision: entry.revision })
       .then(function (r) {
         state.saving[position] = null;
         if (r.ok) {
@@ -282,7 +302,7 @@
           scheduleRetry(state.busyUntil - Date.now());
           return false;
         }
-        if (r.status >= 400 && r.status < 500 && code !== "login_required") {
+        if (r.status >= 400 && r.status < 500 && code !== "login_required" && code !== "capability_revoked") {
           clearPending(position, entry.revision); setSaveStatus("Not saved: " + (r.data.message || "refused"), true); return true;
         }
         throw new Error("retry");
@@ -382,14 +402,17 @@
   function keepPosition(position) {
     if (position === state.keptPosition || state.superseded || state.over) { return; }
     state.keptPosition = position;
-    request("PUT", api + "/position", { position: position, client_token: token }).then(function (r) {
+    request("PUT", lane + "/position", { position: position }).then(function (r) {
       if (!r.ok && state.keptPosition === position) { state.keptPosition = null; }
     }).catch(function () { if (state.keptPosition === position) { state.keptPosition = null; } });
   }
   // Questions already seen are kept in memory: while the connection is down the apprentice can go
   // back to any of them (with the answer given last), and only an unseen one must wait.
   function load(position, moveFocus) {
-    return request("GET", api + "/questions/" + position).then(function (r) {
+    var shown = initial && initial.question && initial.question.position === position ? initial.question : null;
+    if (initial) { initial.question = null; }  // used once: a later visit to the question asks again
+    var fetched = shown ? Promise.resolve({ ok: true, status: 200, data: shown }) : request("GET", lane + "/questions/" + position);
+    return fetched.then(function (r) {
       if (!r.ok) {
         if (r.data.error === "paused") {
           // Shown again when the clock restarts (applyClock); if it already has, load it now.
@@ -497,7 +520,7 @@
   function toggleFlag() {
     var q = state.questions[state.position - 1];
     var flagged = !q.flagged;
-    request("PUT", api + "/flags/" + q.position, { flagged: flagged, client_token: token }).then(function (r) {
+    request("PUT", lane + "/flags/" + q.position, { flagged: flagged }).then(function (r) {
       if (!r.ok) { if (r.data.error === "superseded") { superseded(); } else { say(r.data.message || "Could not flag."); } return; }
       q.flagged = flagged;
       var button = el("flag");
@@ -548,7 +571,7 @@
 
   function report(kind) {
     if (state.over || state.superseded) { return; }
-    request("POST", api + "/events", { kind: kind, client_token: token }).catch(function () {});
+    request("POST", lane + "/events", { kind: kind }).catch(function () {});
   }
 
   // ---- wiring ----
@@ -571,7 +594,12 @@
   window.addEventListener("offline", function () { setOffline(true); });
   if (navigator.onLine === false) { setOffline(true); }
 
-  request("GET", api).then(function (r) {
+  // The page arrives with the navigator, the clock and the question on screen (no request before the first
+  // question shows); a page without them (or any later load) asks the fast lane.
+  var initial = null;
+  try { initial = JSON.parse((el("sitting-initial") || {}).textContent || "null"); } catch (e) { initial = null; }
+  var firstLoad = initial && initial.status ? Promise.resolve({ ok: true, status: 200, data: initial.status }) : request("GET", lane);
+  firstLoad.then(function (r) {
     if (!r.ok) { say(r.data.message || "The test could not be loaded."); if (r.data.error === "already_submitted") { finish(); } return; }
     state.questions = r.data.questions;
     state.questions.forEach(function (q) { state.revisions[q.position] = q.revision || 0; });

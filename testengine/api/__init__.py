@@ -10,6 +10,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 access.restrict(bp, roles=())
 
 
+from ..fast_lane.views import bp as lane_bp  # noqa: E402
 from .attempts import bp as attempts_bp  # noqa: E402
 from .bookings import bp as bookings_bp  # noqa: E402
 from .live import bp as live_bp  # noqa: E402
@@ -19,6 +20,7 @@ bp.register_blueprint(attempts_bp)
 bp.register_blueprint(bookings_bp)
 bp.register_blueprint(live_bp)
 bp.register_blueprint(sittings_bp)
+bp.register_blueprint(lane_bp)
 
 
 @bp.route("/me")

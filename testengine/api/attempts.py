@@ -13,9 +13,11 @@ from .. import access
 from ..clock import utcnow
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db
+from ..fast_lane import sitting as lane
 from ..models import Answer, AttemptQuestion, QuestionVersion
 from ..ops.metrics import SAVES
 from ..service_settings import attempt_settings
+from ..services import answers as answer_service
 from ..services import attempts as attempt_service
 from ..services import messages as message_service
 from ..storage import reads_then_writes
@@ -149,6 +151,19 @@ def clock(attempt_id: int):  # type: ignore[no-untyped-def]
     return {"clock": _clock(attempt), "superseded": query.client_token not in (None, attempt.client_token), "messages": messages}
 
 
+@bp.get("/<int:attempt_id>/capability")
+def capability(attempt_id: int):  # type: ignore[no-untyped-def]
+    """A fresh attempt capability for the window that holds the attempt (its deadline moved, or it expired)."""
+    query = parse_query(ClockQuery, request.args)
+    attempt = _load(attempt_id)
+    if attempt.state in FINISHED_STATES:
+        raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
+    if query.client_token is None or query.client_token != attempt.client_token:
+        raise attempt_service.AttemptError("This test was opened in another browser window.", code="superseded")
+    issued = lane.issue_for(attempt, current_user, attempt.client_token, utcnow())
+    return {"capability": issued}
+
+
 @bp.get("/<int:attempt_id>/questions/<int:position>")
 def question(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     """Only this question, only what a candidate may see: never the key, rationales or marking guide."""
@@ -196,10 +211,10 @@ def save(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
     # Refusals before the write lock; the paper's accepted responses are read once per attempt.
-    attempt_service.check_save(attempt, position, data.response, data.client_token, now, settings=attempt_settings())
+    answer_service.check_save(attempt, position, data.response, data.client_token, now, settings=attempt_settings())
     clock = _clock(attempt, now)  # from the row just read; the save below changes nothing it depends on
     writing_from_here()
-    result = attempt_service.save_answer(
+    result = answer_service.save_answer(
         attempt,
         position,
         response=data.response,
@@ -219,7 +234,7 @@ def position(attempt_id: int):  # type: ignore[no-untyped-def]
     data = _body(PositionBody)
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     writing_from_here()
-    attempt_service.remember_position(attempt, data.position, client_token=data.client_token)
+    answer_service.remember_position(attempt, data.position, client_token=data.client_token)
     return {"position": data.position}
 
 
@@ -231,7 +246,7 @@ def flag(attempt_id: int, position: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     _submit_if_time_is_up(attempt, now)
     writing_from_here()
-    attempt_service.set_flag(
+    answer_service.set_flag(
         attempt, position, flagged=data.flagged, client_token=data.client_token, now=now, settings=attempt_settings()
     )
     return {"position": position, "flagged": data.flagged}
@@ -245,7 +260,7 @@ def event(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt = attempt_service.own_attempt(attempt_id, current_user)
     if attempt.state in FINISHED_STATES:
         raise attempt_service.AttemptError("This test has been submitted.", code="already_submitted")
-    attempt_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
+    answer_service.record_browser_event(attempt, data.kind, data.detail, utcnow())
     return {"recorded": True}, 201
 
 

@@ -14,15 +14,17 @@ from ..clock import utcnow
 from ..domain import display as display_rules
 from ..domain.attempt_states import FINISHED_STATES, AttemptState
 from ..extensions import db
+from ..fast_lane import sitting as lane
 from ..models import Booking, Sitting
 from ..ops.metrics import STARTS
 from ..service_settings import attempt_settings
+from ..services import answers as answer_service
 from ..services import attempts as attempt_service
 from ..services import display as display_service
 from ..services import invigilation, starts
 from ..services import sittings as sitting_service
 from ..storage import reads_then_writes
-from ..storage.requests import discard, write_apart, writing_from_here
+from ..storage.requests import commit_so_far, discard, write_apart, writing_from_here
 from .blueprint import bp
 from .forms import DisplayForm, StartForm
 
@@ -177,11 +179,16 @@ def sit(attempt_id: int):  # type: ignore[no-untyped-def]
     attempt, token, device = opened
     sitting = db.session.get(Sitting, attempt.sitting_id) if attempt.sitting_id else None
     settings = display_service.settings_for(attempt, attempt_service.apprentice_for(current_user), utcnow().date())
+    capability = lane.issue_for(attempt, current_user, token, utcnow())
+    commit_so_far()  # the first screen is read on the fast lane's own connection: it must see the claim
+    initial = lane.first_screen(capability, attempt.id, utcnow())
     page = make_response(
         render_template(
             "apprentice/sit.html",
             attempt=attempt,
             client_token=token,
+            capability=capability,
+            initial=initial,
             sitting=sitting,
             display_classes=display_rules.display_classes(settings),
         )
@@ -241,7 +248,7 @@ def _open_sitting_page(attempt_id: int):  # type: ignore[no-untyped-def]
                 invigilation.request_device_change(attempt, now=now)
             return make_response(render_template("apprentice/ask_invigilator.html", attempt=attempt), 403)
         booking.device_change_allowed = False
-        attempt_service.record_browser_event(attempt, "device_change", None, now)
+        answer_service.record_browser_event(attempt, "device_change", None, now)
     device = device or secrets.token_urlsafe(24)
     attempt.device_id = device
     token = attempt_service.open_in_browser(attempt, now=now)
@@ -269,7 +276,7 @@ def finished(attempt_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     if attempt.state not in FINISHED_STATES:
         return redirect(url_for("apprentice.sit", attempt_id=attempt.id))
-    answered = attempt_service.answered_count([attempt.id]).get(attempt.id, 0)
+    answered = answer_service.answered_count([attempt.id]).get(attempt.id, 0)
     settings = display_service.settings_for(
         attempt, attempt_service.apprentice_for(current_user), utcnow().date()
     )  # the test's display to its end

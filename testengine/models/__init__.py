@@ -5,6 +5,7 @@ from .attempts import Answer, Attempt, AttemptEvent, AttemptQuestion, Stoppage
 from .audit import AuditEntry, AuditLogIsAppendOnly
 from .banks import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard
 from .draws import DrawPool, ItemExposure
+from .limits import RateLimitCounter
 from .marking import Mark, MarkerClearance, MarkingClaim, SecondMarkingDecision, StandardisationItem, StandardisationMark
 from .people import Adjustment, AdjustmentKind, Apprentice, Role, User, UserRole
 from .practice import PracticeAttempt
@@ -30,6 +31,7 @@ __all__ = [
     "DrawPool",
     "ItemExposure",
     "Incident",
+    "RateLimitCounter",
     "InvigilatorMessage",
     "Mark",
     "MarkerClearance",

@@ -59,3 +59,8 @@ def response_problem_at(attempt: Attempt, position: int, response: str | None) -
     option ids), or None. Free text is checked elsewhere, for length only; a position not on the
     paper is left to the save, which says so."""
     return response_problem(_paper_responses.of(attempt).get(position), response)
+
+
+def accepted_of(attempt: Attempt) -> dict[int, frozenset[str] | None]:
+    """What each question of the attempt's paper accepts (position -> option ids; None: free text)."""
+    return _paper_responses.of(attempt)

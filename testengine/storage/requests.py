@@ -60,6 +60,12 @@ def discard() -> None:
     setattr(g, _REFUSED, True)
 
 
+def commit_so_far() -> None:
+    """Commit what this request has written so far, for a read on another connection (the fast lane's)
+    that must see it; the edge commits whatever follows."""
+    db.session.commit()
+
+
 def writing_from_here() -> None:
     """In a view that read without the write lock (a GET, or `reads_then_writes`): it writes from here on.
 

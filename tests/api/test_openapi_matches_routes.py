@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from testengine.api import attempts as attempts_api
 from testengine.api import live as live_api
+from testengine.fast_lane import views as lane_api
 from testengine.services.attempts import BROWSER_EVENTS, MAX_ANSWER_CHARS
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
@@ -22,6 +23,10 @@ BODY_MODELS = {
     "recordEvent": attempts_api.EventBody,
     "submitAttempt": attempts_api.SubmitBody,
     "heartbeat": live_api.HeartbeatBody,
+    "laneSaveAnswer": lane_api.SaveBody,
+    "laneSetFlag": lane_api.FlagBody,
+    "laneSetPosition": lane_api.PositionBody,
+    "laneRecordEvent": lane_api.EventBody,
 }
 LIMITS = ("type", "minLength", "maxLength", "minimum", "maximum", "nullable")
 
@@ -92,7 +97,10 @@ def test_every_write_needs_the_csrf_header_and_every_error_is_the_error_schema(o
     assert set(error["required"]) == {"error", "message"}
     for (method, path), operation in _described(openapi_document).items():
         if method != "get":
-            assert {"session": [], "csrfToken": []} in operation["security"], f"{method.upper()} {path} without X-CSRFToken"
+            # The session API takes the session cookie; the fast lane the attempt capability; both the CSRF header.
+            assert ({"session": [], "csrfToken": []} in operation["security"]) or (
+                path.startswith("/api/lane/") and {"attemptCapability": [], "csrfToken": []} in operation["security"]
+            ), f"{method.upper()} {path} without X-CSRFToken"
         for status, response in operation["responses"].items():
             if str(status).startswith("4"):
                 schema = _resolve(openapi_document, response)["content"]["application/json"]["schema"]
@@ -129,7 +137,12 @@ def test_the_documented_values_are_the_ones_the_server_accepts(openapi_document)
     assert schemas["SaveBody"]["properties"]["response"]["maxLength"] == MAX_ANSWER_CHARS
 
 
-QUERY_MODELS = {"attemptClock": attempts_api.ClockQuery, "liveUpdates": live_api.StreamQuery}
+QUERY_MODELS = {
+    "attemptClock": attempts_api.ClockQuery,
+    "liveUpdates": live_api.StreamQuery,
+    "renewCapability": attempts_api.ClockQuery,
+    "laneClock": lane_api.ClockQuery,
+}
 
 
 @pytest.mark.parametrize("operation_id", sorted(QUERY_MODELS))

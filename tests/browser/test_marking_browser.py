@@ -19,6 +19,7 @@ def _correct(version) -> int:  # type: ignore[no-untyped-def]
 
 def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live_server, live_clock, new_page, prepared):
     from testengine.services import accounts, marking
+    from testengine.services import answers as answer_service
     from testengine.services import attempts as attempt_service
     from testengine.services import marking_quality as quality
     from testengine.services.papers import issue_paper
@@ -41,7 +42,7 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
         for aq in attempt.questions:
             if aq.version.type == "mcq":
                 if mcqs < 5:
-                    attempt_service.save_answer(
+                    answer_service.save_answer(
                         attempt,
                         aq.position,
                         response=str(_correct(aq.version)),
@@ -52,7 +53,7 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
                     )
                 mcqs += 1
             elif len(short) < 2:
-                attempt_service.save_answer(
+                answer_service.save_answer(
                     attempt,
                     aq.position,
                     response=answers[len(short)],

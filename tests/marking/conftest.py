@@ -27,6 +27,7 @@ def _correct_option(version: Any) -> int:
 def sit_script(app: Any, st0663: Any, room: Any, make_user: Callable[..., Any], clock: Any) -> Callable[..., Attempt]:
     """A submitted script: the first `mcq_correct` MCQs right (the rest wrong), `answers` for the short answers
     in paper order (the rest blank). Drawn and sat through the services, in the room's sitting."""
+    from testengine.services import answers as answer_service
     from testengine.services import attempts as attempt_service
     from testengine.services.papers import issue_paper
 
@@ -47,7 +48,7 @@ def sit_script(app: Any, st0663: Any, room: Any, make_user: Callable[..., Any], 
                 response = answers[saqs] if saqs < len(answers) else None
                 saqs += 1
             if response is not None:
-                attempt_service.save_answer(
+                answer_service.save_answer(
                     attempt, aq.position, response=response, revision=1, client_token=None, now=now, settings=attempt_settings()
                 )
         attempt_service.submit(attempt, now=now, actor=None, settings=attempt_settings())

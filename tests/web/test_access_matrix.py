@@ -53,6 +53,14 @@ OWNED: dict[str, dict[str, str]] = {
     "api.attempts.submit": ATTEMPT,
     "api.live.stream": ATTEMPT,
     "api.live.heartbeat": ATTEMPT,
+    "api.attempts.capability": ATTEMPT,
+    "api.lane.status": ATTEMPT,
+    "api.lane.clock": ATTEMPT,
+    "api.lane.question": ATTEMPT,
+    "api.lane.save": ATTEMPT,
+    "api.lane.flag": ATTEMPT,
+    "api.lane.position": ATTEMPT,
+    "api.lane.event": ATTEMPT,
     "api.bookings.start": {"booking_id": "booking"},
     "invigilator.sitting": SITTING,
     "invigilator.sign_in": SITTING,
@@ -107,6 +115,10 @@ API_BODIES: dict[str, dict[str, Any]] = {
     "api.attempts.event": {"kind": "blur", "client_token": "matrix"},
     "api.attempts.submit": {"confirm": True, "client_token": "matrix"},
     "api.live.heartbeat": {"client_token": "matrix"},
+    "api.lane.save": {"response": "An answer", "revision": 1},
+    "api.lane.flag": {"flagged": True},
+    "api.lane.position": {"position": 1},
+    "api.lane.event": {"kind": "blur"},
 }
 
 
@@ -121,6 +133,7 @@ class World:
     question_id: int = 0
     version_id: int = 0
     adjustment_id: int = 0
+    capability: str | None = None  # the apprentice's attempt capability, from their test page
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ class Check:
     endpoint: str
     method: str
     persona: str
-    expect: str  # open | login | forbidden | allowed | not_found
+    expect: str  # open | login | forbidden | allowed | not_found | capability
     values: dict[str, Any]
     is_api: bool
     owned: bool = False
@@ -190,6 +203,9 @@ def plan_for(app: Any, world: World) -> Plan:
             for persona in PERSONAS:
                 if public:
                     expect = "open"
+                elif _area(endpoint) in access.CAPABILITY_AREAS and persona != owner:
+                    # Let in by the attempt capability alone: whoever holds none is refused, signed in or not.
+                    expect = "capability"
                 elif persona == "anonymous":
                     expect = "login"
                 elif roles and persona not in roles:
@@ -205,11 +221,13 @@ def plan_for(app: Any, world: World) -> Plan:
     return plan
 
 
-def _send(app: Any, client: Any, csrf: str, check: Check) -> Any:
+def _send(app: Any, client: Any, csrf: str, check: Check, capability: str | None = None) -> Any:
     url = app.url_map.bind("localhost").build(check.endpoint, check.values, method=check.method)
     headers = {"X-CSRFToken": csrf}
+    if capability is not None and _area(check.endpoint) in access.CAPABILITY_AREAS:
+        headers["X-Attempt-Capability"] = capability  # the apprentice's own, from their test page
     if check.method == "GET":
-        return client.get(url)
+        return client.get(url, headers=headers)
     if check.is_api:
         return client.open(url, method=check.method, json=API_BODIES.get(check.endpoint, {}), headers=headers)
     return client.open(url, method=check.method, data={"csrf_token": csrf}, headers=headers)
@@ -235,6 +253,12 @@ def verdict(check: Check, response: Any) -> str | None:
                 None if status == 401 and body and body.get("error") == "login_required" else f"expected 401 JSON, got {status}"
             )
         return None if _to_login(response) else f"expected a redirect to /login, got {status} {response.headers.get('Location')}"
+    if check.expect == "capability":
+        return (
+            None
+            if status == 401 and body and body.get("error") == "capability_required"
+            else f"expected 401 capability_required, got {status}"
+        )
     if check.expect == "forbidden":
         if status != 403:
             return f"expected 403, got {status}"
@@ -309,6 +333,7 @@ def world(app, st0663, room, make_user, start_sitter, login, clock) -> tuple[Wor
         target[("apprentice", "result")] = _released_result(apprentice.id, st0663.id, clock.now())
         if kind_of_person == "own":
             w.apprentice_row_id = apprentice.id
+            w.capability = sitter.capability
     w.spare_user_id = make_user("marker").id
     question = db.session.scalars(select(Question).where(Question.standard_id == st0663.id).order_by(Question.id)).first()
     w.question_id = question.id
@@ -364,7 +389,8 @@ def test_every_route_gives_each_person_what_the_rules_promise(app, world):
     failures = []
     for check in sorted(plan.checks, key=_order):
         try:
-            response = _send(app, clients[check.persona], csrf[check.persona], check)
+            capability = w.capability if check.persona == "apprentice" else None
+            response = _send(app, clients[check.persona], csrf[check.persona], check, capability)
         except Exception as error:  # noqa: BLE001  (the app raised: tests propagate what production turns into a 500)
             db.session.rollback()
             problem = f"raised {type(error).__name__}: {error}"

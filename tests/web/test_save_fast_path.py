@@ -13,6 +13,7 @@ from sqlalchemy import event, select, update
 from testengine.extensions import db
 from testengine.models import Answer, Attempt, AttemptQuestion
 from testengine.service_settings import attempt_settings
+from testengine.services import answers as answer_service
 from testengine.services import attempts as attempt_service
 
 
@@ -111,7 +112,7 @@ def test_a_change_committed_after_the_read_refuses_the_write(
     }[what_changed]
     _change_behind(sitter.attempt_id, **change)
     with pytest.raises(attempt_service.AttemptError) as refused:
-        attempt_service.save_answer(
+        answer_service.save_answer(
             attempt,
             23,
             response="should not land",

@@ -1,7 +1,7 @@
 """The sitting page's heartbeat, so the room board can show who is online and who is offline.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009_fast_lane
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from testengine.models.types import UTCDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009_fast_lane"
 branch_labels = None
 depends_on = None
 
