@@ -8,6 +8,7 @@ rules and the form check to the view, as a real refusal would.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sqlite3
 from typing import Any
@@ -73,8 +74,27 @@ def _raising(user_id: int, error: BaseException):  # type: ignore[no-untyped-def
     return view
 
 
+def _lane_capability(path: str) -> str:
+    """The sitting's fast lane lets a request in by the attempt capability alone (checked before the view):
+    one for the attempt in the path, so the walk reaches the view it replaced."""
+    from testengine.fast_lane import capability
+
+    attempt_id = int(path.split("/")[3])
+    return capability.issue(
+        attempt_id=attempt_id,
+        user_id=0,
+        session_version=1,
+        browser_token="t",
+        expires_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+        seed=1,
+        closed={},
+    )
+
+
 def _call(client: Any, method: str, path: str, token: str) -> Any:
     headers = {"X-CSRFToken": token}
+    if path.startswith("/api/lane/"):
+        headers["X-Attempt-Capability"] = _lane_capability(path)
     if path.startswith("/api/"):
         return client.open(path, method=method, json={"client_token": "t"}, headers=headers)
     return client.open(path, method=method, data={"csrf_token": token}, headers=headers)
