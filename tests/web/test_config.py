@@ -48,8 +48,12 @@ def test_bank_validate_and_import_use_the_bank_file_limit(app, tmp_path, monkeyp
     assert refused.exit_code == 2 and f"{bank / 'questions' / 'K1.yaml'}: is " in refused.output
     import datetime as dt
 
-    with pytest.raises(BankValidationError, match="over the limit of 1,024 bytes"):
-        import_bank(bank, now=dt.datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=dt.UTC))
+    from testengine.service_settings import bank_max_file_bytes
+
+    with pytest.raises(BankValidationError, match="over the limit of 1,024 bytes"):  # the service is given the setting
+        import_bank(
+            bank, now=dt.datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=dt.UTC), max_file_bytes=bank_max_file_bytes()
+        )
     # Without an app, `testengine bank validate` reads the environment.
     import subprocess
     import sys
