@@ -180,6 +180,7 @@ def make_user(app: Any) -> Callable[..., Any]:
         counter["n"] += 1
         n = counter["n"]
         user = accounts.create_user(
+            allow_test_domains=True,
             email=email or f"{'-'.join(roles) or 'user'}{n}@example.org",
             display_name=name or f"Test {' '.join(roles).title()} {n}",
             password=PASSWORD,

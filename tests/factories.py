@@ -159,6 +159,10 @@ def second_admin() -> Any:
     user = db.session.scalar(select(User).where(User.email == "releaser@example.org"))
     if user is None:
         user = accounts.create_user(
-            email="releaser@example.org", display_name="Riley Releaser", password="correct horse battery", roles=["admin"]
+            allow_test_domains=True,
+            email="releaser@example.org",
+            display_name="Riley Releaser",
+            password="correct horse battery",
+            roles=["admin"],
         )
     return user

@@ -66,9 +66,7 @@ def test_the_scan_sees_a_commit_in_a_view() -> None:
 # Services still reading the app (settings, the request's address) rather than being given what
 # they need. The list only shrinks: give the service its settings (see service_settings.py) and
 # take it off; no service joins it. The domain never imports Flask (test_domain_is_pure.py).
-STILL_READ_THE_APP = {
-    "testengine/services/accounts.py",  # ALLOW_TEST_EMAIL_DOMAINS when a caller does not say (the tests' factories rely on it)
-}
+STILL_READ_THE_APP: set[str] = set()
 FLASK_PACKAGES = {"flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "werkzeug"}
 
 

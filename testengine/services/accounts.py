@@ -11,7 +11,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError
 from email_validator import validate_email as _check_email
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -76,18 +75,11 @@ def _reserved(domain: str) -> bool:
     )
 
 
-def test_domains_allowed() -> bool:
-    """The TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS setting (false outside an app, e.g. a bare script)."""
-    if not has_app_context():
-        return False
-    return bool(current_app.config["TESTENGINE"].get("ALLOW_TEST_EMAIL_DOMAINS", False))
-
-
-def validate_email(email: str, *, allow_test_domains: bool | None = None) -> str:
+def validate_email(email: str, *, allow_test_domains: bool = False) -> str:
     """The one email rule, for the admin form and the CLI alike: a well-formed address whose domain
     could receive mail; reserved test domains only where the setting (or the demo) allows them.
     Returns the address as stored (trimmed, lower case)."""
-    allowed = test_domains_allowed() if allow_test_domains is None else allow_test_domains
+    allowed = allow_test_domains  # the caller gives TESTENGINE_ALLOW_TEST_EMAIL_DOMAINS (service_settings)
     cleaned = (email or "").strip().lower()
     if not cleaned:
         raise AccountError("Enter an email address.", code="invalid_email")
@@ -139,7 +131,7 @@ def create_user(
     candidate_number: str | None = None,
     moderator: bool = False,
     temporary_password: bool = False,
-    allow_test_domains: bool | None = None,
+    allow_test_domains: bool = False,
 ) -> User:
     """A new account. `temporary_password`: someone else chose it (an administrator), so the person
     must choose their own at first sign-in."""

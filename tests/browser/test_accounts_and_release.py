@@ -15,7 +15,9 @@ def test_a_new_account_changes_its_temporary_password_at_first_sign_in(live_serv
     from testengine.services import accounts
 
     with prepared():
-        accounts.create_user(email="boss@browser.test", display_name="Bo Boss", password=PASSWORD, roles=["admin"])
+        accounts.create_user(
+            allow_test_domains=True, email="boss@browser.test", display_name="Bo Boss", password=PASSWORD, roles=["admin"]
+        )
     admin = new_page()
     browser_login(admin, live_server.url, "boss@browser.test", PASSWORD)
     admin.goto(f"{live_server.url}/admin/users/new")
@@ -67,11 +69,26 @@ def test_one_admin_signs_off_and_a_second_admin_releases(live_app, live_server, 
     with prepared():
         standard = import_standard("ST1379", now)
         first = accounts.create_user(
-            email="first.admin@browser.test", display_name="Fran First", password=PASSWORD, roles=["admin"]
+            allow_test_domains=True,
+            email="first.admin@browser.test",
+            display_name="Fran First",
+            password=PASSWORD,
+            roles=["admin"],
         )
-        accounts.create_user(email="second.admin@browser.test", display_name="Sol Second", password=PASSWORD, roles=["admin"])
+        accounts.create_user(
+            allow_test_domains=True,
+            email="second.admin@browser.test",
+            display_name="Sol Second",
+            password=PASSWORD,
+            roles=["admin"],
+        )
         sam = accounts.create_user(
-            email="sam@browser.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+            allow_test_domains=True,
+            email="sam@browser.test",
+            display_name="Sam Apprentice",
+            password=PASSWORD,
+            roles=["apprentice"],
+            uln="1234567890",
         )
         results.record_method_grade(
             sam.apprentice,

@@ -17,9 +17,16 @@ def test_an_assessor_takes_an_appointment_from_set_to_grade(live_app, live_serve
     now = live_clock.now()
     with prepared():
         standard = import_standard("ST1379", now)
-        assessor = accounts.create_user(email="jo@assess.test", display_name="Jo Assessor", password=PASSWORD, roles=["assessor"])
+        assessor = accounts.create_user(
+            allow_test_domains=True, email="jo@assess.test", display_name="Jo Assessor", password=PASSWORD, roles=["assessor"]
+        )
         user = accounts.create_user(
-            email="sam@assess.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+            allow_test_domains=True,
+            email="sam@assess.test",
+            display_name="Sam Apprentice",
+            password=PASSWORD,
+            roles=["apprentice"],
+            uln="1234567890",
         )
         results.record_method_grade(
             user.apprentice,

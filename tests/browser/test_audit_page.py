@@ -16,7 +16,9 @@ def test_admin_filters_the_audit_log_and_the_page_is_accessible(live_server, new
     from testengine.services import accounts, audit
 
     with prepared():
-        admin = accounts.create_user(email="admin@audit.test", display_name="Audit Admin", password=PASSWORD, roles=["admin"])
+        admin = accounts.create_user(
+            allow_test_domains=True, email="admin@audit.test", display_name="Audit Admin", password=PASSWORD, roles=["admin"]
+        )
         for i in range(60):
             live_clock.advance(dt.timedelta(minutes=1))
             audit.record(

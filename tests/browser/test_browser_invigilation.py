@@ -23,7 +23,11 @@ def room_booked(prepared, now):
     with prepared():
         import_bank(REPO / "question_banks" / "ST0663", now=now, loaded=loaded_bank("ST0663"))
         invigilator = accounts.create_user(
-            email="ivy@browser.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"]
+            allow_test_domains=True,
+            email="ivy@browser.test",
+            display_name="Ivy Invigilator",
+            password=PASSWORD,
+            roles=["invigilator"],
         )
         sitting = sittings.create_sitting(
             standard=get_standard("ST0663"),
@@ -39,6 +43,7 @@ def room_booked(prepared, now):
         candidates = {}
         for n, name in enumerate(("Ada", "Ben")):
             user = accounts.create_user(
+                allow_test_domains=True,
                 email=f"{name.lower()}@browser.test",
                 display_name=f"{name} Apprentice",
                 password=PASSWORD,

@@ -28,12 +28,17 @@ def sitting_ready(prepared, now, apprentices=1, display=()):
     with prepared():
         import_bank(REPO / "question_banks" / "ST0663", now=now, loaded=loaded_bank("ST0663"))
         invigilator = accounts.create_user(
-            email="invigilator@browser.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"]
+            allow_test_domains=True,
+            email="invigilator@browser.test",
+            display_name="Ivy Invigilator",
+            password=PASSWORD,
+            roles=["invigilator"],
         )
         sitting = open_sitting(get_standard("ST0663"), [invigilator], now)
         emails = []
         for n in range(apprentices):
             user = accounts.create_user(
+                allow_test_domains=True,
                 email=f"apprentice{n}@browser.test",
                 display_name=f"Alex Apprentice{n}",
                 password=PASSWORD,

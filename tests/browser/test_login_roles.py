@@ -23,6 +23,7 @@ def test_every_role_signs_in_and_lands_on_its_page(live_app, live_server, new_pa
     for role, (path, heading) in expected.items():
         with prepared():
             user = accounts.create_user(
+                allow_test_domains=True,
                 email=f"{role}@browser.test",
                 display_name=f"{role.title()} Person",
                 password=PASSWORD,

@@ -29,12 +29,24 @@ def test_marker_standardises_then_marks_a_script_beside_the_guide(live_app, live
     answers = ["Refer to the designated safeguarding lead\nand record it the same day.", "Agree a plan with small steps."]
     with prepared():
         standard = import_standard("ST0663", now)
-        marker = accounts.create_user(email="marker@marking.test", display_name="Jo Marker", password=PASSWORD, roles=["marker"])
+        marker = accounts.create_user(
+            allow_test_domains=True, email="marker@marking.test", display_name="Jo Marker", password=PASSWORD, roles=["marker"]
+        )
         moderator = accounts.create_user(
-            email="moderator@marking.test", display_name="Pat Moderator", password=PASSWORD, roles=["marker"], moderator=True
+            allow_test_domains=True,
+            email="moderator@marking.test",
+            display_name="Pat Moderator",
+            password=PASSWORD,
+            roles=["marker"],
+            moderator=True,
         )
         apprentice = accounts.create_user(
-            email="sam@marking.test", display_name="Sam Candidate", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+            allow_test_domains=True,
+            email="sam@marking.test",
+            display_name="Sam Candidate",
+            password=PASSWORD,
+            roles=["apprentice"],
+            uln="1234567890",
         )
         attempt = issue_paper(apprentice.apprentice, standard, now=now, actor=None)  # no sitting: a batch of its own
         attempt_service.start(attempt, now=now, actor=None)

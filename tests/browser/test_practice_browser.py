@@ -18,7 +18,12 @@ def test_an_apprentice_takes_a_practice_paper_from_start_to_feedback(live_app, l
     with prepared():
         import_standard("ST1380", now)
         user = accounts.create_user(
-            email="pat@practice.test", display_name="Pat Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567891"
+            allow_test_domains=True,
+            email="pat@practice.test",
+            display_name="Pat Apprentice",
+            password=PASSWORD,
+            roles=["apprentice"],
+            uln="1234567891",
         )
 
     page = new_page()

@@ -17,9 +17,16 @@ def test_apprentice_views_a_released_result_and_downloads_the_letter(live_app, l
     now = live_clock.now()
     with prepared():
         standard = import_standard("ST1379", now)
-        admin = accounts.create_user(email="admin@results.test", display_name="Results Admin", password=PASSWORD, roles=["admin"])
+        admin = accounts.create_user(
+            allow_test_domains=True, email="admin@results.test", display_name="Results Admin", password=PASSWORD, roles=["admin"]
+        )
         user = accounts.create_user(
-            email="sam@results.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+            allow_test_domains=True,
+            email="sam@results.test",
+            display_name="Sam Apprentice",
+            password=PASSWORD,
+            roles=["apprentice"],
+            uln="1234567890",
         )
         rows = [
             results.record_method_grade(
@@ -69,9 +76,16 @@ def test_admin_result_pages_pass_axe(live_app, live_server, live_clock, new_page
     now = live_clock.now()
     with prepared():
         standard = import_standard("ST1379", now)
-        admin = accounts.create_user(email="admin@results.test", display_name="Results Admin", password=PASSWORD, roles=["admin"])
+        admin = accounts.create_user(
+            allow_test_domains=True, email="admin@results.test", display_name="Results Admin", password=PASSWORD, roles=["admin"]
+        )
         user = accounts.create_user(
-            email="sam@results.test", display_name="Sam Apprentice", password=PASSWORD, roles=["apprentice"], uln="1234567890"
+            allow_test_domains=True,
+            email="sam@results.test",
+            display_name="Sam Apprentice",
+            password=PASSWORD,
+            roles=["apprentice"],
+            uln="1234567890",
         )
         row = results.record_method_grade(
             user.apprentice,

@@ -27,6 +27,7 @@ def test_reviewer_retires_a_question_from_the_queue_and_it_is_never_drawn_again(
     def make_user(*roles, name=None):
         n = next(people)
         return accounts.create_user(
+            allow_test_domains=True,
             email=f"{roles[0]}{n}@review.test",
             display_name=name or f"Person {n}",
             password=PASSWORD,

@@ -20,7 +20,9 @@ def _command(ending: str, email: str = "kept@provider.co.uk") -> click.Command:
     def try_writing() -> None:
         from testengine.services import accounts
 
-        accounts.create_user(email=email, display_name="Kept", password="a long enough password", roles=["marker"])
+        accounts.create_user(
+            allow_test_domains=True, email=email, display_name="Kept", password="a long enough password", roles=["marker"]
+        )
         if ending == "fail":
             fail("refused after writing")
         if ending == "error":

@@ -105,12 +105,17 @@ def _prepare(url: str, instance: Path) -> Prepared:
         now = dt.datetime.now(UTC)
         standard = import_standard("ST0663", now)
         invigilator = create_user(
-            email="invigilator@kill9.test", display_name="Ivy Invigilator", password=PASSWORD, roles=["invigilator"]
+            allow_test_domains=True,
+            email="invigilator@kill9.test",
+            display_name="Ivy Invigilator",
+            password=PASSWORD,
+            roles=["invigilator"],
         )
         sitting = open_sitting(standard, [invigilator], now)
         attempts: dict[str, int] = {}
         for n in range(APPRENTICES):
             user = create_user(
+                allow_test_domains=True,
                 email=f"apprentice{n}@kill9.test",
                 display_name=f"Apprentice Number{n}",
                 password=PASSWORD,

@@ -39,7 +39,9 @@ def _create_on_cli(app, email):
 def _admin_browser(application):
     from testengine.services import accounts
 
-    accounts.create_user(email="boss@testengine.co.uk", display_name="Boss", password=PASSWORD, roles=["admin"])
+    accounts.create_user(
+        allow_test_domains=True, email="boss@testengine.co.uk", display_name="Boss", password=PASSWORD, roles=["admin"]
+    )
     db.session.commit()
     browser = application.test_client()
     page = browser.get("/login")

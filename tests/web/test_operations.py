@@ -145,7 +145,9 @@ def test_the_audit_log_records_the_client_address_only_through_a_trusted_proxy(m
 
     application = make_app(TRUSTED_PROXIES=trusted, LOGIN_FAILURES_ALLOWED=2)
     with application.app_context():
-        accounts.create_user(email="dana@example.org", display_name="Dana", password=PASSWORD, roles=["marker"])
+        accounts.create_user(
+            allow_test_domains=True, email="dana@example.org", display_name="Dana", password=PASSWORD, roles=["marker"]
+        )
         db.session.commit()
     client = application.test_client()
     through = {"environ_base": {"REMOTE_ADDR": "10.0.0.1"}, "headers": {"X-Forwarded-For": "203.0.113.9"}}
