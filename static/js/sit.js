@@ -17,7 +17,7 @@
   var state = {
     position: 1, navFocus: 1, keptPosition: null, questions: [], revisions: {}, stopped: false, over: false, superseded: false,
     deadlineAt: null, lastMessage: 0, warned: {}, saving: {}, retryTimer: null, typingTimer: null, loaded: false, busyUntil: 0,
-    seen: {}, seq: 0, flushing: null
+    seen: {}, seq: 0, flushing: null, syncedAt: 0
   };
   var live = { source: null, open: false };
 
@@ -116,6 +116,7 @@
     state.stopped = clock.stopped;
     state.stoppedSeconds = clock.remaining_seconds;
     state.deadlineAt = performance.now() + clock.remaining_seconds * 1000;
+    state.syncedAt = Date.now();
     if (clock.state === "submitted" || clock.state === "abandoned") { finish(); return; }
     setInputsEnabled(!clock.stopped && !state.over && !state.superseded);
     if (clock.stopped) { timer.textContent = format(clock.remaining_seconds) + " (clock stopped)"; }
@@ -285,6 +286,9 @@
           state.revisions[position] = Math.max(state.revisions[position] || 0, r.data.revision || 0);
           clearPending(position, entry.revision);
           if (r.data.clock) { applyClock(r.data.clock); }
+          // The fast lane's save answers in one statement, without the clock: while typing, the page
+          // re-syncs with the server's clock at most every 3 s (the live stream pushes only changes).
+          else if (Date.now() - state.syncedAt > 3000) { resync(); }
           if (!Object.keys(loadPending()).length) { setSaveStatus("Saved"); }
           return true;
         }
