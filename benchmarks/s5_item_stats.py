@@ -137,6 +137,7 @@ def _page_times(app, code: str) -> tuple[list[float], list[float], int]:  # type
     password = "a long benchmark password 5"
     with app.app_context():
         accounts.create_user(
+            allow_test_domains=True,
             email="bench-reviewer@example.org",
             display_name="Bench Reviewer",
             password=password,
