@@ -22,7 +22,9 @@ from .banks import eligible_rows, get_standard, spec_of, to_item
 from .papers import _eligible_pool
 
 
-def bank_report(code: str, today: dt.date) -> dict[str, Any]:
+def bank_report(code: str, today: dt.date, *, with_spread: bool = True) -> dict[str, Any]:
+    """`with_spread`: simulate 1,000 papers with and without steering (seconds on a large bank; `bank report`
+    shows it, the reviewer's bank page does not)."""
     standard = get_standard(code)
     spec = spec_of(standard)
     questions = db.session.scalars(select(Question).where(Question.standard_id == standard.id)).all()
@@ -65,7 +67,7 @@ def bank_report(code: str, today: dt.date) -> dict[str, Any]:
         "due_for_review": due,
         "not_drawable_overdue": overdue,
         "question_sets": question_sets.capacity(standard, today),
-        "parallel_papers": _spread_report(standard, spec, today),
+        "parallel_papers": _spread_report(standard, spec, today) if with_spread else None,
     }
 
 

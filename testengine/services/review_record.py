@@ -9,21 +9,79 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import weakref
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ..extensions import db
-from ..models import Question, QuestionReview, QuestionStatus, QuestionVersion, Standard, User
+from ..models import BankImport, Question, QuestionReview, QuestionStatus, QuestionVersion, Standard, User
 from .bank_report import bank_report
 from .banks import eligible_rows, spec_of
 from .exports import safe_csv_row
 from .review import review_date
 
 
+def _bank_key(standard: Standard, today: dt.date) -> tuple[Any, ...]:
+    """What a bank's health depends on, read in a few aggregates: its questions (count, statuses, versions
+    in use, review dates), their versions (count, newest, approved, rejected), the review decisions and
+    imports, the spec and the day. Every path that changes a question changes one of these."""
+    in_bank = Question.standard_id == standard.id
+    questions = db.session.execute(
+        select(
+            func.count(Question.id),
+            func.sum(Question.current_version),
+            func.max(Question.last_reviewed),
+            func.min(Question.next_due),
+            func.max(Question.next_due),
+        ).where(in_bank)
+    ).one()
+    statuses = sorted(
+        tuple(row) for row in db.session.execute(select(Question.status, func.count()).where(in_bank).group_by(Question.status))
+    )
+    versions = db.session.execute(
+        select(
+            func.count(QuestionVersion.id),
+            func.max(QuestionVersion.id),
+            func.sum(case((QuestionVersion.approved.is_(True), 1), else_=0)),
+            func.count(QuestionVersion.rejected_by_id),
+        )
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(in_bank)
+    ).one()
+    reviews = db.session.execute(
+        select(func.count(QuestionReview.id), func.max(QuestionReview.id))
+        .join(Question, Question.id == QuestionReview.question_id)
+        .where(in_bank)
+    ).one()
+    imports = db.session.scalar(select(func.max(BankImport.id)).where(BankImport.standard_id == standard.id))
+    spec = json.dumps(standard.spec, sort_keys=True, default=str)
+    return (today, tuple(questions), tuple(statuses), tuple(versions), tuple(reviews), imports, spec)
+
+
+# Per database (its engine) and bank, checked against `_bank_key` before each use: several processes agree.
+_HEALTH: weakref.WeakKeyDictionary[Any, dict[int, tuple[tuple[Any, ...], dict[str, Any]]]] = weakref.WeakKeyDictionary()
+
+
 def bank_health(standard: Standard, today: dt.date) -> dict[str, Any]:
-    """services.bank_report.bank_report, plus coverage by KSB and type and the questions due soon."""
-    report = bank_report(standard.code, today)
+    """services.bank_report.bank_report, plus coverage by KSB and type and the questions due soon.
+
+    Kept per bank until a question, version, review, import or the day changes (a large bank takes
+    seconds to summarise; the reviewer's bank page opens at once)."""
+    cache = _HEALTH.setdefault(db.engine, {})
+    key = _bank_key(standard, today)
+    kept = cache.get(standard.id)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    health = _bank_health(standard, today)
+    cache[standard.id] = (key, health)
+    return health
+
+
+def _bank_health(standard: Standard, today: dt.date) -> dict[str, Any]:
+    report = bank_report(standard.code, today, with_spread=False)  # the page shows no simulated papers
     spec = spec_of(standard)
     types = list(spec.knowledge_test.blueprint.quotas) if spec.knowledge_test else []
     coverage: dict[str, dict[str, int]] = {ksb: dict.fromkeys(types, 0) for ksb in report["ksb"]}
@@ -36,8 +94,10 @@ def bank_health(standard: Standard, today: dt.date) -> dict[str, Any]:
         .where(Question.standard_id == standard.id, Question.status != QuestionStatus.RETIRED.value)
         .order_by(Question.next_due, Question.external_id)
     ).all()
-    upcoming = [
-        (question, review_date(question)) for question in questions if review_date(question) <= today + dt.timedelta(days=90)
+    upcoming = [  # plain values, not rows: the result is kept beyond this request's session
+        (SimpleNamespace(id=question.id, external_id=question.external_id, status=question.status), review_date(question))
+        for question in questions
+        if review_date(question) <= today + dt.timedelta(days=90)
     ]
     return {**report, "types": types, "coverage": coverage, "upcoming": upcoming}
 

@@ -304,3 +304,22 @@ def test_bank_health_adds_coverage_by_ksb_and_type(st0663, clock):
     assert health["due_for_review"]["next_90_days"] == 1 and health["due_for_review"]["next_30_days"] == 0
     assert [q.external_id for q, _due in health["upcoming"]] == ["ST0663-K3-MCQ-001"]
     assert health["papers_without_repeat"] >= 3
+
+
+def test_bank_health_is_kept_until_the_bank_changes_then_read_again(st0663, reviewers, clock):
+    """The reviewer's bank page is served from a kept summary, and every change to the bank is seen."""
+    today = clock.now().date()
+    first = review_record.bank_health(st0663, today)
+    assert review_record.bank_health(st0663, today) is first  # nothing changed: the kept summary
+    approved = first["by_status"]["approved"]
+
+    review.retire(question_of(st0663, MCQ), "Superseded by current guidance.", actor=reviewers[0], now=clock.now())
+    db.session.flush()
+    retired = review_record.bank_health(st0663, today)
+    assert retired is not first and retired["by_status"]["approved"] == approved - 1
+    assert retired["by_status"].get("retired", 0) == first["by_status"].get("retired", 0) + 1
+
+    review.keep(question_of(st0663, SAQ), "Still accurate and clear.", actor=reviewers[0], now=clock.now())
+    db.session.flush()
+    assert review_record.bank_health(st0663, today) is not retired  # a review decision is a change too
+    assert review_record.bank_health(st0663, today + dt.timedelta(days=1)) is not retired  # so is a new day
