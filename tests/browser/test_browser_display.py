@@ -165,7 +165,13 @@ def test_every_apprentice_page_in_every_display_setting_chosen_on_the_home_page_
     page = new_page()
     browser_login(page, url, email, PASSWORD)
     start_url = page.get_by_role("button", name="Start the test").locator("xpath=ancestor::form").get_attribute("action")
-    pages = {"home": "/apprentice/", "results": "/apprentice/results", "start": start_url, "statement": "/accessibility"}
+    pages = {
+        "home": "/apprentice/",
+        "results": "/apprentice/results",
+        "start": start_url,
+        "statement": "/accessibility",
+        "practice": "/practice/",
+    }
     backgrounds = ("Cream", "Yellow", "Blue", "Green", "Pink", "Dark (light text on black)", "Standard (white)")
     sizes = ("Larger (125%)", "Large (150%)", "Larger still (175%)", "Largest (200%)", "Standard (100%)")
     for n, background in enumerate(backgrounds):
